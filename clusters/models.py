@@ -1,0 +1,1 @@
+"""Clusters and installations (to come); the app exists so the layout is stable."""

@@ -1,0 +1,90 @@
+"""Request parsing and response shapes of the organizations, members and tokens API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from orgs.models import ApiToken, Membership, Role
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+class OrganizationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices, help_text="Your role in it.")
+    createdAt = serializers.DateTimeField()
+
+
+class OrganizationCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+def organization_json(membership: Membership) -> dict[str, Any]:
+    org = membership.organization
+    return {
+        "id": org.pk,
+        "name": org.name,
+        "role": membership.role,
+        "createdAt": _iso(org.created_at),
+    }
+
+
+class MemberSerializer(serializers.Serializer):
+    userId = serializers.IntegerField()
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)
+    createdAt = serializers.DateTimeField()
+
+
+class MemberAddSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+def member_json(membership: Membership) -> dict[str, Any]:
+    return {
+        "userId": membership.user_id,
+        "username": membership.user.username,
+        "role": membership.role,
+        "createdAt": _iso(membership.created_at),
+    }
+
+
+class TokenSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The start of the token, to recognise it.")
+    createdAt = serializers.DateTimeField()
+    expiresAt = serializers.DateTimeField(allow_null=True)
+    revokedAt = serializers.DateTimeField(allow_null=True)
+    lastUsedAt = serializers.DateTimeField(allow_null=True)
+
+
+class TokenCreatedSerializer(TokenSerializer):
+    token = serializers.CharField(help_text="The token itself; shown this once only.")
+
+
+class TokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    expiresAt = serializers.DateTimeField(required=False, allow_null=True)
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.pk,
+        "name": token.name,
+        "prefix": token.prefix,
+        "createdAt": _iso(token.created_at),
+        "expiresAt": _iso(token.expires_at),
+        "revokedAt": _iso(token.revoked_at),
+        "lastUsedAt": _iso(token.last_used_at),
+    }

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from orgs.api import views
+
+urlpatterns = [
+    path("orgs", views.OrganizationListView.as_view(), name="orgs"),
+    path("orgs/<int:org_id>", views.OrganizationDetailView.as_view(), name="org"),
+    path("orgs/<int:org_id>/members", views.MemberListView.as_view(), name="members"),
+    path(
+        "orgs/<int:org_id>/members/<int:user_id>",
+        views.MemberDetailView.as_view(),
+        name="member",
+    ),
+    path("tokens", views.TokenListView.as_view(), name="tokens"),
+    path("tokens/<int:token_id>", views.TokenDetailView.as_view(), name="token"),
+]

@@ -1,0 +1,176 @@
+"""Organizations, members and API tokens: thin views over ``orgs.services``."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orgs import selectors, services
+from orgs.api.serializers import (
+    MemberAddSerializer,
+    MemberRoleSerializer,
+    MemberSerializer,
+    OrganizationCreateSerializer,
+    OrganizationSerializer,
+    TokenCreatedSerializer,
+    TokenCreateSerializer,
+    TokenSerializer,
+    member_json,
+    organization_json,
+    token_json,
+)
+from orgs.models import Membership, Role
+from orgs.scoping import OrgScopedAPIView
+from pipeline_secrets.api.schema import errors
+from secrets_app.api.views import ORG_ID, actor
+
+USER_ID = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
+class OrganizationListView(APIView):
+    @extend_schema(
+        operation_id="listOrgs",
+        tags=["organizations"],
+        responses={200: OrganizationSerializer(many=True), **errors()},
+    )
+    def get(self, request: Request) -> Response:
+        memberships = selectors.organizations_for_user(user=actor(request))
+        return Response([organization_json(m) for m in memberships])
+
+    @extend_schema(
+        operation_id="createOrg",
+        tags=["organizations"],
+        request=OrganizationCreateSerializer,
+        responses={201: OrganizationSerializer, **errors(400, 409)},
+        description="Creates an organization; you become its first admin.",
+    )
+    def post(self, request: Request) -> Response:
+        body = OrganizationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        org = services.organization_create(actor=actor(request), name=body.validated_data["name"])
+        membership = Membership.objects.select_related("organization").get(
+            organization=org, user=actor(request)
+        )
+        return Response(organization_json(membership), status=status.HTTP_201_CREATED)
+
+
+class OrganizationDetailView(OrgScopedAPIView):
+    @extend_schema(
+        operation_id="getOrg",
+        tags=["organizations"],
+        parameters=[ORG_ID],
+        responses={200: OrganizationSerializer, **errors(404)},
+    )
+    def get(self, request: Request, org_id: int) -> Response:
+        return Response(organization_json(self.membership))
+
+
+class MemberListView(OrgScopedAPIView):
+    required_roles = {"GET": Role.VIEWER, "POST": Role.ADMIN}
+
+    @extend_schema(
+        operation_id="listMembers",
+        tags=["members"],
+        parameters=[ORG_ID],
+        responses={200: MemberSerializer(many=True), **errors(404)},
+    )
+    def get(self, request: Request, org_id: int) -> Response:
+        members = selectors.member_list(organization=self.organization)
+        return Response([member_json(m) for m in members])
+
+    @extend_schema(
+        operation_id="addMember",
+        tags=["members"],
+        parameters=[ORG_ID],
+        request=MemberAddSerializer,
+        responses={201: MemberSerializer, **errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, org_id: int) -> Response:
+        body = MemberAddSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        membership = services.member_add(organization=self.organization, **body.validated_data)
+        return Response(member_json(membership), status=status.HTTP_201_CREATED)
+
+
+class MemberDetailView(OrgScopedAPIView):
+    required_roles = {"GET": Role.VIEWER, "PUT": Role.ADMIN, "DELETE": Role.ADMIN}
+
+    @extend_schema(
+        operation_id="getMember",
+        tags=["members"],
+        parameters=[ORG_ID, USER_ID],
+        responses={200: MemberSerializer, **errors(404)},
+    )
+    def get(self, request: Request, org_id: int, user_id: int) -> Response:
+        membership = selectors.member_get(organization=self.organization, user_id=user_id)
+        return Response(member_json(membership))
+
+    @extend_schema(
+        operation_id="changeMemberRole",
+        tags=["members"],
+        parameters=[ORG_ID, USER_ID],
+        request=MemberRoleSerializer,
+        responses={200: MemberSerializer, **errors(400, 403, 404, 409)},
+        description="Changes a member's role; the last admin cannot be demoted.",
+    )
+    def put(self, request: Request, org_id: int, user_id: int) -> Response:
+        body = MemberRoleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        membership = services.member_change_role(
+            organization=self.organization, user_id=user_id, role=body.validated_data["role"]
+        )
+        return Response(member_json(membership))
+
+    @extend_schema(
+        operation_id="removeMember",
+        tags=["members"],
+        parameters=[ORG_ID, USER_ID],
+        responses={204: None, **errors(403, 404, 409)},
+        description="Removes a member; the last admin cannot be removed.",
+    )
+    def delete(self, request: Request, org_id: int, user_id: int) -> Response:
+        services.member_remove(organization=self.organization, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenListView(APIView):
+    @extend_schema(
+        operation_id="listTokens",
+        tags=["tokens"],
+        responses={200: TokenSerializer(many=True), **errors()},
+    )
+    def get(self, request: Request) -> Response:
+        return Response([token_json(t) for t in selectors.token_list(user=actor(request))])
+
+    @extend_schema(
+        operation_id="createToken",
+        tags=["tokens"],
+        request=TokenCreateSerializer,
+        responses={201: TokenCreatedSerializer, **errors(400)},
+        description="Creates a personal token. The token is in this answer only.",
+    )
+    def post(self, request: Request) -> Response:
+        body = TokenCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        token, raw = services.token_create(
+            user=actor(request),
+            name=body.validated_data["name"],
+            expires_at=body.validated_data.get("expiresAt"),
+        )
+        return Response({**token_json(token), "token": raw}, status=status.HTTP_201_CREATED)
+
+
+class TokenDetailView(APIView):
+    @extend_schema(
+        operation_id="revokeToken",
+        tags=["tokens"],
+        parameters=[OpenApiParameter("token_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={204: None, **errors(404)},
+    )
+    def delete(self, request: Request, token_id: int) -> Response:
+        services.token_revoke(user=actor(request), token_id=token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,121 @@
+"""Users, organizations, memberships with roles, and API tokens."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+
+class User(AbstractUser):
+    """A person who signs in; belongs to any number of organizations."""
+
+
+class Role(models.TextChoices):
+    """Roles in an organization, weakest first: each includes the ones before it."""
+
+    VIEWER = "viewer", "Viewer"
+    MEMBER = "member", "Member"
+    ADMIN = "admin", "Admin"
+
+    @classmethod
+    def rank(cls, role: str) -> int:
+        return [cls.VIEWER, cls.MEMBER, cls.ADMIN].index(cls(role))
+
+    @classmethod
+    def allows(cls, held: str, needed: str) -> bool:
+        return cls.rank(held) >= cls.rank(needed)
+
+
+ROLE_RULES: dict[str, str] = {
+    Role.VIEWER: "Reads secret metadata (names, types, tags, versions) and installations.",
+    Role.MEMBER: "Also creates, updates and deletes secrets, reads values, installs secrets.",
+    Role.ADMIN: "Also manages members and clusters.",
+}
+
+
+class Organization(models.Model):
+    """A tenant. Everything a user can see hangs off exactly one organization."""
+
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def for_org(self, organization: Organization) -> MembershipQuerySet:
+        return self.filter(organization=organization)
+
+
+class Membership(models.Model):
+    """A user's role in one organization; at most one per (user, organization)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="uniq_membership"),
+        ]
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def for_user(self, user: User) -> ApiTokenQuerySet:
+        return self.filter(user=user)
+
+    def usable(self) -> QuerySet[ApiToken]:
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only the SHA-256 of the token is stored; it is shown once.
+
+    Tokens are 256-bit random strings, so a fast hash is enough: brute force is hopeless and
+    a slow password hasher would cost every API call hundreds of milliseconds.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, help_text="Start of the token, for recognising it")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()

@@ -1,0 +1,114 @@
+"""Writes for organizations, memberships and API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orgs.models import ApiToken, Membership, Organization, Role, User
+from orgs.selectors import member_get
+from pipeline_secrets.api.authentication import hash_token
+from pipeline_secrets.errors import ConflictError, NotFoundError
+
+
+def _validate_role(role: str) -> None:
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role {role!r}; choose one of {Role.values}."})
+
+
+@transaction.atomic
+def organization_create(*, actor: User, name: str) -> Organization:
+    """A new organization whose creator is its first admin."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "This field may not be blank."})
+    if Organization.objects.filter(name__iexact=name).exists():
+        raise ConflictError(f"An organization named {name!r} already exists.")
+    try:
+        with transaction.atomic():
+            organization = Organization.objects.create(name=name)
+    except IntegrityError:
+        raise ConflictError(f"An organization named {name!r} already exists.") from None
+    Membership.objects.create(user=actor, organization=organization, role=Role.ADMIN)
+    return organization
+
+
+@transaction.atomic
+def member_add(*, organization: Organization, username: str, role: str) -> Membership:
+    _validate_role(role)
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise ValidationError({"username": f"No user named {username!r}."})
+    membership, created = Membership.objects.get_or_create(
+        user=user, organization=organization, defaults={"role": role}
+    )
+    if not created:
+        raise ConflictError(f"{username} is already a member of {organization.name}.")
+    return membership
+
+
+def _ensure_another_admin(membership: Membership) -> None:
+    """An organization always keeps at least one admin."""
+    if membership.role != Role.ADMIN:
+        return
+    admins = (
+        Membership.objects.for_org(membership.organization)
+        .select_for_update()
+        .filter(role=Role.ADMIN)
+        .exclude(pk=membership.pk)
+    )
+    if not admins.exists():
+        raise ConflictError("An organization needs at least one admin; promote another first.")
+
+
+@transaction.atomic
+def member_change_role(*, organization: Organization, user_id: int, role: str) -> Membership:
+    _validate_role(role)
+    membership = member_get(organization=organization, user_id=user_id)
+    if role != Role.ADMIN:
+        _ensure_another_admin(membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, organization: Organization, user_id: int) -> None:
+    membership = member_get(organization=organization, user_id=user_id)
+    _ensure_another_admin(membership)
+    membership.delete()
+
+
+def token_create(
+    *, user: User, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new token and its raw value. The raw value is returned here and never again."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "This field may not be blank."})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expiresAt": "The expiry must be in the future."})
+    raw = settings.API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=raw[: len(settings.API_TOKEN_PREFIX) + 6],
+        token_hash=hash_token(raw),
+        expires_at=expires_at,
+    )
+    return token, raw
+
+
+def token_revoke(*, user: User, token_id: int) -> ApiToken:
+    token = ApiToken.objects.for_user(user).filter(pk=token_id).first()
+    if token is None:
+        raise NotFoundError("Token not found.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

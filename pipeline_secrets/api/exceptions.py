@@ -1,0 +1,96 @@
+"""One exception handler for the whole API: every error is an RFC 9457 problem document.
+
+``{"type", "title", "status", "detail", "errors"?}`` with ``errors`` mapping a field name
+(or ``non_field_errors``) to a list of messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from pipeline_secrets.errors import AppError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+_TITLES = {
+    400: "Invalid request",
+    401: "Authentication required",
+    403: "Permission denied",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    429: "Too many requests",
+    502: "Upstream error",
+    503: "Service unavailable",
+}
+
+
+def problem(status_code: int, detail: str, *, title: str | None = None, **extra: Any) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or _TITLES.get(status_code, "Error"),
+        "status": status_code,
+        "detail": detail,
+    }
+    body.update(extra)
+    return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _flatten(detail: Any) -> dict[str, list[str]]:
+    """DRF/Django error structures as ``{field: [message, ...]}``."""
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            if isinstance(value, dict):
+                for sub_key, messages in _flatten(value).items():
+                    out[f"{key}.{sub_key}"] = messages
+            elif isinstance(value, list | tuple):
+                out[str(key)] = [str(v) for v in value]
+            else:
+                out[str(key)] = [str(value)]
+        return out
+    if isinstance(detail, list | tuple):
+        return {"non_field_errors": [str(v) for v in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def _validation_problem(errors: dict[str, list[str]]) -> Response:
+    first_field, messages = next(iter(errors.items()))
+    where = "" if first_field == "non_field_errors" else f"{first_field}: "
+    return problem(status.HTTP_400_BAD_REQUEST, f"{where}{messages[0]}", errors=errors)
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, AppError):
+        return problem(exc.status, exc.detail, title=exc.title)
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            errors = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+        else:
+            errors = {"non_field_errors": [str(m) for m in exc.messages]}
+        return _validation_problem(errors)
+    if isinstance(exc, exceptions.ValidationError):
+        return _validation_problem(_flatten(exc.detail))
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    result = problem(response.status_code, detail)
+    for header, value in response.items():
+        if header.lower() in {"www-authenticate", "allow", "retry-after"}:
+            result[header] = value
+    return result

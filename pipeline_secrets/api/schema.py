@@ -1,0 +1,38 @@
+"""OpenAPI pieces shared by every API view: the problem document and the error responses."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+# An RFC 9457 problem document; ``errors`` maps field names to messages.
+ProblemSerializer = inline_serializer(
+    name="Problem",
+    fields={
+        "type": serializers.CharField(default="about:blank"),
+        "title": serializers.CharField(),
+        "status": serializers.IntegerField(),
+        "detail": serializers.CharField(),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()), required=False
+        ),
+    },
+)
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """Problem responses for the given status codes (401 is always included)."""
+    descriptions = {
+        400: "Invalid request; `errors` names each bad field.",
+        401: "Missing, invalid, expired or revoked token.",
+        403: "Your role in the organization does not allow this.",
+        404: "No such object in this organization (or no such organization for you).",
+        409: "Conflict with the current state (duplicate name, stale version).",
+        413: "Request body over 1 MiB.",
+        502: "An upstream system failed.",
+        503: "Vault is sealed or unreachable.",
+    }
+    return {
+        code: OpenApiResponse(ProblemSerializer, description=descriptions[code])
+        for code in sorted({401, *codes})
+    }

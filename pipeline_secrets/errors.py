@@ -1,0 +1,41 @@
+"""The product's own exceptions. Services raise these; one handler maps them to HTTP.
+
+Messages are shown to callers, so they never contain a secret value.
+"""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base class: an error with an HTTP status and a short title."""
+
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFoundError(AppError):
+    status = 404
+    title = "Not found"
+
+
+class ConflictError(AppError):
+    status = 409
+    title = "Conflict"
+
+
+class VaultUnavailableError(AppError):
+    """Vault is sealed, unreachable or answering with a server error."""
+
+    status = 503
+    title = "Vault unavailable"
+
+
+class UpstreamError(AppError):
+    """A system we call on the caller's behalf (a cluster, a provider) failed."""
+
+    status = 502
+    title = "Upstream error"

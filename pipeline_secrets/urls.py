@@ -1,0 +1,23 @@
+"""Root URLs: the dashboard, the API under /api/v1, its schema and docs, health probes."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from pipeline_secrets import health
+
+api_v1: list[URLPattern | URLResolver] = [
+    path("", include("secrets_app.api.urls")),
+    path("", include("orgs.api.urls")),
+    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/v1/", include(api_v1)),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("orgs.urls")),
+]

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from secrets_app.api import views
+
+urlpatterns = [
+    path("secret-types", views.SecretTypeListView.as_view(), name="secret-types"),
+    path("secret-types/<str:type>", views.SecretTypeDetailView.as_view(), name="secret-type"),
+    path("orgs/<int:org_id>/secrets", views.SecretListView.as_view(), name="secrets"),
+    path(
+        "orgs/<int:org_id>/secrets/<str:secret_id>",
+        views.SecretDetailView.as_view(),
+        name="secret",
+    ),
+    path(
+        "orgs/<int:org_id>/secrets/<str:secret_id>/tags",
+        views.SecretTagListView.as_view(),
+        name="secret-tags",
+    ),
+    path(
+        "orgs/<int:org_id>/secrets/<str:secret_id>/tags/<path:tag>",
+        views.SecretTagView.as_view(),
+        name="secret-tag",
+    ),
+]

@@ -1,0 +1,227 @@
+"""Secrets API: thin views over ``secrets_app.services`` and ``secrets_app.selectors``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orgs.models import Role, User
+from orgs.scoping import OrgScopedAPIView
+from pipeline_secrets.api.schema import errors
+from pipeline_secrets.errors import NotFoundError
+from secrets_app import selectors, services
+from secrets_app.api.serializers import (
+    SecretCreatedSerializer,
+    SecretSerializer,
+    SecretTypeSerializer,
+    SecretUpdateSerializer,
+    SecretWriteSerializer,
+    secret_json,
+)
+from secrets_app.types import REGISTRY
+
+ORG_ID = OpenApiParameter("org_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="orgId")
+SECRET_ID = OpenApiParameter(
+    "secret_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="secretId (hex SHA-256)"
+)
+TAG = OpenApiParameter(
+    "tag", OpenApiTypes.STR, OpenApiParameter.PATH, description="A tag; may contain ':' and '/'."
+)
+VALUES = OpenApiParameter(
+    "values", OpenApiTypes.BOOL, description="Include values (member role). Default false."
+)
+
+
+def flag(request: Request, name: str, default: bool = False) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def actor(request: Request) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+class SecretTypeListView(APIView):
+    @extend_schema(
+        operation_id="listSecretTypes",
+        tags=["secret types"],
+        responses={200: SecretTypeSerializer(many=True), **errors()},
+    )
+    def get(self, request: Request) -> Response:
+        return Response([t.describe() for t in REGISTRY.values()])
+
+
+class SecretTypeDetailView(APIView):
+    @extend_schema(
+        operation_id="getSecretType",
+        tags=["secret types"],
+        parameters=[OpenApiParameter("type", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        responses={200: SecretTypeSerializer, **errors(404)},
+    )
+    def get(self, request: Request, type: str) -> Response:
+        if type not in REGISTRY:
+            raise NotFoundError(
+                f"Unknown secret type {type[:40]!r}; known types: {', '.join(sorted(REGISTRY))}."
+            )
+        return Response(REGISTRY[type].describe())
+
+
+class SecretListView(OrgScopedAPIView):
+    @extend_schema(
+        operation_id="listSecrets",
+        tags=["secrets"],
+        parameters=[
+            ORG_ID,
+            OpenApiParameter("type", OpenApiTypes.STR, description="Only this type."),
+            OpenApiParameter(
+                "tags",
+                OpenApiTypes.STR,
+                many=True,
+                explode=True,
+                description="Repeatable; a secret must carry every one (`tag` is accepted too).",
+            ),
+            OpenApiParameter("tag", OpenApiTypes.STR, many=True, explode=True),
+            VALUES,
+        ],
+        responses={200: SecretSerializer(many=True), **errors(403, 404, 503)},
+    )
+    def get(self, request: Request, org_id: int) -> Response:
+        with_values = flag(request, "values")
+        if with_values and not self.has_role(Role.MEMBER):
+            raise PermissionDenied("Reading values needs the member role.")
+        tags = request.query_params.getlist("tags") + request.query_params.getlist("tag")
+        rows = selectors.secret_list(
+            organization=self.organization,
+            type=request.query_params.get("type") or None,
+            tags=tags,
+        )
+        if not with_values:
+            return Response([secret_json(row) for row in rows])
+        return Response([secret_json(r, selectors.secret_values(row=r)) for r in rows])
+
+    @extend_schema(
+        operation_id="createSecret",
+        tags=["secrets"],
+        parameters=[ORG_ID],
+        request=SecretWriteSerializer,
+        responses={201: SecretCreatedSerializer, **errors(400, 403, 404, 409, 413, 503)},
+    )
+    def post(self, request: Request, org_id: int) -> Response:
+        body = SecretWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = services.secret_create(
+            actor=actor(request), organization=self.organization, **body.validated_data
+        )
+        payload = secret_json(result.row)
+        payload["generated"] = result.generated
+        return Response(payload, status=status.HTTP_201_CREATED)
+
+
+class SecretDetailView(OrgScopedAPIView):
+    @extend_schema(
+        operation_id="getSecret",
+        tags=["secrets"],
+        parameters=[ORG_ID, SECRET_ID],
+        responses={200: SecretSerializer, **errors(403, 404, 503)},
+        description="Values are included for members and admins; viewers get metadata only.",
+    )
+    def get(self, request: Request, org_id: int, secret_id: str) -> Response:
+        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        if not self.has_role(Role.MEMBER):
+            if flag(request, "values"):
+                raise PermissionDenied("Reading values needs the member role.")
+            return Response(secret_json(row))
+        document = selectors.secret_document(row=row)
+        if document.version != row.version:
+            # Vault moved on without the index (a repaired failure): catch the index up.
+            row = services.index_sync(organization=self.organization, secret_id=secret_id) or row
+        return Response(secret_json(row, dict(document.data.get("values") or {})))
+
+    @extend_schema(
+        operation_id="updateSecret",
+        tags=["secrets"],
+        parameters=[ORG_ID, SECRET_ID],
+        request=SecretUpdateSerializer,
+        responses={200: SecretCreatedSerializer, **errors(400, 403, 404, 409, 413, 503)},
+        description="Replaces values and tags. Name and type are immutable.",
+    )
+    def put(self, request: Request, org_id: int, secret_id: str) -> Response:
+        body = SecretUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data: dict[str, Any] = dict(body.validated_data)
+        result = services.secret_update(
+            actor=actor(request),
+            organization=self.organization,
+            secret_id=secret_id,
+            values=data["values"],
+            tags=data["tags"],
+            name=data.get("name"),
+            type=data.get("type"),
+            expected_version=data.get("version"),
+        )
+        payload = secret_json(result.row)
+        payload["generated"] = result.generated
+        return Response(payload)
+
+    @extend_schema(
+        operation_id="deleteSecret",
+        tags=["secrets"],
+        parameters=[ORG_ID, SECRET_ID],
+        responses={204: None, **errors(403, 404, 409, 503)},
+    )
+    def delete(self, request: Request, org_id: int, secret_id: str) -> Response:
+        services.secret_delete(
+            actor=actor(request), organization=self.organization, secret_id=secret_id
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SecretTagListView(OrgScopedAPIView):
+    @extend_schema(
+        operation_id="listSecretTags",
+        tags=["secrets"],
+        parameters=[ORG_ID, SECRET_ID],
+        responses={200: OpenApiTypes.OBJECT, **errors(403, 404)},
+    )
+    def get(self, request: Request, org_id: int, secret_id: str) -> Response:
+        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        return Response(row.tags)
+
+
+class SecretTagView(OrgScopedAPIView):
+    @extend_schema(
+        operation_id="addSecretTag",
+        tags=["secrets"],
+        parameters=[ORG_ID, SECRET_ID, TAG],
+        request=None,
+        responses={200: OpenApiTypes.OBJECT, **errors(400, 403, 404, 409, 503)},
+        description="Adds the tag (idempotent); answers the secret's tags.",
+    )
+    def put(self, request: Request, org_id: int, secret_id: str, tag: str) -> Response:
+        row = services.tag_add(
+            actor=actor(request), organization=self.organization, secret_id=secret_id, tag=tag
+        )
+        return Response(row.tags)
+
+    @extend_schema(
+        operation_id="removeSecretTag",
+        tags=["secrets"],
+        parameters=[ORG_ID, SECRET_ID, TAG],
+        responses={204: None, **errors(403, 404, 409, 503)},
+    )
+    def delete(self, request: Request, org_id: int, secret_id: str, tag: str) -> Response:
+        services.tag_remove(
+            actor=actor(request), organization=self.organization, secret_id=secret_id, tag=tag
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)

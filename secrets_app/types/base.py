@@ -1,0 +1,143 @@
+"""What a secret type is: its fields, how values are validated and generated, how consumed.
+
+A type never sees the request, the database or Vault: it takes values and a ``Context``
+(randomness and the clock, so tests can pin them) and returns what to store. Validation
+errors are Django ``ValidationError`` keyed by field name; messages never quote a value.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from random import Random
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+
+Sourcing = Literal["env", "volume"]
+
+# A Kubernetes Secret data key: the values become keys of a v1.Secret.
+KEY_RE = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a secret type.
+
+    ``opaque``: an internal value that is not installed into clusters. ``safe_to_display``:
+    not a secret (a username, a host list), shown without a reveal.
+    """
+
+    name: str
+    required: bool = False
+    generatable: bool = False
+    opaque: bool = False
+    safe_to_display: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Context:
+    """Inputs a type may use besides the values: randomness, time, remote checks."""
+
+    rng: Random = field(default_factory=secrets.SystemRandom)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    verify_remote: bool = True
+
+
+@dataclass
+class Prepared:
+    """The outcome of preparing values for storage.
+
+    ``values`` go to Vault. ``generated`` are the values made up on the caller's behalf,
+    returned once in the create/update answer. ``expires_at`` is the earliest expiry of
+    anything in the values (certificates), if any.
+    """
+
+    values: dict[str, str]
+    generated: dict[str, str] = field(default_factory=dict)
+    expires_at: datetime | None = None
+
+
+class SecretType:
+    """Base class. Subclasses set the class attributes and override ``prepare``."""
+
+    name: str = ""
+    description: str = ""
+    sourcing: Sourcing = "volume"
+    fields: tuple[Field, ...] = ()
+    # A type with a schema rejects keys it does not know; generic accepts any key.
+    strict: bool = True
+    # The Kubernetes Secret type used when installed; None means Opaque.
+    kubernetes_type: str | None = None
+
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def clean(self, values: Any, ctx: Context) -> Prepared:
+        """Check the shape of ``values``, then let the type generate and validate."""
+        checked = self._check_shape(values)
+        self._check_required(checked, include_generatable=False)
+        prepared = self.prepare(checked, ctx)
+        self._check_required(prepared.values, include_generatable=True)
+        return prepared
+
+    def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
+        """Generate what is missing and validate; the default only stores what it got."""
+        return Prepared(values=values)
+
+    def verify(self, values: dict[str, str], ctx: Context) -> Prepared:
+        """Re-validate stored values (the ``/validate`` endpoint); generates nothing."""
+        return self.clean(values, ctx)
+
+    def _check_shape(self, values: Any) -> dict[str, str]:
+        if values is None:
+            values = {}
+        if not isinstance(values, dict):
+            raise ValidationError({"values": "Must be an object of string values."})
+        errors: dict[str, str] = {}
+        known = set(self.field_names())
+        for key, value in values.items():
+            if not isinstance(key, str) or not KEY_RE.match(key):
+                errors[f"values.{key}"] = (
+                    "Keys may contain only letters, digits, '-', '_' and '.' (1-253)."
+                )
+            elif self.strict and key not in known:
+                errors[f"values.{key}"] = (
+                    f"Unknown field for type {self.name}; known fields: {', '.join(known)}."
+                )
+            elif not isinstance(value, str):
+                errors[f"values.{key}"] = "Must be a string."
+        if errors:
+            raise ValidationError(errors)
+        return {k: v for k, v in values.items() if not (self.strict and v == "")}
+
+    def _check_required(self, values: dict[str, str], *, include_generatable: bool) -> None:
+        missing = {
+            f"values.{f.name}": "This field is required."
+            for f in self.fields
+            if f.required and (include_generatable or not f.generatable) and not values.get(f.name)
+        }
+        if missing:
+            raise ValidationError(missing)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "sourcing": self.sourcing,
+            "schema": self.strict,
+            "fields": [
+                {
+                    "name": f.name,
+                    "required": f.required,
+                    "generatable": f.generatable,
+                    "opaque": f.opaque,
+                    "safeToDisplay": f.safe_to_display,
+                    "description": f.description,
+                }
+                for f in self.fields
+            ],
+        }

@@ -1,0 +1,86 @@
+"""password: a username and a password, generated from a spec when not given."""
+
+from __future__ import annotations
+
+import string
+from random import Random
+
+from django.core.exceptions import ValidationError
+
+from secrets_app.types.base import Context, Field, Prepared, SecretType
+
+ALPHABETS = {
+    "randAlphaNum": string.ascii_letters + string.digits,
+    "randAlpha": string.ascii_letters,
+    "randNumeric": string.digits,
+    "randAscii": "".join(chr(c) for c in range(33, 127)),
+}
+DEFAULT_METHOD = "randAlphaNum"
+DEFAULT_LENGTH = 24
+MIN_LENGTH, MAX_LENGTH = 4, 1024
+
+
+def parse_spec(value: str) -> tuple[str, int] | None:
+    """``method,length`` as (method, length); None when ``value`` is not a spec."""
+    method, sep, length = value.partition(",")
+    if not sep or method not in ALPHABETS:
+        return None
+    try:
+        count = int(length.strip())
+    except ValueError:
+        raise ValidationError(
+            {"values.password": "A generation spec is 'method,length' with a whole length."}
+        ) from None
+    if not MIN_LENGTH <= count <= MAX_LENGTH:
+        raise ValidationError(
+            {"values.password": f"The length must be between {MIN_LENGTH} and {MAX_LENGTH}."}
+        )
+    return method, count
+
+
+def generate_password(
+    rng: Random, method: str = DEFAULT_METHOD, length: int = DEFAULT_LENGTH
+) -> str:
+    alphabet = ALPHABETS[method]
+    return "".join(rng.choice(alphabet) for _ in range(length))
+
+
+def resolve_password(value: str | None, rng: Random) -> tuple[str, bool]:
+    """The password to store and whether it was generated (empty or a spec)."""
+    if not value:
+        return generate_password(rng), True
+    spec = parse_spec(value)
+    if spec is None:
+        return value, False
+    return generate_password(rng, *spec), True
+
+
+PASSWORD_HELP = (
+    "Generated when empty, or from a spec 'method,length' with method one of "
+    + ", ".join(ALPHABETS)
+    + f" (default {DEFAULT_METHOD},{DEFAULT_LENGTH})."
+)
+
+
+class PasswordType(SecretType):
+    name = "password"
+    description = "A username and password; the password is generated when not given."
+    sourcing = "env"
+    kubernetes_type = "kubernetes.io/basic-auth"
+    fields = (
+        Field("username", required=True, safe_to_display=True, description="The user name."),
+        Field("password", required=True, generatable=True, description=PASSWORD_HELP),
+    )
+
+    def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
+        password, generated = resolve_password(values.get("password"), ctx.rng)
+        stored = {**values, "password": password}
+        return Prepared(values=stored, generated={"password": password} if generated else {})
+
+    def verify(self, values: dict[str, str], ctx: Context) -> Prepared:
+        checked = self._check_shape(values)
+        self._check_required(checked, include_generatable=True)
+        return Prepared(values=checked)
+
+
+TYPE = PasswordType()

@@ -1,0 +1,161 @@
+"""The one module that talks to Vault/OpenBao (KV version 2).
+
+Configuration comes from settings (``VAULT_ADDR``, ``VAULT_TOKEN`` or ``VAULT_TOKEN_FILE``,
+``VAULT_MOUNT``). Every hvac or transport failure is turned into one of two exceptions:
+``VaultUnavailableError`` (sealed, unreachable, 5xx; the caller sees a 503 naming Vault) or
+``CasMismatchError`` (a check-and-set write lost a race). Messages carry paths, never values.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import hvac
+import hvac.exceptions
+import requests
+from django.conf import settings
+
+from pipeline_secrets.errors import VaultUnavailableError
+
+logger = logging.getLogger(__name__)
+
+
+class CasMismatchError(Exception):
+    """The version given for check-and-set is not the current one."""
+
+
+@dataclass(frozen=True)
+class VaultDocument:
+    data: dict[str, Any]
+    version: int
+    created_time: str
+
+
+_session = requests.Session()
+
+
+def _token() -> str:
+    if settings.VAULT_TOKEN:
+        return str(settings.VAULT_TOKEN)
+    path = Path(settings.VAULT_TOKEN_FILE)
+    try:
+        return path.read_text().strip()
+    except OSError:
+        raise VaultUnavailableError(
+            f"Vault token file {path} is missing: is Vault set up (make run)?"
+        ) from None
+
+
+def client() -> hvac.Client:
+    """A client for the configured Vault; cheap, shares one HTTP connection pool."""
+    return hvac.Client(
+        url=settings.VAULT_ADDR,
+        token=_token(),
+        timeout=settings.VAULT_TIMEOUT,
+        session=_session,
+    )
+
+
+@contextmanager
+def _vault_errors(action: str, path: str) -> Iterator[None]:
+    try:
+        yield
+    except hvac.exceptions.InvalidRequest as exc:
+        if "check-and-set" in str(exc):
+            raise CasMismatchError(path) from None
+        logger.error("vault %s %s rejected: %s", action, path, type(exc).__name__)
+        raise VaultUnavailableError(f"Vault rejected {action} of {path}.") from None
+    except hvac.exceptions.VaultDown:
+        logger.error("vault %s %s: sealed", action, path)
+        raise VaultUnavailableError("Vault is sealed; unseal it and retry.") from None
+    except hvac.exceptions.Forbidden:
+        logger.error("vault %s %s: permission denied", action, path)
+        raise VaultUnavailableError(
+            "Vault denied access: the app's Vault token lacks the policy or has expired."
+        ) from None
+    except (hvac.exceptions.VaultError, requests.RequestException) as exc:
+        logger.error("vault %s %s failed: %s", action, path, type(exc).__name__)
+        raise VaultUnavailableError(
+            f"Vault at {settings.VAULT_ADDR} is unreachable or failing ({type(exc).__name__})."
+        ) from None
+
+
+def read(path: str) -> VaultDocument | None:
+    """The current version of ``path``, or None when it does not exist (or is deleted)."""
+    kv = client().secrets.kv.v2
+    with _vault_errors("read", path):
+        try:
+            response = kv.read_secret_version(
+                path=path, mount_point=settings.VAULT_MOUNT, raise_on_deleted_version=False
+            )
+        except hvac.exceptions.InvalidPath:
+            return None
+    payload = response["data"]
+    if payload.get("data") is None:
+        return None
+    metadata = payload["metadata"]
+    return VaultDocument(
+        data=payload["data"],
+        version=int(metadata["version"]),
+        created_time=str(metadata["created_time"]),
+    )
+
+
+def write(path: str, data: dict[str, Any], *, cas: int) -> int:
+    """Write ``data`` if the current version is ``cas`` (0: must not exist). The new version."""
+    kv = client().secrets.kv.v2
+    with _vault_errors("write", path):
+        response = kv.create_or_update_secret(
+            path=path, secret=data, cas=cas, mount_point=settings.VAULT_MOUNT
+        )
+    return int(response["data"]["version"])
+
+
+def delete_all(path: str) -> None:
+    """Remove every version and the metadata of ``path``."""
+    kv = client().secrets.kv.v2
+    with _vault_errors("delete", path):
+        kv.delete_metadata_and_all_versions(path=path, mount_point=settings.VAULT_MOUNT)
+
+
+def list_keys(path: str) -> list[str]:
+    """Keys directly under ``path``; empty when there are none."""
+    kv = client().secrets.kv.v2
+    with _vault_errors("list", path):
+        try:
+            response = kv.list_secrets(path=path, mount_point=settings.VAULT_MOUNT)
+        except hvac.exceptions.InvalidPath:
+            return []
+    return list(response["data"]["keys"])
+
+
+def health() -> tuple[bool, str]:
+    """(ready, reason): Vault answers, is initialised, unsealed and active."""
+    try:
+        response = _session.get(
+            f"{settings.VAULT_ADDR}/v1/sys/health",
+            params={"standbyok": "true"},
+            timeout=settings.VAULT_TIMEOUT,
+        )
+    except requests.RequestException as exc:
+        return False, f"unreachable ({type(exc).__name__})"
+    if response.status_code == 200:
+        return True, "ok"
+    if response.status_code == 503:
+        return False, "sealed"
+    if response.status_code == 501:
+        return False, "not initialised"
+    return False, f"status {response.status_code}"
+
+
+def parse_time(value: str) -> datetime:
+    """Vault's RFC 3339 timestamps carry nanoseconds; Python keeps microseconds."""
+    head, dot, rest = value.rstrip("Z").partition(".")
+    fraction = rest[:6] if dot else "0"
+    return datetime.fromisoformat(f"{head}.{fraction.ljust(6, '0')}+00:00")

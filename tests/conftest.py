@@ -1,0 +1,122 @@
+"""Fixtures: a real OpenBao for the session, the three personas plus a member, API clients.
+
+Personas: ``admin``, ``member`` and ``viewer`` of org A; ``outsider``, admin of org B.
+API clients authenticate with real bearer tokens minted by the token service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import hvac
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from orgs import services as org_services
+from orgs.models import Membership, Organization, Role, User
+from tools.stack import OpenBao
+
+
+@dataclass
+class VaultServer:
+    server: OpenBao
+    app_token: str
+
+    @property
+    def root(self) -> hvac.Client:
+        return self.server.root_client()
+
+
+@pytest.fixture(scope="session")
+def vault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VaultServer]:
+    """A real OpenBao (raft storage, initialised, unsealed) with the app's policy and token."""
+    server = OpenBao(tmp_path_factory.mktemp("openbao"))
+    server.start_ready()
+    token = server.configure_app(mount=settings.VAULT_MOUNT)
+    try:
+        yield VaultServer(server=server, app_token=token)
+    finally:
+        server.stop()
+
+
+def _wipe_orgs(client: hvac.Client) -> None:
+    kv = client.secrets.kv.v2
+    try:
+        orgs = kv.list_secrets(path="orgs", mount_point=settings.VAULT_MOUNT)["data"]["keys"]
+    except hvac.exceptions.InvalidPath:
+        return
+    for org in orgs:
+        keys = kv.list_secrets(path=f"orgs/{org}", mount_point=settings.VAULT_MOUNT)
+        for key in keys["data"]["keys"]:
+            kv.delete_metadata_and_all_versions(
+                path=f"orgs/{org}{key}", mount_point=settings.VAULT_MOUNT
+            )
+
+
+@pytest.fixture
+def vault(vault_server: VaultServer) -> Iterator[VaultServer]:
+    """Points the app at the session's OpenBao; every secret is wiped after the test."""
+    saved = (settings.VAULT_ADDR, settings.VAULT_TOKEN)
+    settings.VAULT_ADDR = vault_server.server.addr
+    settings.VAULT_TOKEN = vault_server.app_token
+    try:
+        yield vault_server
+    finally:
+        settings.VAULT_ADDR, settings.VAULT_TOKEN = saved
+        _wipe_orgs(vault_server.root)
+
+
+@dataclass
+class Personas:
+    org: Organization
+    other_org: Organization
+    admin: User
+    member: User
+    viewer: User
+    outsider: User
+
+    def user(self, name: str) -> User:
+        return getattr(self, name)
+
+
+def make_user(username: str) -> User:
+    return User.objects.create_user(username=username, password="correct horse battery")
+
+
+@pytest.fixture
+def personas(db: None) -> Personas:
+    admin = make_user("alice")
+    outsider = make_user("oscar")
+    org = org_services.organization_create(actor=admin, name="org-a")
+    other = org_services.organization_create(actor=outsider, name="org-b")
+    member = make_user("mike")
+    viewer = make_user("vera")
+    Membership.objects.create(user=member, organization=org, role=Role.MEMBER)
+    Membership.objects.create(user=viewer, organization=org, role=Role.VIEWER)
+    return Personas(org, other, admin, member, viewer, outsider)
+
+
+def token_client(user: User) -> APIClient:
+    _, raw = org_services.token_create(user=user, name="tests")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def clients(personas: Personas) -> dict[str, APIClient]:
+    """One authenticated API client per persona, plus ``anonymous``."""
+    result = {
+        name: token_client(personas.user(name))
+        for name in ("admin", "member", "viewer", "outsider")
+    }
+    result["anonymous"] = APIClient()
+    return result
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite needs, and only those whose programs are absent.
+# Idempotent and fast: when everything is present it runs no apt-get at all. It installs
+# packages only; it starts nothing (the tests start their own throwaway servers).
+set -euo pipefail
+
+missing=()
+
+# need PACKAGE TEST...: queue PACKAGE for installation unless the command TEST succeeds.
+need() {
+    local package=$1
+    shift
+    if ! "$@" >/dev/null 2>&1; then
+        missing+=("$package")
+    fi
+}
+
+have_initdb() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
+
+need postgresql     have_initdb
+need apache2-utils  command -v htpasswd
+need openssl        command -v openssl
+need openssh-client command -v ssh-keygen
+need chromium       test -x /usr/bin/chromium
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "test dependencies: all present"
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "test dependencies missing (${missing[*]}) and apt-get is unavailable;" \
+        "install them with your package manager" >&2
+    exit 1
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "installing ${missing[*]} needs root, and sudo is unavailable" >&2
+        exit 1
+    fi
+    sudo=(sudo)
+fi
+
+echo "test dependencies: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,258 @@
+"""``make run``: the product on 127.0.0.1:$PORT with zero configuration.
+
+Environment (all optional):
+
+* DATA_DIR (default ``var`` in the repository): all local state. Passed on to the app as an
+  absolute path; without DATABASE_URL the app keeps its SQLite database there.
+* PORT (default 9090): the web port. GUNICORN_WORKERS (default 2): gunicorn worker count.
+* VAULT_ADDR: an external Vault/OpenBao; then no OpenBao is started and its token
+  (VAULT_TOKEN or VAULT_TOKEN_FILE) is the app's business. Without it an OpenBao server
+  with persistent storage in DATA_DIR/vault runs on VAULT_PORT (default 8200), and the app
+  gets VAULT_ADDR and VAULT_TOKEN_FILE=DATA_DIR/vault/app-token.
+
+Steps: OpenBao (unless external) → ``manage.py migrate`` → ``manage.py collectstatic`` →
+gunicorn, plus ``manage.py sync_installations`` every 60 s when that command exists.
+Ctrl-C or SIGTERM stops everything started here and exits 0; if gunicorn dies, OpenBao is
+stopped and the exit code is non-zero. A restart reuses DATA_DIR, so secrets survive.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tools.stack import OpenBao, StackError, port_is_free, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SYNC_INTERVAL = 60.0
+LOOP_INTERVAL = 0.5
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+
+
+class Interrupted(Exception):
+    """Raised in the main thread when SIGINT or SIGTERM arrives."""
+
+
+class StepFailed(Exception):
+    """A start-up step or gunicorn failed; ``code`` is the exit code to return."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code or 1
+
+
+def log(message: str) -> None:
+    print(f"[run] {message}", flush=True)
+
+
+def env_int(name: str, default: int) -> int:
+    """The integer environment variable ``name``, or ``default`` when unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"[run] {name} must be an integer, not {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    port: int
+    vault_port: int
+    workers: int
+    external_vault: bool
+
+    @classmethod
+    def from_env(cls) -> Config:
+        return cls(
+            data_dir=Path(os.environ.get("DATA_DIR") or ROOT / "var").resolve(),
+            port=env_int("PORT", 9090),
+            vault_port=env_int("VAULT_PORT", 8200),
+            workers=env_int("GUNICORN_WORKERS", 2),
+            external_vault=bool(os.environ.get("VAULT_ADDR")),
+        )
+
+
+def manage(*args: str) -> list[str]:
+    return [sys.executable, "manage.py", *args]
+
+
+def terminate(process: subprocess.Popen[bytes] | None, name: str) -> None:
+    """SIGTERM ``process`` (its whole process group when it leads one), wait, then SIGKILL."""
+    if process is None or process.poll() is not None:
+        return
+    log(f"stopping {name}")
+    own_group = os.getpgid(process.pid) == process.pid
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            if own_group:
+                os.killpg(process.pid, signum)
+            else:
+                process.send_signal(signum)
+            process.wait(STOP_TIMEOUT)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class Runner:
+    """Starts OpenBao, prepares the database and supervises gunicorn.
+
+    Invariant: every process it starts is recorded on it, so shutdown() stops them all."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.env = {**os.environ, "DATA_DIR": str(config.data_dir)}
+        self.bao: OpenBao | None = None
+        self.gunicorn: subprocess.Popen[bytes] | None = None
+        self.sync: subprocess.Popen[bytes] | None = None
+
+    def run(self) -> int:
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.start_vault()
+        self.step("migrate", "--noinput")
+        self.step("collectstatic", "--noinput", "--verbosity=0")
+        can_sync = self.has_command("sync_installations")
+        self.start_gunicorn()
+        self.print_banner()
+        return self.supervise(can_sync)
+
+    def start_vault(self) -> None:
+        if self.config.external_vault:
+            log(f"using the external Vault at {self.env['VAULT_ADDR']}")
+            return
+        self.bao = OpenBao(self.config.data_dir / "vault", self.config.vault_port)
+        log(f"starting OpenBao on {self.bao.addr} (log: {self.bao.log_path})")
+        self.bao.start_ready(STARTUP_TIMEOUT)
+        self.bao.configure_app()
+        self.env["VAULT_ADDR"] = self.bao.addr
+        self.env["VAULT_TOKEN_FILE"] = str(self.bao.app_token_path)
+        self.env.pop("VAULT_TOKEN", None)
+        log("OpenBao is unsealed; the app token is in VAULT_TOKEN_FILE")
+
+    def step(self, *args: str) -> None:
+        """Run ``manage.py ARGS``; raise StepFailed when it fails."""
+        log(f"manage.py {' '.join(args)}")
+        result = subprocess.run(manage(*args), cwd=ROOT, env=self.env, check=False)
+        if result.returncode != 0:
+            raise StepFailed(f"manage.py {args[0]} failed", result.returncode)
+
+    def has_command(self, name: str) -> bool:
+        """Whether ``manage.py NAME`` exists (``manage.py help NAME`` succeeds)."""
+        result = subprocess.run(
+            manage("help", name),
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        return result.returncode == 0
+
+    def start_gunicorn(self) -> None:
+        """Start gunicorn in its own session (we forward the stop signal ourselves) and wait
+        until it accepts connections."""
+        port = self.config.port
+        if not port_is_free(port):
+            raise StepFailed(f"127.0.0.1:{port} is already in use; choose another PORT")
+        command = [
+            *(sys.executable, "-m", "gunicorn", "pipeline_secrets.wsgi:application"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", str(self.config.workers)),
+            *("--threads", "4", "--access-logfile", "-"),
+        ]
+        self.gunicorn = subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True)
+        wait_for(self.gunicorn_accepts, STARTUP_TIMEOUT, f"gunicorn on 127.0.0.1:{port}")
+
+    def gunicorn_accepts(self) -> bool:
+        self.check_gunicorn()
+        try:
+            with socket.create_connection(("127.0.0.1", self.config.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def check_gunicorn(self) -> None:
+        assert self.gunicorn is not None
+        code = self.gunicorn.poll()
+        if code is not None:
+            raise StepFailed(f"gunicorn exited with code {code}", code)
+
+    def print_banner(self) -> None:
+        url = f"http://127.0.0.1:{self.config.port}"
+        prefix = f"DATA_DIR={self.config.data_dir} " if os.environ.get("DATA_DIR") else ""
+        lines = [
+            f"Pipeline Secrets is running at {url}/",
+            f"  Log in at {url}/accounts/login/",
+            "  Create a user, an org and an API token:",
+            f"    {prefix}.venv/bin/python manage.py bootstrap --username admin "
+            "--org my-org --password 'choose-one'",
+            "  Send the printed token as the header  Authorization: Bearer $TOKEN",
+            f"  Data: {self.config.data_dir}. Stop with Ctrl-C.",
+        ]
+        print("\n" + "\n".join(lines) + "\n", flush=True)
+
+    def supervise(self, can_sync: bool) -> int:
+        """Watch gunicorn (raise StepFailed when it dies) and run sync_installations every
+        SYNC_INTERVAL seconds, never two at a time. Returns only by raising."""
+        next_sync = time.monotonic() + SYNC_INTERVAL
+        while True:
+            self.check_gunicorn()
+            if self.sync is not None and self.sync.poll() is not None:
+                if self.sync.returncode != 0:
+                    log(f"sync_installations exited with code {self.sync.returncode}")
+                self.sync = None
+            if can_sync and self.sync is None and time.monotonic() >= next_sync:
+                next_sync = time.monotonic() + SYNC_INTERVAL
+                self.sync = subprocess.Popen(manage("sync_installations"), cwd=ROOT, env=self.env)
+            time.sleep(LOOP_INTERVAL)
+
+    def shutdown(self) -> None:
+        """Stop everything started here, newest first; safe to call at any point."""
+        terminate(self.sync, "sync_installations")
+        terminate(self.gunicorn, "gunicorn")
+        if self.bao is not None:
+            log("stopping OpenBao")
+            self.bao.stop()
+
+
+def interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def main() -> int:
+    config = Config.from_env()
+    runner = Runner(config)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupt)
+    try:
+        return runner.run()
+    except Interrupted as stop:
+        log(f"{stop}: shutting down")
+        return 0
+    except StepFailed as failure:
+        log(f"error: {failure}")
+        return failure.code
+    except StackError as error:
+        log(f"error: {error}")
+        return 1
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+        runner.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
