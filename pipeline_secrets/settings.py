@@ -152,6 +152,7 @@ SPECTACULAR_SETTINGS = {
         "RFC 9457 problem details (`application/problem+json`)."
     ),
     "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -303,6 +303,14 @@ def tag_remove(*, actor: User, organization: Organization, secret_id: str, tag: 
     return _retag(actor=actor, organization=organization, secret_id=secret_id, remove=tag)
 
 
+def secret_validate(*, row: SecretIndex, ctx: Context) -> None:
+    """Re-run the type's validation on the stored values; ValidationError when invalid."""
+    document = vault.read(vault_path(row.organization_id, row.secret_id))
+    if document is None:
+        raise NotFoundError(SECRET_NOT_FOUND)
+    get_type(row.type).verify(dict(document.data.get("values") or {}), ctx)
+
+
 def secret_delete(*, actor: User, organization: Organization, secret_id: str) -> None:
     """Remove every version from Vault, then the index row."""
     row = secret_get(organization=organization, secret_id=secret_id)

@@ -69,6 +69,12 @@ def vault(vault_server: VaultServer) -> Iterator[VaultServer]:
         _wipe_orgs(vault_server.root)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings) -> None:
+    """Tests create many users; the production hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class Personas:
     org: Organization

@@ -16,14 +16,16 @@ def call(client: APIClient, method: str, url: str, body: Any = None) -> Any:
 
 
 def assert_problem(response: Any, status: int, *, field: str | None = None) -> dict[str, Any]:
-    """The response is a problem document with ``status`` (naming ``field`` if given)."""
+    """The response is a problem document with ``status``, naming ``field`` if given (or an
+    item of it, such as ``tags.0``)."""
     assert response.status_code == status, (response.status_code, response.content[:500])
     assert response["Content-Type"].startswith("application/problem+json")
     body: dict[str, Any] = response.json()
     assert body["status"] == status
     assert body["title"] and body["detail"]
     if field is not None:
-        assert field in body.get("errors", {}), body
+        keys = body.get("errors", {})
+        assert any(k == field or k.startswith(f"{field}.") for k in keys), body
     return body
 
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -16,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from pipeline_secrets.errors import AppError
+
+logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -87,7 +90,14 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.PermissionDenied(str(exc) or None)
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
-        return response
+        # Unexpected: log the traceback (our messages never hold values) and answer a
+        # problem document rather than an HTML error page.
+        logger.error("unhandled API error", exc_info=exc)
+        return problem(
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+            "An internal error occurred; it has been logged.",
+            title="Internal error",
+        )
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     result = problem(response.status_code, detail)
     for header, value in response.items():

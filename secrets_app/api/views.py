@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,10 +22,11 @@ from secrets_app.api.serializers import (
     SecretSerializer,
     SecretTypeSerializer,
     SecretUpdateSerializer,
+    SecretValidationSerializer,
     SecretWriteSerializer,
     secret_json,
 )
-from secrets_app.types import REGISTRY
+from secrets_app.types import REGISTRY, Context
 
 ORG_ID = OpenApiParameter("org_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="orgId")
 SECRET_ID = OpenApiParameter(
@@ -33,6 +34,14 @@ SECRET_ID = OpenApiParameter(
 )
 TAG = OpenApiParameter(
     "tag", OpenApiTypes.STR, OpenApiParameter.PATH, description="A tag; may contain ':' and '/'."
+)
+TAG_LIST = OpenApiResponse(
+    response={"type": "array", "items": {"type": "string"}}, description="The secret's tags."
+)
+VALIDATE = OpenApiParameter(
+    "validate",
+    OpenApiTypes.BOOL,
+    description="Also verify credentials with their provider (default true).",
 )
 VALUES = OpenApiParameter(
     "values", OpenApiTypes.BOOL, description="Include values (member role). Default false."
@@ -113,7 +122,7 @@ class SecretListView(OrgScopedAPIView):
     @extend_schema(
         operation_id="createSecret",
         tags=["secrets"],
-        parameters=[ORG_ID],
+        parameters=[ORG_ID, VALIDATE],
         request=SecretWriteSerializer,
         responses={201: SecretCreatedSerializer, **errors(400, 403, 404, 409, 413, 503)},
     )
@@ -121,7 +130,10 @@ class SecretListView(OrgScopedAPIView):
         body = SecretWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         result = services.secret_create(
-            actor=actor(request), organization=self.organization, **body.validated_data
+            actor=actor(request),
+            organization=self.organization,
+            ctx=Context(verify_remote=flag(request, "validate", default=True)),
+            **body.validated_data,
         )
         payload = secret_json(result.row)
         payload["generated"] = result.generated
@@ -151,7 +163,7 @@ class SecretDetailView(OrgScopedAPIView):
     @extend_schema(
         operation_id="updateSecret",
         tags=["secrets"],
-        parameters=[ORG_ID, SECRET_ID],
+        parameters=[ORG_ID, SECRET_ID, VALIDATE],
         request=SecretUpdateSerializer,
         responses={200: SecretCreatedSerializer, **errors(400, 403, 404, 409, 413, 503)},
         description="Replaces values and tags. Name and type are immutable.",
@@ -169,6 +181,7 @@ class SecretDetailView(OrgScopedAPIView):
             name=data.get("name"),
             type=data.get("type"),
             expected_version=data.get("version"),
+            ctx=Context(verify_remote=flag(request, "validate", default=True)),
         )
         payload = secret_json(result.row)
         payload["generated"] = result.generated
@@ -192,7 +205,7 @@ class SecretTagListView(OrgScopedAPIView):
         operation_id="listSecretTags",
         tags=["secrets"],
         parameters=[ORG_ID, SECRET_ID],
-        responses={200: OpenApiTypes.OBJECT, **errors(403, 404)},
+        responses={200: TAG_LIST, **errors(403, 404)},
     )
     def get(self, request: Request, org_id: int, secret_id: str) -> Response:
         row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
@@ -205,7 +218,7 @@ class SecretTagView(OrgScopedAPIView):
         tags=["secrets"],
         parameters=[ORG_ID, SECRET_ID, TAG],
         request=None,
-        responses={200: OpenApiTypes.OBJECT, **errors(400, 403, 404, 409, 503)},
+        responses={200: TAG_LIST, **errors(400, 403, 404, 409, 503)},
         description="Adds the tag (idempotent); answers the secret's tags.",
     )
     def put(self, request: Request, org_id: int, secret_id: str, tag: str) -> Response:
@@ -225,3 +238,23 @@ class SecretTagView(OrgScopedAPIView):
             actor=actor(request), organization=self.organization, secret_id=secret_id, tag=tag
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SecretValidateView(OrgScopedAPIView):
+    required_roles = {"GET": Role.MEMBER}
+
+    @extend_schema(
+        operation_id="validateSecret",
+        tags=["secrets"],
+        parameters=[ORG_ID, SECRET_ID, VALIDATE],
+        responses={200: SecretValidationSerializer, **errors(400, 403, 404, 503)},
+        description=(
+            "Re-runs the type's validation (and the provider check unless validate=false) "
+            "on the stored values. Invalid values are a 400 naming each field."
+        ),
+    )
+    def get(self, request: Request, org_id: int, secret_id: str) -> Response:
+        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        verify_remote = flag(request, "validate", default=True)
+        services.secret_validate(row=row, ctx=Context(verify_remote=verify_remote))
+        return Response({"id": row.secret_id, "valid": True, "remoteChecked": verify_remote})

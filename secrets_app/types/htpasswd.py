@@ -20,8 +20,9 @@ BCRYPT_RE = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
 
 
 def htpasswd_line(username: str, password: str, *, rounds: int = BCRYPT_COST) -> str:
-    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds, prefix=b"2y"))
-    return f"{username}:{hashed.decode()}"
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
+    # $2b$ and $2y$ are the same algorithm; Apache's tools write and best accept $2y$.
+    return f"{username}:$2y${hashed[4:]}"
 
 
 class HtpasswdType(SecretType):
