@@ -30,6 +30,7 @@ def resolve_membership(*, user: User, org_id: int | str) -> Membership:
     membership = (
         Membership.objects.select_related("organization")
         .filter(user=user, organization_id=org_pk)
+        .order_by()
         .first()
     )
     if membership is None:

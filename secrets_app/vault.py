@@ -37,7 +37,15 @@ class VaultDocument:
     created_time: str
 
 
-_session = requests.Session()
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    # Vault is addressed directly: skip proxy and netrc look-ups on every call.
+    session.trust_env = False
+    return session
+
+
+_session = _new_session()
+_clients: dict[tuple[str, str, int], hvac.Client] = {}
 
 
 def _token() -> str:
@@ -53,13 +61,19 @@ def _token() -> str:
 
 
 def client() -> hvac.Client:
-    """A client for the configured Vault; cheap, shares one HTTP connection pool."""
-    return hvac.Client(
-        url=settings.VAULT_ADDR,
-        token=_token(),
-        timeout=settings.VAULT_TIMEOUT,
-        session=_session,
-    )
+    """A client for the configured Vault, reused while address and token stay the same.
+
+    Clients hold no per-request state; reusing one keeps its connection pool warm. A new
+    token (a rotated token file) gets a new client.
+    """
+    key = (settings.VAULT_ADDR, _token(), settings.VAULT_TIMEOUT)
+    cached = _clients.get(key)
+    if cached is None:
+        if len(_clients) > 8:
+            _clients.clear()
+        cached = hvac.Client(url=key[0], token=key[1], timeout=key[2], session=_session)
+        _clients[key] = cached
+    return cached
 
 
 @contextmanager

@@ -7,8 +7,9 @@ Environment (all optional):
 * PORT (default 9090): the web port. GUNICORN_WORKERS (default 2): gunicorn worker count.
 * VAULT_ADDR: an external Vault/OpenBao; then no OpenBao is started and its token
   (VAULT_TOKEN or VAULT_TOKEN_FILE) is the app's business. Without it an OpenBao server
-  with persistent storage in DATA_DIR/vault runs on VAULT_PORT (default 8200), and the app
-  gets VAULT_ADDR and VAULT_TOKEN_FILE=DATA_DIR/vault/app-token.
+  with persistent storage in DATA_DIR/vault runs on VAULT_PORT (default 8200), its KV v2
+  mount VAULT_MOUNT (default ``secret``) is prepared, and the app gets VAULT_ADDR and
+  VAULT_TOKEN_FILE=DATA_DIR/vault/app-token.
 
 Steps: OpenBao (unless external) → ``manage.py migrate`` → ``manage.py collectstatic`` →
 gunicorn, plus ``manage.py sync_installations`` every 60 s when that command exists.
@@ -19,6 +20,7 @@ stopped and the exit code is non-zero. A restart reuses DATA_DIR, so secrets sur
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -38,6 +40,7 @@ SYNC_INTERVAL = 60.0
 LOOP_INTERVAL = 0.5
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
+DEFAULT_VAULT_PORT = 8200
 
 
 class Interrupted(Exception):
@@ -45,11 +48,12 @@ class Interrupted(Exception):
 
 
 class StepFailed(Exception):
-    """A start-up step or gunicorn failed; ``code`` is the exit code to return."""
+    """A start-up step or gunicorn failed; ``code`` is the (non-zero, shell-style) exit code
+    to return: 128 + N when signal N killed the process."""
 
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
-        self.code = code or 1
+        self.code = 128 - code if code < 0 else code or 1
 
 
 def log(message: str) -> None:
@@ -78,7 +82,7 @@ class Config:
         return cls(
             data_dir=Path(os.environ.get("DATA_DIR") or ROOT / "var").resolve(),
             port=env_int("PORT", 9090),
-            vault_port=env_int("VAULT_PORT", 8200),
+            vault_port=env_int("VAULT_PORT", DEFAULT_VAULT_PORT),
             workers=env_int("GUNICORN_WORKERS", 2),
             external_vault=bool(os.environ.get("VAULT_ADDR")),
         )
@@ -137,7 +141,7 @@ class Runner:
         self.bao = OpenBao(self.config.data_dir / "vault", self.config.vault_port)
         log(f"starting OpenBao on {self.bao.addr} (log: {self.bao.log_path})")
         self.bao.start_ready(STARTUP_TIMEOUT)
-        self.bao.configure_app()
+        self.bao.configure_app(mount=os.environ.get("VAULT_MOUNT") or "secret")
         self.env["VAULT_ADDR"] = self.bao.addr
         self.env["VAULT_TOKEN_FILE"] = str(self.bao.app_token_path)
         self.env.pop("VAULT_TOKEN", None)
@@ -192,7 +196,7 @@ class Runner:
 
     def print_banner(self) -> None:
         url = f"http://127.0.0.1:{self.config.port}"
-        prefix = f"DATA_DIR={self.config.data_dir} " if os.environ.get("DATA_DIR") else ""
+        prefix = "".join(f"{name}={shlex.quote(value)} " for name, value in self.shell_env())
         lines = [
             f"Pipeline Secrets is running at {url}/",
             f"  Log in at {url}/accounts/login/",
@@ -204,10 +208,21 @@ class Runner:
         ]
         print("\n" + "\n".join(lines) + "\n", flush=True)
 
+    def shell_env(self) -> list[tuple[str, str]]:
+        """The variables another shell needs so that manage.py finds this instance's data and
+        OpenBao (empty with the defaults, which the settings share)."""
+        pairs = []
+        if os.environ.get("DATA_DIR"):
+            pairs.append(("DATA_DIR", str(self.config.data_dir)))
+        if self.bao is not None and self.config.vault_port != DEFAULT_VAULT_PORT:
+            pairs.append(("VAULT_ADDR", self.bao.addr))
+        return pairs
+
     def supervise(self, can_sync: bool) -> int:
-        """Watch gunicorn (raise StepFailed when it dies) and run sync_installations every
-        SYNC_INTERVAL seconds, never two at a time. Returns only by raising."""
-        next_sync = time.monotonic() + SYNC_INTERVAL
+        """Watch gunicorn (raise StepFailed when it dies) and run sync_installations at once
+        and then every SYNC_INTERVAL seconds, never two at a time, each in its own session so that a
+        terminal's Ctrl-C does not interrupt it halfway. Returns only by raising."""
+        next_sync = time.monotonic()
         while True:
             self.check_gunicorn()
             if self.sync is not None and self.sync.poll() is not None:
@@ -216,14 +231,16 @@ class Runner:
                 self.sync = None
             if can_sync and self.sync is None and time.monotonic() >= next_sync:
                 next_sync = time.monotonic() + SYNC_INTERVAL
-                self.sync = subprocess.Popen(manage("sync_installations"), cwd=ROOT, env=self.env)
+                self.sync = subprocess.Popen(
+                    manage("sync_installations"), cwd=ROOT, env=self.env, start_new_session=True
+                )
             time.sleep(LOOP_INTERVAL)
 
     def shutdown(self) -> None:
         """Stop everything started here, newest first; safe to call at any point."""
         terminate(self.sync, "sync_installations")
         terminate(self.gunicorn, "gunicorn")
-        if self.bao is not None:
+        if self.bao is not None and self.bao.process is not None:
             log("stopping OpenBao")
             self.bao.stop()
 

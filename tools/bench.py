@@ -1,0 +1,331 @@
+"""``make bench``: the product's speed against baselines measured in the same run.
+
+Everything runs on this machine against one real OpenBao: the API through gunicorn (one
+worker, as ``make run`` serves it) with token auth, the baselines with raw hvac, the
+original product's method, or the command-line programs. Each row prints medians and the
+ratio ours/baseline (for "faster than" rows, baseline/ours). Nothing here is a test: rows
+report what they measured, including misses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import hvac
+import psutil
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools.stack import OpenBao, free_port, wait_for  # noqa: E402
+
+SEED_SECRETS = int(os.environ.get("BENCH_SEED", "10000"))
+TAG_HITS = 100
+
+
+@dataclass
+class Row:
+    name: str
+    ours_ms: float | None
+    base_ms: float | None
+    target: str
+    met: bool
+    note: str = ""
+
+    @property
+    def ratio(self) -> str:
+        if self.ours_ms is None or self.base_ms is None or self.base_ms == 0:
+            return "-"
+        return f"{self.ours_ms / self.base_ms:.2f}"
+
+
+def median_ms(fn: Callable[[int], object], runs: int, warmup: int = 5) -> float:
+    for i in range(warmup):
+        fn(-1 - i)
+    samples = []
+    for i in range(runs):
+        start = time.perf_counter()
+        fn(i)
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+class Bench:
+    """Starts OpenBao and the app, seeds data, and measures each row."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.bao = OpenBao(work / "vault")
+        self.port = free_port()
+        self.rows: list[Row] = []
+        self.app: subprocess.Popen[bytes] | None = None
+
+    # ------------------------------------------------------------------ set-up
+    def start(self) -> None:
+        self.bao.start_ready()
+        token = self.bao.configure_app()
+        self.env = {
+            **os.environ,
+            "DATA_DIR": str(self.work / "data"),
+            "VAULT_ADDR": self.bao.addr,
+            "VAULT_TOKEN": token,
+            "LOG_LEVEL": "WARNING",
+        }
+        self.env.pop("DATABASE_URL", None)
+        os.environ.update(
+            {
+                k: v
+                for k, v in self.env.items()
+                if k in {"DATA_DIR", "VAULT_ADDR", "VAULT_TOKEN", "LOG_LEVEL"}
+            }
+        )
+        self.manage("migrate", "--noinput", quiet=True)
+        self.manage("collectstatic", "--noinput", quiet=True)
+        boot = json.loads(self.manage("bootstrap", "--username", "bench", "--org", "bench"))
+        self.org_id, self.token = boot["org_id"], boot["token"]
+        self.app = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "pipeline_secrets.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {self.token}"
+        wait_for(self._up, 60, "gunicorn")
+        self.raw = hvac.Client(url=self.bao.addr, token=token)
+
+    def _up(self) -> bool:
+        try:
+            return requests.get(f"{self.base}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def manage(self, *args: str, quiet: bool = False) -> str:
+        out = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return "" if quiet else out.stdout.strip()
+
+    def stop(self) -> None:
+        if self.app is not None:
+            self.app.terminate()
+            self.app.wait(30)
+        self.bao.stop()
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/api/v1/orgs/{self.org_id}/{path}"
+
+    # ------------------------------------------------------------------ rows
+    def row_read(self) -> None:
+        created = self.http.post(
+            self.url("secrets"),
+            json={"name": "bench-read", "type": "password", "values": {"username": "u"}},
+        )
+        created.raise_for_status()
+        secret_id = created.json()["id"]
+        path = f"orgs/{self.org_id}/{secret_id}"
+        kv = self.raw.secrets.kv.v2
+
+        def ours(_: int) -> None:
+            self.http.get(self.url(f"secrets/{secret_id}")).raise_for_status()
+
+        def base(_: int) -> None:
+            kv.read_secret_version(path=path, mount_point="secret", raise_on_deleted_version=True)
+
+        o, b = median_ms(ours, 300), median_ms(base, 300)
+        self.rows.append(
+            Row(
+                "API read of one secret (values) vs raw hvac KV v2 read",
+                o,
+                b,
+                "ratio <= 1.5",
+                o / b <= 1.5,
+            )
+        )
+
+    def row_create(self) -> None:
+        kv = self.raw.secrets.kv.v2
+
+        def ours(i: int) -> None:
+            self.http.post(
+                self.url("secrets"),
+                json={
+                    "name": f"bench-create-{i + 10}",
+                    "type": "generic",
+                    "values": {"k": "v"},
+                    "tags": ["bench:create"],
+                },
+            ).raise_for_status()
+
+        def base(i: int) -> None:
+            kv.create_or_update_secret(
+                path=f"orgs/{self.org_id}/raw-{i + 10}",
+                secret={
+                    "name": f"raw-{i}",
+                    "type": "generic",
+                    "values": {"k": "v"},
+                    "tags": ["bench:create"],
+                    "updatedBy": "bench",
+                },
+                cas=0,
+                mount_point="secret",
+            )
+
+        o, b = median_ms(ours, 200), median_ms(base, 200)
+        self.rows.append(
+            Row("API create vs raw hvac KV v2 write (cas=0)", o, b, "ratio <= 1.5", o / b <= 1.5)
+        )
+
+    def seed(self) -> None:
+        import django
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline_secrets.settings")
+        django.setup()
+        from orgs.models import Organization, User
+        from secrets_app.services import secret_create
+        from secrets_app.types import Context
+
+        org = Organization.objects.get(pk=self.org_id)
+        user = User.objects.get(username="bench")
+        ctx = Context(verify_remote=False)
+        start = time.perf_counter()
+        for i in range(SEED_SECRETS):
+            tags = ["team:hit"] if i % (SEED_SECRETS // TAG_HITS) == 0 else [f"team:{i % 37}"]
+            secret_create(
+                actor=user,
+                organization=org,
+                name=f"seed-{i:05d}",
+                type="generic",
+                values={"k": f"v{i}"},
+                tags=[*tags, "bench:seed"],
+                ctx=ctx,
+            )
+        print(f"seeded {SEED_SECRETS} secrets in {time.perf_counter() - start:.0f} s", flush=True)
+
+    def row_tag_query(self) -> None:
+        self.seed()
+
+        def ours(_: int) -> None:
+            got = self.http.get(self.url("secrets"), params={"tag": "team:hit"})
+            got.raise_for_status()
+            assert len(got.json()) == TAG_HITS
+
+        kv = self.raw.secrets.kv.v2
+
+        def original(_: int) -> None:
+            keys = kv.list_secrets(path=f"orgs/{self.org_id}", mount_point="secret")["data"]["keys"]
+            hits = 0
+            for key in keys:
+                doc = kv.read_secret_version(
+                    path=f"orgs/{self.org_id}/{key}",
+                    mount_point="secret",
+                    raise_on_deleted_version=True,
+                )["data"]["data"]
+                hits += "team:hit" in (doc.get("tags") or [])
+            assert hits == TAG_HITS
+
+        o = median_ms(ours, 50)
+        b = median_ms(original, 3, warmup=0)
+        self.rows.append(
+            Row(
+                f"Tag query, {TAG_HITS} of {SEED_SECRETS} secrets, vs LIST + read all (original)",
+                o,
+                b,
+                ">= 100x faster and < 50 ms",
+                b / o >= 100 and o < 50,
+                note=f"{b / o:.0f}x faster",
+            )
+        )
+
+    def row_memory(self) -> None:
+        assert self.app is not None
+        workers = psutil.Process(self.app.pid).children()
+        rss = max(w.memory_info().rss for w in workers) / 2**20
+        self.rows.append(
+            Row(
+                "Resident memory of one app worker after the run",
+                None,
+                None,
+                "< 150 MB",
+                rss < 150,
+                note=f"{rss:.0f} MB",
+            )
+        )
+
+    # ------------------------------------------------------------------ report
+    def report(self) -> None:
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "?",
+        )
+        print(
+            f"\nMachine: {os.cpu_count()} cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+            "OpenBao raft on local disk; app: gunicorn 1 worker x 4 threads, SQLite.\n"
+        )
+        print("| benchmark | ours (median) | baseline (median) | ratio | target | met |")
+        print("| --- | ---: | ---: | ---: | --- | --- |")
+        for r in self.rows:
+            ours = f"{r.ours_ms:.2f} ms" if r.ours_ms is not None else r.note
+            base = f"{r.base_ms:.2f} ms" if r.base_ms is not None else "-"
+            ratio = r.ratio if r.ours_ms is not None and r.base_ms is not None else "-"
+            if r.note and r.ours_ms is not None:
+                ratio = f"{ratio} ({r.note})"
+            print(
+                f"| {r.name} | {ours} | {base} | {ratio} | {r.target} | {'yes' if r.met else 'NO'} |"
+            )
+
+
+EXTRA_ROWS: list[Callable[[], list[Row]]] = []
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="ps-bench-") as tmp:
+        bench = Bench(Path(tmp))
+        try:
+            bench.start()
+            bench.row_read()
+            bench.row_create()
+            bench.row_tag_query()
+            bench.row_memory()
+            for extra in EXTRA_ROWS:
+                bench.rows.extend(extra())
+        finally:
+            bench.stop()
+        bench.report()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

