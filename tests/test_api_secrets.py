@@ -41,7 +41,9 @@ def test_create_answers_id_as_sha256_of_name_and_stores_document_in_vault(vault,
     generated = body["generated"]["password"]
     assert len(generated) >= 16 and generated.isalnum()
     stored = vault.root.secrets.kv.v2.read_secret_version(
-        path=f"orgs/{personas.org.pk}/{secret_id}", mount_point=settings.VAULT_MOUNT
+        path=f"orgs/{personas.org.pk}/{secret_id}",
+        mount_point=settings.VAULT_MOUNT,
+        raise_on_deleted_version=True,
     )["data"]["data"]
     assert stored == {
         "name": "localhost-pw",
@@ -154,7 +156,9 @@ def test_update_and_delete_roles(vault, personas, clients):
     assert not SecretIndex.objects.filter(secret_id=created["id"]).exists()
     with pytest.raises(Exception):
         vault.root.secrets.kv.v2.read_secret_version(
-            path=f"orgs/{personas.org.pk}/{created['id']}", mount_point=settings.VAULT_MOUNT
+            path=f"orgs/{personas.org.pk}/{created['id']}",
+            mount_point=settings.VAULT_MOUNT,
+            raise_on_deleted_version=True,
         )
     second = create(clients["admin"], personas.org.pk, "app2").json()
     assert (

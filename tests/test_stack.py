@@ -13,7 +13,7 @@ import hvac.exceptions
 import psycopg
 import pytest
 
-from tools.stack import OpenBao, Postgres, StackError, find_postgres_bin
+from tools.stack import OpenBao, Postgres, StackError
 
 MOUNT = "secret"
 
@@ -121,15 +121,6 @@ def test_second_server_on_a_running_data_dir_is_refused(bao: OpenBao) -> None:
         OpenBao(bao.data_dir).start()
 
 
-def _postgres_available() -> bool:
-    try:
-        find_postgres_bin()
-    except StackError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _postgres_available(), reason="PostgreSQL is not installed")
 def test_postgres_starts_serves_and_stops() -> None:
     # Not tmp_path: as root the server runs as the postgres user, who cannot enter pytest's
     # private temporary directories.

@@ -291,7 +291,8 @@ class Bench:
             "?",
         )
         print(
-            f"\nMachine: {os.cpu_count()} cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+            f"\nMachine: {os.cpu_count()} cores ({cpu}), "
+            f"{psutil.virtual_memory().total / 2**30:.0f} GiB; "
             "OpenBao raft on local disk; app: gunicorn 1 worker x 4 threads, SQLite.\n"
         )
         print("| benchmark | ours (median) | baseline (median) | ratio | target | met |")
@@ -303,7 +304,8 @@ class Bench:
             if r.note and r.ours_ms is not None:
                 ratio = f"{ratio} ({r.note})"
             print(
-                f"| {r.name} | {ours} | {base} | {ratio} | {r.target} | {'yes' if r.met else 'NO'} |"
+                f"| {r.name} | {ours} | {base} | {ratio} | {r.target} "
+                f"| {'yes' if r.met else 'NO'} |"
             )
 
 

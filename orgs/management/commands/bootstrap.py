@@ -27,8 +27,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         username: str = options["username"].strip()
         org_name: str = options["org"].strip()
-        if not username or not org_name:
-            raise CommandError("--username and --org must not be empty")
+        token_name: str = options["token_name"].strip()
+        if not username or not org_name or not token_name:
+            raise CommandError("--username, --org and --token-name must not be empty")
         with transaction.atomic():
             user, created = User.objects.get_or_create(username=username)
             if options["password"]:
@@ -37,11 +38,11 @@ class Command(BaseCommand):
             elif created:
                 user.set_unusable_password()
                 user.save(update_fields=["password"])
-            org = Organization.objects.filter(name=org_name).first()
+            org = Organization.objects.filter(name__iexact=org_name).first()
             if org is None:
                 org = services.organization_create(actor=user, name=org_name)
             Membership.objects.update_or_create(
                 user=user, organization=org, defaults={"role": Role.ADMIN}
             )
-            _, raw = services.token_create(user=user, name=options["token_name"])
+            _, raw = services.token_create(user=user, name=token_name)
         self.stdout.write(json.dumps({"user": username, "org_id": org.pk, "token": raw}))
