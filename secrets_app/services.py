@@ -86,14 +86,7 @@ def index_sync(*, organization: Organization, secret_id: str) -> SecretIndex | N
         SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).delete()
         return None
     data = document.data
-    expires_at = None
-    stype = get_type(data.get("type"))
-    try:
-        expires_at = stype.verify(
-            dict(data.get("values") or {}), Context(verify_remote=False)
-        ).expires_at
-    except ValidationError:
-        expires_at = None
+    expires_at = get_type(data.get("type")).expiry(dict(data.get("values") or {}))
     return _index_upsert(
         organization=organization,
         secret_id=secret_id,

@@ -134,3 +134,26 @@ def test_get_catches_the_index_up_when_vault_moved_on(vault, personas, clients):
     got = clients["member"].get(f"{url(personas.org.pk)}/{created['id']}").json()
     assert got["version"] == 2 and got["tags"] == ["t2"]
     assert SecretIndex.objects.get(secret_id=created["id"]).tags == ["t2"]
+
+
+def test_rebuild_indexes_tls_expiry_even_for_an_expired_chain(vault, personas, clients):
+    from datetime import UTC, datetime, timedelta
+
+    from secrets_app import vault as vault_module
+    from secrets_app.types import Context, get_type
+
+    long_ago = Context(now=datetime.now(UTC) - timedelta(days=400))
+    prepared = get_type("tls").clean({"hosts": "localhost", "validity": "24h"}, long_ago)
+    assert prepared.expires_at is not None and prepared.expires_at < datetime.now(UTC)
+    secret_id = "e" * 64
+    document = {
+        "name": "old-tls",
+        "type": "tls",
+        "values": prepared.values,
+        "tags": [],
+        "updatedBy": "someone",
+    }
+    vault_module.write(f"orgs/{personas.org.pk}/{secret_id}", document, cas=0)
+    call_command("rebuild_secret_index", stdout=io.StringIO())
+    row = SecretIndex.objects.get(secret_id=secret_id)
+    assert row.expires_at == prepared.expires_at and row.type == "tls"

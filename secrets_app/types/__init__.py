@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from secrets_app.types import generic, htpasswd, password
+from secrets_app.types import amazon, azure, generic, google, htpasswd, password, registry, ssh, tls
 from secrets_app.types.base import Context, Field, Prepared, SecretType
 
 REGISTRY: dict[str, SecretType] = {
@@ -16,6 +16,12 @@ REGISTRY: dict[str, SecretType] = {
         generic.TYPE,
         password.TYPE,
         htpasswd.TYPE,
+        tls.TYPE,
+        ssh.TYPE,
+        amazon.TYPE,
+        google.TYPE,
+        azure.TYPE,
+        registry.TYPE,
     )
 }
 

@@ -92,6 +92,11 @@ class SecretType:
         """Re-validate stored values (the ``/validate`` endpoint); generates nothing."""
         return self.clean(values, ctx)
 
+    def expiry(self, values: dict[str, str]) -> datetime | None:
+        """The earliest expiry of what ``values`` hold, without validating them; None if
+        nothing expires. Used to index stored secrets, including expired ones."""
+        return None
+
     def _check_shape(self, values: Any) -> dict[str, str]:
         if values is None:
             values = {}

@@ -1,0 +1,134 @@
+"""Making the tls type's certificates: a self-signed CA and leaves it signs.
+
+Keys come from the operating system's generator (cryptography gives no other choice);
+serials come from ``ctx.rng`` so tests can pin them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from secrets_app.types import _pem
+from secrets_app.types.base import Context
+
+Host = ipaddress.IPv4Address | ipaddress.IPv6Address | str
+
+KEY_TYPES = ("rsa-2048", "rsa-4096", "ecdsa-p256")
+# Backdated so a verifier whose clock is slightly behind ours accepts a fresh certificate.
+BACKDATE = timedelta(minutes=1)
+CA_NAME = "Pipeline Secrets CA"
+
+
+def _san(hosts: list[Host]) -> x509.SubjectAlternativeName:
+    names: list[x509.GeneralName] = [
+        x509.DNSName(h) if isinstance(h, str) else x509.IPAddress(h) for h in hosts
+    ]
+    return x509.SubjectAlternativeName(names)
+
+
+def _new_key(key_type: str) -> CertificateIssuerPrivateKeyTypes:
+    if key_type == "ecdsa-p256":
+        return ec.generate_private_key(ec.SECP256R1())
+    return rsa.generate_private_key(65537, 4096 if key_type == "rsa-4096" else 2048)
+
+
+def _name(common_name: str) -> x509.Name:
+    # A CN is limited to 64 characters; the SANs are what verifiers read anyway.
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
+
+
+def _cert(
+    *,
+    subject: x509.Name,
+    key: CertificateIssuerPrivateKeyTypes,
+    issuer: x509.Certificate | None,
+    issuer_key: CertificateIssuerPrivateKeyTypes,
+    usages: list[x509.ObjectIdentifier] | None,
+    hosts: list[Host] | None,
+    window: tuple[datetime, datetime],
+    ctx: Context,
+) -> x509.Certificate:
+    """A certificate for ``key``: a CA when ``usages`` is None, else a leaf with those EKUs."""
+    is_ca = usages is None
+    public = key.public_key()
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.subject if issuer else subject)
+        .public_key(public)
+        .serial_number(ctx.rng.getrandbits(128) or 1)  # positive, as RFC 5280 requires
+        .not_valid_before(window[0])
+        .not_valid_after(window[1])
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=not is_ca,
+                # Key encipherment means RSA key transport; it is invalid for EC keys.
+                key_encipherment=not is_ca and isinstance(key, rsa.RSAPrivateKey),
+                content_commitment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=is_ca,
+                crl_sign=is_ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
+    )
+    if usages:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+    if hosts:
+        builder = builder.add_extension(_san(hosts), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def generate(hosts: list[Host], validity: timedelta, key_type: str, ctx: Context) -> dict[str, str]:
+    """A fresh CA and server, client and peer certificates, each with its own key, as PEM."""
+    window = (ctx.now - BACKDATE, ctx.now + validity)
+    first = str(hosts[0])
+    ca_key = _new_key(key_type)
+    ca = _cert(
+        subject=_name(CA_NAME),
+        key=ca_key,
+        issuer=None,
+        issuer_key=ca_key,
+        usages=None,
+        hosts=None,
+        window=window,
+        ctx=ctx,
+    )
+    server, client = ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH
+    out = {"caCert": _pem.certificate_pem(ca), "caKey": _pem.private_pem(ca_key)}
+    leaves = (
+        ("server", [server], hosts, first),
+        ("client", [client], None, "client"),
+        ("peer", [server, client], hosts, first),
+    )
+    for prefix, usages, sans, common_name in leaves:
+        key = _new_key(key_type)
+        cert = _cert(
+            subject=_name(common_name),
+            key=key,
+            issuer=ca,
+            issuer_key=ca_key,
+            usages=usages,
+            hosts=sans,
+            window=window,
+            ctx=ctx,
+        )
+        out[f"{prefix}Cert"] = _pem.certificate_pem(cert)
+        out[f"{prefix}Key"] = _pem.private_pem(key)
+    return out

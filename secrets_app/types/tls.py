@@ -1,0 +1,230 @@
+"""tls: a CA with server, client and peer certificates, generated from ``hosts`` or supplied.
+
+Given only ``hosts`` (and optionally ``validity``/``keyType``), a self-signed CA and three
+leaves signed by it are made. Supplied certificates are validated, never trusted: each must
+parse, match its key, be issued by ``caCert``, be within its validity, and the server
+certificate must name every host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from django.core.exceptions import ValidationError
+
+from secrets_app.types import _pem
+from secrets_app.types._tlsgen import KEY_TYPES, Host, generate
+from secrets_app.types.base import Context, Field, Prepared, SecretType
+from secrets_app.types.durations import parse_duration
+
+DEFAULT_KEY_TYPE = "rsa-2048"
+DEFAULT_VALIDITY = "8760h"
+MAX_VALIDITY = timedelta(days=100 * 365)
+# Tolerated skew when judging a supplied certificate "not valid yet".
+SKEW = timedelta(minutes=5)
+PAIRS = (
+    ("caCert", "caKey"),
+    ("serverCert", "serverKey"),
+    ("clientCert", "clientKey"),
+    ("peerCert", "peerKey"),
+)
+MATERIAL = tuple(name for pair in PAIRS for name in pair)
+# Needed whenever certificates are supplied; client and peer pairs are optional then.
+REQUIRED_SUPPLIED = ("caCert", "serverCert", "serverKey")
+_LABEL = r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?"
+DNS_RE = re.compile(rf"^(?:\*\.)?(?:{_LABEL}\.)*{_LABEL}$", re.IGNORECASE)
+
+
+def parse_hosts(text: str) -> list[Host]:
+    """The comma-separated hosts as IP addresses and lower-cased DNS names (wildcards kept)."""
+    hosts: list[Host] = []
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        try:
+            hosts.append(ipaddress.ip_address(item.strip("[]")))
+            continue
+        except ValueError:
+            pass
+        if len(item) > 253 or not DNS_RE.match(item):
+            raise ValidationError(
+                {"values.hosts": "Each host must be an IP address or a DNS name (*.name allowed)."}
+            )
+        hosts.append(item.lower().rstrip("."))
+    if not hosts:
+        raise ValidationError({"values.hosts": "Give at least one host name or IP address."})
+    return hosts
+
+
+def parse_validity(text: str) -> timedelta:
+    try:
+        validity = parse_duration(text)
+    except ValueError:
+        raise ValidationError(
+            {"values.validity": "Must be a positive Go-style duration such as 8760h or 720h30m."}
+        ) from None
+    if validity > MAX_VALIDITY:
+        raise ValidationError({"values.validity": "Must be at most 100 years (876000h)."})
+    return validity
+
+
+def _covers(cert: x509.Certificate, host: Host) -> bool:
+    """Whether the certificate's SANs name ``host`` (one wildcard label, as TLS clients do)."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    if not isinstance(host, str):
+        return host in san.get_values_for_type(x509.IPAddress)
+    for name in (n.lower().rstrip(".") for n in san.get_values_for_type(x509.DNSName)):
+        if name == host:
+            return True
+        if name.startswith("*.") and not host.startswith("*."):
+            label, _, rest = host.partition(".")
+            if label and rest == name[2:]:
+                return True
+    return False
+
+
+def _check_dates(cert: x509.Certificate, now: datetime) -> str | None:
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    if cert.not_valid_after_utc <= now:
+        return f"The certificate expired on {cert.not_valid_after_utc.strftime(stamp)}."
+    if cert.not_valid_before_utc > now + SKEW:
+        return f"The certificate is not valid before {cert.not_valid_before_utc.strftime(stamp)}."
+    return None
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+def validate_supplied(values: dict[str, str], hosts: list[Host], now: datetime) -> datetime:
+    """Check supplied certificates and keys; the earliest expiry when all is well."""
+    errors: dict[str, str] = {}
+    for name in REQUIRED_SUPPLIED:
+        if not values.get(name):
+            errors[f"values.{name}"] = (
+                "Required when certificates are supplied (give only hosts to generate them)."
+            )
+    for cert_name, key_name in PAIRS[2:]:
+        if values.get(cert_name) and not values.get(key_name):
+            errors[f"values.{key_name}"] = f"Required with {cert_name}."
+        if values.get(key_name) and not values.get(cert_name):
+            errors[f"values.{cert_name}"] = f"Required with {key_name}."
+    certs: dict[str, x509.Certificate] = {}
+    for cert_name, key_name in PAIRS:
+        if values.get(cert_name):
+            cert = _pem.load_certificate(values[cert_name])
+            if cert is None:
+                errors[f"values.{cert_name}"] = "Not a PEM certificate."
+                continue
+            certs[cert_name] = cert
+            problem = _check_dates(cert, now)
+            if problem:
+                errors[f"values.{cert_name}"] = problem
+        if values.get(key_name):
+            key, reason = _pem.load_private_key(values[key_name])
+            if key is None:
+                errors[f"values.{key_name}"] = reason
+            elif cert_name in certs and not _pem.key_matches(key, certs[cert_name].public_key()):
+                errors[f"values.{key_name}"] = f"Does not match {cert_name}."
+    ca = certs.get("caCert")
+    if ca is not None and not _is_ca(ca):
+        errors.setdefault("values.caCert", "Not a CA certificate (basicConstraints CA:true).")
+    for cert_name in ("serverCert", "clientCert", "peerCert"):
+        leaf = certs.get(cert_name)
+        if leaf is None or ca is None:
+            continue
+        try:
+            leaf.verify_directly_issued_by(ca)
+        except (ValueError, TypeError, InvalidSignature):
+            errors.setdefault(f"values.{cert_name}", "Not signed by caCert.")
+    if "serverCert" in certs:
+        uncovered = [str(h) for h in hosts if not _covers(certs["serverCert"], h)]
+        if uncovered:
+            errors.setdefault(
+                "values.serverCert",
+                f"Its subjectAltNames do not cover: {', '.join(uncovered)}.",
+            )
+    if errors:
+        raise ValidationError(errors)
+    return min(c.not_valid_after_utc for c in certs.values())
+
+
+class TlsType(SecretType):
+    name = "tls"
+    description = (
+        "A CA and server, client and peer certificates with keys; generated from hosts, "
+        "or supplied and validated."
+    )
+    sourcing = "volume"
+    kubernetes_type = "kubernetes.io/tls"
+    fields = (
+        Field(
+            "hosts",
+            required=True,
+            safe_to_display=True,
+            description="Comma-separated DNS names (wildcards allowed) and IP addresses.",
+        ),
+        Field(
+            "validity",
+            safe_to_display=True,
+            description=f"Go-style duration of generated certificates, default {DEFAULT_VALIDITY}.",
+        ),
+        Field(
+            "keyType",
+            safe_to_display=True,
+            description=f"Generated key type: {', '.join(KEY_TYPES)} (default {DEFAULT_KEY_TYPE}).",
+        ),
+        Field("caCert", generatable=True, description="The CA certificate (PEM)."),
+        Field("caKey", generatable=True, description="The CA private key (PEM)."),
+        Field("serverCert", generatable=True, description="Server certificate (serverAuth)."),
+        Field("serverKey", generatable=True, description="The server private key (PEM)."),
+        Field("clientCert", generatable=True, description="Client certificate (clientAuth)."),
+        Field("clientKey", generatable=True, description="The client private key (PEM)."),
+        Field("peerCert", generatable=True, description="Peer certificate (both usages)."),
+        Field("peerKey", generatable=True, description="The peer private key (PEM)."),
+    )
+
+    def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
+        hosts = parse_hosts(values["hosts"])
+        validity = parse_validity(values.get("validity") or DEFAULT_VALIDITY)
+        key_type = values.get("keyType") or DEFAULT_KEY_TYPE
+        if key_type not in KEY_TYPES:
+            raise ValidationError({"values.keyType": f"Must be one of {', '.join(KEY_TYPES)}."})
+        if any(values.get(name) for name in MATERIAL):
+            expires_at = validate_supplied(values, hosts, ctx.now)
+            return Prepared(values=values, expires_at=expires_at)
+        made = generate(hosts, validity, key_type, ctx)
+        stored = {
+            "hosts": values["hosts"],
+            "validity": values.get("validity") or DEFAULT_VALIDITY,
+            "keyType": key_type,
+            **made,
+        }
+        # Every generated certificate shares the CA's window; read it back as encoded
+        # (whole seconds) so the index agrees with what a later verify computes.
+        expires_at = x509.load_pem_x509_certificate(made["caCert"].encode()).not_valid_after_utc
+        return Prepared(values=stored, generated=made, expires_at=expires_at)
+
+    def expiry(self, values: dict[str, str]) -> datetime | None:
+        found = []
+        for name in ("caCert", "serverCert", "clientCert", "peerCert"):
+            try:
+                cert = x509.load_pem_x509_certificate((values.get(name) or "").encode())
+            except ValueError:
+                continue
+            found.append(cert.not_valid_after_utc)
+        return min(found, default=None)
+
+
+TYPE = TlsType()
