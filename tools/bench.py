@@ -309,9 +309,6 @@ class Bench:
             )
 
 
-EXTRA_ROWS: list[Callable[[], list[Row]]] = []
-
-
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ps-bench-") as tmp:
         bench = Bench(Path(tmp))
@@ -321,8 +318,9 @@ def main() -> int:
             bench.row_create()
             bench.row_tag_query()
             bench.row_memory()
-            for extra in EXTRA_ROWS:
-                bench.rows.extend(extra())
+            from tools import bench_types
+
+            bench.rows.extend(bench_types.rows())
         finally:
             bench.stop()
         bench.report()
