@@ -1,1 +1,83 @@
-"""Clusters and installations (to come); the app exists so the layout is stable."""
+"""Clusters of an organization and the secrets installed into them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from orgs.models import Organization
+
+
+class ClusterQuerySet(models.QuerySet["Cluster"]):
+    def for_org(self, organization: Organization) -> ClusterQuerySet:
+        return self.filter(organization=organization)
+
+
+class Cluster(models.Model):
+    """A Kubernetes cluster, reached through a ``kubernetes`` secret of the same org."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="clusters"
+    )
+    name = models.CharField(max_length=63)
+    kubeconfig_secret_id = models.CharField(max_length=64)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    reachable = models.BooleanField(null=True)
+    server_version = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+
+    objects = ClusterQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="uniq_cluster_name"),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InstallationQuerySet(models.QuerySet["Installation"]):
+    def for_org(self, organization: Organization) -> InstallationQuerySet:
+        return self.filter(cluster__organization=organization)
+
+
+class Installation(models.Model):
+    """One secret installed as a v1.Secret in one namespace of one cluster."""
+
+    class Status(models.TextChoices):
+        INSTALLED = "installed"
+        FAILED = "failed"
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="installations")
+    namespace = models.CharField(max_length=63)
+    secret_id = models.CharField(max_length=64)
+    secret_name = models.CharField(max_length=253)
+    kube_name = models.CharField(max_length=253)
+    version = models.PositiveIntegerField()
+    sourcing = models.CharField(max_length=10)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.INSTALLED)
+    installed_by = models.CharField(max_length=150, blank=True)
+    installed_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    objects = InstallationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "namespace", "kube_name"], name="uniq_installation"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["secret_id"], name="installation_secret"),
+            models.Index(fields=["expires_at"], name="installation_expiry"),
+        ]
+        ordering = ["namespace", "kube_name"]
+
+    def __str__(self) -> str:
+        return f"{self.kube_name} in {self.cluster}/{self.namespace}"

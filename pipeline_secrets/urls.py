@@ -9,6 +9,7 @@ from pipeline_secrets import health
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("secrets_app.api.urls")),
     path("", include("orgs.api.urls")),
+    path("", include("clusters.api.urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
 ]

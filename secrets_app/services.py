@@ -37,6 +37,7 @@ class SecretWrite:
 
     row: SecretIndex
     generated: dict[str, str] = field(default_factory=dict)
+    installations: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _document(*, name: str, type: str, values: dict[str, str], tags: list[str], actor: str):
@@ -248,6 +249,11 @@ def secret_update(
         tags=clean_tags,
         expires_at=prepared.expires_at,
     )
+    from clusters.services import refresh_installations
+
+    # Installed copies follow the new version in the same request; failures are recorded
+    # on their installations and returned to the caller.
+    refreshed = refresh_installations(organization=organization, secret_id=secret_id)
     logger.info(
         "secret updated org=%s id=%s v=%s by=%s",
         organization.pk,
@@ -255,7 +261,11 @@ def secret_update(
         row.version,
         actor.username,
     )
-    return SecretWrite(row=row, generated=prepared.generated)
+    return SecretWrite(
+        row=row,
+        generated=prepared.generated,
+        installations=[item.as_json() for item in refreshed],
+    )
 
 
 def _retag(
@@ -306,8 +316,16 @@ def secret_validate(*, row: SecretIndex, ctx: Context) -> None:
 
 def secret_delete(*, actor: User, organization: Organization, secret_id: str) -> None:
     """Remove every version from Vault, then the index row."""
+    from clusters.services import clusters_using_secret, forget_secret
+
     row = secret_get(organization=organization, secret_id=secret_id)
+    users = clusters_using_secret(organization=organization, secret_id=secret_id)
+    if users:
+        raise ConflictError(
+            f"Clusters {', '.join(users)} use this secret as their kubeconfig; delete them first."
+        )
     vault.delete_all(vault_path(organization.pk, secret_id))
+    forget_secret(organization=organization, secret_id=secret_id)
     row.delete()
     logger.info("secret deleted org=%s id=%s by=%s", organization.pk, secret_id, actor.username)
 

@@ -126,3 +126,6 @@ def clients(personas: Personas) -> dict[str, APIClient]:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+from tests.kube_fixtures import kube_control_plane  # noqa: E402, F401

@@ -185,6 +185,7 @@ class SecretDetailView(OrgScopedAPIView):
         )
         payload = secret_json(result.row)
         payload["generated"] = result.generated
+        payload["installations"] = result.installations
         return Response(payload)
 
     @extend_schema(

@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from secrets_app.types import amazon, azure, generic, google, htpasswd, password, registry, ssh, tls
+from secrets_app.types import (
+    amazon,
+    azure,
+    generic,
+    google,
+    htpasswd,
+    kubernetes,
+    password,
+    registry,
+    ssh,
+    tls,
+)
 from secrets_app.types.base import Context, Field, Prepared, SecretType
 
 REGISTRY: dict[str, SecretType] = {
@@ -22,6 +33,7 @@ REGISTRY: dict[str, SecretType] = {
         google.TYPE,
         azure.TYPE,
         registry.TYPE,
+        kubernetes.TYPE,
     )
 }
 

@@ -92,6 +92,12 @@ class SecretType:
         """Re-validate stored values (the ``/validate`` endpoint); generates nothing."""
         return self.clean(values, ctx)
 
+    def install_data(self, values: dict[str, str]) -> dict[str, str]:
+        """The data keys of the v1.Secret this secret installs as: every value but the opaque
+        fields, plus the native keys of ``kubernetes_type`` where the type adds them."""
+        opaque = {f.name for f in self.fields if f.opaque}
+        return {k: v for k, v in values.items() if k not in opaque}
+
     def expiry(self, values: dict[str, str]) -> datetime | None:
         """The earliest expiry of what ``values`` hold, without validating them; None if
         nothing expires. Used to index stored secrets, including expired ones."""

@@ -58,6 +58,10 @@ class HtpasswdType(SecretType):
         stored = {"username": username, "htpasswd": htpasswd_line(username, password)}
         return Prepared(values=stored, generated={"password": password} if generated else {})
 
+    def install_data(self, values: dict[str, str]) -> dict[str, str]:
+        # Mounted as a file for the web server: the htpasswd line is all it needs.
+        return {"htpasswd": values["htpasswd"]}
+
     def verify(self, values: dict[str, str], ctx: Context) -> Prepared:
         checked = self._check_shape(values)
         self._check_required(checked, include_generatable=True)

@@ -50,6 +50,11 @@ class RegistryType(SecretType):
         Field("email", safe_to_display=True, description="Optional email of the account."),
     )
 
+    def install_data(self, values: dict[str, str]) -> dict[str, str]:
+        data = super().install_data(values)
+        data[".dockerconfigjson"] = dockerconfigjson(values)
+        return data
+
     def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
         errors: dict[str, str] = {}
         if len(values["server"]) > 512 or not SERVER_RE.match(values["server"]):

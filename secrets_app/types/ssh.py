@@ -143,6 +143,12 @@ class SshType(SecretType):
         ),
     )
 
+    def install_data(self, values: dict[str, str]) -> dict[str, str]:
+        data = super().install_data(values)
+        # kubernetes.io/ssh-auth requires ssh-privatekey.
+        data["ssh-privatekey"] = values["private_key_data"]
+        return data
+
     def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
         for name in ("user", "identifier"):
             if values.get(name) and not NAME_RE.match(values[name]):

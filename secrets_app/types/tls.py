@@ -216,6 +216,18 @@ class TlsType(SecretType):
         expires_at = x509.load_pem_x509_certificate(made["caCert"].encode()).not_valid_after_utc
         return Prepared(values=stored, generated=made, expires_at=expires_at)
 
+    def install_data(self, values: dict[str, str]) -> dict[str, str]:
+        data = super().install_data(values)
+        # kubernetes.io/tls wants tls.crt and tls.key; ca.crt is the common companion.
+        data.update(
+            {
+                "tls.crt": values["serverCert"],
+                "tls.key": values["serverKey"],
+                "ca.crt": values["caCert"],
+            }
+        )
+        return data
+
     def expiry(self, values: dict[str, str]) -> datetime | None:
         found = []
         for name in ("caCert", "serverCert", "clientCert", "peerCert"):

@@ -1,0 +1,165 @@
+"""Clusters API: thin views over ``clusters.services`` and ``clusters.selectors``."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from clusters import selectors, services
+from clusters.api.serializers import (
+    ClusterCreateSerializer,
+    ClusterSerializer,
+    InstallationSerializer,
+    InstallResultSerializer,
+    InstallSerializer,
+    cluster_json,
+    installation_json,
+)
+from orgs.models import Role
+from orgs.scoping import OrgScopedAPIView
+from pipeline_secrets.api.schema import errors
+from secrets_app.api.views import ORG_ID, VALIDATE, actor, flag
+from secrets_app.types import Context
+
+CLUSTER_ID = OpenApiParameter("cluster_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
+class ClusterListView(OrgScopedAPIView):
+    required_roles = {"GET": Role.VIEWER, "POST": Role.ADMIN}
+
+    @extend_schema(
+        operation_id="listClusters",
+        tags=["clusters"],
+        parameters=[ORG_ID],
+        responses={200: ClusterSerializer(many=True), **errors(404)},
+    )
+    def get(self, request: Request, org_id: int) -> Response:
+        return Response(
+            [cluster_json(c) for c in selectors.cluster_list(organization=self.organization)]
+        )
+
+    @extend_schema(
+        operation_id="createCluster",
+        tags=["clusters"],
+        parameters=[ORG_ID, VALIDATE],
+        request=ClusterCreateSerializer,
+        responses={201: ClusterSerializer, **errors(400, 403, 404, 409, 503)},
+        description=(
+            "Registers a cluster from a kubernetes secret (`secretId`) or a kubeconfig, which "
+            "becomes a kubernetes secret `<name>-kubeconfig` tagged `cluster:<name>`."
+        ),
+    )
+    def post(self, request: Request, org_id: int) -> Response:
+        body = ClusterCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        cluster = services.cluster_create(
+            actor=actor(request),
+            organization=self.organization,
+            name=data["name"],
+            secret_id=data.get("secretId"),
+            kubeconfig=data.get("kubeconfig"),
+            ctx=Context(verify_remote=flag(request, "validate", default=True)),
+        )
+        return Response(cluster_json(cluster), status=status.HTTP_201_CREATED)
+
+
+class ClusterDetailView(OrgScopedAPIView):
+    required_roles = {"GET": Role.VIEWER, "DELETE": Role.ADMIN}
+
+    @extend_schema(
+        operation_id="getCluster",
+        tags=["clusters"],
+        parameters=[
+            ORG_ID,
+            CLUSTER_ID,
+            OpenApiParameter("check", OpenApiTypes.BOOL, description="Check reachability now."),
+        ],
+        responses={200: ClusterSerializer, **errors(404, 503)},
+    )
+    def get(self, request: Request, org_id: int, cluster_id: int) -> Response:
+        cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
+        if flag(request, "check"):
+            cluster = services.cluster_check(cluster=cluster)
+        return Response(cluster_json(cluster))
+
+    @extend_schema(
+        operation_id="deleteCluster",
+        tags=["clusters"],
+        parameters=[ORG_ID, CLUSTER_ID],
+        responses={204: None, **errors(403, 404, 503)},
+        description="Removes the installed copies it can reach, then the cluster.",
+    )
+    def delete(self, request: Request, org_id: int, cluster_id: int) -> Response:
+        cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
+        services.cluster_delete(cluster=cluster)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClusterSecretsView(OrgScopedAPIView):
+    required_roles = {"GET": Role.VIEWER, "POST": Role.MEMBER}
+
+    @extend_schema(
+        operation_id="listInstallations",
+        tags=["clusters"],
+        parameters=[ORG_ID, CLUSTER_ID],
+        responses={200: InstallationSerializer(many=True), **errors(404)},
+    )
+    def get(self, request: Request, org_id: int, cluster_id: int) -> Response:
+        cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
+        return Response(
+            [installation_json(i) for i in selectors.installation_list(cluster=cluster)]
+        )
+
+    @extend_schema(
+        operation_id="installSecrets",
+        tags=["clusters"],
+        parameters=[ORG_ID, CLUSTER_ID],
+        request=InstallSerializer,
+        responses={200: InstallResultSerializer(many=True), **errors(400, 403, 404, 502, 503)},
+        description=(
+            "Installs the selected secrets as v1.Secrets into the namespace (created when "
+            "missing) and answers how each is meant to be consumed (`volume` or `env`). "
+            "Each item has a status; a failed item has an error and does not stop the others."
+        ),
+    )
+    def post(self, request: Request, org_id: int, cluster_id: int) -> Response:
+        cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
+        body = InstallSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        query = data["query"]
+        tags = list(query.get("tags") or []) + ([query["tag"]] if query.get("tag") else [])
+        results = services.install(
+            actor=actor(request),
+            cluster=cluster,
+            namespace=data["namespace"],
+            query=services.InstallQuery(type=query.get("type"), tags=tags, ids=query["ids"]),
+            overwrite=data["overwrite"],
+            ttl=data.get("ttl"),
+        )
+        return Response([r.as_json() for r in results])
+
+
+class ClusterSecretDetailView(OrgScopedAPIView):
+    required_roles = {"DELETE": Role.MEMBER}
+
+    @extend_schema(
+        operation_id="uninstallSecret",
+        tags=["clusters"],
+        parameters=[
+            ORG_ID,
+            CLUSTER_ID,
+            OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH),
+            OpenApiParameter("namespace", OpenApiTypes.STR, required=True),
+        ],
+        responses={204: None, **errors(400, 403, 404, 502, 503)},
+    )
+    def delete(self, request: Request, org_id: int, cluster_id: int, name: str) -> Response:
+        cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
+        namespace = services.validate_label(request.query_params.get("namespace"), "namespace")
+        services.uninstall(cluster=cluster, namespace=namespace, name=name)
+        return Response(status=status.HTTP_204_NO_CONTENT)

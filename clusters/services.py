@@ -1,0 +1,430 @@
+"""Clusters, and installing secrets into them as v1.Secrets.
+
+Invariants:
+- only secrets of the cluster's own organization are ever installed into it;
+- a Secret this product did not create is never overwritten unless the caller says so;
+- a managed Secret is rewritten only when its content changed;
+- an installation row exists only for what was really installed; failures are reported
+  per item and recorded on the row of a previous install, never swallowed;
+- Secret data never reaches logs, exceptions or the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clusters import kube
+from clusters.models import Cluster, Installation
+from orgs.models import Organization, User
+from pipeline_secrets.errors import ConflictError, NotFoundError, UpstreamError
+from secrets_app import selectors as secret_selectors
+from secrets_app.models import SecretIndex
+from secrets_app.types import Context, get_type
+from secrets_app.types.kubernetes import FIELD as KUBECONFIG_FIELD
+
+logger = logging.getLogger(__name__)
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+MAX_TTL = 30 * 24 * 3600
+MANAGED_BY = ("app.kubernetes.io/managed-by", "pipeline-secrets")
+ORG_LABEL = "secrets.pipeline.io/org-id"
+ANNOTATION = "secrets.pipeline.io/"
+
+
+@dataclass
+class ItemResult:
+    """The outcome of installing one secret."""
+
+    name: str
+    sourcing: str
+    status: str  # installed | updated | unchanged | failed
+    namespace: str
+    error: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "name": self.name,
+            "sourcing": self.sourcing,
+            "status": self.status,
+            "namespace": self.namespace,
+        }
+        if self.error:
+            body["error"] = self.error
+        return body
+
+
+@dataclass
+class InstallQuery:
+    type: str | None = None
+    tags: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.type or self.tags or self.ids)
+
+
+def validate_label(value: Any, field_name: str) -> str:
+    if not isinstance(value, str) or not DNS1123_LABEL.match(value):
+        raise ValidationError(
+            {
+                field_name: "Must be a DNS-1123 label: 1-63 lowercase letters, digits and '-', "
+                "starting and ending with a letter or digit."
+            }
+        )
+    return value
+
+
+# --------------------------------------------------------------------------- clusters
+
+
+def cluster_kubeconfig(cluster: Cluster) -> str:
+    """The kubeconfig of the cluster, from its ``kubernetes`` secret in Vault."""
+    row = secret_selectors.secret_get(
+        organization=cluster.organization, secret_id=cluster.kubeconfig_secret_id
+    )
+    return str(secret_selectors.secret_values(row=row)[KUBECONFIG_FIELD])
+
+
+def cluster_check(*, cluster: Cluster) -> Cluster:
+    """Ask the cluster for its version; record reachability, version and any error."""
+    try:
+        cluster.server_version = kube.server_version(cluster_kubeconfig(cluster))
+        cluster.reachable, cluster.last_error = True, ""
+    except kube.KubeError as exc:
+        cluster.reachable, cluster.last_error = False, exc.message
+    cluster.checked_at = timezone.now()
+    cluster.save(update_fields=["server_version", "reachable", "last_error", "checked_at"])
+    return cluster
+
+
+def cluster_create(
+    *,
+    actor: User,
+    organization: Organization,
+    name: Any,
+    secret_id: str | None = None,
+    kubeconfig: str | None = None,
+    ctx: Context | None = None,
+) -> Cluster:
+    """Register a cluster from a ``kubernetes`` secret of the org, or from a kubeconfig,
+    which is stored first as such a secret tagged ``cluster:<name>``."""
+    from secrets_app import services as secret_services
+
+    name = validate_label(name, "name")
+    if Cluster.objects.for_org(organization).filter(name=name).exists():
+        raise ConflictError(f"A cluster named {name!r} already exists in this organization.")
+    if bool(secret_id) == bool(kubeconfig):
+        raise ValidationError({"secretId": "Give either secretId or kubeconfig, not both."})
+    if kubeconfig:
+        written = secret_services.secret_create(
+            actor=actor,
+            organization=organization,
+            name=f"{name}-kubeconfig",
+            type="kubernetes",
+            values={KUBECONFIG_FIELD: kubeconfig},
+            tags=[f"cluster:{name}"],
+            ctx=ctx,
+        )
+        secret_id = written.row.secret_id
+    else:
+        row = SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).first()
+        if row is None or row.type != "kubernetes":
+            raise ValidationError(
+                {"secretId": "Must be the id of a kubernetes secret of this organization."}
+            )
+    try:
+        cluster = Cluster.objects.create(
+            organization=organization,
+            name=name,
+            kubeconfig_secret_id=str(secret_id),
+            created_by=actor.username,
+        )
+    except IntegrityError:
+        raise ConflictError(f"A cluster named {name!r} already exists.") from None
+    return cluster_check(cluster=cluster)
+
+
+def cluster_delete(*, cluster: Cluster) -> None:
+    """Remove what was installed (best effort: an unreachable cluster keeps its copies),
+    then the cluster. Its kubeconfig secret stays, and may then be deleted."""
+    installations = list(cluster.installations.all())
+    if installations:
+        try:
+            with kube.secrets_client(cluster_kubeconfig(cluster)) as client:
+                for item in installations:
+                    client.delete(item.namespace, item.kube_name)
+        except (kube.KubeError, NotFoundError) as exc:
+            logger.warning("cluster %s deleted with copies left: %s", cluster.pk, exc)
+    cluster.delete()
+
+
+def clusters_using_secret(*, organization: Organization, secret_id: str) -> list[str]:
+    return list(
+        Cluster.objects.for_org(organization)
+        .filter(kubeconfig_secret_id=secret_id)
+        .values_list("name", flat=True)
+    )
+
+
+# --------------------------------------------------------------------------- install
+
+
+def _kube_object(row: SecretIndex, values: dict[str, str], now: datetime) -> kube.SecretObject:
+    stype = get_type(row.type)
+    return kube.SecretObject(
+        name=row.name,
+        type=stype.kubernetes_type or "Opaque",
+        data=stype.install_data(values),
+        labels={MANAGED_BY[0]: MANAGED_BY[1], ORG_LABEL: str(row.organization_id)},
+        annotations={
+            f"{ANNOTATION}secret-id": row.secret_id,
+            f"{ANNOTATION}version": str(row.version),
+            f"{ANNOTATION}installed-at": now.isoformat(),
+        },
+    )
+
+
+def _is_managed(existing: kube.SecretObject, organization_id: int) -> bool:
+    return existing.labels.get(MANAGED_BY[0]) == MANAGED_BY[1] and existing.labels.get(
+        ORG_LABEL
+    ) == str(organization_id)
+
+
+def _put(
+    client: kube.SecretsClient,
+    namespace: str,
+    desired: kube.SecretObject,
+    *,
+    overwrite: bool,
+    organization_id: int,
+) -> str:
+    """Create or update one Secret; the status word. KubeError or ConflictError on failure."""
+    existing = client.get(namespace, desired.name)
+    if existing is None:
+        client.create(namespace, desired)
+        return "installed"
+    if not _is_managed(existing, organization_id) and not overwrite:
+        raise ConflictError(
+            f"A Secret named {desired.name} that this product does not manage exists in "
+            f"{namespace}; pass overwrite=true to replace it."
+        )
+    if (
+        _is_managed(existing, organization_id)
+        and existing.type == desired.type
+        and existing.data == desired.data
+    ):
+        return "unchanged"
+    if existing.type != desired.type:
+        # A Secret's type is immutable in Kubernetes: replace the object.
+        client.delete(namespace, desired.name)
+        client.create(namespace, desired)
+    else:
+        client.replace(namespace, desired)
+    return "updated"
+
+
+def _record(
+    *,
+    cluster: Cluster,
+    namespace: str,
+    row: SecretIndex,
+    actor: str,
+    ttl: int | None,
+    now: datetime,
+) -> None:
+    Installation.objects.update_or_create(
+        cluster=cluster,
+        namespace=namespace,
+        kube_name=row.name,
+        defaults={
+            "secret_id": row.secret_id,
+            "secret_name": row.name,
+            "version": row.version,
+            "sourcing": get_type(row.type).sourcing,
+            "status": Installation.Status.INSTALLED,
+            "installed_by": actor,
+            "installed_at": now,
+            "expires_at": now + timedelta(seconds=ttl) if ttl else None,
+            "last_error": "",
+        },
+    )
+
+
+def _select(organization: Organization, query: InstallQuery) -> list[SecretIndex]:
+    if query.empty:
+        raise ValidationError({"query": "Select secrets by type, tags or ids."})
+    rows = list(
+        secret_selectors.secret_list(
+            organization=organization, type=query.type, tags=query.tags, ids=query.ids
+        )
+    )
+    missing = set(query.ids) - {r.secret_id for r in rows}
+    if missing and not (query.type or query.tags):
+        raise ValidationError(
+            {"query.ids": f"Unknown secret ids in this organization: {', '.join(sorted(missing))}"}
+        )
+    return rows
+
+
+def _open_namespace(cluster: Cluster, kubeconfig: str, namespace: str) -> None:
+    try:
+        kube.ensure_namespace(kubeconfig, namespace)
+    except kube.KubeError as exc:
+        if exc.unreachable:
+            raise UpstreamError(f"Cluster {cluster.name} is unreachable: {exc.message}") from None
+        # Anything else (say, no right to create namespaces) is reported per item below.
+        logger.info("namespace %s on cluster %s: %s", namespace, cluster.pk, exc.message)
+
+
+def install(
+    *,
+    actor: User,
+    cluster: Cluster,
+    namespace: Any,
+    query: InstallQuery,
+    overwrite: bool = False,
+    ttl: int | None = None,
+) -> list[ItemResult]:
+    """Install the org's secrets selected by ``query`` into ``namespace`` of ``cluster``."""
+    namespace = validate_label(namespace, "namespace")
+    if ttl is not None and not 1 <= ttl <= MAX_TTL:
+        raise ValidationError({"ttl": f"Must be between 1 and {MAX_TTL} seconds."})
+    rows = _select(cluster.organization, query)
+    kubeconfig = cluster_kubeconfig(cluster)
+    _open_namespace(cluster, kubeconfig, namespace)
+    results = []
+    with kube.secrets_client(kubeconfig) as client:
+        for row in rows:
+            results.append(
+                _install_one(client, cluster, namespace, row, actor.username, overwrite, ttl)
+            )
+    return results
+
+
+def _install_one(
+    client: kube.SecretsClient,
+    cluster: Cluster,
+    namespace: str,
+    row: SecretIndex,
+    actor: str,
+    overwrite: bool,
+    ttl: int | None,
+) -> ItemResult:
+    sourcing = get_type(row.type).sourcing
+    now = timezone.now()
+    try:
+        values = secret_selectors.secret_values(row=row)
+        status = _put(
+            client,
+            namespace,
+            _kube_object(row, values, now),
+            overwrite=overwrite,
+            organization_id=cluster.organization_id,
+        )
+    except (kube.KubeError, ConflictError, NotFoundError) as exc:
+        message = exc.message if isinstance(exc, kube.KubeError) else exc.detail
+        Installation.objects.filter(
+            cluster=cluster, namespace=namespace, kube_name=row.name
+        ).update(status=Installation.Status.FAILED, last_error=message)
+        return ItemResult(row.name, sourcing, "failed", namespace, message)
+    with transaction.atomic():
+        _record(cluster=cluster, namespace=namespace, row=row, actor=actor, ttl=ttl, now=now)
+    return ItemResult(row.name, sourcing, status, namespace)
+
+
+def uninstall(*, cluster: Cluster, namespace: str, name: str) -> None:
+    """Delete one installed Secret from the cluster and forget the installation."""
+    item = cluster.installations.filter(namespace=namespace, kube_name=name).first()
+    if item is None:
+        raise NotFoundError("No such installation on this cluster.")
+    try:
+        with kube.secrets_client(cluster_kubeconfig(cluster)) as client:
+            client.delete(namespace, name)
+    except kube.KubeError as exc:
+        if exc.unreachable:
+            raise UpstreamError(f"Cluster {cluster.name} is unreachable: {exc.message}") from None
+        item.last_error = exc.message
+        item.save(update_fields=["last_error"])
+        raise UpstreamError(f"Cluster {cluster.name} refused: {exc.message}") from None
+    item.delete()
+
+
+def refresh_installations(*, organization: Organization, secret_id: str) -> list[ItemResult]:
+    """Bring every installed copy of one secret up to its current version."""
+    results = []
+    items = Installation.objects.for_org(organization).filter(secret_id=secret_id)
+    for item in items.select_related("cluster", "cluster__organization"):
+        results.append(_reinstall(item))
+    return results
+
+
+def _reinstall(item: Installation) -> ItemResult:
+    cluster = item.cluster
+    row = SecretIndex.objects.for_org(cluster.organization).filter(secret_id=item.secret_id).first()
+    if row is None:
+        return ItemResult(item.secret_name, item.sourcing, "failed", item.namespace, "Secret gone.")
+    try:
+        kubeconfig = cluster_kubeconfig(cluster)
+    except NotFoundError as exc:
+        item.status, item.last_error = Installation.Status.FAILED, exc.detail
+        item.save(update_fields=["status", "last_error"])
+        return ItemResult(row.name, item.sourcing, "failed", item.namespace, exc.detail)
+    try:
+        with kube.secrets_client(kubeconfig) as client:
+            return _install_one(
+                client, cluster, item.namespace, row, item.installed_by, True, _remaining_ttl(item)
+            )
+    except kube.KubeError as exc:
+        item.status, item.last_error = Installation.Status.FAILED, exc.message
+        item.save(update_fields=["status", "last_error"])
+        return ItemResult(row.name, item.sourcing, "failed", item.namespace, exc.message)
+
+
+def forget_secret(*, organization: Organization, secret_id: str) -> None:
+    """Remove every installed copy of a secret that is being deleted (best effort)."""
+    items = Installation.objects.for_org(organization).filter(secret_id=secret_id)
+    for item in items.select_related("cluster", "cluster__organization"):
+        try:
+            uninstall(cluster=item.cluster, namespace=item.namespace, name=item.kube_name)
+        except (UpstreamError, NotFoundError) as exc:
+            logger.warning(
+                "installed copy %s left on cluster %s: %s", item.pk, item.cluster_id, exc
+            )
+            item.delete()
+
+
+def _remaining_ttl(item: Installation) -> int | None:
+    if item.expires_at is None:
+        return None
+    return max(1, int((item.expires_at - timezone.now()).total_seconds()))
+
+
+def expire_and_retry(*, now: datetime | None = None) -> dict[str, int]:
+    """Delete expired installations from their clusters; retry failed syncs."""
+    now = now or timezone.now()
+    counts = {"expired": 0, "retried": 0, "failed": 0}
+    expired = Installation.objects.filter(expires_at__lte=now).select_related(
+        "cluster", "cluster__organization"
+    )
+    for item in expired:
+        try:
+            uninstall(cluster=item.cluster, namespace=item.namespace, name=item.kube_name)
+            counts["expired"] += 1
+        except (UpstreamError, NotFoundError):
+            counts["failed"] += 1
+    failed = Installation.objects.filter(status=Installation.Status.FAILED).select_related(
+        "cluster", "cluster__organization"
+    )
+    for item in failed:
+        result = _reinstall(item)
+        counts["retried" if result.status != "failed" else "failed"] += 1
+    return counts

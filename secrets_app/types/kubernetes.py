@@ -1,0 +1,57 @@
+"""kubernetes: a kubeconfig, stored as YAML; clusters use it to install secrets."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import yaml
+from django.core.exceptions import ValidationError
+
+from secrets_app.types.base import Context, Field, Prepared, SecretType
+
+FIELD = "K8Sconfig"
+
+
+def kubeconfig_text(raw: str) -> str:
+    """The kubeconfig YAML: as given, or decoded from base64; never stored double-encoded."""
+    stripped = raw.strip()
+    try:
+        if isinstance(yaml.safe_load(stripped), dict):
+            return stripped + "\n"
+    except yaml.YAMLError:
+        pass
+    try:
+        decoded = base64.b64decode("".join(stripped.split()), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValidationError(
+            {f"values.{FIELD}": "Must be kubeconfig YAML or base64 of it."}
+        ) from None
+    return decoded.strip() + "\n"
+
+
+class KubernetesType(SecretType):
+    name = "kubernetes"
+    description = "A kubeconfig (YAML or base64) with a current context, server and credentials."
+    sourcing = "volume"
+    fields = (Field(FIELD, required=True, description="The kubeconfig, as YAML or base64 of it."),)
+
+    def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
+        from clusters import kube
+
+        text = kubeconfig_text(values[FIELD])
+        try:
+            kube.parse_kubeconfig(text)
+        except ValueError as exc:
+            raise ValidationError({f"values.{FIELD}": f"The kubeconfig {exc}."}) from None
+        if ctx.verify_remote:
+            try:
+                kube.server_version(text)
+            except kube.KubeError as exc:
+                raise ValidationError(
+                    {f"values.{FIELD}": f"Kubernetes check failed: {exc.message}"}
+                ) from None
+        return Prepared(values={FIELD: text})
+
+
+TYPE = KubernetesType()
