@@ -90,7 +90,7 @@ def test_kubernetes_type_takes_yaml_or_base64_and_stores_yaml(vault, personas, c
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda c: "::: not yaml [", "YAML"),
+        (lambda c: "clusters: [unclosed", "YAML"),
         (lambda c: yaml.safe_dump({**c, "current-context": "nope"}), "current-context"),
         (lambda c: yaml.safe_dump({**c, "users": [{"name": "admin", "user": {}}]}), "credentials"),
     ],
