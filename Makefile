@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench venv test-deps clean kube-up kube-down
+.PHONY: run test lint bench venv test-deps clean kube-build kube-up kube-down
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(PY) tools/run.py
 
 ## Installs what the tests need and runs the whole suite against real services.
-test: $(STAMP) test-deps
+test: $(STAMP) test-deps kube-build
 	$(PY) tools/with_postgres.py -- $(PY) -m pytest $(PYTEST_ARGS)
 
 test-deps:
@@ -32,8 +32,21 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy .
 	DJANGO_SECRET_KEY=lint $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
-bench: $(STAMP) test-deps
+bench: $(STAMP) test-deps kube-build
 	$(PY) tools/bench.py
+
+KUBE_DIR ?= var/kube
+
+## Builds etcd, kube-apiserver and kubectl from Go modules once (cached in ~/.cache/pipeline-secrets/kube).
+kube-build:
+	bash tools/kube/build.sh
+
+## A local Kubernetes API server for trying the product; prints the admin kubeconfig path.
+kube-up: $(STAMP) kube-build
+	$(PY) tools/kube/controlplane.py up --dir $(KUBE_DIR) --detach
+
+kube-down:
+	test ! -x $(PY) || $(PY) tools/kube/controlplane.py down --dir $(KUBE_DIR)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -71,7 +71,9 @@ def cluster(vault, personas, clients, kube_control_plane):
     return register(clients["admin"], personas.org.pk, "dev", kube_control_plane.admin_kubeconfig())
 
 
-def test_kubernetes_type_takes_yaml_or_base64_and_stores_yaml(vault, personas, clients, kube_control_plane):
+def test_kubernetes_type_takes_yaml_or_base64_and_stores_yaml(
+    vault, personas, clients, kube_control_plane
+):
     text = kube_control_plane.admin_kubeconfig()
     member = clients["member"]
     plain = create_secret(member, personas.org.pk, "kc-yaml", "kubernetes", {"K8Sconfig": text})
@@ -83,7 +85,9 @@ def test_kubernetes_type_takes_yaml_or_base64_and_stores_yaml(vault, personas, c
     )
     assert b64.status_code == 201, b64.content
     for secret_id in (plain["id"], b64.json()["id"]):
-        stored = member.get(f"{secrets_url(personas.org.pk)}/{secret_id}").json()["values"]["K8Sconfig"]
+        stored = member.get(f"{secrets_url(personas.org.pk)}/{secret_id}").json()["values"][
+            "K8Sconfig"
+        ]
         assert yaml.safe_load(stored) == yaml.safe_load(text)
 
 
@@ -95,7 +99,9 @@ def test_kubernetes_type_takes_yaml_or_base64_and_stores_yaml(vault, personas, c
         (lambda c: yaml.safe_dump({**c, "users": [{"name": "admin", "user": {}}]}), "credentials"),
     ],
 )
-def test_bad_kubeconfig_is_400_naming_the_field(vault, personas, clients, kube_control_plane, mutate, message):
+def test_bad_kubeconfig_is_400_naming_the_field(
+    vault, personas, clients, kube_control_plane, mutate, message
+):
     config = yaml.safe_load(kube_control_plane.admin_kubeconfig())
     response = clients["member"].post(
         secrets_url(personas.org.pk),
@@ -106,51 +112,93 @@ def test_bad_kubeconfig_is_400_naming_the_field(vault, personas, clients, kube_c
     assert message in body["errors"]["values.K8Sconfig"][0]
 
 
-def test_unreachable_kubeconfig_fails_validation_unless_skipped(vault, personas, clients, kube_control_plane):
+def test_unreachable_kubeconfig_fails_validation_unless_skipped(
+    vault, personas, clients, kube_control_plane
+):
     dead = kube_control_plane.admin_kubeconfig().replace(
         kube_control_plane.server, f"https://127.0.0.1:{free_port()}"
     )
     body = {"name": "dead-kc", "type": "kubernetes", "values": {"K8Sconfig": dead}}
-    assert_problem(clients["member"].post(secrets_url(personas.org.pk), body, format="json"), 400, field="values.K8Sconfig")
-    skipped = clients["member"].post(secrets_url(personas.org.pk) + "?validate=false", body, format="json")
+    assert_problem(
+        clients["member"].post(secrets_url(personas.org.pk), body, format="json"),
+        400,
+        field="values.K8Sconfig",
+    )
+    skipped = clients["member"].post(
+        secrets_url(personas.org.pk) + "?validate=false", body, format="json"
+    )
     assert skipped.status_code == 201
 
 
-def test_register_from_kubeconfig_checks_version_and_stores_a_tagged_secret(cluster, personas, clients):
+def test_register_from_kubeconfig_checks_version_and_stores_a_tagged_secret(
+    cluster, personas, clients
+):
     assert cluster["reachable"] is True and cluster["serverVersion"].startswith("v1.")
     secret = clients["viewer"].get(f"{secrets_url(personas.org.pk)}/{cluster['secretId']}").json()
     assert secret["name"] == "dev-kubeconfig" and secret["type"] == "kubernetes"
     assert secret["tags"] == ["cluster:dev"]
     listed = clients["viewer"].get(clusters_url(personas.org.pk)).json()
     assert [c["name"] for c in listed] == ["dev"]
-    checked = clients["viewer"].get(f"{clusters_url(personas.org.pk)}/{cluster['id']}?check=true").json()
+    checked = (
+        clients["viewer"].get(f"{clusters_url(personas.org.pk)}/{cluster['id']}?check=true").json()
+    )
     assert checked["reachable"] is True and checked["checkedAt"]
 
 
-def test_register_from_secret_id_and_refuse_wrong_type(vault, personas, clients, kube_control_plane):
-    kc = create_secret(clients["admin"], personas.org.pk, "prod-kc", "kubernetes",
-                       {"K8Sconfig": kube_control_plane.admin_kubeconfig()})
-    ok = clients["admin"].post(clusters_url(personas.org.pk), {"name": "prod", "secretId": kc["id"]}, format="json")
+def test_register_from_secret_id_and_refuse_wrong_type(
+    vault, personas, clients, kube_control_plane
+):
+    kc = create_secret(
+        clients["admin"],
+        personas.org.pk,
+        "prod-kc",
+        "kubernetes",
+        {"K8Sconfig": kube_control_plane.admin_kubeconfig()},
+    )
+    ok = clients["admin"].post(
+        clusters_url(personas.org.pk), {"name": "prod", "secretId": kc["id"]}, format="json"
+    )
     assert ok.status_code == 201 and ok.json()["secretId"] == kc["id"]
     other = create_secret(clients["admin"], personas.org.pk, "not-kc", "generic", {"a": "b"})
-    wrong = clients["admin"].post(clusters_url(personas.org.pk), {"name": "x", "secretId": other["id"]}, format="json")
+    wrong = clients["admin"].post(
+        clusters_url(personas.org.pk), {"name": "x", "secretId": other["id"]}, format="json"
+    )
     assert_problem(wrong, 400, field="secretId")
-    theirs = create_secret(clients["outsider"], personas.other_org.pk, "their-kc", "kubernetes",
-                           {"K8Sconfig": kube_control_plane.admin_kubeconfig()})
-    foreign = clients["admin"].post(clusters_url(personas.org.pk), {"name": "y", "secretId": theirs["id"]}, format="json")
+    theirs = create_secret(
+        clients["outsider"],
+        personas.other_org.pk,
+        "their-kc",
+        "kubernetes",
+        {"K8Sconfig": kube_control_plane.admin_kubeconfig()},
+    )
+    foreign = clients["admin"].post(
+        clusters_url(personas.org.pk), {"name": "y", "secretId": theirs["id"]}, format="json"
+    )
     assert_problem(foreign, 400, field="secretId")
-    dup = clients["admin"].post(clusters_url(personas.org.pk), {"name": "prod", "secretId": kc["id"]}, format="json")
+    dup = clients["admin"].post(
+        clusters_url(personas.org.pk), {"name": "prod", "secretId": kc["id"]}, format="json"
+    )
     assert_problem(dup, 409)
 
 
-def test_reference_install_call_answers_name_and_sourcing(cluster, personas, clients, kube_control_plane):
+def test_reference_install_call_answers_name_and_sourcing(
+    cluster, personas, clients, kube_control_plane
+):
     org = personas.org.pk
-    create_secret(clients["member"], org, "my-tls-cert", "tls", {"hosts": "localhost"}, ["repo:pipeline"])
-    create_secret(clients["member"], org, "other-tls", "tls", {"hosts": "localhost"}, ["repo:other"])
+    create_secret(
+        clients["member"], org, "my-tls-cert", "tls", {"hosts": "localhost"}, ["repo:pipeline"]
+    )
+    create_secret(
+        clients["member"], org, "other-tls", "tls", {"hosts": "localhost"}, ["repo:other"]
+    )
     create_secret(clients["member"], org, "db", "password", {"username": "u"}, ["repo:pipeline"])
     namespace = new_namespace()
-    response = install(clients["member"], org, cluster["id"],
-                       {"namespace": namespace, "query": {"type": "tls", "tag": "repo:pipeline"}})
+    response = install(
+        clients["member"],
+        org,
+        cluster["id"],
+        {"namespace": namespace, "query": {"type": "tls", "tag": "repo:pipeline"}},
+    )
     assert response.status_code == 200, response.content
     assert response.json() == [
         {"name": "my-tls-cert", "sourcing": "volume", "status": "installed", "namespace": namespace}
@@ -175,17 +223,39 @@ def test_reference_install_call_answers_name_and_sourcing(cluster, personas, cli
 
 def test_native_types_and_keys(cluster, personas, clients, kube_control_plane):
     org = personas.org.pk
-    create_secret(clients["member"], org, "pull", "registry",
-                  {"server": "registry.local:5000", "username": "ci", "password": "pw"}, ["native"])
-    create_secret(clients["member"], org, "basic", "password", {"username": "u", "password": "p"}, ["native"])
-    create_secret(clients["member"], org, "web-auth", "htpasswd", {"username": "u", "password": "p"}, ["native"])
+    create_secret(
+        clients["member"],
+        org,
+        "pull",
+        "registry",
+        {"server": "registry.local:5000", "username": "ci", "password": "pw"},
+        ["native"],
+    )
+    create_secret(
+        clients["member"], org, "basic", "password", {"username": "u", "password": "p"}, ["native"]
+    )
+    create_secret(
+        clients["member"],
+        org,
+        "web-auth",
+        "htpasswd",
+        {"username": "u", "password": "p"},
+        ["native"],
+    )
     create_secret(clients["member"], org, "deploy-key", "ssh", {"user": "git"}, ["native"])
     create_secret(clients["member"], org, "cfg", "generic", {"A": "1", "B": "2"}, ["native"])
     namespace = new_namespace()
-    response = install(clients["member"], org, cluster["id"], {"namespace": namespace, "query": {"tags": ["native"]}})
+    response = install(
+        clients["member"],
+        org,
+        cluster["id"],
+        {"namespace": namespace, "query": {"tags": ["native"]}},
+    )
     assert {r["name"]: (r["status"], r["sourcing"]) for r in response.json()} == {
-        "pull": ("installed", "volume"), "basic": ("installed", "env"),
-        "web-auth": ("installed", "volume"), "deploy-key": ("installed", "volume"),
+        "pull": ("installed", "volume"),
+        "basic": ("installed", "env"),
+        "web-auth": ("installed", "volume"),
+        "deploy-key": ("installed", "volume"),
         "cfg": ("installed", "env"),
     }
     pull = read_secret(kube_control_plane, namespace, "pull")
@@ -193,7 +263,10 @@ def test_native_types_and_keys(cluster, personas, clients, kube_control_plane):
     auths = json.loads(decoded(pull)[".dockerconfigjson"])["auths"]["registry.local:5000"]
     assert base64.b64decode(auths["auth"]).decode() == "ci:pw"
     basic = read_secret(kube_control_plane, namespace, "basic")
-    assert basic["type"] == "kubernetes.io/basic-auth" and decoded(basic) == {"username": "u", "password": "p"}
+    assert basic["type"] == "kubernetes.io/basic-auth" and decoded(basic) == {
+        "username": "u",
+        "password": "p",
+    }
     assert set(decoded(read_secret(kube_control_plane, namespace, "web-auth"))) == {"htpasswd"}
     ssh = read_secret(kube_control_plane, namespace, "deploy-key")
     assert ssh["type"] == "kubernetes.io/ssh-auth" and "ssh-privatekey" in decoded(ssh)
@@ -201,24 +274,41 @@ def test_native_types_and_keys(cluster, personas, clients, kube_control_plane):
     assert cfg["type"] == "Opaque" and decoded(cfg) == {"A": "1", "B": "2"}
 
 
-def test_foreign_secret_is_not_overwritten_unless_asked(cluster, personas, clients, kube_control_plane):
+def test_foreign_secret_is_not_overwritten_unless_asked(
+    cluster, personas, clients, kube_control_plane
+):
     org = personas.org.pk
     create_secret(clients["member"], org, "shared", "generic", {"k": "ours"}, ["x"])
     namespace = new_namespace()
     kube_control_plane.ensure_namespace(namespace)
-    kube_control_plane.request("POST", f"/api/v1/namespaces/{namespace}/secrets", {
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared"},
-        "stringData": {"k": "theirs"}})
-    refused = install(clients["member"], org, cluster["id"], {"namespace": namespace, "query": {"tag": "x"}})
+    kube_control_plane.request(
+        "POST",
+        f"/api/v1/namespaces/{namespace}/secrets",
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "shared"},
+            "stringData": {"k": "theirs"},
+        },
+    )
+    refused = install(
+        clients["member"], org, cluster["id"], {"namespace": namespace, "query": {"tag": "x"}}
+    )
     [item] = refused.json()
     assert item["status"] == "failed" and "overwrite" in item["error"]
     assert decoded(read_secret(kube_control_plane, namespace, "shared")) == {"k": "theirs"}
     assert not Installation.objects.exists()
-    forced = install(clients["member"], org, cluster["id"],
-                     {"namespace": namespace, "query": {"tag": "x"}, "overwrite": True})
+    forced = install(
+        clients["member"],
+        org,
+        cluster["id"],
+        {"namespace": namespace, "query": {"tag": "x"}, "overwrite": True},
+    )
     assert forced.json()[0]["status"] == "updated"
     assert decoded(read_secret(kube_control_plane, namespace, "shared")) == {"k": "ours"}
-    again = install(clients["member"], org, cluster["id"], {"namespace": namespace, "query": {"tag": "x"}})
+    again = install(
+        clients["member"], org, cluster["id"], {"namespace": namespace, "query": {"tag": "x"}}
+    )
     assert again.json()[0]["status"] == "unchanged"
 
 
@@ -226,14 +316,24 @@ def test_update_propagates_to_installed_copies(cluster, personas, clients, kube_
     org = personas.org.pk
     created = create_secret(clients["member"], org, "app-config", "generic", {"k": "v1"}, ["p"])
     namespace = new_namespace()
-    install(clients["member"], org, cluster["id"], {"namespace": namespace, "query": {"ids": [created["id"]]}})
-    updated = clients["member"].put(f"{secrets_url(org)}/{created['id']}", {"values": {"k": "v2"}, "tags": ["p"]}, format="json")
+    install(
+        clients["member"],
+        org,
+        cluster["id"],
+        {"namespace": namespace, "query": {"ids": [created["id"]]}},
+    )
+    updated = clients["member"].put(
+        f"{secrets_url(org)}/{created['id']}", {"values": {"k": "v2"}, "tags": ["p"]}, format="json"
+    )
     assert updated.status_code == 200
     assert updated.json()["installations"] == [
         {"name": "app-config", "sourcing": "env", "status": "updated", "namespace": namespace}
     ]
     obj = read_secret(kube_control_plane, namespace, "app-config")
-    assert decoded(obj) == {"k": "v2"} and obj["metadata"]["annotations"]["secrets.pipeline.io/version"] == "2"
+    assert (
+        decoded(obj) == {"k": "v2"}
+        and obj["metadata"]["annotations"]["secrets.pipeline.io/version"] == "2"
+    )
     assert Installation.objects.get(kube_name="app-config").version == 2
 
 
@@ -241,7 +341,12 @@ def test_ttl_expiry_removes_the_secret(cluster, personas, clients, kube_control_
     org = personas.org.pk
     create_secret(clients["member"], org, "short", "generic", {"k": "v"}, ["ttl"])
     namespace = new_namespace()
-    response = install(clients["member"], org, cluster["id"], {"namespace": namespace, "query": {"tag": "ttl"}, "ttl": 1})
+    response = install(
+        clients["member"],
+        org,
+        cluster["id"],
+        {"namespace": namespace, "query": {"tag": "ttl"}, "ttl": 1},
+    )
     assert response.json()[0]["status"] == "installed"
     assert Installation.objects.get().expires_at is not None
     time.sleep(1.2)
@@ -252,28 +357,49 @@ def test_ttl_expiry_removes_the_secret(cluster, personas, clients, kube_control_
     assert not Installation.objects.exists()
 
 
-def test_role_restricted_credentials_fail_per_item_outside_their_namespace(vault, personas, clients, kube_control_plane):
+def test_role_restricted_credentials_fail_per_item_outside_their_namespace(
+    vault, personas, clients, kube_control_plane
+):
     allowed = new_namespace("team")
     kubeconfig = kube_control_plane.restricted_kubeconfig(allowed, "ci-bot")
     limited = register(clients["admin"], personas.org.pk, "limited", kubeconfig, validate=False)
     create_secret(clients["member"], personas.org.pk, "token", "generic", {"t": "x"}, ["r"])
-    ok = install(clients["member"], personas.org.pk, limited["id"], {"namespace": allowed, "query": {"tag": "r"}})
+    ok = install(
+        clients["member"],
+        personas.org.pk,
+        limited["id"],
+        {"namespace": allowed, "query": {"tag": "r"}},
+    )
     assert ok.json()[0]["status"] == "installed"
     other = new_namespace("other")
     kube_control_plane.ensure_namespace(other)
-    denied = install(clients["member"], personas.org.pk, limited["id"], {"namespace": other, "query": {"tag": "r"}})
+    denied = install(
+        clients["member"],
+        personas.org.pk,
+        limited["id"],
+        {"namespace": other, "query": {"tag": "r"}},
+    )
     assert denied.status_code == 200
     [item] = denied.json()
     assert item["status"] == "failed" and "forbidden" in item["error"].lower()
     assert Installation.objects.filter(namespace=other).count() == 0
 
 
-def test_unreachable_cluster_is_502_naming_it_and_records_nothing(vault, personas, clients, kube_control_plane):
-    dead = kube_control_plane.admin_kubeconfig().replace(kube_control_plane.server, f"https://127.0.0.1:{free_port()}")
+def test_unreachable_cluster_is_502_naming_it_and_records_nothing(
+    vault, personas, clients, kube_control_plane
+):
+    dead = kube_control_plane.admin_kubeconfig().replace(
+        kube_control_plane.server, f"https://127.0.0.1:{free_port()}"
+    )
     gone = register(clients["admin"], personas.org.pk, "gone", dead, validate=False)
     assert gone["reachable"] is False and gone["lastError"]
     create_secret(clients["member"], personas.org.pk, "s", "generic", {"k": "v"}, ["u"])
-    response = install(clients["member"], personas.org.pk, gone["id"], {"namespace": new_namespace(), "query": {"tag": "u"}})
+    response = install(
+        clients["member"],
+        personas.org.pk,
+        gone["id"],
+        {"namespace": new_namespace(), "query": {"tag": "u"}},
+    )
     body = assert_problem(response, 502)
     assert "gone" in body["detail"]
     assert not Installation.objects.exists()
@@ -281,7 +407,9 @@ def test_unreachable_cluster_is_502_naming_it_and_records_nothing(vault, persona
 
 def test_bad_install_requests(cluster, personas, clients):
     org = personas.org.pk
-    theirs = create_secret(clients["outsider"], personas.other_org.pk, "theirs", "generic", {"k": "v"})
+    theirs = create_secret(
+        clients["outsider"], personas.other_org.pk, "theirs", "generic", {"k": "v"}
+    )
     url_ok = cluster["id"]
     cases = [
         ({"namespace": "Bad_NS", "query": {"type": "generic"}}, "namespace"),
@@ -294,10 +422,21 @@ def test_bad_install_requests(cluster, personas, clients):
     for body, field in cases:
         assert_problem(install(clients["member"], org, url_ok, body), 400, field=field)
     other_cluster = register(
-        clients["outsider"], personas.other_org.pk, "theirs", _admin_kc(clients, org, cluster),
+        clients["outsider"],
+        personas.other_org.pk,
+        "theirs",
+        _admin_kc(clients, org, cluster),
         validate=False,
     )
-    assert_problem(install(clients["member"], org, other_cluster["id"], {"namespace": "x", "query": {"type": "generic"}}), 404)
+    assert_problem(
+        install(
+            clients["member"],
+            org,
+            other_cluster["id"],
+            {"namespace": "x", "query": {"type": "generic"}},
+        ),
+        404,
+    )
 
 
 def _admin_kc(clients, org, cluster):
@@ -305,7 +444,9 @@ def _admin_kc(clients, org, cluster):
     return secret["values"]["K8Sconfig"]
 
 
-def test_uninstall_and_cluster_delete_and_kubeconfig_secret_protection(cluster, personas, clients, kube_control_plane):
+def test_uninstall_and_cluster_delete_and_kubeconfig_secret_protection(
+    cluster, personas, clients, kube_control_plane
+):
     org = personas.org.pk
     create_secret(clients["member"], org, "one", "generic", {"k": "1"}, ["d"])
     create_secret(clients["member"], org, "two", "generic", {"k": "2"}, ["d"])
@@ -331,17 +472,31 @@ def test_every_cluster_endpoint_by_role(cluster, personas, clients, kube_control
     org = personas.org.pk
     kc = _admin_kc(clients, org, cluster)
     check_access(clients, "get", clusters_url(org), allowed=("admin", "member", "viewer"), ok=200)
-    check_access(clients, "post", clusters_url(org) + "?validate=false", allowed=("admin",), ok=201,
-                 make_body=lambda p: {"name": f"c-{p}", "kubeconfig": kc})
+    check_access(
+        clients,
+        "post",
+        clusters_url(org) + "?validate=false",
+        allowed=("admin",),
+        ok=201,
+        make_body=lambda p: {"name": f"c-{p}", "kubeconfig": kc},
+    )
     detail = f"{clusters_url(org)}/{cluster['id']}"
     check_access(clients, "get", detail, allowed=("admin", "member", "viewer"), ok=200)
     create_secret(clients["member"], org, "r", "generic", {"k": "v"}, ["role"])
     namespace = new_namespace()
-    check_access(clients, "post", f"{detail}/secrets", allowed=("admin", "member"), ok=200,
-                 body={"namespace": namespace, "query": {"tag": "role"}})
+    check_access(
+        clients,
+        "post",
+        f"{detail}/secrets",
+        allowed=("admin", "member"),
+        ok=200,
+        body={"namespace": namespace, "query": {"tag": "role"}},
+    )
     check_access(clients, "get", f"{detail}/secrets", allowed=("admin", "member", "viewer"), ok=200)
     for persona, code in (("anonymous", 401), ("outsider", 404), ("viewer", 403)):
-        assert clients[persona].delete(f"{detail}/secrets/r?namespace={namespace}").status_code == code
+        assert (
+            clients[persona].delete(f"{detail}/secrets/r?namespace={namespace}").status_code == code
+        )
     assert clients["member"].delete(f"{detail}/secrets/r?namespace={namespace}").status_code == 204
     extra = Cluster.objects.get(name="c-admin")
     for persona, code in (("anonymous", 401), ("outsider", 404), ("viewer", 403), ("member", 403)):
