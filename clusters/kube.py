@@ -161,6 +161,17 @@ def _decode(data: Any) -> dict[str, str]:
     return {str(k): base64.b64decode(v).decode() for k, v in (data or {}).items()}
 
 
+def _secret_object(obj: Any) -> SecretObject:
+    meta = obj.metadata
+    return SecretObject(
+        name=meta.name,
+        type=obj.type or "Opaque",
+        data=_decode(obj.data),
+        labels=dict(meta.labels or {}),
+        annotations=dict(meta.annotations or {}),
+    )
+
+
 class SecretsClient:
     """Secret verbs on one cluster, reusing one API connection for a batch of items."""
 
@@ -180,14 +191,13 @@ class SecretsClient:
                 if exc.status == 404:
                     return None
                 raise
-        meta = obj.metadata
-        return SecretObject(
-            name=meta.name,
-            type=obj.type or "Opaque",
-            data=_decode(obj.data),
-            labels=dict(meta.labels or {}),
-            annotations=dict(meta.annotations or {}),
-        )
+        return _secret_object(obj)
+
+    def list(self, namespace: str) -> dict[str, SecretObject]:
+        """Every Secret in the namespace by name (one call for a whole batch)."""
+        with _errors(f"Listing Secrets in {namespace}"):
+            items: Any = self._core.list_namespaced_secret(namespace, _request_timeout=TIMEOUT)
+        return {obj.metadata.name: _secret_object(obj) for obj in items.items}
 
     def _body(self, namespace: str, secret: SecretObject) -> Any:
         return self._client.V1Secret(

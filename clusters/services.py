@@ -13,18 +13,24 @@ from __future__ import annotations
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from clusters import kube
 from clusters.models import Cluster, Installation
 from orgs.models import Organization, User
-from pipeline_secrets.errors import ConflictError, NotFoundError, UpstreamError
+from pipeline_secrets.errors import (
+    ConflictError,
+    NotFoundError,
+    UpstreamError,
+    VaultUnavailableError,
+)
 from secrets_app import selectors as secret_selectors
 from secrets_app.models import SecretIndex
 from secrets_app.types import Context, get_type
@@ -37,6 +43,8 @@ MAX_TTL = 30 * 24 * 3600
 MANAGED_BY = ("app.kubernetes.io/managed-by", "pipeline-secrets")
 ORG_LABEL = "secrets.pipeline.io/org-id"
 ANNOTATION = "secrets.pipeline.io/"
+# Vault reads of one install batch run this many at a time.
+VAULT_READERS = 8
 
 
 @dataclass
@@ -206,22 +214,25 @@ def _put(
     *,
     overwrite: bool,
     organization_id: int,
+    listed: dict[str, kube.SecretObject] | None = None,
 ) -> str:
-    """Create or update one Secret; the status word. KubeError or ConflictError on failure."""
-    existing = client.get(namespace, desired.name)
+    """Create or update one Secret; the status word. KubeError or ConflictError on failure.
+
+    ``listed`` holds the namespace's Secrets when the caller could list them in one call."""
+    if listed is not None:
+        existing = listed.get(desired.name)
+    else:
+        existing = client.get(namespace, desired.name)
     if existing is None:
         client.create(namespace, desired)
         return "installed"
-    if not _is_managed(existing, organization_id) and not overwrite:
+    managed = _is_managed(existing, organization_id)
+    if not managed and not overwrite:
         raise ConflictError(
             f"A Secret named {desired.name} that this product does not manage exists in "
             f"{namespace}; pass overwrite=true to replace it."
         )
-    if (
-        _is_managed(existing, organization_id)
-        and existing.type == desired.type
-        and existing.data == desired.data
-    ):
+    if managed and existing.type == desired.type and existing.data == desired.data:
         return "unchanged"
     if existing.type != desired.type:
         # A Secret's type is immutable in Kubernetes: replace the object.
@@ -230,33 +241,6 @@ def _put(
     else:
         client.replace(namespace, desired)
     return "updated"
-
-
-def _record(
-    *,
-    cluster: Cluster,
-    namespace: str,
-    row: SecretIndex,
-    actor: str,
-    ttl: int | None,
-    now: datetime,
-) -> None:
-    Installation.objects.update_or_create(
-        cluster=cluster,
-        namespace=namespace,
-        kube_name=row.name,
-        defaults={
-            "secret_id": row.secret_id,
-            "secret_name": row.name,
-            "version": row.version,
-            "sourcing": get_type(row.type).sourcing,
-            "status": Installation.Status.INSTALLED,
-            "installed_by": actor,
-            "installed_at": now,
-            "expires_at": now + timedelta(seconds=ttl) if ttl else None,
-            "last_error": "",
-        },
-    )
 
 
 def _select(organization: Organization, query: InstallQuery) -> list[SecretIndex]:
@@ -301,44 +285,111 @@ def install(
     rows = _select(cluster.organization, query)
     kubeconfig = cluster_kubeconfig(cluster)
     _open_namespace(cluster, kubeconfig, namespace)
-    results = []
+    values = _read_values(rows)
+    batch = Batch(cluster=cluster, namespace=namespace, actor=actor.username, ttl=ttl)
     with kube.secrets_client(kubeconfig) as client:
-        for row in rows:
-            results.append(
-                _install_one(client, cluster, namespace, row, actor.username, overwrite, ttl)
-            )
+        try:
+            listed: dict[str, kube.SecretObject] | None = client.list(namespace)
+        except kube.KubeError:
+            listed = None  # e.g. credentials without "list": read each item instead
+        results = [
+            batch.put(client, row, values[row.secret_id], overwrite=overwrite, listed=listed)
+            for row in rows
+        ]
+    batch.record()
     return results
 
 
-def _install_one(
-    client: kube.SecretsClient,
-    cluster: Cluster,
-    namespace: str,
-    row: SecretIndex,
-    actor: str,
-    overwrite: bool,
-    ttl: int | None,
-) -> ItemResult:
-    sourcing = get_type(row.type).sourcing
-    now = timezone.now()
-    try:
-        values = secret_selectors.secret_values(row=row)
-        status = _put(
-            client,
-            namespace,
-            _kube_object(row, values, now),
-            overwrite=overwrite,
-            organization_id=cluster.organization_id,
-        )
-    except (kube.KubeError, ConflictError, NotFoundError) as exc:
-        message = exc.message if isinstance(exc, kube.KubeError) else exc.detail
-        Installation.objects.filter(
-            cluster=cluster, namespace=namespace, kube_name=row.name
-        ).update(status=Installation.Status.FAILED, last_error=message)
-        return ItemResult(row.name, sourcing, "failed", namespace, message)
-    with transaction.atomic():
-        _record(cluster=cluster, namespace=namespace, row=row, actor=actor, ttl=ttl, now=now)
-    return ItemResult(row.name, sourcing, status, namespace)
+def _read_values(rows: list[SecretIndex]) -> dict[str, dict[str, str] | Exception]:
+    """Values of every row from Vault, read concurrently; the error in place of a failed read."""
+
+    def read(row: SecretIndex) -> dict[str, str] | Exception:
+        try:
+            return secret_selectors.secret_values(row=row)
+        except (NotFoundError, VaultUnavailableError) as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=VAULT_READERS) as pool:
+        return dict(zip((r.secret_id for r in rows), pool.map(read, rows), strict=True))
+
+
+@dataclass
+class Batch:
+    """Installs items into one namespace and records what was installed in one write."""
+
+    cluster: Cluster
+    namespace: str
+    actor: str
+    ttl: int | None
+    done: list[tuple[SecretIndex, datetime]] = field(default_factory=list)
+
+    def put(
+        self,
+        client: kube.SecretsClient,
+        row: SecretIndex,
+        values: dict[str, str] | Exception,
+        *,
+        overwrite: bool,
+        listed: dict[str, kube.SecretObject] | None,
+    ) -> ItemResult:
+        sourcing = get_type(row.type).sourcing
+        now = timezone.now()
+        try:
+            if isinstance(values, Exception):
+                raise values
+            status = _put(
+                client,
+                self.namespace,
+                _kube_object(row, values, now),
+                overwrite=overwrite,
+                organization_id=self.cluster.organization_id,
+                listed=listed,
+            )
+        except (kube.KubeError, ConflictError, NotFoundError, VaultUnavailableError) as exc:
+            message = exc.message if isinstance(exc, kube.KubeError) else exc.detail
+            Installation.objects.filter(
+                cluster=self.cluster, namespace=self.namespace, kube_name=row.name
+            ).update(status=Installation.Status.FAILED, last_error=message)
+            return ItemResult(row.name, sourcing, "failed", self.namespace, message)
+        self.done.append((row, now))
+        return ItemResult(row.name, sourcing, status, self.namespace)
+
+    def record(self) -> None:
+        """Upsert one Installation per installed item, in one statement."""
+        objs = [
+            Installation(
+                cluster=self.cluster,
+                namespace=self.namespace,
+                kube_name=row.name,
+                secret_id=row.secret_id,
+                secret_name=row.name,
+                version=row.version,
+                sourcing=get_type(row.type).sourcing,
+                status=Installation.Status.INSTALLED,
+                installed_by=self.actor,
+                installed_at=now,
+                expires_at=now + timedelta(seconds=self.ttl) if self.ttl else None,
+                last_error="",
+            )
+            for row, now in self.done
+        ]
+        if objs:
+            Installation.objects.bulk_create(
+                objs,
+                update_conflicts=True,
+                unique_fields=["cluster", "namespace", "kube_name"],
+                update_fields=[
+                    "secret_id",
+                    "secret_name",
+                    "version",
+                    "sourcing",
+                    "status",
+                    "installed_by",
+                    "installed_at",
+                    "expires_at",
+                    "last_error",
+                ],
+            )
 
 
 def uninstall(*, cluster: Cluster, namespace: str, name: str) -> None:
@@ -378,11 +429,13 @@ def _reinstall(item: Installation) -> ItemResult:
         item.status, item.last_error = Installation.Status.FAILED, exc.detail
         item.save(update_fields=["status", "last_error"])
         return ItemResult(row.name, item.sourcing, "failed", item.namespace, exc.detail)
+    batch = Batch(cluster, item.namespace, item.installed_by, _remaining_ttl(item))
     try:
         with kube.secrets_client(kubeconfig) as client:
-            return _install_one(
-                client, cluster, item.namespace, row, item.installed_by, True, _remaining_ttl(item)
-            )
+            values = _read_values([row])[row.secret_id]
+            result = batch.put(client, row, values, overwrite=False, listed=None)
+        batch.record()
+        return result
     except kube.KubeError as exc:
         item.status, item.last_error = Installation.Status.FAILED, exc.message
         item.save(update_fields=["status", "last_error"])
