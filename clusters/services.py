@@ -285,32 +285,31 @@ def install(
     rows = _select(cluster.organization, query)
     kubeconfig = cluster_kubeconfig(cluster)
     _open_namespace(cluster, kubeconfig, namespace)
-    values = _read_values(rows)
     batch = Batch(cluster=cluster, namespace=namespace, actor=actor.username, ttl=ttl)
-    with kube.secrets_client(kubeconfig) as client:
+    # Vault reads run ahead in a pool while the Kubernetes writes go out in order.
+    with (
+        ThreadPoolExecutor(max_workers=VAULT_READERS) as pool,
+        kube.secrets_client(kubeconfig) as client,
+    ):
+        values = pool.map(_read_one, rows)
         try:
             listed: dict[str, kube.SecretObject] | None = client.list(namespace)
         except kube.KubeError:
             listed = None  # e.g. credentials without "list": read each item instead
         results = [
-            batch.put(client, row, values[row.secret_id], overwrite=overwrite, listed=listed)
-            for row in rows
+            batch.put(client, row, row_values, overwrite=overwrite, listed=listed)
+            for row, row_values in zip(rows, values, strict=True)
         ]
     batch.record()
     return results
 
 
-def _read_values(rows: list[SecretIndex]) -> dict[str, dict[str, str] | Exception]:
-    """Values of every row from Vault, read concurrently; the error in place of a failed read."""
-
-    def read(row: SecretIndex) -> dict[str, str] | Exception:
-        try:
-            return secret_selectors.secret_values(row=row)
-        except (NotFoundError, VaultUnavailableError) as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=VAULT_READERS) as pool:
-        return dict(zip((r.secret_id for r in rows), pool.map(read, rows), strict=True))
+def _read_one(row: SecretIndex) -> dict[str, str] | Exception:
+    """The values of one secret from Vault, or the error that prevented reading them."""
+    try:
+        return secret_selectors.secret_values(row=row)
+    except (NotFoundError, VaultUnavailableError) as exc:
+        return exc
 
 
 @dataclass
@@ -432,8 +431,7 @@ def _reinstall(item: Installation) -> ItemResult:
     batch = Batch(cluster, item.namespace, item.installed_by, _remaining_ttl(item))
     try:
         with kube.secrets_client(kubeconfig) as client:
-            values = _read_values([row])[row.secret_id]
-            result = batch.put(client, row, values, overwrite=False, listed=None)
+            result = batch.put(client, row, _read_one(row), overwrite=False, listed=None)
         batch.record()
         return result
     except kube.KubeError as exc:
