@@ -45,6 +45,8 @@ ORG_LABEL = "secrets.pipeline.io/org-id"
 ANNOTATION = "secrets.pipeline.io/"
 # Vault reads of one install batch run this many at a time.
 VAULT_READERS = 8
+# Kubernetes writes of one install batch in flight at once.
+KUBE_WRITERS = 4
 
 
 @dataclass
@@ -286,20 +288,23 @@ def install(
     kubeconfig = cluster_kubeconfig(cluster)
     _open_namespace(cluster, kubeconfig, namespace)
     batch = Batch(cluster=cluster, namespace=namespace, actor=actor.username, ttl=ttl)
-    # Vault reads run ahead in a pool while the Kubernetes writes go out in order.
+    # Vault reads run ahead in one pool; Kubernetes writes go out a few at a time in another.
+    # Threads touch only Vault and Kubernetes; the database is written once, below.
     with (
-        ThreadPoolExecutor(max_workers=VAULT_READERS) as pool,
+        ThreadPoolExecutor(max_workers=VAULT_READERS) as readers,
+        ThreadPoolExecutor(max_workers=KUBE_WRITERS) as writers,
         kube.secrets_client(kubeconfig) as client,
     ):
-        values = pool.map(_read_one, rows)
+        values = readers.map(_read_one, rows)
         try:
             listed: dict[str, kube.SecretObject] | None = client.list(namespace)
         except kube.KubeError:
             listed = None  # e.g. credentials without "list": read each item instead
-        results = [
-            batch.put(client, row, row_values, overwrite=overwrite, listed=listed)
+        futures = [
+            writers.submit(batch.put, client, row, row_values, overwrite=overwrite, listed=listed)
             for row, row_values in zip(rows, values, strict=True)
         ]
+        results = [future.result() for future in futures]
     batch.record()
     return results
 
@@ -321,6 +326,7 @@ class Batch:
     actor: str
     ttl: int | None
     done: list[tuple[SecretIndex, datetime]] = field(default_factory=list)
+    failed: list[tuple[SecretIndex, str]] = field(default_factory=list)
 
     def put(
         self,
@@ -346,15 +352,18 @@ class Batch:
             )
         except (kube.KubeError, ConflictError, NotFoundError, VaultUnavailableError) as exc:
             message = exc.message if isinstance(exc, kube.KubeError) else exc.detail
-            Installation.objects.filter(
-                cluster=self.cluster, namespace=self.namespace, kube_name=row.name
-            ).update(status=Installation.Status.FAILED, last_error=message)
+            self.failed.append((row, message))
             return ItemResult(row.name, sourcing, "failed", self.namespace, message)
         self.done.append((row, now))
         return ItemResult(row.name, sourcing, status, self.namespace)
 
     def record(self) -> None:
-        """Upsert one Installation per installed item, in one statement."""
+        """Upsert one Installation per installed item in one statement; mark the earlier
+        installations of failed items as failed."""
+        for row, message in self.failed:
+            Installation.objects.filter(
+                cluster=self.cluster, namespace=self.namespace, kube_name=row.name
+            ).update(status=Installation.Status.FAILED, last_error=message)
         objs = [
             Installation(
                 cluster=self.cluster,
