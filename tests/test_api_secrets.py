@@ -224,3 +224,30 @@ def test_secret_types_listed_and_described(vault, personas, clients):
     missing = assert_problem(clients["viewer"].get("/api/v1/secret-types/nope"), 404)
     assert "password" in missing["detail"]
     assert_problem(clients["anonymous"].get("/api/v1/secret-types"), 401)
+
+
+def test_validate_endpoint_roles_and_result(vault, personas, clients):
+    created = create(clients["admin"], personas.org.pk, "checked", "password", {"username": "u"})
+    url = f"{secrets_url(personas.org.pk)}/{created.json()['id']}/validate"
+    responses = check_access(
+        clients, "get", url + "?validate=false", allowed=("admin", "member"), ok=200
+    )
+    assert responses["member"].json() == {
+        "id": created.json()["id"],
+        "valid": True,
+        "remoteChecked": False,
+    }
+
+
+def test_validate_reports_a_stored_secret_that_no_longer_validates(vault, personas, clients):
+    from secrets_app import vault as vault_module
+
+    created = create(clients["member"], personas.org.pk, "web", "htpasswd", {"username": "web"})
+    secret_id = created.json()["id"]
+    path = f"orgs/{personas.org.pk}/{secret_id}"
+    document = vault_module.read(path)
+    assert document is not None
+    broken = {**document.data, "values": {"username": "web", "htpasswd": "web:plain"}}
+    vault_module.write(path, broken, cas=document.version)
+    response = clients["member"].get(f"{secrets_url(personas.org.pk)}/{secret_id}/validate")
+    assert_problem(response, 400, field="values.htpasswd")
