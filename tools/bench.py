@@ -23,6 +23,7 @@ from pathlib import Path
 import hvac
 import psutil
 import requests
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,6 +32,14 @@ from tools.stack import OpenBao, free_port, wait_for  # noqa: E402
 
 SEED_SECRETS = int(os.environ.get("BENCH_SEED", "10000"))
 TAG_HITS = 100
+INSTALL_COUNT = 100
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 @dataclass
@@ -160,7 +169,17 @@ class Bench:
         def base(_: int) -> None:
             kv.read_secret_version(path=path, mount_point="secret", raise_on_deleted_version=True)
 
+        floor = self._floor_read_ms(path)
         o, b = median_ms(ours, 300), median_ms(base, 300)
+        self.rows.append(
+            Row(
+                "Floor: bare WSGI app on gunicorn doing only that Vault read, vs raw hvac",
+                floor,
+                b,
+                "reference (not a target)",
+                True,
+            )
+        )
         self.rows.append(
             Row(
                 "API read of one secret (values) vs raw hvac KV v2 read",
@@ -170,6 +189,36 @@ class Bench:
                 o / b <= 1.5,
             )
         )
+
+    def _floor_read_ms(self, path: str) -> float:
+        port = free_port()
+        env = {**self.env, "PYTHONPATH": str(ROOT)}
+        floor = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "tools.bench_floor:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_for(lambda: _answers(url), 60, "the floor app")
+            session = requests.Session()
+            return median_ms(lambda _: session.get(url, params=path).raise_for_status(), 300)
+        finally:
+            floor.terminate()
+            floor.wait(30)
 
     def row_create(self) -> None:
         kv = self.raw.secrets.kv.v2
@@ -265,6 +314,72 @@ class Bench:
             )
         )
 
+    def row_install(self) -> None:
+        from kubernetes import client as kube_client
+        from kubernetes import config as kube_config
+
+        from tools.kube.controlplane import ControlPlane
+
+        cp = ControlPlane(self.work / "kube")
+        cp.start()
+        try:
+            kubeconfig = cp.admin_kubeconfig()
+            created = self.http.post(
+                self.url("clusters"), json={"name": "bench", "kubeconfig": kubeconfig}
+            )
+            created.raise_for_status()
+            cluster_id = created.json()["id"]
+            for i in range(INSTALL_COUNT):
+                self.http.post(
+                    self.url("secrets"),
+                    json={
+                        "name": f"inst-{i:03d}",
+                        "type": "generic",
+                        "values": {"USER": f"u{i}", "PASSWORD": f"p{i}"},
+                        "tags": ["bench:install"],
+                    },
+                ).raise_for_status()
+            counter = iter(range(1000))
+
+            def ours(_: int) -> None:
+                got = self.http.post(
+                    self.url(f"clusters/{cluster_id}/secrets"),
+                    json={"namespace": f"ours-{next(counter)}", "query": {"tag": "bench:install"}},
+                )
+                got.raise_for_status()
+                assert all(item["status"] == "installed" for item in got.json())
+
+            api = kube_config.new_client_from_config_dict(yaml.safe_load(kubeconfig))
+            core = kube_client.CoreV1Api(api)
+
+            def base(_: int) -> None:
+                namespace = f"base-{next(counter)}"
+                core.create_namespace(
+                    kube_client.V1Namespace(metadata=kube_client.V1ObjectMeta(name=namespace))
+                )
+                for i in range(INSTALL_COUNT):
+                    core.create_namespaced_secret(
+                        namespace,
+                        kube_client.V1Secret(
+                            metadata=kube_client.V1ObjectMeta(name=f"inst-{i:03d}"),
+                            string_data={"USER": f"u{i}", "PASSWORD": f"p{i}"},
+                        ),
+                    )
+
+            o = median_ms(ours, 5, warmup=1)
+            b = median_ms(base, 5, warmup=1)
+        finally:
+            cp.stop()
+        self.rows.append(
+            Row(
+                f"Install {INSTALL_COUNT} secrets into one namespace vs kubernetes client creates",
+                o,
+                b,
+                "ratio <= 1.3 and < 2 s",
+                o / b <= 1.3 and o < 2000,
+            )
+        )
+
     def row_memory(self) -> None:
         assert self.app is not None
         workers = psutil.Process(self.app.pid).children()
@@ -317,6 +432,7 @@ def main() -> int:
             bench.row_read()
             bench.row_create()
             bench.row_tag_query()
+            bench.row_install()
             bench.row_memory()
             from tools import bench_types
 
