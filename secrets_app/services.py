@@ -52,8 +52,28 @@ def _index_upsert(
     version: int,
     updated_at: datetime,
     expires_at: datetime | None,
+    fresh: bool = False,
 ) -> SecretIndex:
+    """Write the index row and tag rows of one secret. ``fresh``: the secret was just
+    created, so there is nothing to update or remove (two inserts instead of five queries)."""
     tags: list[str] = list(document.get("tags") or [])
+    if fresh:
+        with transaction.atomic():
+            row = SecretIndex.objects.create(
+                organization=organization,
+                secret_id=secret_id,
+                name=document["name"],
+                type=document["type"],
+                tags=tags,
+                version=version,
+                updated_by=document.get("updatedBy") or "",
+                updated_at=updated_at,
+                expires_at=expires_at,
+            )
+            SecretTag.objects.bulk_create(
+                [SecretTag(organization=organization, secret=row, tag=t) for t in tags]
+            )
+        return row
     with transaction.atomic():
         row, _ = SecretIndex.objects.update_or_create(
             organization=organization,
@@ -115,6 +135,7 @@ def _write_index_or_repair(
             version=version,
             updated_at=timezone.now(),
             expires_at=expires_at,
+            fresh=created,
         )
     except Exception:
         path = vault_path(organization.pk, secret_id)
