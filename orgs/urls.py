@@ -1,3 +1,5 @@
+"""Dashboard pages of organizations, members and API tokens."""
+
 from django.urls import path
 
 from orgs import views
@@ -6,5 +8,24 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
-    path("orgs/<int:org_id>/secrets/", views.OrgSecretsView.as_view(), name="org-secrets"),
+    path("orgs/new/", views.OrganizationCreateView.as_view(), name="org-create"),
+    path("orgs/<int:org_id>/", views.OrganizationRootView.as_view(), name="org"),
+    path("orgs/<int:org_id>/members/", views.MembersView.as_view(), name="members"),
+    path("orgs/<int:org_id>/members/add/", views.MemberAddView.as_view(), name="member-add"),
+    path(
+        "orgs/<int:org_id>/members/<int:user_id>/role/",
+        views.MemberRoleView.as_view(),
+        name="member-role",
+    ),
+    path(
+        "orgs/<int:org_id>/members/<int:user_id>/remove/",
+        views.MemberRemoveView.as_view(),
+        name="member-remove",
+    ),
+    path("account/tokens/", views.TokensView.as_view(), name="tokens"),
+    path(
+        "account/tokens/<int:token_id>/revoke/",
+        views.TokenRevokeView.as_view(),
+        name="token-revoke",
+    ),
 ]

@@ -1,33 +1,281 @@
-"""Dashboard pages: the user's organizations and one organization's secrets."""
+"""Dashboard pages for organizations, members and API tokens, and what every page shares.
+
+Every page inside an organization is an ``OrgView``: ``OrgScopedViewMixin`` resolves the org
+and the caller's role once, from the URL. A view answers an htmx request with the partial
+its page includes (``templates/<app>/partials/_thing.html``) and any other request with the
+full page. Vault being away is a friendly message, never a 500.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.generic import TemplateView
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from orgs.models import User
+from orgs import selectors, services
+from orgs.forms import MemberAddForm, MemberRoleForm, OrganizationForm, TokenCreateForm
+from orgs.models import ROLE_RULES, Role, User
 from orgs.scoping import OrgScopedViewMixin
-from orgs.selectors import organizations_for_user
-from secrets_app.selectors import secret_list
+from pipeline_secrets.errors import ConflictError, NotFoundError, VaultUnavailableError
 
 
-class HomeView(LoginRequiredMixin, TemplateView):
+def is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def wants_partial(request: HttpRequest) -> bool:
+    """An htmx request that swaps part of a page (a history restore needs the whole page)."""
+    details = getattr(request, "htmx", None)
+    return bool(details) and not getattr(details, "history_restore_request", False)
+
+
+def render_page(
+    request: HttpRequest,
+    page: str,
+    context: dict[str, Any],
+    *,
+    partial: str | None = None,
+    status: int = 200,
+    private: bool = False,
+) -> HttpResponse:
+    """``page``, or ``partial`` (the part of ``page`` that htmx swaps) for an htmx request.
+
+    ``private`` pages show something once (a token, generated values): no cache keeps them.
+    """
+    template = partial if partial and wants_partial(request) else page
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    if private:
+        add_never_cache_headers(response)
+    return response
+
+
+def redirect_to(request: HttpRequest, url: str) -> HttpResponse:
+    """A redirect that htmx follows as a full page load."""
+    if is_htmx(request):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def vault_unavailable(request: HttpRequest, exc: VaultUnavailableError) -> HttpResponse:
+    context = {"detail": exc.detail}
+    if is_htmx(request):
+        # htmx swaps only 2xx answers: show the alert in the page's alert region.
+        response = render(request, "partials/_alert.html", context)
+        return reswap(retarget(response, "#alerts"), "innerHTML")
+    return render(request, "errors/vault_unavailable.html", context, status=503)
+
+
+def current_user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+class DashboardView(TemplateView):
+    """Base of every dashboard page: the header's org switcher, and errors made friendly."""
+
+    section = ""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except VaultUnavailableError as exc:
+            return vault_unavailable(request, exc)
+        except NotFoundError as exc:
+            raise Http404(exc.detail) from exc
+
+    @property
+    def user(self) -> User:
+        return current_user(self.request)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["memberships"] = selectors.organizations_for_user(user=self.user)
+        context["section"] = self.section
+        return context
+
+
+class AccountView(LoginRequiredMixin, DashboardView):
+    """A page of the signed-in user, outside any organization."""
+
+
+class OrgView(OrgScopedViewMixin, DashboardView):
+    """A page inside the organization named by the URL; outsiders get the 404 page."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["can_write"] = Role.allows(self.membership.role, Role.MEMBER)
+        context["is_admin"] = Role.allows(self.membership.role, Role.ADMIN)
+        return context
+
+    def org_url(self, name: str, *args: Any) -> str:
+        return reverse(name, args=[self.organization.pk, *args])
+
+
+# --------------------------------------------------------------------------- organizations
+
+
+class HomeView(AccountView):
     template_name = "orgs/home.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        user = self.request.user
-        assert isinstance(user, User)
-        context["memberships"] = organizations_for_user(user=user)
+        context["form"] = OrganizationForm()
         return context
 
 
-class OrgSecretsView(OrgScopedViewMixin, TemplateView):
-    template_name = "secrets_app/list.html"
+class OrganizationCreateView(AccountView):
+    template_name = "orgs/org_form.html"
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = OrganizationForm(request.POST)
+        if form.is_valid():
+            try:
+                org = services.organization_create(actor=self.user, name=form.cleaned_data["name"])
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            except ConflictError as exc:
+                form.add_error("name", exc.detail)
+            else:
+                messages.success(request, f"Created {org.name}. You are its admin.")
+                return redirect_to(request, reverse("secrets:list", args=[org.pk]))
+        return self.render_to_response(self.get_context_data(form=form))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["secrets"] = secret_list(organization=self.organization)
-        return context
+        kwargs.setdefault("form", OrganizationForm())
+        return super().get_context_data(**kwargs)
+
+
+class OrganizationRootView(OrgView):
+    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
+        return redirect("secrets:list", org_id=self.organization.pk)
+
+
+# --------------------------------------------------------------------------- members
+
+
+class MembersView(OrgView):
+    """Members and their roles; admins add, change and remove them."""
+
+    section = "members"
+    page = "orgs/members.html"
+    partial = "orgs/partials/_members.html"
+
+    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
+        return self.members_response()
+
+    def members_response(self, **extra: Any) -> HttpResponse:
+        context = self.get_context_data(**extra)
+        context["members"] = selectors.member_list(organization=self.organization)
+        context["roles"] = Role.choices
+        context["role_rules"] = [(label, ROLE_RULES[value]) for value, label in Role.choices]
+        context.setdefault("add_form", MemberAddForm(organization=self.organization))
+        return render_page(self.request, self.page, context, partial=self.partial)
+
+    def done(self, notice: str) -> HttpResponse:
+        if is_htmx(self.request):
+            return self.members_response(notice=notice)
+        messages.success(self.request, notice)
+        return redirect(self.org_url("dashboard:members"))
+
+
+class MemberAddView(MembersView):
+    required_role = Role.ADMIN
+
+    def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
+        form = MemberAddForm(request.POST, organization=self.organization)
+        if form.is_valid():
+            try:
+                member = services.member_add(organization=self.organization, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            except ConflictError as exc:
+                form.add_error("username", exc.detail)
+            else:
+                return self.done(f"Added {member.user.username} as {member.role}.")
+        return self.members_response(add_form=form)
+
+
+class MemberRoleView(MembersView):
+    required_role = Role.ADMIN
+
+    def post(self, request: HttpRequest, org_id: int, user_id: int) -> HttpResponse:
+        form = MemberRoleForm(request.POST, organization=self.organization)
+        if not form.is_valid():
+            return self.members_response(error="Choose one of the roles.")
+        try:
+            member = services.member_change_role(
+                organization=self.organization, user_id=user_id, role=form.cleaned_data["role"]
+            )
+        except ConflictError as exc:
+            return self.members_response(error=exc.detail)
+        self.membership.refresh_from_db()
+        return self.done(f"{member.user.username} is now {member.role}.")
+
+
+class MemberRemoveView(MembersView):
+    required_role = Role.ADMIN
+
+    def post(self, request: HttpRequest, org_id: int, user_id: int) -> HttpResponse:
+        member = selectors.member_get(organization=self.organization, user_id=user_id)
+        try:
+            services.member_remove(organization=self.organization, user_id=user_id)
+        except ConflictError as exc:
+            return self.members_response(error=exc.detail)
+        if member.user_id == self.user.pk:
+            messages.success(request, f"You left {self.organization.name}.")
+            return redirect_to(request, reverse("dashboard:home"))
+        return self.done(f"Removed {member.user.username} from {self.organization.name}.")
+
+
+# --------------------------------------------------------------------------- API tokens
+
+
+class TokensView(AccountView):
+    """The user's API tokens: a new token's value is shown once, in the answer to its POST."""
+
+    section = "tokens"
+    page = "orgs/tokens.html"
+    partial = "orgs/partials/_tokens.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.tokens_response()
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = TokenCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                token, raw = services.token_create(
+                    user=self.user, name=form.cleaned_data["name"], expires_at=form.expires_at()
+                )
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                return self.tokens_response(new_token=token, raw_token=raw)
+        return self.tokens_response(form=form)
+
+    def tokens_response(self, **extra: Any) -> HttpResponse:
+        context = self.get_context_data(**extra)
+        context.setdefault("form", TokenCreateForm())
+        context["tokens"] = selectors.token_list(user=self.user)
+        private = "raw_token" in extra
+        return render_page(self.request, self.page, context, partial=self.partial, private=private)
+
+
+class TokenRevokeView(TokensView):
+    def post(self, request: HttpRequest, token_id: int) -> HttpResponse:  # type: ignore[override]
+        token = services.token_revoke(user=self.user, token_id=token_id)
+        notice = f"Revoked {token.name}; it no longer works."
+        if is_htmx(request):
+            return self.tokens_response(notice=notice)
+        messages.success(request, notice)
+        return redirect("dashboard:tokens")

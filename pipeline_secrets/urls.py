@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("orgs/<int:org_id>/secrets/", include("secrets_app.urls")),
     path("", include("orgs.urls")),
 ]
 

@@ -1,0 +1,23 @@
+"""Dashboard pages of secrets (the API lives in ``secrets_app.api.urls``)."""
+
+from django.urls import path
+
+from secrets_app import views
+
+app_name = "secrets"
+
+SECRET = "<str:secret_id>/"
+
+urlpatterns = [
+    path("", views.SecretListView.as_view(), name="list"),
+    path("new/", views.SecretCreateView.as_view(), name="create"),
+    path("new/fields/", views.SecretTypeFieldsView.as_view(), name="type-fields"),
+    path("new/pair/", views.PairRowView.as_view(), name="pair-row"),
+    path(SECRET, views.SecretDetailView.as_view(), name="detail"),
+    path(f"{SECRET}values/", views.SecretValueView.as_view(), name="values"),
+    path(f"{SECRET}values/<str:field>/", views.SecretValueView.as_view(), name="value"),
+    path(f"{SECRET}tags/add/", views.TagView.as_view(), {"action": "add"}, name="tag-add"),
+    path(f"{SECRET}tags/remove/", views.TagView.as_view(), {"action": "remove"}, name="tag-remove"),
+    path(f"{SECRET}edit/", views.SecretEditView.as_view(), name="edit"),
+    path(f"{SECRET}delete/", views.SecretDeleteView.as_view(), name="delete"),
+]
