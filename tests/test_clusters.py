@@ -502,3 +502,27 @@ def test_every_cluster_endpoint_by_role(cluster, personas, clients, kube_control
     for persona, code in (("anonymous", 401), ("outsider", 404), ("viewer", 403), ("member", 403)):
         assert clients[persona].delete(f"{clusters_url(org)}/{extra.pk}").status_code == code
     assert clients["admin"].delete(f"{clusters_url(org)}/{extra.pk}").status_code == 204
+
+
+def test_partial_failure_keeps_the_successes_installed_and_recorded(
+    cluster, personas, clients, kube_control_plane
+):
+    org = personas.org.pk
+    create_secret(clients["member"], org, "taken", "generic", {"k": "ours"}, ["mix"])
+    create_secret(clients["member"], org, "free", "generic", {"k": "ours"}, ["mix"])
+    namespace = new_namespace()
+    kube_control_plane.ensure_namespace(namespace)
+    kube_control_plane.request(
+        "POST",
+        f"/api/v1/namespaces/{namespace}/secrets",
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "taken"}},
+    )
+    response = install(
+        clients["member"], org, cluster["id"], {"namespace": namespace, "query": {"tag": "mix"}}
+    )
+    assert response.status_code == 200
+    by_name = {item["name"]: item for item in response.json()}
+    assert by_name["free"]["status"] == "installed"
+    assert by_name["taken"]["status"] == "failed" and by_name["taken"]["error"]
+    assert decoded(read_secret(kube_control_plane, namespace, "free")) == {"k": "ours"}
+    assert list(Installation.objects.values_list("kube_name", flat=True)) == ["free"]
