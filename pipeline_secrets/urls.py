@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orgs/<int:org_id>/secrets/", include("secrets_app.urls")),
+    path("orgs/<int:org_id>/clusters/", include("clusters.urls")),
     path("", include("orgs.urls")),
 ]
 

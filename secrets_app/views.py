@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_htmx.http import push_url, reswap
 
+from clusters.selectors import installations_of_secret
 from orgs.models import Role
 from orgs.scoping import require_role
 from orgs.views import OrgView, is_htmx, redirect_to, render_page, wants_partial
@@ -248,8 +249,9 @@ class SecretDetailView(SecretView):
         return render_page(request, "secrets_app/detail.html", context)
 
     def installations_context(self, row: SecretIndex) -> dict[str, Any]:
-        """Hook for the clusters feature: where this secret is installed (none yet)."""
-        return {}
+        """Hook for the clusters feature: where this secret is installed."""
+        found = installations_of_secret(organization=self.organization, secret_id=row.secret_id)
+        return {"installations": list(found)}
 
 
 class SecretValueView(SecretView):

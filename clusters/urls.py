@@ -1,0 +1,19 @@
+"""Dashboard pages of clusters (the API lives in ``clusters.api.urls``)."""
+
+from django.urls import path
+
+from clusters import views
+
+app_name = "clusters"
+
+CLUSTER = "<int:cluster_id>/"
+
+urlpatterns = [
+    path("", views.ClusterListView.as_view(), name="list"),
+    path("new/", views.ClusterCreateView.as_view(), name="create"),
+    path(CLUSTER, views.ClusterDetailView.as_view(), name="detail"),
+    path(f"{CLUSTER}check/", views.ClusterCheckView.as_view(), name="check"),
+    path(f"{CLUSTER}install/", views.InstallView.as_view(), name="install"),
+    path(f"{CLUSTER}uninstall/", views.UninstallView.as_view(), name="uninstall"),
+    path(f"{CLUSTER}delete/", views.ClusterDeleteView.as_view(), name="delete"),
+]
