@@ -97,3 +97,35 @@ class TokenCreateForm(ServiceErrorsForm):
     def expires_at(self) -> datetime | None:
         days = self.cleaned_data.get("expires")
         return timezone.now() + timedelta(days=int(days)) if days else None
+
+
+class FirstAdminForm(ServiceErrorsForm):
+    """The first account of a fresh installation and its organization."""
+
+    field_aliases = {"password": "password1", "name": "organization"}
+
+    username = forms.CharField(
+        max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+    )
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters, not a common password.",
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    organization = forms.CharField(
+        label="Organization name",
+        max_length=100,
+        help_text="Your team or company; you become its admin.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        return data

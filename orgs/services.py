@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -82,6 +83,28 @@ def member_remove(*, organization: Organization, user_id: int) -> None:
     membership = member_get(organization=organization, user_id=user_id)
     _ensure_another_admin(membership)
     membership.delete()
+
+
+@transaction.atomic
+def first_admin_create(*, username: str, password: str, organization_name: str) -> User:
+    """The first account of a fresh installation: an admin of a new organization.
+
+    Only while no user exists at all; afterwards people are added by admins.
+    """
+    if User.objects.exists():
+        raise ConflictError("This installation already has accounts; sign in instead.")
+    username = username.strip()
+    if not username:
+        raise ValidationError({"username": "This field may not be blank."})
+    user = User(username=username, is_staff=True, is_superuser=True)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
+    user.set_password(password)
+    user.save()
+    organization_create(actor=user, name=organization_name)
+    return user
 
 
 def token_create(

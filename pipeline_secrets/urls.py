@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
+from orgs import setup
 from pipeline_secrets import health
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -18,7 +19,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", include(api_v1)),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", setup.LoginView.as_view(), name="login"),
+    path("setup/", setup.FirstAdminView.as_view(), name="setup"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orgs/<int:org_id>/secrets/", include("secrets_app.urls")),
     path("orgs/<int:org_id>/clusters/", include("clusters.urls")),

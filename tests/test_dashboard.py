@@ -48,7 +48,7 @@ def signed_in(personas: Personas, persona: str) -> Client:
     return client
 
 
-def test_login_page_has_labelled_inputs_and_a_csrf_token(db: None) -> None:
+def test_login_page_has_labelled_inputs_and_a_csrf_token(personas: Personas) -> None:
     response = Client().get(LOGIN)
     assert response.status_code == 200
     page = scan(response.content.decode())

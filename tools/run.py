@@ -199,8 +199,9 @@ class Runner:
         prefix = "".join(f"{name}={shlex.quote(value)} " for name, value in self.shell_env())
         lines = [
             f"Pipeline Secrets is running at {url}/",
-            f"  Log in at {url}/accounts/login/",
-            "  Create a user, an org and an API token:",
+            f"  Open {url}/ : the first visit creates the first admin account and organization,",
+            "  later ones sign in. API tokens are made on the API tokens page, or here, with a",
+            "  user and an org created where missing:",
             f"    {prefix}.venv/bin/python manage.py bootstrap --username admin "
             "--org my-org --password 'choose-one'",
             "  Send the printed token as the header  Authorization: Bearer $TOKEN",
