@@ -66,7 +66,7 @@ class OrganizationForm(ServiceErrorsForm):
 class MemberAddForm(ServiceErrorsForm):
     username = forms.CharField(
         max_length=150,
-        help_text="The person needs an account here already.",
+        help_text="Someone without an account here gets one, with a one-time password.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)

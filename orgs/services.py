@@ -53,6 +53,26 @@ def member_add(*, organization: Organization, username: str, role: str) -> Membe
     return membership
 
 
+@transaction.atomic
+def member_invite(
+    *, organization: Organization, username: str, role: str
+) -> tuple[Membership, str | None]:
+    """Add ``username`` to the org, creating the account when there is none.
+
+    A new account gets a random one-time password, returned here only, for the admin to pass
+    on; the person changes it after signing in. Existing accounts get no password (None).
+    """
+    username = username.strip()
+    _validate_role(role)
+    if not username:
+        raise ValidationError({"username": "This field may not be blank."})
+    if User.objects.filter(username=username).exists():
+        return member_add(organization=organization, username=username, role=role), None
+    password = secrets.token_urlsafe(12)
+    User.objects.create_user(username=username, password=password)
+    return member_add(organization=organization, username=username, role=role), password
+
+
 def _ensure_another_admin(membership: Membership) -> None:
     """An organization always keeps at least one admin."""
     if membership.role != Role.ADMIN:

@@ -195,13 +195,25 @@ class MemberAddView(MembersView):
         form = MemberAddForm(request.POST, organization=self.organization)
         if form.is_valid():
             try:
-                member = services.member_add(organization=self.organization, **form.cleaned_data)
+                member, password = services.member_invite(
+                    organization=self.organization, **form.cleaned_data
+                )
             except ValidationError as exc:
                 form.add_service_errors(exc)
             except ConflictError as exc:
                 form.add_error("username", exc.detail)
             else:
-                return self.done(f"Added {member.user.username} as {member.role}.")
+                if password is None:
+                    return self.done(f"Added {member.user.username} as {member.role}.")
+                # A new account: its one-time password is shown in this answer only.
+                response = self.members_response(
+                    notice=f"Created the account {member.user.username} and added it as "
+                    f"{member.role}.",
+                    invited=member.user.username,
+                    one_time_password=password,
+                )
+                add_never_cache_headers(response)
+                return response
         return self.members_response(add_form=form)
 
 

@@ -21,6 +21,16 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("accounts/login/", setup.LoginView.as_view(), name="login"),
     path("setup/", setup.FirstAdminView.as_view(), name="setup"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orgs/<int:org_id>/secrets/", include("secrets_app.urls")),
     path("orgs/<int:org_id>/clusters/", include("clusters.urls")),

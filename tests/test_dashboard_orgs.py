@@ -96,10 +96,10 @@ def test_admins_add_members_by_username(personas: Personas) -> None:
     html = response.content.decode()
     assert "Added nina as member." in html and "<html" not in html
     assert Membership.objects.get(user__username="nina").role == Role.MEMBER
-    unknown = client.post(
-        members_url(personas, "add/"), {"username": "ghost", "role": "viewer"}, headers=HTMX
+    blank = client.post(
+        members_url(personas, "add/"), {"username": "  ", "role": "viewer"}, headers=HTMX
     )
-    assert "No user named" in unknown.content.decode()
+    assert "This field is required" in blank.content.decode()
     again = client.post(
         members_url(personas, "add/"), {"username": "nina", "role": "viewer"}, headers=HTMX
     )
@@ -188,3 +188,50 @@ def test_sign_out_is_a_post_with_csrf(personas: Personas) -> None:
     assert 'action="/accounts/logout/"' in html
     response = client.post("/accounts/logout/")
     assert response.status_code == 302 and client.get("/").status_code == 302
+
+
+def test_adding_someone_without_an_account_creates_it_with_a_one_time_password(
+    personas: Personas,
+) -> None:
+    client = signed_in(personas, "admin")
+    response = client.post(
+        members_url(personas, "add/"), {"username": "newbie", "role": "member"}, headers=HTMX
+    )
+    html = response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    assert "One-time password for newbie" in html
+    start = html.index('id="one-time-password"')
+    password = html[html.index(">", start) + 1 : html.index("</pre>", start)]
+    assert len(password) >= 16
+    assert Membership.objects.get(user__username="newbie").role == Role.MEMBER
+    newbie = Client()
+    assert newbie.login(username="newbie", password=password)
+    changed = newbie.post(
+        "/accounts/password/",
+        {
+            "old_password": password,
+            "new_password1": "a-fresh-long-passphrase",
+            "new_password2": "a-fresh-long-passphrase",
+        },
+    )
+    assert changed.status_code == 302 and changed["Location"] == "/accounts/password/done/"
+    assert Client().login(username="newbie", password="a-fresh-long-passphrase")
+    assert not Client().login(username="newbie", password=password)
+    members_page = client.get(members_url(personas)).content.decode()
+    assert password not in members_page
+
+
+def test_password_change_needs_the_old_password(personas: Personas) -> None:
+    client = signed_in(personas, "viewer")
+    page = client.get("/accounts/password/")
+    assert page.status_code == 200 and 'for="id_old_password"' in page.content.decode()
+    wrong = client.post(
+        "/accounts/password/",
+        {
+            "old_password": "nope",
+            "new_password1": "x-long-pass-1",
+            "new_password2": "x-long-pass-1",
+        },
+    )
+    assert wrong.status_code == 200 and wrong.context["form"].errors["old_password"]
+    assert Client().get("/accounts/password/").status_code == 302
