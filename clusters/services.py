@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from clusters import kube
 from clusters.models import Cluster, Installation
+from orgs import audit
 from orgs.models import Organization, User
 from pipeline_secrets.errors import (
     ConflictError,
@@ -43,6 +44,8 @@ MAX_TTL = 30 * 24 * 3600
 MANAGED_BY = ("app.kubernetes.io/managed-by", "pipeline-secrets")
 ORG_LABEL = "secrets.pipeline.io/org-id"
 ANNOTATION = "secrets.pipeline.io/"
+# Who the audit trail names for what the product does by itself (expiry, clean-up).
+SYSTEM_ACTOR = "system"
 # Vault reads of one install batch run this many at a time.
 VAULT_READERS = 8
 # Kubernetes writes of one install batch in flight at once.
@@ -160,10 +163,23 @@ def cluster_create(
         )
     except IntegrityError:
         raise ConflictError(f"A cluster named {name!r} already exists.") from None
+    _audit(actor.username, "cluster.create", cluster)
     return cluster_check(cluster=cluster)
 
 
-def cluster_delete(*, cluster: Cluster) -> None:
+def _audit(actor: str, action: str, cluster: Cluster, **detail: Any) -> None:
+    audit.record(
+        actor=actor,
+        action=action,
+        organization=cluster.organization,
+        target_type="cluster",
+        target_id=cluster.pk,
+        target_name=cluster.name,
+        **detail,
+    )
+
+
+def cluster_delete(*, actor: User, cluster: Cluster) -> None:
     """Remove what was installed (best effort: an unreachable cluster keeps its copies),
     then the cluster. Its kubeconfig secret stays, and may then be deleted."""
     installations = list(cluster.installations.all())
@@ -174,6 +190,7 @@ def cluster_delete(*, cluster: Cluster) -> None:
                     client.delete(item.namespace, item.kube_name)
         except (kube.KubeError, NotFoundError) as exc:
             logger.warning("cluster %s deleted with copies left: %s", cluster.pk, exc)
+    _audit(actor.username, "cluster.delete", cluster)
     cluster.delete()
 
 
@@ -306,6 +323,18 @@ def install(
         ]
         results = [future.result() for future in futures]
     batch.record()
+    statuses: dict[str, int] = {}
+    for item in results:
+        statuses[item.status] = statuses.get(item.status, 0) + 1
+    _audit(
+        actor.username,
+        "cluster.install",
+        cluster,
+        namespace=namespace,
+        statuses=statuses,
+        ttl=ttl,
+        overwrite=overwrite,
+    )
     return results
 
 
@@ -400,7 +429,7 @@ class Batch:
             )
 
 
-def uninstall(*, cluster: Cluster, namespace: str, name: str) -> None:
+def uninstall(*, cluster: Cluster, namespace: str, name: str, actor: str = SYSTEM_ACTOR) -> None:
     """Delete one installed Secret from the cluster and forget the installation."""
     item = cluster.installations.filter(namespace=namespace, kube_name=name).first()
     if item is None:
@@ -414,6 +443,7 @@ def uninstall(*, cluster: Cluster, namespace: str, name: str) -> None:
         item.last_error = exc.message
         item.save(update_fields=["last_error"])
         raise UpstreamError(f"Cluster {cluster.name} refused: {exc.message}") from None
+    _audit(actor, "cluster.uninstall", cluster, namespace=namespace, secret=name)
     item.delete()
 
 

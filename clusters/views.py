@@ -191,7 +191,9 @@ class UninstallView(ClusterDetailView):
         cluster = self.get_cluster(cluster_id)
         namespace, name = request.POST.get("namespace", ""), request.POST.get("name", "")
         try:
-            services.uninstall(cluster=cluster, namespace=namespace, name=name)
+            services.uninstall(
+                cluster=cluster, namespace=namespace, name=name, actor=self.user.username
+            )
         except (UpstreamError, NotFoundError) as exc:
             return self.done(cluster, error=exc.detail)
         return self.done(cluster, notice=f"Removed {name} from {namespace} on {cluster.name}.")
@@ -221,7 +223,7 @@ class ClusterDeleteView(ClusterView):
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = self.get_cluster(cluster_id)
-        services.cluster_delete(cluster=cluster)
+        services.cluster_delete(actor=self.user, cluster=cluster)
         messages.success(
             request, f"Deleted cluster {cluster.name}. Its kubeconfig secret is still there."
         )

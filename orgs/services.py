@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from orgs import audit
 from orgs.models import ApiToken, Membership, Organization, Role, User
 from orgs.selectors import member_get
 from pipeline_secrets.api.authentication import hash_token
@@ -36,11 +37,19 @@ def organization_create(*, actor: User, name: str) -> Organization:
     except IntegrityError:
         raise ConflictError(f"An organization named {name!r} already exists.") from None
     Membership.objects.create(user=actor, organization=organization, role=Role.ADMIN)
+    audit.record(
+        actor=actor.username,
+        action="org.create",
+        organization=organization,
+        target_type="organization",
+        target_id=organization.pk,
+        target_name=organization.name,
+    )
     return organization
 
 
 @transaction.atomic
-def member_add(*, organization: Organization, username: str, role: str) -> Membership:
+def member_add(*, actor: User, organization: Organization, username: str, role: str) -> Membership:
     _validate_role(role)
     user = User.objects.filter(username=username).first()
     if user is None:
@@ -50,12 +59,25 @@ def member_add(*, organization: Organization, username: str, role: str) -> Membe
     )
     if not created:
         raise ConflictError(f"{username} is already a member of {organization.name}.")
+    _audit_member(actor, "member.add", membership)
     return membership
+
+
+def _audit_member(actor: User, action: str, membership: Membership) -> None:
+    audit.record(
+        actor=actor.username,
+        action=action,
+        organization=membership.organization,
+        target_type="member",
+        target_id=membership.user_id,
+        target_name=membership.user.username,
+        role=membership.role,
+    )
 
 
 @transaction.atomic
 def member_invite(
-    *, organization: Organization, username: str, role: str
+    *, actor: User, organization: Organization, username: str, role: str
 ) -> tuple[Membership, str | None]:
     """Add ``username`` to the org, creating the account when there is none.
 
@@ -67,10 +89,21 @@ def member_invite(
     if not username:
         raise ValidationError({"username": "This field may not be blank."})
     if User.objects.filter(username=username).exists():
-        return member_add(organization=organization, username=username, role=role), None
+        return member_add(
+            actor=actor, organization=organization, username=username, role=role
+        ), None
     password = secrets.token_urlsafe(12)
-    User.objects.create_user(username=username, password=password)
-    return member_add(organization=organization, username=username, role=role), password
+    user = User.objects.create_user(username=username, password=password)
+    audit.record(
+        actor=actor.username,
+        action="user.create",
+        organization=organization,
+        target_type="user",
+        target_id=user.pk,
+        target_name=username,
+    )
+    member = member_add(actor=actor, organization=organization, username=username, role=role)
+    return member, password
 
 
 def _ensure_another_admin(membership: Membership) -> None:
@@ -88,20 +121,24 @@ def _ensure_another_admin(membership: Membership) -> None:
 
 
 @transaction.atomic
-def member_change_role(*, organization: Organization, user_id: int, role: str) -> Membership:
+def member_change_role(
+    *, actor: User, organization: Organization, user_id: int, role: str
+) -> Membership:
     _validate_role(role)
     membership = member_get(organization=organization, user_id=user_id)
     if role != Role.ADMIN:
         _ensure_another_admin(membership)
     membership.role = role
     membership.save(update_fields=["role"])
+    _audit_member(actor, "member.role", membership)
     return membership
 
 
 @transaction.atomic
-def member_remove(*, organization: Organization, user_id: int) -> None:
+def member_remove(*, actor: User, organization: Organization, user_id: int) -> None:
     membership = member_get(organization=organization, user_id=user_id)
     _ensure_another_admin(membership)
+    _audit_member(actor, "member.remove", membership)
     membership.delete()
 
 
@@ -144,6 +181,13 @@ def token_create(
         token_hash=hash_token(raw),
         expires_at=expires_at,
     )
+    audit.record(
+        actor=user.username,
+        action="token.create",
+        target_type="token",
+        target_id=token.pk,
+        target_name=name,
+    )
     return token, raw
 
 
@@ -154,4 +198,11 @@ def token_revoke(*, user: User, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        audit.record(
+            actor=user.username,
+            action="token.revoke",
+            target_type="token",
+            target_id=token.pk,
+            target_name=token.name,
+        )
     return token

@@ -22,6 +22,7 @@ urlpatterns = [
         views.MemberRemoveView.as_view(),
         name="member-remove",
     ),
+    path("orgs/<int:org_id>/activity/", views.ActivityView.as_view(), name="activity"),
     path("account/tokens/", views.TokensView.as_view(), name="tokens"),
     path(
         "account/tokens/<int:token_id>/revoke/",

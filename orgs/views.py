@@ -20,7 +20,7 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from orgs import selectors, services
+from orgs import audit, selectors, services
 from orgs.forms import MemberAddForm, MemberRoleForm, OrganizationForm, TokenCreateForm
 from orgs.models import ROLE_RULES, Role, User
 from orgs.scoping import OrgScopedViewMixin
@@ -196,7 +196,7 @@ class MemberAddView(MembersView):
         if form.is_valid():
             try:
                 member, password = services.member_invite(
-                    organization=self.organization, **form.cleaned_data
+                    actor=self.user, organization=self.organization, **form.cleaned_data
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
@@ -226,7 +226,10 @@ class MemberRoleView(MembersView):
             return self.members_response(error="Choose one of the roles.")
         try:
             member = services.member_change_role(
-                organization=self.organization, user_id=user_id, role=form.cleaned_data["role"]
+                actor=self.user,
+                organization=self.organization,
+                user_id=user_id,
+                role=form.cleaned_data["role"],
             )
         except ConflictError as exc:
             return self.members_response(error=exc.detail)
@@ -240,7 +243,7 @@ class MemberRemoveView(MembersView):
     def post(self, request: HttpRequest, org_id: int, user_id: int) -> HttpResponse:
         member = selectors.member_get(organization=self.organization, user_id=user_id)
         try:
-            services.member_remove(organization=self.organization, user_id=user_id)
+            services.member_remove(actor=self.user, organization=self.organization, user_id=user_id)
         except ConflictError as exc:
             return self.members_response(error=exc.detail)
         if member.user_id == self.user.pk:
@@ -291,3 +294,41 @@ class TokenRevokeView(TokensView):
             return self.tokens_response(notice=notice)
         messages.success(request, notice)
         return redirect("dashboard:tokens")
+
+
+# --------------------------------------------------------------------------- activity
+
+ACTIVITY_PAGE = 50
+ACTIVITY_KINDS = [
+    ("", "Everything"),
+    ("secret.", "Secrets"),
+    ("secret.read", "Values read"),
+    ("member.", "Members"),
+    ("cluster.", "Clusters"),
+]
+
+
+class ActivityView(OrgView):
+    """The organization's audit trail, newest first (admins)."""
+
+    section = "activity"
+    required_role = Role.ADMIN
+
+    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
+        kind = request.GET.get("kind", "")
+        if kind not in dict(ACTIVITY_KINDS):
+            kind = ""
+        events = audit.events(organization=self.organization, action=kind or None)
+        before = request.GET.get("before", "")
+        if before.isdigit():
+            events = events.filter(pk__lt=int(before))
+        page = list(events[: ACTIVITY_PAGE + 1])
+        context = self.get_context_data(
+            events=page[:ACTIVITY_PAGE],
+            older=page[ACTIVITY_PAGE - 1].pk if len(page) > ACTIVITY_PAGE else None,
+            kind=kind,
+            kinds=ACTIVITY_KINDS,
+        )
+        return render_page(
+            request, "orgs/activity.html", context, partial="orgs/partials/_activity.html"
+        )

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from orgs import audit
 from orgs.models import Organization, User
 from pipeline_secrets.errors import ConflictError, NotFoundError
 from secrets_app import vault
@@ -186,14 +187,29 @@ def secret_create(
         expires_at=prepared.expires_at,
         created=True,
     )
-    logger.info(
-        "secret created org=%s id=%s type=%s by=%s",
-        organization.pk,
-        secret_id,
-        stype.name,
-        actor.username,
+    _audit(
+        actor,
+        "secret.create",
+        row,
+        type=stype.name,
+        version=row.version,
+        fields=sorted(prepared.generated),
     )
     return SecretWrite(row=row, generated=prepared.generated)
+
+
+def _audit(actor: User, action: str, row: SecretIndex, **detail: Any) -> None:
+    """One audit event (and log line) about a secret: ids, names and versions, never values."""
+    audit.record(
+        actor=actor.username,
+        action=action,
+        organization=row.organization,
+        target_type="secret",
+        target_id=row.secret_id,
+        target_name=row.name,
+        **detail,
+    )
+    logger.info("%s org=%s id=%s by=%s", action, row.organization_id, row.secret_id, actor.username)
 
 
 def _read_current(organization: Organization, secret_id: str) -> vault.VaultDocument:
@@ -275,13 +291,7 @@ def secret_update(
     # Installed copies follow the new version in the same request; failures are recorded
     # on their installations and returned to the caller.
     refreshed = refresh_installations(organization=organization, secret_id=secret_id)
-    logger.info(
-        "secret updated org=%s id=%s v=%s by=%s",
-        organization.pk,
-        secret_id,
-        row.version,
-        actor.username,
-    )
+    _audit(actor, "secret.update", row, version=row.version, fields=sorted(prepared.generated))
     return SecretWrite(
         row=row,
         generated=prepared.generated,
@@ -308,7 +318,7 @@ def _retag(
     row = secret_get(organization=organization, secret_id=secret_id)
     if sorted(tags) == sorted(current.data.get("tags") or []):
         return row
-    return _store_update(
+    updated = _store_update(
         actor=actor,
         organization=organization,
         secret_id=secret_id,
@@ -317,6 +327,9 @@ def _retag(
         tags=validate_tags(sorted(tags)),
         expires_at=row.expires_at,
     )
+    action, tag = ("secret.tag.add", add) if add is not None else ("secret.tag.remove", remove)
+    _audit(actor, action, updated, tag=tag, version=updated.version)
+    return updated
 
 
 def tag_add(*, actor: User, organization: Organization, secret_id: str, tag: str) -> SecretIndex:
@@ -347,8 +360,20 @@ def secret_delete(*, actor: User, organization: Organization, secret_id: str) ->
         )
     vault.delete_all(vault_path(organization.pk, secret_id))
     forget_secret(organization=organization, secret_id=secret_id)
+    _audit(actor, "secret.delete", row, version=row.version)
     row.delete()
-    logger.info("secret deleted org=%s id=%s by=%s", organization.pk, secret_id, actor.username)
+
+
+def secret_reveal(
+    *, actor: User, row: SecretIndex, fields: list[str] | None = None
+) -> vault.VaultDocument:
+    """The Vault document of a secret, for showing its values; the read is audited (which
+    fields, when given)."""
+    document = vault.read(vault_path(row.organization_id, row.secret_id))
+    if document is None:
+        raise NotFoundError(SECRET_NOT_FOUND)
+    _audit(actor, "secret.read", row, version=document.version, fields=sorted(fields or []))
+    return document
 
 
 def index_rebuild(*, organizations: list[Organization] | None = None) -> dict[str, int]:

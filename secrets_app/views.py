@@ -272,7 +272,10 @@ class SecretValueView(SecretView):
     ) -> HttpResponse:
         require_role(self.membership, Role.MEMBER)
         row = self.get_row(secret_id)
-        revealed = selectors.secret_values(row=row)
+        document = services.secret_reveal(
+            actor=self.user, row=row, fields=[field] if field else None
+        )
+        revealed = dict(document.data.get("values") or {})
         context = self.secret_context(row, field=field, revealed=revealed)
         context["vrow"] = value_row(context["secret_type"], field, revealed)
         context["tag_form"] = TagForm(organization=self.organization)

@@ -14,6 +14,7 @@ import yaml
 from django.core.management import call_command
 
 from clusters.models import Cluster, Installation
+from orgs.models import AuditEvent
 from tests.helpers import assert_problem, check_access
 from tools.stack import free_port
 
@@ -355,6 +356,13 @@ def test_ttl_expiry_removes_the_secret(cluster, personas, clients, kube_control_
         read_secret(kube_control_plane, namespace, "short")
     assert getattr(info.value, "status", None) == 404
     assert not Installation.objects.exists()
+    expired = AuditEvent.objects.get(action="cluster.uninstall")
+    assert expired.actor == "system" and expired.detail == {
+        "namespace": namespace,
+        "secret": "short",
+    }
+    installed = AuditEvent.objects.get(action="cluster.install")
+    assert installed.actor == "mike" and installed.detail["statuses"] == {"installed": 1}
 
 
 def test_role_restricted_credentials_fail_per_item_outside_their_namespace(

@@ -95,7 +95,7 @@ class ClusterDetailView(OrgScopedAPIView):
     )
     def delete(self, request: Request, org_id: int, cluster_id: int) -> Response:
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
-        services.cluster_delete(cluster=cluster)
+        services.cluster_delete(actor=actor(request), cluster=cluster)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -161,5 +161,7 @@ class ClusterSecretDetailView(OrgScopedAPIView):
     def delete(self, request: Request, org_id: int, cluster_id: int, name: str) -> Response:
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
         namespace = services.validate_label(request.query_params.get("namespace"), "namespace")
-        services.uninstall(cluster=cluster, namespace=namespace, name=name)
+        services.uninstall(
+            cluster=cluster, namespace=namespace, name=name, actor=actor(request).username
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from orgs.models import ApiToken, Membership, Role
+from orgs.models import ApiToken, AuditEvent, Membership, Role
 
 
 def _iso(value: Any) -> str | None:
@@ -87,4 +87,28 @@ def token_json(token: ApiToken) -> dict[str, Any]:
         "expiresAt": _iso(token.expires_at),
         "revokedAt": _iso(token.revoked_at),
         "lastUsedAt": _iso(token.last_used_at),
+    }
+
+
+class AuditEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    actor = serializers.CharField()
+    action = serializers.CharField(help_text="e.g. secret.create, secret.read, cluster.install")
+    targetType = serializers.CharField()
+    targetId = serializers.CharField()
+    targetName = serializers.CharField()
+    detail = serializers.DictField(help_text="Ids, names, versions, roles; never values.")
+
+
+def audit_json(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": event.pk,
+        "at": _iso(event.created_at),
+        "actor": event.actor,
+        "action": event.action,
+        "targetType": event.target_type,
+        "targetId": event.target_id,
+        "targetName": event.target_name,
+        "detail": event.detail,
     }

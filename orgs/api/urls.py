@@ -11,6 +11,7 @@ urlpatterns = [
         views.MemberDetailView.as_view(),
         name="member",
     ),
+    path("orgs/<int:org_id>/audit", views.AuditListView.as_view(), name="audit"),
     path("tokens", views.TokenListView.as_view(), name="tokens"),
     path("tokens/<int:token_id>", views.TokenDetailView.as_view(), name="token"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -9,8 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orgs import selectors, services
+from orgs import audit, selectors, services
 from orgs.api.serializers import (
+    AuditEventSerializer,
     MemberAddSerializer,
     MemberRoleSerializer,
     MemberSerializer,
@@ -19,6 +21,7 @@ from orgs.api.serializers import (
     TokenCreatedSerializer,
     TokenCreateSerializer,
     TokenSerializer,
+    audit_json,
     member_json,
     organization_json,
     token_json,
@@ -28,6 +31,7 @@ from orgs.scoping import OrgScopedAPIView
 from pipeline_secrets.api.schema import errors
 from secrets_app.api.views import ORG_ID, actor
 
+AUDIT_MAX = 500
 USER_ID = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
 
@@ -92,7 +96,9 @@ class MemberListView(OrgScopedAPIView):
     def post(self, request: Request, org_id: int) -> Response:
         body = MemberAddSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        membership = services.member_add(organization=self.organization, **body.validated_data)
+        membership = services.member_add(
+            actor=actor(request), organization=self.organization, **body.validated_data
+        )
         return Response(member_json(membership), status=status.HTTP_201_CREATED)
 
 
@@ -121,7 +127,10 @@ class MemberDetailView(OrgScopedAPIView):
         body = MemberRoleSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         membership = services.member_change_role(
-            organization=self.organization, user_id=user_id, role=body.validated_data["role"]
+            actor=actor(request),
+            organization=self.organization,
+            user_id=user_id,
+            role=body.validated_data["role"],
         )
         return Response(member_json(membership))
 
@@ -133,7 +142,9 @@ class MemberDetailView(OrgScopedAPIView):
         description="Removes a member; the last admin cannot be removed.",
     )
     def delete(self, request: Request, org_id: int, user_id: int) -> Response:
-        services.member_remove(organization=self.organization, user_id=user_id)
+        services.member_remove(
+            actor=actor(request), organization=self.organization, user_id=user_id
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -174,3 +185,46 @@ class TokenDetailView(APIView):
     def delete(self, request: Request, token_id: int) -> Response:
         services.token_revoke(user=actor(request), token_id=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AuditListView(OrgScopedAPIView):
+    required_roles = {"GET": Role.ADMIN}
+
+    @extend_schema(
+        operation_id="listAuditEvents",
+        tags=["organizations"],
+        parameters=[
+            ORG_ID,
+            OpenApiParameter("action", OpenApiTypes.STR, description="An action or its prefix."),
+            OpenApiParameter("targetId", OpenApiTypes.STR, description="e.g. a secretId."),
+            OpenApiParameter("actor", OpenApiTypes.STR, description="A username."),
+            OpenApiParameter("before", OpenApiTypes.INT, description="Events older than this id."),
+            OpenApiParameter("limit", OpenApiTypes.INT, description=f"At most {AUDIT_MAX} (100)."),
+        ],
+        responses={200: AuditEventSerializer(many=True), **errors(400, 403, 404)},
+        description="The organization's audit trail, newest first (admin).",
+    )
+    def get(self, request: Request, org_id: int) -> Response:
+        params = request.query_params
+        events = audit.events(
+            organization=self.organization,
+            action=params.get("action") or None,
+            target_id=params.get("targetId") or None,
+            actor=params.get("actor") or None,
+        )
+        before = _int_param(params.get("before"), "before", default=None)
+        if before is not None:
+            events = events.filter(pk__lt=before)
+        limit = _int_param(params.get("limit"), "limit", default=100)
+        if not 1 <= (limit or 0) <= AUDIT_MAX:
+            raise ValidationError({"limit": f"Must be between 1 and {AUDIT_MAX}."})
+        return Response([audit_json(e) for e in events[:limit]])
+
+
+def _int_param(raw: str | None, name: str, *, default: int | None) -> int | None:
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError({name: "Must be a whole number."}) from None

@@ -117,7 +117,13 @@ class SecretListView(OrgScopedAPIView):
         )
         if not with_values:
             return Response([secret_json(row) for row in rows])
-        return Response([secret_json(r, selectors.secret_values(row=r)) for r in rows])
+        user = actor(request)
+        return Response(
+            [
+                secret_json(r, dict(services.secret_reveal(actor=user, row=r).data["values"]))
+                for r in rows
+            ]
+        )
 
     @extend_schema(
         operation_id="createSecret",
@@ -154,7 +160,7 @@ class SecretDetailView(OrgScopedAPIView):
             if flag(request, "values"):
                 raise PermissionDenied("Reading values needs the member role.")
             return Response(secret_json(row))
-        document = selectors.secret_document(row=row)
+        document = services.secret_reveal(actor=actor(request), row=row)
         if document.version != row.version:
             # Vault moved on without the index (a repaired failure): catch the index up.
             row = services.index_sync(organization=self.organization, secret_id=secret_id) or row

@@ -1,0 +1,74 @@
+"""The audit trail: services record what they did, explicitly, as they do it.
+
+Only safe facts go in: ids, names, versions, roles, namespaces and field names. A value
+never does; ``record`` refuses detail keys outside ``SAFE_DETAIL`` to keep it that way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from orgs.models import AuditEvent, Organization
+
+SAFE_DETAIL = frozenset(
+    {
+        "version",
+        "type",
+        "role",
+        "fields",
+        "namespace",
+        "cluster",
+        "statuses",
+        "tag",
+        "count",
+        "username",
+        "expiresAt",
+        "ttl",
+        "overwrite",
+        "secret",
+    }
+)
+
+
+def record(
+    *,
+    actor: str,
+    action: str,
+    target_type: str,
+    organization: Organization | None = None,
+    target_id: str | int = "",
+    target_name: str = "",
+    **detail: Any,
+) -> AuditEvent:
+    unsafe = set(detail) - SAFE_DETAIL
+    if unsafe:
+        raise ValueError(f"audit detail keys not allowed: {sorted(unsafe)}")
+    return AuditEvent.objects.create(
+        organization=organization,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        target_name=target_name,
+        detail=detail,
+    )
+
+
+def events(
+    *,
+    organization: Organization,
+    action: str | None = None,
+    target_id: str | None = None,
+    actor: str | None = None,
+) -> QuerySet[AuditEvent]:
+    """The org's events, newest first, optionally narrowed (``action`` may be a prefix)."""
+    qs = AuditEvent.objects.filter(organization=organization)
+    if action:
+        qs = qs.filter(action__startswith=action)
+    if target_id:
+        qs = qs.filter(target_id=target_id)
+    if actor:
+        qs = qs.filter(actor=actor)
+    return qs
