@@ -169,7 +169,9 @@ def secret_create(
     prepared = stype.clean(values, ctx)
     secret_id = secret_id_for(name)
     if SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).exists():
-        raise ConflictError(f"A secret named {name!r} already exists in this organization.")
+        # Vault decides: an index row whose document is gone is stale and is dropped here.
+        if index_sync(organization=organization, secret_id=secret_id) is not None:
+            raise ConflictError(f"A secret named {name!r} already exists in this organization.")
     document = _document(
         name=name, type=stype.name, values=prepared.values, tags=clean_tags, actor=actor.username
     )

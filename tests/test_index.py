@@ -157,3 +157,13 @@ def test_rebuild_indexes_tls_expiry_even_for_an_expired_chain(vault, personas, c
     call_command("rebuild_secret_index", stdout=io.StringIO())
     row = SecretIndex.objects.get(secret_id=secret_id)
     assert row.expires_at == prepared.expires_at and row.type == "tls"
+
+
+def test_a_stale_index_row_does_not_block_creating_the_name(vault, personas, clients):
+    created = create(clients["member"], personas.org.pk, "reborn")
+    vault.root.secrets.kv.v2.delete_metadata_and_all_versions(
+        path=f"orgs/{personas.org.pk}/{created['id']}", mount_point=settings.VAULT_MOUNT
+    )
+    again = create(clients["member"], personas.org.pk, "reborn")
+    assert again["version"] == 1
+    assert SecretIndex.objects.filter(secret_id=created["id"]).count() == 1
