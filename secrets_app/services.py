@@ -168,10 +168,12 @@ def secret_create(
     clean_tags = validate_tags(tags)
     prepared = stype.clean(values, ctx)
     secret_id = secret_id_for(name)
-    if SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).exists():
-        # Vault decides: an index row whose document is gone is stale and is dropped here.
-        if index_sync(organization=organization, secret_id=secret_id) is not None:
-            raise ConflictError(f"A secret named {name!r} already exists in this organization.")
+    # Vault decides: an index row whose document is gone is stale and index_sync drops it.
+    if (
+        SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).exists()
+        and index_sync(organization=organization, secret_id=secret_id) is not None
+    ):
+        raise ConflictError(f"A secret named {name!r} already exists in this organization.")
     document = _document(
         name=name, type=stype.name, values=prepared.values, tags=clean_tags, actor=actor.username
     )

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 
+from secrets_app.types.base import Context, Prepared, SecretType
+
 # A check waits this long to connect and then to read; a provider slower than that is
 # reported as unreachable rather than holding the request open.
 CONNECT_TIMEOUT = 3.0
@@ -28,3 +30,20 @@ def provider_error(
     if len(text) > MAX_MESSAGE:
         text = text[: MAX_MESSAGE - 3] + "..."
     return ValidationError({field: f"{provider} {what}: {text}"})
+
+
+class CredentialType(SecretType):
+    """A cloud provider credential: its shape is always checked; the provider is asked too
+    unless the request says ``validate=false``. Never generated."""
+
+    def check_shape(self, values: dict[str, str]) -> None:
+        raise NotImplementedError
+
+    def verify_remotely(self, values: dict[str, str]) -> None:
+        raise NotImplementedError
+
+    def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
+        self.check_shape(values)
+        if ctx.verify_remote:
+            self.verify_remotely(values)
+        return Prepared(values=values)

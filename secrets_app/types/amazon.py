@@ -10,8 +10,13 @@ import re
 
 from django.core.exceptions import ValidationError
 
-from secrets_app.types._remote import CONNECT_TIMEOUT, READ_TIMEOUT, provider_error
-from secrets_app.types.base import Context, Field, Prepared, SecretType
+from secrets_app.types._remote import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    CredentialType,
+    provider_error,
+)
+from secrets_app.types.base import Field
 
 ACCESS_KEY_RE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 SECRET_KEY_RE = re.compile(r"^[A-Za-z0-9/+=]{40}$")
@@ -74,7 +79,7 @@ def caller_identity(values: dict[str, str]) -> str:
     return str(answer.get("Arn", ""))
 
 
-class AmazonType(SecretType):
+class AmazonType(CredentialType):
     name = "amazon"
     description = "AWS access key credentials; verified with STS GetCallerIdentity."
     sourcing = "env"
@@ -94,11 +99,11 @@ class AmazonType(SecretType):
         ),
     )
 
-    def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
+    def check_shape(self, values: dict[str, str]) -> None:
         check_shape(values)
-        if ctx.verify_remote:
-            caller_identity(values)
-        return Prepared(values=values)
+
+    def verify_remotely(self, values: dict[str, str]) -> None:
+        caller_identity(values)
 
 
 TYPE = AmazonType()

@@ -12,8 +12,13 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ValidationError
 
-from secrets_app.types._remote import CONNECT_TIMEOUT, READ_TIMEOUT, provider_error
-from secrets_app.types.base import Context, Field, Prepared, SecretType
+from secrets_app.types._remote import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    CredentialType,
+    provider_error,
+)
+from secrets_app.types.base import Field
 
 GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 GUID_FIELDS = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_SUBSCRIPTION_ID")
@@ -80,7 +85,7 @@ def fetch_token(values: dict[str, str]) -> None:
         credential.close()
 
 
-class AzureType(SecretType):
+class AzureType(CredentialType):
     name = "azure"
     description = "An Azure service principal (client secret); verified by obtaining a token."
     sourcing = "env"
@@ -96,11 +101,11 @@ class AzureType(SecretType):
         ),
     )
 
-    def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
+    def check_shape(self, values: dict[str, str]) -> None:
         check_shape(values)
-        if ctx.verify_remote:
-            fetch_token(values)
-        return Prepared(values=values)
+
+    def verify_remotely(self, values: dict[str, str]) -> None:
+        fetch_token(values)
 
 
 TYPE = AzureType()

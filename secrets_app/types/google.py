@@ -14,8 +14,13 @@ from urllib.parse import urlparse
 from django.core.exceptions import ValidationError
 
 from secrets_app.types import _pem
-from secrets_app.types._remote import CONNECT_TIMEOUT, READ_TIMEOUT, provider_error
-from secrets_app.types.base import Context, Field, Prepared, SecretType
+from secrets_app.types._remote import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    CredentialType,
+    provider_error,
+)
+from secrets_app.types.base import Field
 
 REQUIRED = (
     "type",
@@ -90,7 +95,7 @@ def fetch_token(values: dict[str, str]) -> None:
         ) from None
 
 
-class GoogleType(SecretType):
+class GoogleType(CredentialType):
     name = "google"
     description = "A Google Cloud service-account key; verified by obtaining a token."
     sourcing = "volume"
@@ -124,11 +129,11 @@ class GoogleType(SecretType):
         ),
     )
 
-    def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
+    def check_shape(self, values: dict[str, str]) -> None:
         check_shape(values)
-        if ctx.verify_remote:
-            fetch_token(values)
-        return Prepared(values=values)
+
+    def verify_remotely(self, values: dict[str, str]) -> None:
+        fetch_token(values)
 
 
 TYPE = GoogleType()
