@@ -15,7 +15,7 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -23,6 +23,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from clusters import kube
+from clusters.batch import KUBE_WRITERS, VAULT_READERS, Batch, ItemResult, values_or_error
 from clusters.models import Cluster, Installation
 from orgs import audit
 from orgs.models import Organization, User
@@ -30,48 +31,18 @@ from pipeline_secrets.errors import (
     ConflictError,
     NotFoundError,
     UpstreamError,
-    VaultUnavailableError,
 )
 from secrets_app import selectors as secret_selectors
 from secrets_app.models import SecretIndex
-from secrets_app.types import Context, get_type
+from secrets_app.types import Context
 from secrets_app.types.kubernetes import FIELD as KUBECONFIG_FIELD
 
 logger = logging.getLogger(__name__)
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 MAX_TTL = 30 * 24 * 3600
-MANAGED_BY = ("app.kubernetes.io/managed-by", "pipeline-secrets")
-ORG_LABEL = "secrets.pipeline.io/org-id"
-ANNOTATION = "secrets.pipeline.io/"
 # Who the audit trail names for what the product does by itself (expiry, clean-up).
 SYSTEM_ACTOR = "system"
-# Vault reads of one install batch run this many at a time.
-VAULT_READERS = 8
-# Kubernetes writes of one install batch in flight at once.
-KUBE_WRITERS = 4
-
-
-@dataclass
-class ItemResult:
-    """The outcome of installing one secret."""
-
-    name: str
-    sourcing: str
-    status: str  # installed | updated | unchanged | failed
-    namespace: str
-    error: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "name": self.name,
-            "sourcing": self.sourcing,
-            "status": self.status,
-            "namespace": self.namespace,
-        }
-        if self.error:
-            body["error"] = self.error
-        return body
 
 
 @dataclass
@@ -205,63 +176,6 @@ def clusters_using_secret(*, organization: Organization, secret_id: str) -> list
 # --------------------------------------------------------------------------- install
 
 
-def _kube_object(row: SecretIndex, values: dict[str, str], now: datetime) -> kube.SecretObject:
-    stype = get_type(row.type)
-    return kube.SecretObject(
-        name=row.name,
-        type=stype.kubernetes_type or "Opaque",
-        data=stype.install_data(values),
-        labels={MANAGED_BY[0]: MANAGED_BY[1], ORG_LABEL: str(row.organization_id)},
-        annotations={
-            f"{ANNOTATION}secret-id": row.secret_id,
-            f"{ANNOTATION}version": str(row.version),
-            f"{ANNOTATION}installed-at": now.isoformat(),
-        },
-    )
-
-
-def _is_managed(existing: kube.SecretObject, organization_id: int) -> bool:
-    return existing.labels.get(MANAGED_BY[0]) == MANAGED_BY[1] and existing.labels.get(
-        ORG_LABEL
-    ) == str(organization_id)
-
-
-def _put(
-    client: kube.SecretsClient,
-    namespace: str,
-    desired: kube.SecretObject,
-    *,
-    overwrite: bool,
-    organization_id: int,
-    listed: dict[str, kube.SecretObject] | None = None,
-) -> str:
-    """Create or update one Secret; the status word. KubeError or ConflictError on failure.
-
-    ``listed`` holds the namespace's Secrets when the caller could list them in one call."""
-    if listed is not None:
-        existing = listed.get(desired.name)
-    else:
-        existing = client.get(namespace, desired.name)
-    if existing is None:
-        client.create(namespace, desired)
-        return "installed"
-    managed = _is_managed(existing, organization_id)
-    if not managed and not overwrite:
-        raise ConflictError(
-            f"A Secret named {desired.name} that this product does not manage exists in "
-            f"{namespace}; pass overwrite=true to replace it."
-        )
-    if managed and existing.type == desired.type and existing.data == desired.data:
-        return "unchanged"
-    if existing.type != desired.type:
-        # A Secret's type is immutable in Kubernetes: replace the object.
-        client.delete(namespace, desired.name)
-        client.create(namespace, desired)
-    else:
-        client.replace(namespace, desired)
-    return "updated"
-
-
 def _select(organization: Organization, query: InstallQuery) -> list[SecretIndex]:
     if query.empty:
         raise ValidationError({"query": "Select secrets by type, tags or ids."})
@@ -312,7 +226,7 @@ def install(
         ThreadPoolExecutor(max_workers=KUBE_WRITERS) as writers,
         kube.secrets_client(kubeconfig) as client,
     ):
-        values = readers.map(_read_one, rows)
+        values = readers.map(values_or_error, rows)
         try:
             listed: dict[str, kube.SecretObject] | None = client.list(namespace)
         except kube.KubeError:
@@ -336,97 +250,6 @@ def install(
         overwrite=overwrite,
     )
     return results
-
-
-def _read_one(row: SecretIndex) -> dict[str, str] | Exception:
-    """The values of one secret from Vault, or the error that prevented reading them."""
-    try:
-        return secret_selectors.secret_values(row=row)
-    except (NotFoundError, VaultUnavailableError) as exc:
-        return exc
-
-
-@dataclass
-class Batch:
-    """Installs items into one namespace and records what was installed in one write."""
-
-    cluster: Cluster
-    namespace: str
-    actor: str
-    ttl: int | None
-    done: list[tuple[SecretIndex, datetime]] = field(default_factory=list)
-    failed: list[tuple[SecretIndex, str]] = field(default_factory=list)
-
-    def put(
-        self,
-        client: kube.SecretsClient,
-        row: SecretIndex,
-        values: dict[str, str] | Exception,
-        *,
-        overwrite: bool,
-        listed: dict[str, kube.SecretObject] | None,
-    ) -> ItemResult:
-        sourcing = get_type(row.type).sourcing
-        now = timezone.now()
-        try:
-            if isinstance(values, Exception):
-                raise values
-            status = _put(
-                client,
-                self.namespace,
-                _kube_object(row, values, now),
-                overwrite=overwrite,
-                organization_id=self.cluster.organization_id,
-                listed=listed,
-            )
-        except (kube.KubeError, ConflictError, NotFoundError, VaultUnavailableError) as exc:
-            message = exc.message if isinstance(exc, kube.KubeError) else exc.detail
-            self.failed.append((row, message))
-            return ItemResult(row.name, sourcing, "failed", self.namespace, message)
-        self.done.append((row, now))
-        return ItemResult(row.name, sourcing, status, self.namespace)
-
-    def record(self) -> None:
-        """Upsert one Installation per installed item in one statement; mark the earlier
-        installations of failed items as failed."""
-        for row, message in self.failed:
-            Installation.objects.filter(
-                cluster=self.cluster, namespace=self.namespace, kube_name=row.name
-            ).update(status=Installation.Status.FAILED, last_error=message)
-        objs = [
-            Installation(
-                cluster=self.cluster,
-                namespace=self.namespace,
-                kube_name=row.name,
-                secret_id=row.secret_id,
-                secret_name=row.name,
-                version=row.version,
-                sourcing=get_type(row.type).sourcing,
-                status=Installation.Status.INSTALLED,
-                installed_by=self.actor,
-                installed_at=now,
-                expires_at=now + timedelta(seconds=self.ttl) if self.ttl else None,
-                last_error="",
-            )
-            for row, now in self.done
-        ]
-        if objs:
-            Installation.objects.bulk_create(
-                objs,
-                update_conflicts=True,
-                unique_fields=["cluster", "namespace", "kube_name"],
-                update_fields=[
-                    "secret_id",
-                    "secret_name",
-                    "version",
-                    "sourcing",
-                    "status",
-                    "installed_by",
-                    "installed_at",
-                    "expires_at",
-                    "last_error",
-                ],
-            )
 
 
 def uninstall(*, cluster: Cluster, namespace: str, name: str, actor: str = SYSTEM_ACTOR) -> None:
@@ -470,7 +293,7 @@ def _reinstall(item: Installation) -> ItemResult:
     batch = Batch(cluster, item.namespace, item.installed_by, _remaining_ttl(item))
     try:
         with kube.secrets_client(kubeconfig) as client:
-            result = batch.put(client, row, _read_one(row), overwrite=False, listed=None)
+            result = batch.put(client, row, values_or_error(row), overwrite=False, listed=None)
         batch.record()
         return result
     except kube.KubeError as exc:
