@@ -26,7 +26,8 @@ RSA_BITS = 4096
 DEFAULT_COMMENT = "pipeline-secrets"
 # user and identifier end up in the public key's comment: one line, no spaces.
 NAME_RE = re.compile(r"^[^\s@]{1,255}$")
-OPENSSH_MARKER = "-----BEGIN OPENSSH PRIVATE KEY-----"
+OPENSSH_LABEL = "OPENSSH PRIVATE KEY"
+OPENSSH_MARKER = f"-----BEGIN {OPENSSH_LABEL}-----"
 SSH_CURVES = ("secp256r1", "secp384r1", "secp521r1")
 
 
