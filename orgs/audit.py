@@ -32,7 +32,7 @@ SAFE_DETAIL = frozenset(
 )
 
 
-def record(
+def event(
     *,
     actor: str,
     action: str,
@@ -42,10 +42,11 @@ def record(
     target_name: str = "",
     **detail: Any,
 ) -> AuditEvent:
+    """An unsaved event; ValueError for detail keys that are not known to be safe."""
     unsafe = set(detail) - SAFE_DETAIL
     if unsafe:
         raise ValueError(f"audit detail keys not allowed: {sorted(unsafe)}")
-    return AuditEvent.objects.create(
+    return AuditEvent(
         organization=organization,
         actor=actor,
         action=action,
@@ -54,6 +55,18 @@ def record(
         target_name=target_name,
         detail=detail,
     )
+
+
+def record(**kwargs: Any) -> AuditEvent:
+    """Save one event (see ``event`` for the arguments)."""
+    saved = event(**kwargs)
+    saved.save()
+    return saved
+
+
+def record_many(events: list[AuditEvent]) -> None:
+    """Save events built with ``event`` in one statement."""
+    AuditEvent.objects.bulk_create(events)
 
 
 def events(

@@ -12,6 +12,7 @@ Invariants:
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,9 @@ from secrets_app.types import Context, get_type
 from secrets_app.validation import secret_id_for, validate_name, validate_tag, validate_tags
 
 logger = logging.getLogger(__name__)
+
+# Vault reads of one listing with values run this many at a time.
+VAULT_READERS = 8
 
 
 @dataclass
@@ -378,6 +382,36 @@ def secret_reveal(
         raise NotFoundError(SECRET_NOT_FOUND)
     _audit(actor, "secret.read", row, version=document.version, fields=sorted(fields or []))
     return document
+
+
+def secret_reveal_many(*, actor: User, rows: list[SecretIndex]) -> list[dict[str, str]]:
+    """The values of many secrets (a list with ``values=true``): Vault reads run
+    concurrently, and one statement audits them all. A secret gone from Vault is a 404."""
+
+    def read(row: SecretIndex) -> vault.VaultDocument | None:
+        return vault.read(vault_path(row.organization_id, row.secret_id))
+
+    with ThreadPoolExecutor(max_workers=VAULT_READERS) as pool:
+        documents = list(pool.map(read, rows))
+    if any(document is None for document in documents):
+        raise NotFoundError(SECRET_NOT_FOUND)
+    audit.record_many(
+        [
+            audit.event(
+                actor=actor.username,
+                action="secret.read",
+                organization=row.organization,
+                target_type="secret",
+                target_id=row.secret_id,
+                target_name=row.name,
+                version=document.version,
+                fields=[],
+            )
+            for row, document in zip(rows, documents, strict=True)
+            if document is not None
+        ]
+    )
+    return [dict(d.data.get("values") or {}) for d in documents if d is not None]
 
 
 def index_rebuild(*, organizations: list[Organization] | None = None) -> dict[str, int]:

@@ -146,3 +146,22 @@ def test_activity_page_for_admins_only(vault, personas, clients):
     body = reads.content.decode()
     assert "<html" not in body and "secret.read" in body and "secret.create" not in body
     assert Client().get(f"/orgs/{org}/activity/").status_code == 302
+
+
+def test_listing_with_values_audits_each_secret_read(vault, personas, clients):
+    org = personas.org.pk
+    for name in ("one", "two", "three"):
+        clients["member"].post(
+            f"/api/v1/orgs/{org}/secrets",
+            {"name": name, "type": "generic", "values": {"k": f"value-{name}"}, "tags": ["ci"]},
+            format="json",
+        )
+    listed = clients["member"].get(f"/api/v1/orgs/{org}/secrets?tag=ci&values=true").json()
+    assert {s["name"]: s["values"]["k"] for s in listed} == {
+        "one": "value-one",
+        "three": "value-three",
+        "two": "value-two",
+    }
+    reads = AuditEvent.objects.filter(action="secret.read", organization=personas.org)
+    assert sorted(reads.values_list("target_name", flat=True)) == ["one", "three", "two"]
+    assert "value-" not in json.dumps(list(reads.values()), default=str)

@@ -117,13 +117,9 @@ class SecretListView(OrgScopedAPIView):
         )
         if not with_values:
             return Response([secret_json(row) for row in rows])
-        user = actor(request)
-        return Response(
-            [
-                secret_json(r, dict(services.secret_reveal(actor=user, row=r).data["values"]))
-                for r in rows
-            ]
-        )
+        found = list(rows)
+        values = services.secret_reveal_many(actor=actor(request), rows=found)
+        return Response([secret_json(r, v) for r, v in zip(found, values, strict=True)])
 
     @extend_schema(
         operation_id="createSecret",
