@@ -71,3 +71,8 @@ def tag_list(*, organization: Organization) -> list[str]:
         .distinct()
         .order_by("tag")
     )
+
+
+def secret_versions(*, row: SecretIndex) -> list[vault.VersionInfo]:
+    """The versions Vault keeps of a secret, newest first (KV v2 keeps the last ten)."""
+    return vault.versions(vault_path(row.organization_id, row.secret_id))

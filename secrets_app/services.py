@@ -373,13 +373,19 @@ def secret_delete(*, actor: User, organization: Organization, secret_id: str) ->
 
 
 def secret_reveal(
-    *, actor: User, row: SecretIndex, fields: list[str] | None = None
+    *,
+    actor: User,
+    row: SecretIndex,
+    fields: list[str] | None = None,
+    version: int | None = None,
 ) -> vault.VaultDocument:
-    """The Vault document of a secret, for showing its values; the read is audited (which
-    fields, when given)."""
-    document = vault.read(vault_path(row.organization_id, row.secret_id))
+    """The Vault document of a secret (its current version, or ``version``), for showing its
+    values; the read is audited (which fields, when given)."""
+    document = vault.read(vault_path(row.organization_id, row.secret_id), version=version)
     if document is None:
-        raise NotFoundError(SECRET_NOT_FOUND)
+        raise NotFoundError(
+            SECRET_NOT_FOUND if version is None else f"The secret has no version {version}."
+        )
     _audit(actor, "secret.read", row, version=document.version, fields=sorted(fields or []))
     return document
 

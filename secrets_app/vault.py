@@ -100,13 +100,17 @@ def _vault_errors(action: str, path: str) -> Iterator[None]:
         ) from None
 
 
-def read(path: str) -> VaultDocument | None:
-    """The current version of ``path``, or None when it does not exist (or is deleted)."""
+def read(path: str, version: int | None = None) -> VaultDocument | None:
+    """``version`` of ``path`` (default the current one), or None when it does not exist,
+    was deleted or has been pruned."""
     kv = client().secrets.kv.v2
     with _vault_errors("read", path):
         try:
             response = kv.read_secret_version(
-                path=path, mount_point=settings.VAULT_MOUNT, raise_on_deleted_version=False
+                path=path,
+                version=version,
+                mount_point=settings.VAULT_MOUNT,
+                raise_on_deleted_version=False,
             )
         except hvac.exceptions.InvalidPath:
             return None
@@ -119,6 +123,32 @@ def read(path: str) -> VaultDocument | None:
         version=int(metadata["version"]),
         created_time=str(metadata["created_time"]),
     )
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    created_time: str
+    deleted: bool
+
+
+def versions(path: str) -> list[VersionInfo]:
+    """The versions Vault keeps of ``path``, newest first (empty when it does not exist)."""
+    kv = client().secrets.kv.v2
+    with _vault_errors("read metadata of", path):
+        try:
+            response = kv.read_secret_metadata(path=path, mount_point=settings.VAULT_MOUNT)
+        except hvac.exceptions.InvalidPath:
+            return []
+    found = [
+        VersionInfo(
+            version=int(number),
+            created_time=str(meta["created_time"]),
+            deleted=bool(meta.get("deletion_time")) or bool(meta.get("destroyed")),
+        )
+        for number, meta in response["data"]["versions"].items()
+    ]
+    return sorted(found, key=lambda v: v.version, reverse=True)
 
 
 def write(path: str, data: dict[str, Any], *, cas: int) -> int:

@@ -9,6 +9,7 @@ from django.conf import settings
 
 from secrets_app.models import SecretIndex
 from tests.helpers import assert_problem, check_access
+from tests.schema_check import assert_conforms
 
 pytestmark = pytest.mark.django_db
 
@@ -251,3 +252,30 @@ def test_validate_reports_a_stored_secret_that_no_longer_validates(vault, person
     vault_module.write(path, broken, cas=document.version)
     response = clients["member"].get(f"{secrets_url(personas.org.pk)}/{secret_id}/validate")
     assert_problem(response, 400, field="values.htpasswd")
+
+
+def test_versions_are_listed_and_an_earlier_one_can_be_read(vault, personas, clients):
+    org = personas.org.pk
+    created = create(clients["member"], org, "rotating", values={"k": "first"}, tags=["t1"]).json()
+    url = f"{secrets_url(org)}/{created['id']}"
+    clients["admin"].put(url, {"values": {"k": "second"}, "tags": ["t2"]}, format="json")
+    clients["member"].put(url, {"values": {"k": "third"}, "tags": ["t3"]}, format="json")
+    responses = check_access(
+        clients, "get", f"{url}/versions", allowed=("admin", "member", "viewer"), ok=200
+    )
+    listed = responses["viewer"].json()
+    assert [(v["version"], v["current"], v["deleted"]) for v in listed] == [
+        (3, True, False),
+        (2, False, False),
+        (1, False, False),
+    ]
+    first = clients["member"].get(f"{url}?version=1").json()
+    assert first["values"] == {"k": "first"} and first["version"] == 1
+    assert first["tags"] == ["t1"] and first["updatedBy"] == "mike"
+    assert clients["member"].get(url).json()["values"] == {"k": "third"}
+    assert_problem(clients["viewer"].get(f"{url}?version=1"), 403)
+    assert_problem(clients["outsider"].get(f"{url}?version=1"), 404)
+    assert_problem(clients["member"].get(f"{url}?version=9"), 404)
+    assert_problem(clients["member"].get(f"{url}?version=zero"), 400, field="version")
+    assert_conforms(clients["member"].get(f"{url}?version=2"), "get", url)
+    assert_conforms(responses["viewer"], "get", f"{url}/versions")

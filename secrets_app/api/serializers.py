@@ -7,7 +7,9 @@ from typing import Any
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from secrets_app import vault
 from secrets_app.models import SecretIndex
+from secrets_app.types import get_type
 
 
 class StrictStringField(serializers.CharField):
@@ -116,6 +118,36 @@ class SecretValidationSerializer(serializers.Serializer):
     id = serializers.CharField()
     valid = serializers.BooleanField()
     remoteChecked = serializers.BooleanField(help_text="Whether the provider was asked too.")
+
+
+class SecretVersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    createdAt = serializers.DateTimeField()
+    deleted = serializers.BooleanField()
+    current = serializers.BooleanField()
+
+
+def vault_time(value: str) -> str:
+    """Vault's timestamp in the API's form (UTC, microseconds, ``Z``)."""
+    return vault.parse_time(value).isoformat().replace("+00:00", "Z")
+
+
+def version_json(row: SecretIndex, document: vault.VaultDocument) -> dict[str, Any]:
+    """An earlier version of a secret, from its Vault document, with its values."""
+    data = document.data
+    values = dict(data.get("values") or {})
+    expires = get_type(row.type).expiry(values)
+    return {
+        "id": row.secret_id,
+        "name": row.name,
+        "type": row.type,
+        "tags": list(data.get("tags") or []),
+        "version": document.version,
+        "updatedAt": vault_time(document.created_time),
+        "updatedBy": data.get("updatedBy") or "",
+        "expiresAt": expires.isoformat().replace("+00:00", "Z") if expires else None,
+        "values": values,
+    }
 
 
 def secret_json(row: SecretIndex, values: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -12,6 +12,11 @@ urlpatterns = [
         name="secret",
     ),
     path(
+        "orgs/<int:org_id>/secrets/<str:secret_id>/versions",
+        views.SecretVersionsView.as_view(),
+        name="secret-versions",
+    ),
+    path(
         "orgs/<int:org_id>/secrets/<str:secret_id>/validate",
         views.SecretValidateView.as_view(),
         name="secret-validate",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -23,8 +23,11 @@ from secrets_app.api.serializers import (
     SecretTypeSerializer,
     SecretUpdateSerializer,
     SecretValidationSerializer,
+    SecretVersionSerializer,
     SecretWriteSerializer,
     secret_json,
+    vault_time,
+    version_json,
 )
 from secrets_app.types import REGISTRY, Context
 
@@ -53,6 +56,15 @@ def flag(request: Request, name: str, default: bool = False) -> bool:
     if raw is None:
         return default
     return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def positive_int(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValidationError({name: "Must be a whole number from 1."})
+    return int(raw)
 
 
 def actor(request: Request) -> User:
@@ -146,16 +158,28 @@ class SecretDetailView(OrgScopedAPIView):
     @extend_schema(
         operation_id="getSecret",
         tags=["secrets"],
-        parameters=[ORG_ID, SECRET_ID],
-        responses={200: SecretSerializer, **errors(403, 404, 503)},
+        parameters=[
+            ORG_ID,
+            SECRET_ID,
+            OpenApiParameter(
+                "version",
+                OpenApiTypes.INT,
+                description="An earlier version (member role); see /versions.",
+            ),
+        ],
+        responses={200: SecretSerializer, **errors(400, 403, 404, 503)},
         description="Values are included for members and admins; viewers get metadata only.",
     )
     def get(self, request: Request, org_id: int, secret_id: str) -> Response:
         row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        version = positive_int(request, "version")
         if not self.has_role(Role.MEMBER):
-            if flag(request, "values"):
+            if flag(request, "values") or version is not None:
                 raise PermissionDenied("Reading values needs the member role.")
             return Response(secret_json(row))
+        if version is not None:
+            old = services.secret_reveal(actor=actor(request), row=row, version=version)
+            return Response(version_json(row, old))
         document = services.secret_reveal(actor=actor(request), row=row)
         if document.version != row.version:
             # Vault moved on without the index (a repaired failure): catch the index up.
@@ -201,6 +225,32 @@ class SecretDetailView(OrgScopedAPIView):
             actor=actor(request), organization=self.organization, secret_id=secret_id
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SecretVersionsView(OrgScopedAPIView):
+    @extend_schema(
+        operation_id="listSecretVersions",
+        tags=["secrets"],
+        parameters=[ORG_ID, SECRET_ID],
+        responses={200: SecretVersionSerializer(many=True), **errors(403, 404, 503)},
+        description=(
+            "The versions Vault keeps (the last ten), newest first. Read one with "
+            "GET /secrets/{secretId}?version=N."
+        ),
+    )
+    def get(self, request: Request, org_id: int, secret_id: str) -> Response:
+        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        return Response(
+            [
+                {
+                    "version": v.version,
+                    "createdAt": vault_time(v.created_time),
+                    "deleted": v.deleted,
+                    "current": v.version == row.version,
+                }
+                for v in selectors.secret_versions(row=row)
+            ]
+        )
 
 
 class SecretTagListView(OrgScopedAPIView):
