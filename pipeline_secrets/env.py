@@ -6,6 +6,7 @@ variant, so a secret can be mounted as a file instead of placed in the environme
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -46,6 +47,37 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of IP networks (CIDR); an empty value means none."""
+    raw = os.environ.get(name)
+    items = default if raw is None else [i.strip() for i in raw.split(",") if i.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{name} must list IP networks such as 10.0.0.0/8, got {item!r}"
+            ) from exc
+    return items
+
+
+def private_data_dir(path: Path) -> None:
+    """Create ``path`` for the owner only and make new files in this process owner-only.
+
+    SQLite creates its journal files (``-wal``, ``-shm``) at first use with the umask's
+    mode, so the umask, not a chmod after the fact, is what keeps them private.
+    """
+    os.umask(0o077)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid != os.getuid():
+        return
+    path.chmod(0o700)
+    # Files an earlier version left readable (the database and its journals, the key).
+    for item in path.iterdir():
+        if item.is_file() and not item.is_symlink() and item.stat().st_mode & 0o077:
+            item.chmod(item.stat().st_mode & 0o700)
 
 
 def env_secret(name: str) -> str | None:

@@ -1,12 +1,15 @@
-"""Request-size guard for the API: a body over the limit is a 413 problem, not a 500."""
+"""Request plumbing: the API's body-size guard, request ids and cache headers."""
 
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 
 class ApiBodyLimitMiddleware:
@@ -36,3 +39,33 @@ class ApiBodyLimitMiddleware:
                     json.dumps(body), status=413, content_type="application/problem+json"
                 )
         return self.get_response(request)
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+def request_id(request: HttpRequest) -> str:
+    """The id of this request, as ``RequestContextMiddleware`` set it (or ``-``)."""
+    return str(getattr(request, "request_id", "-"))
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (a well-formed incoming ``X-Request-ID`` or a new one),
+    returns it, and marks every dynamic response as not to be stored by any cache: API
+    answers carry values and tokens, and pages carry metadata of another tenant's eyes
+    only. Static files are served before this runs and stay cacheable."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request.request_id = (  # type: ignore[attr-defined]
+            incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
+        )
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
+        add_never_cache_headers(response)
+        response["Pragma"] = "no-cache"
+        return response

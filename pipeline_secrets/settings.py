@@ -10,18 +10,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from pipeline_secrets.env import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
     env_secret,
     env_str,
     persistent_secret,
+    private_data_dir,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).resolve()
+# Local state (SQLite and its journal files, the secret key) is the owner's alone.
+private_data_dir(DATA_DIR)
 
 SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or persistent_secret(DATA_DIR / "secret_key")
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -47,6 +52,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "pipeline_secrets.middleware.RequestContextMiddleware",
+    "csp.middleware.CSPMiddleware",
     "pipeline_secrets.middleware.ApiBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -117,9 +124,37 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 API_MAX_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind TLS: SECURE_COOKIES=true, or a proxy that sets X-Forwarded-Proto and is trusted
+# with SECURE_PROXY_SSL_HEADER=true. Either turns on secure cookies and HSTS.
+SECURE_COOKIES = env_bool("SECURE_COOKIES", env_bool("SESSION_COOKIE_SECURE", False))
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_COOKIES = True
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+# Django sends HSTS only on HTTPS responses, so this is inert on plain HTTP.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000) if SECURE_COOKIES else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# No inline script or style and no eval on any page: htmx is configured accordingly in
+# templates/base.html, Swagger UI loads its settings from a script file.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Vault / OpenBao: values live only there.
 VAULT_ADDR = env_str("VAULT_ADDR", "http://127.0.0.1:8200")
@@ -129,6 +164,13 @@ VAULT_MOUNT = env_str("VAULT_MOUNT", "secret")
 VAULT_TIMEOUT = env_int("VAULT_TIMEOUT", 5)
 
 API_TOKEN_PREFIX = "pst_"
+
+# Outbound calls made for a tenant (cluster API servers, provider checks) never reach
+# these networks; link-local is where cloud metadata services answer.
+OUTBOUND_DENY_NETWORKS = env_networks("OUTBOUND_DENY_NETWORKS", ["169.254.0.0/16", "fe80::/10"])
+# Extra endpoints (scheme://host[:port] prefixes) a credential check may call besides the
+# provider's own, for private clouds and local stand-ins. Only the operator sets this.
+PROVIDER_EXTRA_ENDPOINTS = env_list("PROVIDER_EXTRA_ENDPOINTS", [])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -164,7 +206,13 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        # Tracebacks without exception messages: those may quote request or file content.
+        "plain": {
+            "()": "pipeline_secrets.logsafe.ScrubbedFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {

@@ -7,6 +7,8 @@ import json
 from django.http import HttpRequest, HttpResponse
 from django.views.defaults import page_not_found, server_error
 
+from pipeline_secrets.middleware import request_id
+
 
 def _problem(status: int, title: str, detail: str) -> HttpResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
@@ -21,5 +23,6 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def internal_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return _problem(500, "Internal error", "An internal error occurred; it has been logged.")
+        detail = f"An internal error occurred; it has been logged as request {request_id(request)}."
+        return _problem(500, "Internal error", detail)
     return server_error(request)

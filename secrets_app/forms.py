@@ -71,7 +71,7 @@ def pair_indices(data: Any) -> list[int]:
     """Indices of the key/value rows present in submitted data, or the blank rows to show."""
     if data is None:
         return list(range(NEW_PAIRS))
-    found = {int(m.group(1)) for key in data if (m := PAIR_KEY_RE.match(key))}
+    found = {int(m.group(1)) for key in data if (m := PAIR_KEY_RE.fullmatch(key))}
     return sorted(found)[:MAX_PAIRS]
 
 

@@ -348,11 +348,10 @@ def tag_remove(*, actor: User, organization: Organization, secret_id: str, tag: 
     return _retag(actor=actor, organization=organization, secret_id=secret_id, remove=tag)
 
 
-def secret_validate(*, row: SecretIndex, ctx: Context) -> None:
-    """Re-run the type's validation on the stored values; ValidationError when invalid."""
-    document = vault.read(vault_path(row.organization_id, row.secret_id))
-    if document is None:
-        raise NotFoundError(SECRET_NOT_FOUND)
+def secret_validate(*, actor: User, row: SecretIndex, ctx: Context) -> None:
+    """Re-run the type's validation on the stored values; ValidationError when invalid.
+    Reading the values to check them is audited like any read of values."""
+    document = secret_reveal(actor=actor, row=row, purpose="validate")
     get_type(row.type).verify(dict(document.data.get("values") or {}), ctx)
 
 
@@ -378,15 +377,19 @@ def secret_reveal(
     row: SecretIndex,
     fields: list[str] | None = None,
     version: int | None = None,
+    purpose: str | None = None,
 ) -> vault.VaultDocument:
     """The Vault document of a secret (its current version, or ``version``), for showing its
-    values; the read is audited (which fields, when given)."""
+    values; the read is audited (which fields, when given, and why: ``edit``, ``validate``)."""
     document = vault.read(vault_path(row.organization_id, row.secret_id), version=version)
     if document is None:
         raise NotFoundError(
             SECRET_NOT_FOUND if version is None else f"The secret has no version {version}."
         )
-    _audit(actor, "secret.read", row, version=document.version, fields=sorted(fields or []))
+    detail: dict[str, Any] = {"version": document.version, "fields": sorted(fields or [])}
+    if purpose:
+        detail["purpose"] = purpose
+    _audit(actor, "secret.read", row, **detail)
     return document
 
 

@@ -21,7 +21,7 @@ def secret_id_for(name: str) -> str:
 def validate_name(name: object) -> str:
     if not isinstance(name, str) or not name:
         raise ValidationError({"name": "This field is required."})
-    if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+    if len(name) > 253 or not DNS1123_SUBDOMAIN.fullmatch(name):
         raise ValidationError(
             {
                 "name": (
@@ -34,7 +34,7 @@ def validate_name(name: object) -> str:
 
 
 def validate_tag(tag: object, *, field: str = "tags") -> str:
-    if not isinstance(tag, str) or not TAG_RE.match(tag):
+    if not isinstance(tag, str) or not TAG_RE.fullmatch(tag):
         raise ValidationError(
             {
                 field: (

@@ -9,6 +9,8 @@ Configuration comes from settings (``VAULT_ADDR``, ``VAULT_TOKEN`` or ``VAULT_TO
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,7 +66,8 @@ def client() -> hvac.Client:
     """A client for the configured Vault, reused while address and token stay the same.
 
     Clients hold no per-request state; reusing one keeps its connection pool warm. A new
-    token (a rotated token file) gets a new client.
+    token (a rotated token file) gets a new client. The token is renewed on use once less
+    than half of its TTL is left (see ``_renew_if_due``).
     """
     key = (settings.VAULT_ADDR, _token(), settings.VAULT_TIMEOUT)
     cached = _clients.get(key)
@@ -73,7 +76,59 @@ def client() -> hvac.Client:
             _clients.clear()
         cached = hvac.Client(url=key[0], token=key[1], timeout=key[2], session=_session)
         _clients[key] = cached
+    if time.monotonic() >= _renew_due.get(key[1], 0.0):
+        _renew_if_due(cached, key[1])
     return cached
+
+
+# When each token's TTL is next looked at (monotonic seconds), by token; in-process only.
+_renew_due: dict[str, float] = {}
+_renew_lock = threading.Lock()
+# After a failed look-up or renewal, try again this soon (a period is far longer).
+RENEW_RETRY_SECONDS = 2.0
+
+
+def keep_token_alive() -> None:
+    """Renew the app's token if it is due: periodic jobs call this, so an idle server's
+    token outlives its period too. Never raises for a Vault that is down."""
+    try:
+        client()
+    except VaultUnavailableError as exc:
+        logger.warning("vault token check skipped: %s", exc)
+
+
+def _renew_if_due(vault_client: hvac.Client, token: str) -> None:
+    """Renew ``token`` when less than half of its TTL is left; never fails the caller.
+
+    The app's token is periodic: without renewal it dies after one period and every call
+    is refused until a restart. A token without expiry (ttl 0) is never looked at again;
+    a failure (Vault sealed or unreachable for a moment) is retried a little later.
+    """
+    if not _renew_lock.acquire(blocking=False):
+        return  # another thread is renewing it now
+    try:
+        now = time.monotonic()
+        if now < _renew_due.get(token, 0.0):
+            return
+        try:
+            info = vault_client.auth.token.lookup_self()["data"]
+            ttl = int(info.get("ttl") or 0)
+            full = int(info.get("period") or info.get("creation_ttl") or ttl)
+            if ttl == 0:
+                _renew_due[token] = float("inf")
+                return
+            if not info.get("renewable"):
+                _renew_due[token] = now + max(ttl / 2, 60.0)
+                return
+            if ttl < full / 2:
+                ttl = int(vault_client.auth.token.renew_self()["auth"]["lease_duration"])
+                logger.info("vault token renewed for %ss", ttl)
+            _renew_due[token] = now + max(ttl - full / 2, RENEW_RETRY_SECONDS / 2)
+        except (hvac.exceptions.VaultError, requests.RequestException, KeyError) as exc:
+            logger.warning("vault token renewal failed (%s); retrying", type(exc).__name__)
+            _renew_due[token] = now + RENEW_RETRY_SECONDS
+    finally:
+        _renew_lock.release()
 
 
 @contextmanager

@@ -21,7 +21,6 @@ from django_htmx.http import push_url, reswap
 
 from clusters.selectors import installations_of_secret
 from orgs.models import Role
-from orgs.scoping import require_role
 from orgs.views import OrgView, is_htmx, redirect_to, render_page, wants_partial
 from pipeline_secrets.errors import ConflictError
 from secrets_app import selectors, services
@@ -33,6 +32,7 @@ from secrets_app.forms import (
     TagForm,
 )
 from secrets_app.models import SecretIndex
+from secrets_app.permissions import require_values_role
 from secrets_app.types import REGISTRY, Context, SecretType, get_type
 
 PAGE_SIZE = 50
@@ -158,6 +158,7 @@ class SecretCreateView(SecretView):
     def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
         stype = requested_type(request.POST)
         form = SecretCreateForm(request.POST, organization=self.organization, secret_type=stype)
+        require_values_role(self.membership, stype.name)
         if form.is_valid():
             values = form.values()
             if not form.errors:
@@ -270,8 +271,8 @@ class SecretValueView(SecretView):
     def post(
         self, request: HttpRequest, org_id: int, secret_id: str, field: str = ""
     ) -> HttpResponse:
-        require_role(self.membership, Role.MEMBER)
         row = self.get_row(secret_id)
+        require_values_role(self.membership, row.type)
         document = services.secret_reveal(
             actor=self.user, row=row, fields=[field] if field else None
         )
@@ -331,11 +332,13 @@ class SecretEditView(SecretView):
 
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
+        require_values_role(self.membership, row.type)
         form = self.make_form(row, initial={"version": row.version, "verify": True})
         return render_page(request, self.page, self.secret_context(row, form=form), private=True)
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
+        require_values_role(self.membership, row.type)
         form = self.make_form(row, data=request.POST)
         if form.is_valid():
             values = form.values()
@@ -349,10 +352,12 @@ class SecretEditView(SecretView):
         return form_errors(request, self.page, self.secret_context(row, form=form))
 
     def make_form(self, row: SecretIndex, **kwargs: Any) -> SecretEditForm:
+        # The form starts from the stored values: an audited read, like revealing them.
+        document = services.secret_reveal(actor=self.user, row=row, purpose="edit")
         return SecretEditForm(
             organization=self.organization,
             secret_type=get_type(row.type),
-            current=selectors.secret_values(row=row),
+            current=dict(document.data.get("values") or {}),
             **kwargs,
         )
 
@@ -376,10 +381,12 @@ class SecretDeleteView(SecretView):
 
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
+        require_values_role(self.membership, row.type)
         return render_page(request, "secrets_app/delete.html", self.secret_context(row))
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
+        require_values_role(self.membership, row.type)
         services.secret_delete(actor=self.user, organization=self.organization, secret_id=secret_id)
         messages.success(request, f"Deleted {row.name} and all its versions.")
         return redirect_to(request, self.org_url("secrets:list"))

@@ -32,6 +32,7 @@ from types import FrameType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pipeline_secrets.env import private_data_dir
 from tools.stack import OpenBao, StackError, port_is_free, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,7 +126,8 @@ class Runner:
         self.sync: subprocess.Popen[bytes] | None = None
 
     def run(self) -> int:
-        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        # Everything this starts (OpenBao, migrate, gunicorn) inherits the 077 umask.
+        private_data_dir(self.config.data_dir)
         self.start_vault()
         self.step("migrate", "--noinput")
         self.step("collectstatic", "--noinput", "--verbosity=0")

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from pipeline_secrets.errors import AppError
+from pipeline_secrets.middleware import request_id
 
 logger = logging.getLogger(__name__)
 
@@ -90,13 +91,21 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.PermissionDenied(str(exc) or None)
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
-        # Unexpected: log the traceback (our messages never hold values) and answer a
-        # problem document rather than an HTML error page.
-        logger.error("unhandled API error", exc_info=exc)
+        # Unexpected: log the type, the request id and the frames (the formatter withholds
+        # every exception message) and answer a problem document naming the request id.
+        request = context.get("request")
+        rid = request_id(request) if request is not None else "-"
+        logger.error(
+            "unhandled API error %s request=%s",
+            f"{type(exc).__module__}.{type(exc).__qualname__}",
+            rid,
+            exc_info=exc,
+        )
         return problem(
             status.HTTP_500_INTERNAL_SERVER_ERROR,
-            "An internal error occurred; it has been logged.",
+            f"An internal error occurred; it has been logged as request {rid}.",
             title="Internal error",
+            requestId=rid,
         )
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     result = problem(response.status_code, detail)

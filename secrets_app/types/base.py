@@ -72,6 +72,8 @@ class SecretType:
     strict: bool = True
     # The Kubernetes Secret type used when installed; None means Opaque.
     kubernetes_type: str | None = None
+    # The weakest organization role that reads, writes or deletes this type's values.
+    values_role: str = "member"
 
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]
@@ -111,7 +113,7 @@ class SecretType:
         errors: dict[str, str] = {}
         known = set(self.field_names())
         for key, value in values.items():
-            if not isinstance(key, str) or not KEY_RE.match(key):
+            if not isinstance(key, str) or not KEY_RE.fullmatch(key):
                 errors[f"values.{key}"] = (
                     "Keys may contain only letters, digits, '-', '_' and '.' (1-253)."
                 )

@@ -25,7 +25,7 @@ def parse_duration(text: str) -> timedelta:
     Go also accepts a sign and a bare ``0``; a validity can be neither, so both are refused.
     """
     value = text.strip()
-    if not _WHOLE.match(value):
+    if not _WHOLE.fullmatch(value):
         raise ValueError("not a duration")
     total = timedelta()
     for number, unit in _PART.findall(value):

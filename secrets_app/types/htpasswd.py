@@ -47,7 +47,7 @@ class HtpasswdType(SecretType):
 
     def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
         username = values["username"]
-        if not USERNAME_RE.match(username):
+        if not USERNAME_RE.fullmatch(username):
             raise ValidationError(
                 {"values.username": "Must be 1-255 characters without ':' or whitespace."}
             )
@@ -73,7 +73,7 @@ class HtpasswdType(SecretType):
         user, sep, hashed = line.partition(":")
         if not sep or user != username:
             raise ValidationError({"values.htpasswd": "Must be 'username:hash' for this username."})
-        if not BCRYPT_RE.match(hashed):
+        if not BCRYPT_RE.fullmatch(hashed):
             raise ValidationError({"values.htpasswd": "The hash must be a bcrypt hash ($2y$...)."})
 
 

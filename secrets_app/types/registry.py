@@ -57,11 +57,11 @@ class RegistryType(SecretType):
 
     def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
         errors: dict[str, str] = {}
-        if len(values["server"]) > 512 or not SERVER_RE.match(values["server"]):
+        if len(values["server"]) > 512 or not SERVER_RE.fullmatch(values["server"]):
             errors["values.server"] = "Must be a registry host[:port] or an http(s) URL."
-        if not USERNAME_RE.match(values["username"]):
+        if not USERNAME_RE.fullmatch(values["username"]):
             errors["values.username"] = "Must be 1-255 characters without ':' or whitespace."
-        if values.get("email") and not EMAIL_RE.match(values["email"]):
+        if values.get("email") and not EMAIL_RE.fullmatch(values["email"]):
             errors["values.email"] = "Must be an email address."
         if errors:
             raise ValidationError(errors)

@@ -152,7 +152,7 @@ class SshType(SecretType):
 
     def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
         for name in ("user", "identifier"):
-            if values.get(name) and not NAME_RE.match(values[name]):
+            if values.get(name) and not NAME_RE.fullmatch(values[name]):
                 raise ValidationError(
                     {f"values.{name}": "Must be 1-255 characters without whitespace or '@'."}
                 )

@@ -51,7 +51,7 @@ def parse_hosts(text: str) -> list[Host]:
             continue
         except ValueError:
             pass
-        if len(item) > 253 or not DNS_RE.match(item):
+        if len(item) > 253 or not DNS_RE.fullmatch(item):
             raise ValidationError(
                 {"values.hosts": "Each host must be an IP address or a DNS name (*.name allowed)."}
             )
