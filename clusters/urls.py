@@ -6,7 +6,7 @@ from clusters import views
 
 app_name = "clusters"
 
-CLUSTER = "<int:cluster_id>/"
+CLUSTER = "<id:cluster_id>/"
 
 urlpatterns = [
     path("", views.ClusterListView.as_view(), name="list"),

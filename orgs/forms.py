@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
-from orgs.models import Organization, Role
+from orgs.models import Membership, Organization, Role
 
 EXPIRY_CHOICES = [
     ("", "Never"),
@@ -92,7 +93,28 @@ class TokenCreateForm(ServiceErrorsForm):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     expires = forms.ChoiceField(choices=EXPIRY_CHOICES, required=False, label="Expires")
-    field_aliases = {"expiresAt": "expires"}
+    organization = forms.TypedChoiceField(
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Organization",
+        help_text="Limit the token to one organization; other organizations answer not found.",
+    )
+    max_role = forms.ChoiceField(
+        choices=[("", "My role in each organization"), *Role.choices],
+        required=False,
+        label="Highest role",
+        help_text="Viewer for a dashboard script, member for CI; never above your own role.",
+    )
+    field_aliases = {"expiresAt": "expires", "maxRole": "max_role"}
+
+    def __init__(self, *args: Any, memberships: Iterable[Membership], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["organization"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", "All my organizations")] + [
+            (m.organization_id, m.organization.name) for m in memberships
+        ]
 
     def expires_at(self) -> datetime | None:
         days = self.cleaned_data.get("expires")

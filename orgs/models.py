@@ -31,6 +31,13 @@ class Role(models.TextChoices):
     def allows(cls, held: str, needed: str) -> bool:
         return cls.rank(held) >= cls.rank(needed)
 
+    @classmethod
+    def capped(cls, held: str, cap: str) -> str:
+        """``held``, lowered to ``cap`` when ``cap`` is weaker; an empty ``cap`` is no cap."""
+        if not cap or cls.rank(held) <= cls.rank(cap):
+            return held
+        return cap
+
 
 ROLE_RULES: dict[str, str] = {
     Role.VIEWER: "Reads secret metadata (names, types, tags, versions) and installations.",
@@ -95,10 +102,30 @@ class ApiToken(models.Model):
 
     Tokens are 256-bit random strings, so a fast hash is enough: brute force is hopeless and
     a slow password hasher would cost every API call hundreds of milliseconds.
+
+    A token may be limited: to one ``organization`` (other orgs answer as to a non-member)
+    and to a ``max_role`` (its role in an org is the lower of its user's role and this).
+    Deleting the organization deletes the tokens limited to it, so a limit never lapses into
+    no limit. Tokens never manage tokens: that needs a signed-in session.
     """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        help_text="When set, the token works in this organization only.",
+    )
+    max_role = models.CharField(
+        max_length=10,
+        choices=Role.choices,
+        blank=True,
+        default="",
+        help_text="When set, the token never acts above this role; empty means no limit.",
+    )
     prefix = models.CharField(max_length=16, help_text="Start of the token, for recognising it")
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -113,6 +140,10 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_limited(self) -> bool:
+        return self.organization_id is not None or bool(self.max_role)
 
     @property
     def is_active(self) -> bool:

@@ -3,10 +3,16 @@
 Every view and API view that works inside an organization goes through ``resolve_membership``:
 a caller who is not a member gets the same 404 as for an organization that does not exist,
 and a role too weak for the action gets a 403.
+
+A request authenticated by a limited API token is held to its limits here, and only here: an
+organization outside the token's limit answers like one the caller is not in, and the role of
+the resolved membership is lowered to the token's maximum. The lowered role lives on the
+in-memory membership only (never saved), so every later role check sees the effective role.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -15,18 +21,43 @@ from django.http import HttpRequest, HttpResponseBase
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from orgs.models import Membership, Organization, Role, User
+from orgs.models import ApiToken, Membership, Organization, Role, User
 from pipeline_secrets.errors import NotFoundError
 
 ORG_NOT_FOUND = "Organization not found."
 
 
-def resolve_membership(*, user: User, org_id: int | str) -> Membership:
-    """The caller's membership of the org, or NotFoundError whether or not the org exists."""
+def request_token(request: Request) -> ApiToken | None:
+    """The API token that authenticated ``request``, or None for a signed-in session."""
+    token = getattr(request, "auth", None)
+    return token if isinstance(token, ApiToken) else None
+
+
+def within_token_limits(membership: Membership, token: ApiToken | None) -> bool:
+    """Whether ``token`` may act in the membership's organization at all."""
+    return token is None or token.organization_id in (None, membership.organization_id)
+
+
+def cap_to_token(membership: Membership, token: ApiToken | None) -> Membership:
+    """The membership with its role lowered to the token's maximum (in memory, never saved)."""
+    if token is not None:
+        membership.role = Role.capped(membership.role, token.max_role)
+    return membership
+
+
+def resolve_membership(
+    *, user: User, org_id: int | str, token: ApiToken | None = None
+) -> Membership:
+    """The caller's membership of the org, or NotFoundError whether or not the org exists.
+
+    With a ``token``, an org outside its limit is not found either, and the role is capped.
+    """
     try:
         org_pk = int(org_id)
     except (TypeError, ValueError):
         raise NotFoundError(ORG_NOT_FOUND) from None
+    if token is not None and token.organization_id not in (None, org_pk):
+        raise NotFoundError(ORG_NOT_FOUND)
     membership = (
         Membership.objects.select_related("organization")
         .filter(user=user, organization_id=org_pk)
@@ -35,7 +66,24 @@ def resolve_membership(*, user: User, org_id: int | str) -> Membership:
     )
     if membership is None:
         raise NotFoundError(ORG_NOT_FOUND)
-    return membership
+    return cap_to_token(membership, token)
+
+
+def memberships_within_token_limits(
+    memberships: Iterable[Membership], token: ApiToken | None
+) -> list[Membership]:
+    """The memberships ``token`` may act in, each with its role capped to the token's."""
+    return [cap_to_token(m, token) for m in memberships if within_token_limits(m, token)]
+
+
+def require_unlimited_token(request: Request, action: str) -> None:
+    """PermissionDenied for a limited token: ``action`` would reach beyond its limits."""
+    token = request_token(request)
+    if token is not None and token.is_limited:
+        raise PermissionDenied(
+            f"This API token is limited to an organization or a role, so it cannot {action}; "
+            "use an unlimited token or the dashboard."
+        )
 
 
 def require_role(membership: Membership, needed: str) -> None:
@@ -62,7 +110,9 @@ class OrgScopedAPIView(APIView):
         super().initial(request, *args, **kwargs)
         user = request.user
         assert isinstance(user, User)
-        self.membership = resolve_membership(user=user, org_id=kwargs["org_id"])
+        self.membership = resolve_membership(
+            user=user, org_id=kwargs["org_id"], token=request_token(request)
+        )
         self.organization = self.membership.organization
         require_role(self.membership, self.required_roles.get(request.method or "", Role.MEMBER))
 

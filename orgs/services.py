@@ -29,6 +29,8 @@ def organization_create(*, actor: User, name: str) -> Organization:
     name = name.strip()
     if not name:
         raise ValidationError({"name": "This field may not be blank."})
+    if not name.isprintable():
+        raise ValidationError({"name": "Must not contain control characters."})
     if Organization.objects.filter(name__iexact=name).exists():
         raise ConflictError(f"An organization named {name!r} already exists.")
     try:
@@ -165,14 +167,37 @@ def first_admin_create(*, username: str, password: str, organization_name: str) 
 
 
 def token_create(
-    *, user: User, name: str, expires_at: datetime | None = None
+    *,
+    user: User,
+    name: str,
+    expires_at: datetime | None = None,
+    organization_id: int | None = None,
+    max_role: str = "",
 ) -> tuple[ApiToken, str]:
-    """A new token and its raw value. The raw value is returned here and never again."""
+    """A new token and its raw value. The raw value is returned here and never again.
+
+    ``organization_id`` limits the token to one of the user's organizations; ``max_role``
+    (empty: none) caps its role in every organization it works in.
+    """
     name = name.strip()
     if not name:
         raise ValidationError({"name": "This field may not be blank."})
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expiresAt": "The expiry must be in the future."})
+    if max_role and max_role not in Role.values:
+        raise ValidationError(
+            {"maxRole": f"Unknown role {max_role!r}; choose one of {Role.values}."}
+        )
+    organization = None
+    if organization_id is not None:
+        membership = (
+            Membership.objects.select_related("organization")
+            .filter(user=user, organization_id=organization_id)
+            .first()
+        )
+        if membership is None:
+            raise ValidationError({"organization": "You are not a member of that organization."})
+        organization = membership.organization
     raw = settings.API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
@@ -180,6 +205,8 @@ def token_create(
         prefix=raw[: len(settings.API_TOKEN_PREFIX) + 6],
         token_hash=hash_token(raw),
         expires_at=expires_at,
+        organization=organization,
+        max_role=max_role,
     )
     audit.record(
         actor=user.username,

@@ -8,15 +8,22 @@ full page. Vault being away is a friendly message, never a 500.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
@@ -24,7 +31,12 @@ from orgs import audit, selectors, services
 from orgs.forms import MemberAddForm, MemberRoleForm, OrganizationForm, TokenCreateForm
 from orgs.models import ROLE_RULES, Role, User
 from orgs.scoping import OrgScopedViewMixin
-from pipeline_secrets.errors import ConflictError, NotFoundError, VaultUnavailableError
+from pipeline_secrets.errors import (
+    AppError,
+    ConflictError,
+    NotFoundError,
+    VaultUnavailableError,
+)
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -74,6 +86,26 @@ def vault_unavailable(request: HttpRequest, exc: VaultUnavailableError) -> HttpR
     return render(request, "errors/vault_unavailable.html", context, status=503)
 
 
+def app_error(request: HttpRequest, exc: AppError) -> HttpResponse:
+    """An application error on a page, mapped as the API maps it: a conflict (409) is a
+    message on the page and changes nothing; an upstream or Vault failure (502/503) is an
+    alert; htmx requests get the alert in the page's alert region."""
+    if isinstance(exc, VaultUnavailableError):
+        return vault_unavailable(request, exc)
+    if isinstance(exc, ConflictError) and not is_htmx(request):
+        messages.error(request, exc.detail)
+        back = request.META.get("HTTP_REFERER", "")
+        safe = url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        return redirect(back if safe else request.path)
+    context = {"title": exc.title, "detail": exc.detail, "status": exc.status}
+    if is_htmx(request):
+        response = render(request, "partials/_error_alert.html", context)
+        return reswap(retarget(response, "#alerts"), "innerHTML")
+    return render(request, "errors/app_error.html", context, status=exc.status)
+
+
 def current_user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)
@@ -88,10 +120,10 @@ class DashboardView(TemplateView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return super().dispatch(request, *args, **kwargs)
-        except VaultUnavailableError as exc:
-            return vault_unavailable(request, exc)
         except NotFoundError as exc:
             raise Http404(exc.detail) from exc
+        except AppError as exc:
+            return app_error(request, exc)
 
     @property
     def user(self) -> User:
@@ -266,11 +298,15 @@ class TokensView(AccountView):
         return self.tokens_response()
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = TokenCreateForm(request.POST)
+        form = self.token_form(request.POST)
         if form.is_valid():
             try:
                 token, raw = services.token_create(
-                    user=self.user, name=form.cleaned_data["name"], expires_at=form.expires_at()
+                    user=self.user,
+                    name=form.cleaned_data["name"],
+                    expires_at=form.expires_at(),
+                    organization_id=form.cleaned_data["organization"],
+                    max_role=form.cleaned_data["max_role"],
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
@@ -278,10 +314,14 @@ class TokensView(AccountView):
                 return self.tokens_response(new_token=token, raw_token=raw)
         return self.tokens_response(form=form)
 
+    def token_form(self, data: Any = None) -> TokenCreateForm:
+        memberships = selectors.organizations_for_user(user=self.user)
+        return TokenCreateForm(data, memberships=memberships)
+
     def tokens_response(self, **extra: Any) -> HttpResponse:
         context = self.get_context_data(**extra)
-        context.setdefault("form", TokenCreateForm())
-        context["tokens"] = selectors.token_list(user=self.user)
+        context.setdefault("form", self.token_form())
+        context["tokens"] = selectors.token_list(user=self.user).select_related("organization")
         private = "raw_token" in extra
         return render_page(self.request, self.page, context, partial=self.partial, private=private)
 
@@ -294,6 +334,42 @@ class TokenRevokeView(TokensView):
             return self.tokens_response(notice=notice)
         messages.success(request, notice)
         return redirect("dashboard:tokens")
+
+
+# --------------------------------------------------------------------------- password
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Changing the password keeps this session signed in and ends the user's other ones."""
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        response = super().form_valid(form)  # saves, then moves this session to a new key
+        end_other_sessions(user=form.user, keep=self.request.session.session_key)
+        return response
+
+
+def end_other_sessions(*, user: User, keep: str | None) -> int:
+    """Delete every stored session of ``user`` except ``keep``; returns how many ended.
+
+    Django already refuses a session whose password hash is stale, but only when it is next
+    used; deleting the sessions ends them at once. Sessions are not indexed by user, so the
+    live ones are decoded one by one: cheap at this product's scale. Session engines without
+    a database table (cache, signed cookies) fall back to Django's stale-hash check.
+    """
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    if not hasattr(store_class, "get_model_class"):
+        return 0
+    live = (
+        store_class.get_model_class()
+        .objects.filter(expire_date__gt=timezone.now())
+        .exclude(session_key=keep or "")
+    )
+    ended = 0
+    for session in live.iterator():
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            store_class(session.session_key).delete()  # also clears a cached copy
+            ended += 1
+    return ended
 
 
 # --------------------------------------------------------------------------- activity

@@ -1,18 +1,24 @@
 """Root URLs: the dashboard, the API under /api/v1, its schema and docs, health probes."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from django.urls import URLPattern, URLResolver, include, path, register_converter
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from orgs import setup
+from orgs import views as org_views
 from pipeline_secrets import health
+from pipeline_secrets.converters import IdConverter
+
+# Every integer id in a URL, here and in the URLconfs included below, is an ``<id:...>``:
+# only values a row can have match, anything else is a 404 (see ``IdConverter``).
+register_converter(IdConverter, "id")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("secrets_app.api.urls")),
     path("", include("orgs.api.urls")),
     path("", include("clusters.api.urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi"), name="api-docs"),
 ]
 
 urlpatterns = [
@@ -23,7 +29,7 @@ urlpatterns = [
     path("setup/", setup.FirstAdminView.as_view(), name="setup"),
     path(
         "accounts/password/",
-        auth_views.PasswordChangeView.as_view(),
+        org_views.PasswordChangeView.as_view(),
         name="password_change",
     ),
     path(
@@ -32,8 +38,8 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("orgs/<int:org_id>/secrets/", include("secrets_app.urls")),
-    path("orgs/<int:org_id>/clusters/", include("clusters.urls")),
+    path("orgs/<id:org_id>/secrets/", include("secrets_app.urls")),
+    path("orgs/<id:org_id>/clusters/", include("clusters.urls")),
     path("", include("orgs.urls")),
 ]
 

@@ -38,7 +38,7 @@ def validate_tag(tag: object, *, field: str = "tags") -> str:
         raise ValidationError(
             {
                 field: (
-                    f"Invalid tag {str(tag)[:40]!r}: 1-128 characters, starting with a letter "
+                    "Invalid tag: 1-128 characters, starting with a letter "
                     "or digit, then letters, digits and . _ : / = @ + -"
                 )
             }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from rest_framework.test import APIClient
 
 from orgs import audit
 from orgs.models import AuditEvent, User
@@ -63,8 +64,10 @@ def test_members_and_tokens_are_audited(vault, personas, clients):
     ).json()
     admin.put(f"/api/v1/orgs/{org}/members/{added['userId']}", {"role": "member"}, format="json")
     admin.delete(f"/api/v1/orgs/{org}/members/{added['userId']}")
-    token = admin.post("/api/v1/tokens", {"name": "ci"}, format="json").json()
-    admin.delete(f"/api/v1/tokens/{token['id']}")
+    signed_in = APIClient()  # tokens are managed from a session, not with a token
+    signed_in.force_login(personas.admin)
+    token = signed_in.post("/api/v1/tokens", {"name": "ci"}, format="json").json()
+    signed_in.delete(f"/api/v1/tokens/{token['id']}")
     actions = [e["action"] for e in admin.get(audit_url(org)).json()]
     assert actions[:3] == ["member.remove", "member.role", "member.add"]
     assert not any(a.startswith("token.") for a in actions)  # tokens are personal, not org events

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from rest_framework.test import APIClient
 
 from tests.schema_check import assert_conforms
 
@@ -80,7 +81,10 @@ def test_every_answer_of_a_full_session_fits_the_schema(vault, personas, clients
     check(admin, "delete", f"{base}/tags/repo:x/y", status=204)
     check(clients["outsider"], "get", base, status=404)
     check(clients["anonymous"], "get", base, status=401)
-    token = check(admin, "post", "/api/v1/tokens", {"name": "ci"}, status=201).json()
-    check(admin, "get", "/api/v1/tokens", status=200)
-    check(admin, "delete", f"/api/v1/tokens/{token['id']}", status=204)
+    check(admin, "get", "/api/v1/tokens", status=403)  # tokens are managed from a session
+    signed_in = APIClient()
+    signed_in.force_login(personas.admin)
+    token = check(signed_in, "post", "/api/v1/tokens", {"name": "ci"}, status=201).json()
+    check(signed_in, "get", "/api/v1/tokens", status=200)
+    check(signed_in, "delete", f"/api/v1/tokens/{token['id']}", status=204)
     check(admin, "delete", base, status=204)

@@ -21,6 +21,7 @@ from django.test import Client, override_settings
 
 from clusters.models import Cluster
 from orgs.models import AuditEvent
+from pipeline_secrets.logsafe import ScrubbedFormatter
 from secrets_app import vault as vault_client
 from secrets_app.models import SecretIndex
 from tests.conftest import Personas, VaultServer
@@ -120,7 +121,9 @@ def test_every_api_response_is_marked_not_to_be_stored(
     vault: VaultServer, personas: Personas, clients: dict[str, Any]
 ) -> None:
     member = clients["member"]
-    created = create(member, personas, {"name": "db", "type": "password", "values": {"username": "root"}})
+    created = create(
+        member, personas, {"name": "db", "type": "password", "values": {"username": "root"}}
+    )
     responses = [
         created,
         member.get(f"{secrets_url(personas)}/{created.json()['id']}"),
@@ -353,7 +356,7 @@ def test_deleting_a_secret_a_cluster_uses_is_a_message_and_changes_nothing(
 def app_log() -> Any:
     """What the configured console handler writes, captured."""
     handler = next(
-        h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)
+        h for h in logging.getLogger().handlers if isinstance(h.formatter, ScrubbedFormatter)
     )
     buffer = io.StringIO()
     saved = handler.setStream(buffer)
@@ -396,7 +399,11 @@ def test_the_apps_vault_token_is_renewed_and_survives_a_failed_renewal(
     )["auth"]["client_token"]
     monkeypatch.setattr(settings, "VAULT_TOKEN", token)
     monkeypatch.setattr(vault_client, "RENEW_RETRY_SECONDS", 0.5)
-    created = create(clients["member"], personas, {"name": "db", "type": "password", "values": {"username": "root"}})
+    created = create(
+        clients["member"],
+        personas,
+        {"name": "db", "type": "password", "values": {"username": "root"}},
+    )
     assert created.status_code == 201
     url = f"{secrets_url(personas)}/{created.json()['id']}"
     # Vault unreachable just when a renewal is due: the renewal fails, later ones succeed.
@@ -421,7 +428,7 @@ def test_a_token_without_renewal_would_have_expired(vault: VaultServer) -> None:
         policies=["pipeline-secrets"], period="2s", renewable=True, no_parent=True
     )["auth"]["client_token"]
     time.sleep(3.5)
-    with pytest.raises(Exception, match="(?i)permission denied|bad token|invalid token"):
+    with pytest.raises(Exception, match=r"(?i)permission denied|bad token|invalid token"):
         vault.root.auth.token.lookup(token)
 
 

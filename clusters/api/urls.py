@@ -3,19 +3,19 @@ from django.urls import path
 from clusters.api import views
 
 urlpatterns = [
-    path("orgs/<int:org_id>/clusters", views.ClusterListView.as_view(), name="clusters"),
+    path("orgs/<id:org_id>/clusters", views.ClusterListView.as_view(), name="clusters"),
     path(
-        "orgs/<int:org_id>/clusters/<int:cluster_id>",
+        "orgs/<id:org_id>/clusters/<id:cluster_id>",
         views.ClusterDetailView.as_view(),
         name="cluster",
     ),
     path(
-        "orgs/<int:org_id>/clusters/<int:cluster_id>/secrets",
+        "orgs/<id:org_id>/clusters/<id:cluster_id>/secrets",
         views.ClusterSecretsView.as_view(),
         name="cluster-secrets",
     ),
     path(
-        "orgs/<int:org_id>/clusters/<int:cluster_id>/secrets/<str:name>",
+        "orgs/<id:org_id>/clusters/<id:cluster_id>/secrets/<str:name>",
         views.ClusterSecretDetailView.as_view(),
         name="cluster-secret",
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orgs.models import ApiToken, AuditEvent, Membership, Role
@@ -22,6 +23,14 @@ class OrganizationSerializer(serializers.Serializer):
 
 class OrganizationCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
+
+
+@extend_schema_field({"$ref": "#/components/schemas/RoleEnum"})
+class RoleLimitField(serializers.ChoiceField):
+    """A role limit (or null), documented as the same ``RoleEnum`` as every other role."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=Role.choices, allow_null=True, **kwargs)
 
 
 def organization_json(membership: Membership) -> dict[str, Any]:
@@ -67,6 +76,12 @@ class TokenSerializer(serializers.Serializer):
     expiresAt = serializers.DateTimeField(allow_null=True)
     revokedAt = serializers.DateTimeField(allow_null=True)
     lastUsedAt = serializers.DateTimeField(allow_null=True)
+    organization = serializers.IntegerField(
+        allow_null=True, help_text="The only organization the token works in; null: all yours."
+    )
+    maxRole = RoleLimitField(
+        help_text="The token never acts above this role; null: your role in each organization.",
+    )
 
 
 class TokenCreatedSerializer(TokenSerializer):
@@ -76,6 +91,17 @@ class TokenCreatedSerializer(TokenSerializer):
 class TokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     expiresAt = serializers.DateTimeField(required=False, allow_null=True)
+    organization = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Limit the token to this organization (one you belong to).",
+    )
+    maxRole = RoleLimitField(
+        required=False,
+        help_text="Limit the token to this role: `viewer` for a dashboard, `member` for CI.",
+    )
 
 
 def token_json(token: ApiToken) -> dict[str, Any]:
@@ -87,6 +113,8 @@ def token_json(token: ApiToken) -> dict[str, Any]:
         "expiresAt": _iso(token.expires_at),
         "revokedAt": _iso(token.revoked_at),
         "lastUsedAt": _iso(token.last_used_at),
+        "organization": token.organization_id,
+        "maxRole": token.max_role or None,
     }
 
 

@@ -4,14 +4,14 @@ from orgs.api import views
 
 urlpatterns = [
     path("orgs", views.OrganizationListView.as_view(), name="orgs"),
-    path("orgs/<int:org_id>", views.OrganizationDetailView.as_view(), name="org"),
-    path("orgs/<int:org_id>/members", views.MemberListView.as_view(), name="members"),
+    path("orgs/<id:org_id>", views.OrganizationDetailView.as_view(), name="org"),
+    path("orgs/<id:org_id>/members", views.MemberListView.as_view(), name="members"),
     path(
-        "orgs/<int:org_id>/members/<int:user_id>",
+        "orgs/<id:org_id>/members/<id:user_id>",
         views.MemberDetailView.as_view(),
         name="member",
     ),
-    path("orgs/<int:org_id>/audit", views.AuditListView.as_view(), name="audit"),
+    path("orgs/<id:org_id>/audit", views.AuditListView.as_view(), name="audit"),
     path("tokens", views.TokenListView.as_view(), name="tokens"),
-    path("tokens/<int:token_id>", views.TokenDetailView.as_view(), name="token"),
+    path("tokens/<id:token_id>", views.TokenDetailView.as_view(), name="token"),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,8 +27,14 @@ from orgs.api.serializers import (
     token_json,
 )
 from orgs.models import Membership, Role
-from orgs.scoping import OrgScopedAPIView
-from pipeline_secrets.api.schema import errors
+from orgs.scoping import (
+    OrgScopedAPIView,
+    memberships_within_token_limits,
+    request_token,
+    require_unlimited_token,
+)
+from pipeline_secrets.api.authentication import SignedInSessionOnly
+from pipeline_secrets.api.schema import ProblemSerializer, errors
 from secrets_app.api.views import ORG_ID, actor
 
 AUDIT_MAX = 500
@@ -42,17 +48,27 @@ class OrganizationListView(APIView):
         responses={200: OrganizationSerializer(many=True), **errors()},
     )
     def get(self, request: Request) -> Response:
-        memberships = selectors.organizations_for_user(user=actor(request))
+        memberships = memberships_within_token_limits(
+            selectors.organizations_for_user(user=actor(request)), request_token(request)
+        )
         return Response([organization_json(m) for m in memberships])
 
     @extend_schema(
         operation_id="createOrg",
         tags=["organizations"],
         request=OrganizationCreateSerializer,
-        responses={201: OrganizationSerializer, **errors(400, 409)},
-        description="Creates an organization; you become its first admin.",
+        responses={
+            201: OrganizationSerializer,
+            **errors(400, 403, 409),
+            403: OpenApiResponse(
+                ProblemSerializer, description="The API token is limited to an org or a role."
+            ),
+        },
+        description="Creates an organization; you become its first admin. "
+        "A token limited to an organization or a role cannot.",
     )
     def post(self, request: Request) -> Response:
+        require_unlimited_token(request, "create organizations")
         body = OrganizationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         org = services.organization_create(actor=actor(request), name=body.validated_data["name"])
@@ -148,11 +164,22 @@ class MemberDetailView(OrgScopedAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+SESSION_ONLY = " Needs a signed-in session: a request with an API token gets a 403."
+TOKEN_REFUSED = {
+    403: OpenApiResponse(
+        ProblemSerializer, description="The request was authenticated by an API token."
+    )
+}
+
+
 class TokenListView(APIView):
+    permission_classes = [SignedInSessionOnly]
+
     @extend_schema(
         operation_id="listTokens",
         tags=["tokens"],
-        responses={200: TokenSerializer(many=True), **errors()},
+        responses={200: TokenSerializer(many=True), **errors(403), **TOKEN_REFUSED},
+        description="Your personal tokens, newest first." + SESSION_ONLY,
     )
     def get(self, request: Request) -> Response:
         return Response([token_json(t) for t in selectors.token_list(user=actor(request))])
@@ -161,8 +188,9 @@ class TokenListView(APIView):
         operation_id="createToken",
         tags=["tokens"],
         request=TokenCreateSerializer,
-        responses={201: TokenCreatedSerializer, **errors(400)},
-        description="Creates a personal token. The token is in this answer only.",
+        responses={201: TokenCreatedSerializer, **errors(400, 403), **TOKEN_REFUSED},
+        description="Creates a personal token, optionally limited to one organization and to "
+        "a maximum role. The token is in this answer only." + SESSION_ONLY,
     )
     def post(self, request: Request) -> Response:
         body = TokenCreateSerializer(data=request.data)
@@ -171,16 +199,21 @@ class TokenListView(APIView):
             user=actor(request),
             name=body.validated_data["name"],
             expires_at=body.validated_data.get("expiresAt"),
+            organization_id=body.validated_data.get("organization"),
+            max_role=body.validated_data.get("maxRole") or "",
         )
         return Response({**token_json(token), "token": raw}, status=status.HTTP_201_CREATED)
 
 
 class TokenDetailView(APIView):
+    permission_classes = [SignedInSessionOnly]
+
     @extend_schema(
         operation_id="revokeToken",
         tags=["tokens"],
         parameters=[OpenApiParameter("token_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
-        responses={204: None, **errors(404)},
+        responses={204: None, **errors(403, 404), **TOKEN_REFUSED},
+        description="Revokes one of your tokens; it stops working at once." + SESSION_ONLY,
     )
     def delete(self, request: Request, token_id: int) -> Response:
         services.token_revoke(user=actor(request), token_id=token_id)

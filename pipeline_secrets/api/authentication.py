@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
 from orgs.models import ApiToken, User
+
+if TYPE_CHECKING:
+    from drf_spectacular.openapi import AutoSchema
+    from rest_framework.views import APIView
 
 # last_used_at is bookkeeping: writing it on every call would double the cost of a read.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -22,7 +27,9 @@ def hash_token(raw: str) -> str:
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
-    """Authenticates a personal API token; the token acts as its user in every org."""
+    """Authenticates a personal API token: ``request.user`` is its user, ``request.auth`` the
+    token. The token acts as its user within the token's limits, which ``orgs.scoping``
+    enforces; token management refuses tokens altogether (``SignedInSessionOnly``)."""
 
     keyword = "Bearer"
 
@@ -55,11 +62,37 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         return f'{self.keyword} realm="api"'
 
 
+class SignedInSessionOnly(permissions.BasePermission):
+    """Allows a signed-in session only: a request authenticated by an API token gets a 403.
+
+    Managing tokens with a token would let a short-lived or limited token mint one that
+    never expires or has no limits, and revoke the others.
+    """
+
+    message = (
+        "API tokens cannot list, create or revoke tokens; "
+        "sign in to the dashboard (API tokens page) to manage them."
+    )
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_authenticated) and not isinstance(
+            request.auth, ApiToken
+        )
+
+
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Documents the bearer token in the OpenAPI schema."""
 
     target_class = "pipeline_secrets.api.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
+
+    def get_security_requirement(
+        self, auto_schema: AutoSchema
+    ) -> dict[str, list[Any]] | list[dict[str, list[Any]]]:
+        permissions_ = auto_schema.view.get_permissions()
+        if any(isinstance(p, SignedInSessionOnly) for p in permissions_):
+            return []  # the operation refuses tokens: only the session cookie is documented
+        return {self.name: []}
 
     def get_security_definition(self, auto_schema: object) -> dict[str, str]:
         return build_bearer_security_scheme_object(

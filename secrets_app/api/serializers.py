@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from pipeline_secrets.converters import ID_MAX
 from secrets_app import vault
 from secrets_app.models import SecretIndex
 from secrets_app.types import get_type
@@ -64,10 +65,15 @@ SecretTypeSerializer: type[serializers.Serializer] = type(
 
 
 class SecretWriteSerializer(serializers.Serializer):
+    # Not trimmed: a name or type with surrounding whitespace is refused, not altered.
     name = serializers.CharField(
-        max_length=253, help_text="DNS-1123 subdomain; unique in the organization."
+        max_length=253,
+        trim_whitespace=False,
+        help_text="DNS-1123 subdomain; unique in the organization.",
     )
-    type = serializers.CharField(help_text="One of the types of GET /secret-types.")
+    type = serializers.CharField(
+        trim_whitespace=False, help_text="One of the types of GET /secret-types."
+    )
     values = _values_field(help_text="Field values; generatable fields left empty are generated.")
     tags = _tags_field()
 
@@ -80,6 +86,7 @@ class SecretUpdateSerializer(serializers.Serializer):
     version = serializers.IntegerField(
         required=False,
         min_value=1,
+        max_value=ID_MAX,
         help_text="The version this update was based on; a different current version is a 409.",
     )
 

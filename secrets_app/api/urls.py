@@ -5,29 +5,29 @@ from secrets_app.api import views
 urlpatterns = [
     path("secret-types", views.SecretTypeListView.as_view(), name="secret-types"),
     path("secret-types/<str:type>", views.SecretTypeDetailView.as_view(), name="secret-type"),
-    path("orgs/<int:org_id>/secrets", views.SecretListView.as_view(), name="secrets"),
+    path("orgs/<id:org_id>/secrets", views.SecretListView.as_view(), name="secrets"),
     path(
-        "orgs/<int:org_id>/secrets/<str:secret_id>",
+        "orgs/<id:org_id>/secrets/<str:secret_id>",
         views.SecretDetailView.as_view(),
         name="secret",
     ),
     path(
-        "orgs/<int:org_id>/secrets/<str:secret_id>/versions",
+        "orgs/<id:org_id>/secrets/<str:secret_id>/versions",
         views.SecretVersionsView.as_view(),
         name="secret-versions",
     ),
     path(
-        "orgs/<int:org_id>/secrets/<str:secret_id>/validate",
+        "orgs/<id:org_id>/secrets/<str:secret_id>/validate",
         views.SecretValidateView.as_view(),
         name="secret-validate",
     ),
     path(
-        "orgs/<int:org_id>/secrets/<str:secret_id>/tags",
+        "orgs/<id:org_id>/secrets/<str:secret_id>/tags",
         views.SecretTagListView.as_view(),
         name="secret-tags",
     ),
     path(
-        "orgs/<int:org_id>/secrets/<str:secret_id>/tags/<path:tag>",
+        "orgs/<id:org_id>/secrets/<str:secret_id>/tags/<path:tag>",
         views.SecretTagView.as_view(),
         name="secret-tag",
     ),

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from orgs.models import Role, User
 from orgs.scoping import OrgScopedAPIView
 from pipeline_secrets.api.schema import errors
+from pipeline_secrets.converters import ID_MAX
 from pipeline_secrets.errors import NotFoundError
 from secrets_app import selectors, services
 from secrets_app.api.serializers import (
@@ -29,6 +30,7 @@ from secrets_app.api.serializers import (
     vault_time,
     version_json,
 )
+from secrets_app.permissions import may_use_values, require_values_role
 from secrets_app.types import REGISTRY, Context
 
 ORG_ID = OpenApiParameter("org_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="orgId")
@@ -62,8 +64,8 @@ def positive_int(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValidationError({name: "Must be a whole number from 1."})
+    if not raw.isdigit() or not 1 <= int(raw) <= ID_MAX:
+        raise ValidationError({name: f"Must be a whole number from 1 to {ID_MAX}."})
     return int(raw)
 
 
@@ -130,8 +132,10 @@ class SecretListView(OrgScopedAPIView):
         if not with_values:
             return Response([secret_json(row) for row in rows])
         found = list(rows)
-        values = services.secret_reveal_many(actor=actor(request), rows=found)
-        return Response([secret_json(r, v) for r, v in zip(found, values, strict=True)])
+        readable = [r for r in found if may_use_values(self.membership, r.type)]
+        values = services.secret_reveal_many(actor=actor(request), rows=readable)
+        by_id = {r.secret_id: v for r, v in zip(readable, values, strict=True)}
+        return Response([secret_json(r, by_id.get(r.secret_id)) for r in found])
 
     @extend_schema(
         operation_id="createSecret",
@@ -143,6 +147,7 @@ class SecretListView(OrgScopedAPIView):
     def post(self, request: Request, org_id: int) -> Response:
         body = SecretWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        require_values_role(self.membership, body.validated_data["type"])
         result = services.secret_create(
             actor=actor(request),
             organization=self.organization,
@@ -173,9 +178,9 @@ class SecretDetailView(OrgScopedAPIView):
     def get(self, request: Request, org_id: int, secret_id: str) -> Response:
         row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
         version = positive_int(request, "version")
-        if not self.has_role(Role.MEMBER):
+        if not may_use_values(self.membership, row.type):
             if flag(request, "values") or version is not None:
-                raise PermissionDenied("Reading values needs the member role.")
+                require_values_role(self.membership, row.type)
             return Response(secret_json(row))
         if version is not None:
             old = services.secret_reveal(actor=actor(request), row=row, version=version)
@@ -198,6 +203,8 @@ class SecretDetailView(OrgScopedAPIView):
         body = SecretUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(body.validated_data)
+        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        require_values_role(self.membership, row.type)
         result = services.secret_update(
             actor=actor(request),
             organization=self.organization,
@@ -221,6 +228,8 @@ class SecretDetailView(OrgScopedAPIView):
         responses={204: None, **errors(403, 404, 409, 503)},
     )
     def delete(self, request: Request, org_id: int, secret_id: str) -> Response:
+        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        require_values_role(self.membership, row.type)
         services.secret_delete(
             actor=actor(request), organization=self.organization, secret_id=secret_id
         )
@@ -308,6 +317,9 @@ class SecretValidateView(OrgScopedAPIView):
     )
     def get(self, request: Request, org_id: int, secret_id: str) -> Response:
         row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        require_values_role(self.membership, row.type)
         verify_remote = flag(request, "validate", default=True)
-        services.secret_validate(row=row, ctx=Context(verify_remote=verify_remote))
+        services.secret_validate(
+            actor=actor(request), row=row, ctx=Context(verify_remote=verify_remote)
+        )
         return Response({"id": row.secret_id, "valid": True, "remoteChecked": verify_remote})
