@@ -218,7 +218,7 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         # Provider SDKs log request details at INFO; keep them to warnings.
-        "azure": {"level": "WARNING"},
+        "azure": {"level": "ERROR"},
         "botocore": {"level": "WARNING"},
         "boto3": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},

@@ -1,20 +1,26 @@
 """amazon: an AWS access key, checked with STS GetCallerIdentity unless told not to.
 
 GetCallerIdentity needs no IAM permission, so any working key passes and a rejected one
-is a wrong or disabled key. boto3 is imported only when a check runs: it is slow to load.
+is a wrong or disabled key. The endpoint is boto3's choice from the server's environment
+(AWS_ENDPOINT_URL) and the region, which must be one boto3 knows, so a tenant's values
+never name a host. boto3 is imported only when a check runs: it is slow to load.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from pipeline_secrets.outbound import OutboundRefusedError, check_url
 from secrets_app.types._remote import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     CredentialType,
+    answer_error,
     provider_error,
+    refused_error,
 )
 from secrets_app.types.base import Field
 
@@ -27,55 +33,99 @@ REJECTED_FIELD = {
     "InvalidClientTokenId": "values.AWS_ACCESS_KEY_ID",
     "SignatureDoesNotMatch": "values.AWS_SECRET_ACCESS_KEY",
 }
+# STS error codes that may be quoted back; any other is reported by its HTTP status only.
+KNOWN_CODES = frozenset(
+    {
+        "AccessDenied",
+        "ExpiredToken",
+        "IncompleteSignature",
+        "InvalidAccessKeyId",
+        "InvalidClientTokenId",
+        "MissingAuthenticationToken",
+        "RegionDisabledException",
+        "RequestExpired",
+        "SignatureDoesNotMatch",
+        "Throttling",
+        "UnrecognizedClientException",
+    }
+)
 
 
 def check_shape(values: dict[str, str]) -> None:
     errors: dict[str, str] = {}
-    if not ACCESS_KEY_RE.match(values["AWS_ACCESS_KEY_ID"]):
+    if not ACCESS_KEY_RE.fullmatch(values["AWS_ACCESS_KEY_ID"]):
         errors["values.AWS_ACCESS_KEY_ID"] = "Must be AKIA or ASIA and 16 capitals or digits."
-    if not SECRET_KEY_RE.match(values["AWS_SECRET_ACCESS_KEY"]):
+    if not SECRET_KEY_RE.fullmatch(values["AWS_SECRET_ACCESS_KEY"]):
         errors["values.AWS_SECRET_ACCESS_KEY"] = "Must be 40 characters of A-Z, a-z, 0-9, / and +."
-    if values.get("AWS_REGION") and not REGION_RE.match(values["AWS_REGION"]):
+    if values.get("AWS_REGION") and not REGION_RE.fullmatch(values["AWS_REGION"]):
         errors["values.AWS_REGION"] = "Must be a region name such as eu-west-1."
     if errors:
         raise ValidationError(errors)
+
+
+def known_region(session: Any, region: str) -> bool:
+    return any(
+        region in session.get_available_regions("sts", partition_name=partition)
+        for partition in session.get_available_partitions()
+    )
 
 
 def caller_identity(values: dict[str, str]) -> str:
     """The ARN the key belongs to; a ValidationError naming AWS when it is not accepted.
 
     The endpoint is boto3's own choice, so the standard AWS_ENDPOINT_URL (or
-    AWS_ENDPOINT_URL_STS) setting points the check at another STS.
+    AWS_ENDPOINT_URL_STS) setting points the check at another STS. botocore never follows
+    redirects for STS; the URL it is about to call is checked against the denied networks.
     """
     import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
 
-    secret = values["AWS_SECRET_ACCESS_KEY"]
     config = Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
         retries={"total_max_attempts": 1},
     )
+    session = boto3.session.Session(
+        aws_access_key_id=values["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=values["AWS_SECRET_ACCESS_KEY"],
+        region_name=values.get("AWS_REGION") or DEFAULT_REGION,
+    )
+    if not known_region(session, session.region_name):
+        # The region is part of STS's host name: only AWS's own regions are called.
+        raise ValidationError({"values.AWS_REGION": "Not a region this server can check with."})
+
+    statuses: list[int] = []
+
+    def before_send(request: Any, **_: Any) -> None:
+        check_url(request.url)
+
+    def before_parse(response_dict: dict[str, Any], **_: Any) -> None:
+        statuses.append(int(response_dict["status_code"]))
+
     try:
-        session = boto3.session.Session(
-            aws_access_key_id=values["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=secret,
-            region_name=values.get("AWS_REGION") or DEFAULT_REGION,
-        )
-        answer = session.client("sts", config=config).get_caller_identity()
+        client = session.client("sts", config=config)
+        client.meta.events.register("before-send.sts.GetCallerIdentity", before_send)
+        client.meta.events.register("before-parse.sts.GetCallerIdentity", before_parse)
+        answer = client.get_caller_identity()
+    except OutboundRefusedError:
+        raise refused_error() from None
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code") or "error")
-        raise provider_error(
-            "AWS",
-            f"rejected the credentials ({code})",
-            error.get("Message") or exc,
-            hide=[secret],
-            field=REJECTED_FIELD.get(code, "values"),
-        ) from None
-    except BotoCoreError as exc:
-        raise provider_error("AWS", "could not be reached", exc, hide=[secret]) from None
+        code = str(exc.response.get("Error", {}).get("Code") or "")
+        status = statuses[-1] if statuses else None
+        if code in KNOWN_CODES:
+            raise provider_error(
+                "AWS",
+                f"rejected the credentials ({code})",
+                field=REJECTED_FIELD.get(code, "values"),
+            ) from None
+        raise answer_error("AWS", status, rejected="rejected the credentials") from None
+    except BotoCoreError:
+        raise provider_error("AWS", "could not be reached") from None
+    except ResponseParserError:
+        status = statuses[-1] if statuses else None
+        raise answer_error("AWS", status, rejected="rejected the credentials") from None
     return str(answer.get("Arn", ""))
 
 

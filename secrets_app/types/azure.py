@@ -1,22 +1,28 @@
 """azure: a service principal's client secret, checked by getting an ARM token.
 
-azure-identity honours AZURE_AUTHORITY_HOST for sovereign clouds and private endpoints;
-it is imported only when a check runs.
+The authority comes from the server's environment (AZURE_AUTHORITY_HOST, for sovereign
+clouds and private endpoints), never from the secret: a tenant's values are GUIDs and a
+secret, none of which names a host. azure-identity is imported only when a check runs.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from typing import Any
 from urllib.parse import urlparse
 
 from django.core.exceptions import ValidationError
 
+from pipeline_secrets.outbound import OutboundRefusedError, check_url
 from secrets_app.types._remote import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     CredentialType,
+    answer_error,
+    check_endpoint,
     provider_error,
+    refused_error,
 )
 from secrets_app.types.base import Field
 
@@ -36,7 +42,7 @@ def check_shape(values: dict[str, str]) -> None:
     errors = {
         f"values.{name}": "Must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)."
         for name in GUID_FIELDS
-        if not GUID_RE.match(values[name])
+        if not GUID_RE.fullmatch(values[name])
     }
     secret = values["AZURE_CLIENT_SECRET"]
     if secret != secret.strip() or len(secret) > 1024 or not secret.isprintable():
@@ -47,40 +53,66 @@ def check_shape(values: dict[str, str]) -> None:
         raise ValidationError(errors)
 
 
+def authority() -> str:
+    """The authority URL azure-identity would use: AZURE_AUTHORITY_HOST or the public cloud."""
+    configured = (os.environ.get("AZURE_AUTHORITY_HOST") or DEFAULT_AUTHORITY).strip().rstrip("/")
+    return configured if "://" in configured else f"https://{configured}"
+
+
 def fetch_token(values: dict[str, str]) -> None:
     """Get a token with the client secret; a ValidationError naming Azure when refused."""
     from azure.core.exceptions import AzureError, ServiceRequestError, ServiceResponseError
     from azure.identity import ClientSecretCredential
 
-    host = urlparse(os.environ.get("AZURE_AUTHORITY_HOST") or DEFAULT_AUTHORITY).hostname
-    host = host or DEFAULT_AUTHORITY
-    secret = values["AZURE_CLIENT_SECRET"]
+    url = authority()
+    host = urlparse(url).hostname or DEFAULT_AUTHORITY
+    check_endpoint(url)
+    statuses: list[int] = []
+
+    def before_send(request: Any) -> None:
+        # The token endpoint comes from the authority's metadata: checked like the authority.
+        check_url(request.http_request.url)
+
+    def after_answer(response: Any) -> None:
+        statuses.append(int(response.http_response.status_code))
+
     credential = ClientSecretCredential(
         values["AZURE_TENANT_ID"],
         values["AZURE_CLIENT_ID"],
-        secret,
+        values["AZURE_CLIENT_SECRET"],
+        authority=url,
         connection_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
         retry_total=0,
+        # azure-core's transport never follows redirects; this keeps a redirect policy out
+        # should a later version add one.
+        permit_redirects=False,
+        raw_request_hook=before_send,
+        raw_response_hook=after_answer,
         # Instance discovery asks the public cloud about the host; a private authority
         # (Azure Stack, a test endpoint) is unknown there and would never validate.
         disable_instance_discovery=host not in SCOPES,
     )
     try:
         credential.get_token(SCOPES.get(host, SCOPES[DEFAULT_AUTHORITY]))
+    except OutboundRefusedError:
+        raise refused_error() from None
     except AzureError as exc:
-        message = getattr(exc, "message", None) or exc
         # azure-identity wraps network failures in an authentication error; the cause
         # tells a wrong secret from an authority that could not be reached.
         cause: BaseException | None = exc
         while cause is not None and not isinstance(
-            cause, ServiceRequestError | ServiceResponseError
+            cause, ServiceRequestError | ServiceResponseError | OutboundRefusedError
         ):
             cause = cause.__cause__ or cause.__context__
-        what = "could not be reached" if cause else "did not accept the credentials"
-        raise provider_error("Azure", what, message, hide=[secret]) from None
-    except ValueError as exc:
-        raise provider_error("Azure", "could not use the credentials", exc, hide=[secret]) from None
+        if isinstance(cause, OutboundRefusedError):
+            raise refused_error() from None
+        if cause is not None:
+            raise provider_error("Azure", "could not be reached") from None
+        status = statuses[-1] if statuses else None
+        raise answer_error("Azure", status, rejected="did not accept the credentials") from None
+    except ValueError:
+        raise provider_error("Azure", "could not use the credentials") from None
     finally:
         credential.close()
 

@@ -1,7 +1,9 @@
 """google: a service-account key (the JSON file's fields), checked by getting a token.
 
 The check signs a JWT with the private key and exchanges it at ``token_uri``, exactly what
-any client library does first; google-auth is imported only then.
+any client library does first; google-auth is imported only then. Every URL in the key must
+be one of Google's own endpoints (or one the operator added), so a key cannot send the
+server anywhere else.
 """
 
 from __future__ import annotations
@@ -9,16 +11,20 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urlparse
 
 from django.core.exceptions import ValidationError
 
+from pipeline_secrets.outbound import OutboundRefusedError, check_url
 from secrets_app.types import _pem
 from secrets_app.types._remote import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     CredentialType,
+    answer_error,
+    check_endpoint,
+    endpoint_allowed,
     provider_error,
+    refused_error,
 )
 from secrets_app.types.base import Field
 
@@ -40,6 +46,14 @@ OPTIONAL = ("universe_domain",)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TOKEN_RE = re.compile(r"^\S{1,1024}$")
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+# Where Google's key files point (older files use accounts.google.com for the token too).
+# Other universes' hosts are not listed: an operator who needs one adds it to
+# PROVIDER_EXTRA_ENDPOINTS; a key's universe_domain never widens the list.
+GOOGLE_HOSTS = frozenset({"oauth2.googleapis.com", "accounts.google.com", "www.googleapis.com"})
+NOT_GOOGLE = (
+    "Must be an https:// URL on oauth2.googleapis.com, accounts.google.com or www.googleapis.com."
+)
+DEFAULT_UNIVERSE = "googleapis.com"
 
 
 def check_shape(values: dict[str, str]) -> None:
@@ -47,17 +61,16 @@ def check_shape(values: dict[str, str]) -> None:
     if values["type"] != "service_account":
         errors["values.type"] = "Must be service_account."
     for name in ("project_id", "private_key_id", "client_id", "universe_domain"):
-        if values.get(name) and not TOKEN_RE.match(values[name]):
+        if values.get(name) and not TOKEN_RE.fullmatch(values[name]):
             errors[f"values.{name}"] = "Must be one word without whitespace."
     key, reason = _pem.load_private_key(values["private_key"])
     if key is None:
         errors["values.private_key"] = reason
-    if not EMAIL_RE.match(values["client_email"]):
+    if not EMAIL_RE.fullmatch(values["client_email"]):
         errors["values.client_email"] = "Must be an email address."
     for name in URL_FIELDS:
-        url = urlparse(values[name])
-        if url.scheme != "https" or not url.hostname:
-            errors[f"values.{name}"] = "Must be an https:// URL."
+        if not endpoint_allowed(values[name], GOOGLE_HOSTS):
+            errors[f"values.{name}"] = NOT_GOOGLE
     if errors:
         raise ValidationError(errors)
 
@@ -67,32 +80,72 @@ def service_account_json(values: dict[str, str]) -> str:
     return json.dumps({k: values[k] for k in (*REQUIRED, *OPTIONAL) if values.get(k)}, indent=2)
 
 
-def fetch_token(values: dict[str, str]) -> None:
-    """Exchange a signed JWT for a token at token_uri; a ValidationError naming Google if not."""
+def _transport(session: Any) -> Any:
+    """google-auth's requests transport, allowed one request: to an allowed endpoint outside
+    the denied networks, with short timeouts and no redirect followed. ``status`` keeps the
+    HTTP status of the answer."""
     from google.auth import exceptions
     from google.auth.transport.requests import Request
+
+    class OneRequest(Request):
+        status: int | None = None
+        sent = False
+
+        def __call__(self, url: str, *args: Any, **kwargs: Any) -> Any:
+            if self.sent:
+                # google-auth retries some answers; one attempt is enough to judge a key.
+                raise exceptions.RefreshError("no second request")
+            if not endpoint_allowed(url, GOOGLE_HOSTS):
+                raise OutboundRefusedError("not an allowed Google endpoint")
+            check_url(url)
+            self.sent = True
+            # google-auth waits up to 120 s by default; a form submit cannot.
+            kwargs["timeout"] = (CONNECT_TIMEOUT, READ_TIMEOUT)
+            # A redirect is reported as the answer it is. (Not max_redirects=0: requests
+            # then raises before the caller sees the status.)
+            kwargs["allow_redirects"] = False
+            response = super().__call__(url, *args, **kwargs)
+            self.status = int(response.status)
+            return response
+
+    return OneRequest(session)
+
+
+def fetch_token(values: dict[str, str]) -> None:
+    """Exchange a signed JWT for a token at token_uri; a ValidationError naming Google if not."""
+    import requests
+    from google.auth import exceptions
     from google.oauth2 import service_account
 
-    class TimedRequest(Request):
-        # google-auth waits up to 120 s by default; a form submit cannot.
-        def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            kwargs["timeout"] = (CONNECT_TIMEOUT, READ_TIMEOUT)
-            return super().__call__(*args, **kwargs)
-
-    hide = [values["private_key"]]
+    if values.get("universe_domain", DEFAULT_UNIVERSE) != DEFAULT_UNIVERSE:
+        # google-auth signs its own token for other universes and asks nobody.
+        raise ValidationError(
+            {
+                "values.universe_domain": f"Only {DEFAULT_UNIVERSE} keys can be checked with "
+                "Google; store this one with validate=false."
+            }
+        )
+    check_endpoint(values["token_uri"], field="values.token_uri")
     info = {k: values[k] for k in (*REQUIRED, *OPTIONAL) if values.get(k)}
     try:
         credentials = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])
-        credentials.refresh(TimedRequest())
-    except exceptions.TransportError as exc:
-        raise provider_error("Google", "could not be reached", exc, hide=hide) from None
-    except exceptions.RefreshError as exc:
-        detail = exc.args[0] if exc.args else exc
-        raise provider_error("Google", "rejected the service account", detail, hide=hide) from None
-    except (ValueError, exceptions.GoogleAuthError) as exc:
+    except (ValueError, exceptions.GoogleAuthError):
         raise provider_error(
-            "Google", "could not use the key", exc, hide=hide, field="values.private_key"
+            "Google", "could not use the key", field="values.private_key"
         ) from None
+    with requests.Session() as session:
+        request = _transport(session)
+        try:
+            credentials.refresh(request)
+        except OutboundRefusedError:
+            raise refused_error("values.token_uri") from None
+        except exceptions.TransportError:
+            raise provider_error("Google", "could not be reached") from None
+        except Exception:
+            # A refusal, or an answer google-auth could not read: the status tells which.
+            raise answer_error(
+                "Google", request.status, rejected="rejected the service account"
+            ) from None
 
 
 class GoogleType(CredentialType):
