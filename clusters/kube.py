@@ -3,17 +3,38 @@
 Every function takes a kubeconfig (YAML text) and builds an API client from it, with short
 timeouts. Failures become ``KubeError`` with the Kubernetes reason and a status; nothing
 here logs or raises a Secret's data.
+
+Invariants:
+- a kubeconfig holds its credentials inline: a file path, a plugin or a proxy anywhere in it
+  is refused, when it is given and again when it is used (so one stored earlier is never
+  followed); the client is built from a copy holding only the current context's server,
+  TLS settings and inline credentials;
+- the client connects only to that server, after ``pipeline_secrets.outbound`` allowed it
+  (and checks the address it connected to), follows no redirect and uses no proxy;
+- whatever the client raises becomes a ``KubeError`` carrying the status and the Kubernetes
+  reason word, never a message of the client or of the server, and never chained.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import re
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
-import yaml
+from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPSConnectionPool, PoolManager
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.util.retry import Retry
+
+from clusters.kubeconfig import parse_kubeconfig, server_of
+from pipeline_secrets import outbound
+
+__all__ = ["KubeError", "KubeRefusedError", "SecretObject", "parse_kubeconfig", "server_of"]
 
 # (connect, read) seconds for every call: a dead cluster must not hang a request.
 TIMEOUT = (5, 20)
@@ -33,6 +54,13 @@ class KubeError(Exception):
         return self.status == 0
 
 
+class KubeRefusedError(KubeError):
+    """The kubeconfig, or the address of its server, is refused: nothing was sent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=400, reason="BadRequest")
+
+
 @dataclass(frozen=True)
 class SecretObject:
     """What is installed: a v1.Secret's name, type, data (plain strings), labels, annotations."""
@@ -44,77 +72,168 @@ class SecretObject:
     annotations: dict[str, str]
 
 
-def parse_kubeconfig(text: str) -> dict[str, Any]:
-    """The kubeconfig as a dict; ValueError naming what is wrong (never quoting it)."""
+# Keys that make the client read a local file, run a program or go through another host. A
+class _RefusedPeerError(Exception):
+    """The server's name resolved, at connect time, to an address in a denied network."""
+
+
+def _check_peer(sock: socket.socket) -> None:
+    # The name was checked before connecting; checking the connected address as well keeps
+    # a name that resolves differently the second time from reaching a denied network.
     try:
-        config = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise ValueError("is not valid YAML") from None
-    if not isinstance(config, dict):
-        raise ValueError("is not a kubeconfig document")
-    current = config.get("current-context")
-    contexts = {c.get("name"): c.get("context") or {} for c in config.get("contexts") or []}
-    if not current or current not in contexts:
-        raise ValueError("has no current-context naming one of its contexts")
-    context = contexts[current]
-    clusters = {c.get("name"): c.get("cluster") or {} for c in config.get("clusters") or []}
-    users = {u.get("name"): u.get("user") or {} for u in config.get("users") or []}
-    if not (clusters.get(context.get("cluster")) or {}).get("server"):
-        raise ValueError("the current context's cluster has no server")
-    user = users.get(context.get("user"))
-    credentials = ("client-certificate-data", "client-key-data", "token", "username", "exec")
-    if not user or not any(user.get(k) for k in credentials):
-        raise ValueError("the current context's user has no credentials")
-    if user.get("exec") or user.get("auth-provider"):
-        raise ValueError("uses an exec or auth-provider plugin, which the product cannot run")
+        address = str(sock.getpeername()[0])
+    except (OSError, IndexError):
+        return
+    if outbound.is_denied(address):
+        sock.close()
+        raise _RefusedPeerError
+
+
+class _CheckedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _check_peer(sock)
+        return sock
+
+
+class _CheckedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _check_peer(sock)
+        return sock
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+class _DirectPoolManager(PoolManager):
+    """Talks to the server it is asked for and nothing else: redirects are returned to the
+    client (which reports them as errors), never followed; no proxy."""
+
+    def __init__(self, **connection_pool_kw: Any) -> None:
+        super().__init__(**connection_pool_kw)
+        self.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    def urlopen(  # type: ignore[override]
+        self, method: str, url: str, redirect: bool = True, **kw: Any
+    ) -> BaseHTTPResponse:
+        return super().urlopen(method, url, redirect=False, **kw)
+
+
+def _client(config: dict[str, Any]) -> Any:
+    """An API client for a sanitised kubeconfig, connecting only to its server."""
+    from kubernetes.client import ApiClient, Configuration
+    from kubernetes.config import kube_config
+
+    configuration = Configuration()
+    kube_config.load_kube_config_from_dict(
+        config_dict=config, client_configuration=configuration, persist_config=False
+    )
+    configuration.proxy = None  # never one from the environment either
+    # Should a redirect reach urllib3's own handling, it is answered, not followed.
+    configuration.retries = Retry(3, redirect=0, raise_on_redirect=False)
+    api = ApiClient(configuration=configuration)
+    built = api.rest_client.pool_manager
+    if type(built) is not PoolManager:
+        raise RuntimeError("the client would go through a proxy")
+    api.rest_client.pool_manager = _DirectPoolManager(**built.connection_pool_kw)
+    built.clear()
+    return api
+
+
+def check_kubeconfig(kubeconfig: str) -> dict[str, Any]:
+    """The sanitised kubeconfig (``parse_kubeconfig``) when it may be used now: well formed,
+    credentials inline, its server outside the denied networks. KubeRefusedError if not."""
+    try:
+        config = parse_kubeconfig(kubeconfig)
+    except ValueError as exc:
+        raise KubeRefusedError(f"The kubeconfig {exc}.") from None
+    try:
+        outbound.check_url(server_of(config))
+    except outbound.OutboundRefusedError as exc:
+        raise KubeRefusedError(f"The kubeconfig's server is refused: {exc}") from None
     return config
-
-
-def server_of(config: dict[str, Any]) -> str:
-    current = config["current-context"]
-    context = next(c["context"] for c in config["contexts"] if c["name"] == current)
-    cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
-    return str(cluster["server"])
 
 
 @contextmanager
 def _api(kubeconfig: str) -> Iterator[Any]:
-    from kubernetes import config as kube_config
-
+    config = check_kubeconfig(kubeconfig)
     try:
-        client = kube_config.new_client_from_config_dict(parse_kubeconfig(kubeconfig))
-    except ValueError as exc:
-        raise KubeError(f"The kubeconfig {exc}.", status=400) from None
+        client = _client(config)
     except Exception as exc:
-        raise KubeError(
-            f"The kubeconfig cannot be used ({type(exc).__name__}).", status=400
-        ) from None
+        raise KubeRefusedError(f"The kubeconfig cannot be used ({type(exc).__name__}).") from None
     try:
         yield client
     finally:
         client.close()
 
 
+def _reason(status: int, body: Any) -> str:
+    """The Kubernetes reason word of an error answer (such as Forbidden), never its message."""
+    try:
+        document = json.loads(body or "")
+    except (ValueError, TypeError):
+        document = None
+    reason = document.get("reason") if isinstance(document, dict) else None
+    if isinstance(reason, str) and REASON.fullmatch(reason):
+        return reason
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+# A Kubernetes StatusReason: one CamelCase word. Anything else from the server is not shown.
+REASON = re.compile(r"[A-Z][A-Za-z]{0,63}")
+
+
+def _error(action: str, exc: BaseException) -> KubeError:
+    """A KubeError for what the client raised: the status and reason, never a message that
+    could carry what was sent or what the server answered."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError, MaxRetryError
+
+    if isinstance(exc, _RefusedPeerError):
+        return KubeRefusedError(
+            f"{action}: the server is in a network this server does not connect to "
+            "(OUTBOUND_DENY_NETWORKS)."
+        )
+    if isinstance(exc, ApiException) and exc.status:
+        reason = _reason(exc.status, exc.body)
+        return KubeError(
+            f"{action}: the cluster answered {exc.status} {reason}.",
+            status=exc.status,
+            reason=reason,
+        )
+    if isinstance(exc, ApiException):  # status 0: TLS failure or a request never sent
+        return KubeError(f"{action}: the cluster is unreachable (TLS or connection error).")
+    if isinstance(exc, MaxRetryError) and exc.reason is not None:
+        if isinstance(exc.reason, _RefusedPeerError):
+            return _error(action, exc.reason)
+        kind = type(exc.reason).__name__
+        return KubeError(f"{action}: the cluster is unreachable ({kind}).")
+    if isinstance(exc, HTTPError | OSError):
+        return KubeError(f"{action}: the cluster is unreachable ({type(exc).__name__}).")
+    return KubeError(
+        f"{action}: the request failed ({type(exc).__name__}).", status=502, reason="BadGateway"
+    )
+
+
 @contextmanager
 def _errors(action: str) -> Iterator[None]:
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
     try:
         yield
-    except ApiException as exc:
-        reason, message = exc.reason or "", ""
-        try:
-            body = yaml.safe_load(exc.body or "") or {}
-            message = body.get("message", "") if isinstance(body, dict) else ""
-            reason = (body.get("reason") if isinstance(body, dict) else None) or reason
-        except yaml.YAMLError:
-            pass
-        raise KubeError(
-            f"{action}: {message or reason or 'error'}", status=exc.status or 500, reason=reason
-        ) from None
-    except (HTTPError, OSError) as exc:
-        raise KubeError(f"{action}: the cluster is unreachable ({type(exc).__name__})") from None
+    except KubeError:
+        raise
+    except Exception as exc:
+        # ``from None``: the client's exception (whose text may hold a header that was
+        # sent, or the server's answer) is neither shown nor chained into tracebacks.
+        raise _error(action, exc) from None
 
 
 def server_version(kubeconfig: str) -> str:
@@ -123,7 +242,7 @@ def server_version(kubeconfig: str) -> str:
 
     with _api(kubeconfig) as api, _errors("Reading the server version"):
         info = client.VersionApi(api).get_code(_request_timeout=TIMEOUT)
-    return str(info.git_version)
+        return str(info.git_version)
 
 
 def ensure_namespace(kubeconfig: str, namespace: str) -> bool:
@@ -191,13 +310,13 @@ class SecretsClient:
                 if exc.status == 404:
                     return None
                 raise
-        return _secret_object(obj)
+            return _secret_object(obj)
 
     def list(self, namespace: str) -> dict[str, SecretObject]:
         """Every Secret in the namespace by name (one call for a whole batch)."""
         with _errors(f"Listing Secrets in {namespace}"):
             items: Any = self._core.list_namespaced_secret(namespace, _request_timeout=TIMEOUT)
-        return {obj.metadata.name: _secret_object(obj) for obj in items.items}
+            return {obj.metadata.name: _secret_object(obj) for obj in items.items}
 
     def _body(self, namespace: str, secret: SecretObject) -> Any:
         return self._client.V1Secret(

@@ -2,7 +2,8 @@
 
 Invariants:
 - only secrets of the cluster's own organization are ever installed into it;
-- a Secret this product did not create is never overwritten unless the caller says so;
+- a Secret this product did not create is never overwritten unless an admin says so;
+- a cluster is contacted only with a kubeconfig ``clusters.kube`` accepts, at its server;
 - a managed Secret is rewritten only when its content changed;
 - an installation row exists only for what was really installed; failures are reported
   per item and recorded on the row of a previous install, never swallowed;
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -26,7 +27,7 @@ from clusters import kube
 from clusters.batch import KUBE_WRITERS, VAULT_READERS, Batch, ItemResult, values_or_error
 from clusters.models import Cluster, Installation
 from orgs import audit
-from orgs.models import Organization, User
+from orgs.models import Organization, Role, User
 from pipeline_secrets.errors import (
     ConflictError,
     NotFoundError,
@@ -36,6 +37,7 @@ from secrets_app import selectors as secret_selectors
 from secrets_app.models import SecretIndex
 from secrets_app.types import Context
 from secrets_app.types.kubernetes import FIELD as KUBECONFIG_FIELD
+from secrets_app.types.kubernetes import kubeconfig_text
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ class InstallQuery:
 
 
 def validate_label(value: Any, field_name: str) -> str:
-    if not isinstance(value, str) or not DNS1123_LABEL.match(value):
+    if not isinstance(value, str) or not DNS1123_LABEL.fullmatch(value):
         raise ValidationError(
             {
                 field_name: "Must be a DNS-1123 label: 1-63 lowercase letters, digits and '-', "
@@ -76,6 +78,25 @@ def cluster_kubeconfig(cluster: Cluster) -> str:
         organization=cluster.organization, secret_id=cluster.kubeconfig_secret_id
     )
     return str(secret_selectors.secret_values(row=row)[KUBECONFIG_FIELD])
+
+
+def _usable(kubeconfig: str, field_name: str) -> None:
+    """ValidationError on ``field_name`` unless the kubeconfig may be used now."""
+    try:
+        kube.check_kubeconfig(kubeconfig)
+    except kube.KubeRefusedError as exc:
+        raise ValidationError({field_name: exc.message}) from None
+
+
+def _on_field(exc: ValidationError, field_name: str) -> ValidationError:
+    """The errors of a kubeconfig secret's values, moved to the field that took it."""
+    if not hasattr(exc, "error_dict"):
+        return ValidationError({field_name: exc.messages})
+    moved: dict[str, list[str]] = {}
+    for key, messages in exc.message_dict.items():
+        target = field_name if key == "values" or key.startswith("values.") else key
+        moved.setdefault(target, []).extend(messages)
+    return ValidationError(moved)
 
 
 def cluster_check(*, cluster: Cluster) -> Cluster:
@@ -100,7 +121,8 @@ def cluster_create(
     ctx: Context | None = None,
 ) -> Cluster:
     """Register a cluster from a ``kubernetes`` secret of the org, or from a kubeconfig,
-    which is stored first as such a secret tagged ``cluster:<name>``."""
+    which is stored first as such a secret tagged ``cluster:<name>``. A kubeconfig that may
+    not be used (see ``kube.check_kubeconfig``) is a ValidationError on the field giving it."""
     from secrets_app import services as secret_services
 
     name = validate_label(name, "name")
@@ -109,15 +131,19 @@ def cluster_create(
     if bool(secret_id) == bool(kubeconfig):
         raise ValidationError({"secretId": "Give either secretId or kubeconfig, not both."})
     if kubeconfig:
-        written = secret_services.secret_create(
-            actor=actor,
-            organization=organization,
-            name=f"{name}-kubeconfig",
-            type="kubernetes",
-            values={KUBECONFIG_FIELD: kubeconfig},
-            tags=[f"cluster:{name}"],
-            ctx=ctx,
-        )
+        try:
+            _usable(kubeconfig_text(kubeconfig), "kubeconfig")
+            written = secret_services.secret_create(
+                actor=actor,
+                organization=organization,
+                name=f"{name}-kubeconfig",
+                type="kubernetes",
+                values={KUBECONFIG_FIELD: kubeconfig},
+                tags=[f"cluster:{name}"],
+                ctx=ctx,
+            )
+        except ValidationError as exc:
+            raise _on_field(exc, "kubeconfig") from None
         secret_id = written.row.secret_id
     else:
         row = SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).first()
@@ -125,6 +151,8 @@ def cluster_create(
             raise ValidationError(
                 {"secretId": "Must be the id of a kubernetes secret of this organization."}
             )
+        values = secret_selectors.secret_values(row=row)
+        _usable(str(values.get(KUBECONFIG_FIELD) or ""), "secretId")
     try:
         cluster = Cluster.objects.create(
             organization=organization,
@@ -195,6 +223,8 @@ def _select(organization: Organization, query: InstallQuery) -> list[SecretIndex
 def _open_namespace(cluster: Cluster, kubeconfig: str, namespace: str) -> None:
     try:
         kube.ensure_namespace(kubeconfig, namespace)
+    except kube.KubeRefusedError:
+        raise
     except kube.KubeError as exc:
         if exc.unreachable:
             raise UpstreamError(f"Cluster {cluster.name} is unreachable: {exc.message}") from None
@@ -210,13 +240,53 @@ def install(
     query: InstallQuery,
     overwrite: bool = False,
     ttl: int | None = None,
+    role: str = Role.MEMBER,
 ) -> list[ItemResult]:
-    """Install the org's secrets selected by ``query`` into ``namespace`` of ``cluster``."""
+    """Install the org's secrets selected by ``query`` into ``namespace`` of ``cluster``.
+
+    ``role`` is the caller's effective role in the org (as resolved for the request, so an
+    API token's limit counts); ``overwrite`` (replacing Secrets this product does not manage)
+    needs admin. A kubeconfig that may not be used is a ValidationError; nothing is sent."""
+    if overwrite and not Role.allows(role, Role.ADMIN):
+        raise PermissionDenied(
+            "Replacing Secrets this product does not manage (overwrite) needs the admin role "
+            f"in {cluster.organization.name}; you are {role}."
+        )
     namespace = validate_label(namespace, "namespace")
     if ttl is not None and not 1 <= ttl <= MAX_TTL:
         raise ValidationError({"ttl": f"Must be between 1 and {MAX_TTL} seconds."})
     rows = _select(cluster.organization, query)
     kubeconfig = cluster_kubeconfig(cluster)
+    try:
+        results = _install_rows(cluster, kubeconfig, namespace, rows, actor, overwrite, ttl)
+    except kube.KubeRefusedError as exc:
+        message = f"The kubeconfig of cluster {cluster.name} is refused. {exc.message}"
+        raise ValidationError({"cluster": message}) from None
+    statuses: dict[str, int] = {}
+    for item in results:
+        statuses[item.status] = statuses.get(item.status, 0) + 1
+    _audit(
+        actor.username,
+        "cluster.install",
+        cluster,
+        namespace=namespace,
+        statuses=statuses,
+        ttl=ttl,
+        overwrite=overwrite,
+    )
+    return results
+
+
+def _install_rows(
+    cluster: Cluster,
+    kubeconfig: str,
+    namespace: str,
+    rows: list[SecretIndex],
+    actor: User,
+    overwrite: bool,
+    ttl: int | None,
+) -> list[ItemResult]:
+    kube.check_kubeconfig(kubeconfig)
     _open_namespace(cluster, kubeconfig, namespace)
     batch = Batch(cluster=cluster, namespace=namespace, actor=actor.username, ttl=ttl)
     # Vault reads run ahead in one pool; Kubernetes writes go out a few at a time in another.
@@ -237,18 +307,6 @@ def install(
         ]
         results = [future.result() for future in futures]
     batch.record()
-    statuses: dict[str, int] = {}
-    for item in results:
-        statuses[item.status] = statuses.get(item.status, 0) + 1
-    _audit(
-        actor.username,
-        "cluster.install",
-        cluster,
-        namespace=namespace,
-        statuses=statuses,
-        ttl=ttl,
-        overwrite=overwrite,
-    )
     return results
 
 

@@ -1,7 +1,8 @@
 """Dashboard pages for clusters: thin views over ``clusters.services`` and ``selectors``.
 
-Viewers see clusters and what is installed in them; members install and uninstall; admins
-register and delete clusters. A cluster that cannot be reached is a friendly alert naming
+Viewers see clusters and what is installed in them; members check them, install and
+uninstall; admins register and delete clusters and may replace Secrets the product does not
+manage. A cluster that cannot be reached is a friendly alert naming
 it, never an error page.
 """
 
@@ -87,7 +88,10 @@ def registered_notice(cluster: Cluster) -> str:
 
 
 class ClusterCheckView(ClusterView):
-    """Ask the cluster now; answers its status (a list row or the detail page's card)."""
+    """Ask the cluster now; answers its status (a list row or the detail page's card). It
+    contacts the cluster, so it needs the member role."""
+
+    required_role = Role.MEMBER
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = services.cluster_check(cluster=self.get_cluster(cluster_id))
@@ -164,6 +168,7 @@ class InstallView(ClusterDetailView):
                 query=form.query(),
                 overwrite=form.cleaned_data["overwrite"],
                 ttl=form.cleaned_data["ttl"],
+                role=self.membership.role,
             )
         except ValidationError as exc:
             form.add_service_errors(exc)

@@ -6,6 +6,8 @@ API clients authenticate with real bearer tokens minted by the token service.
 
 from __future__ import annotations
 
+import io
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from rest_framework.test import APIClient
 
 from orgs import services as org_services
 from orgs.models import Membership, Organization, Role, User
+from pipeline_secrets.logsafe import ScrubbedFormatter
 from tools.stack import OpenBao
 
 
@@ -121,6 +124,25 @@ def clients(personas: Personas) -> dict[str, APIClient]:
     }
     result["anonymous"] = APIClient()
     return result
+
+
+@pytest.fixture
+def app_log() -> Iterator[io.StringIO]:
+    """Everything the configured console handler writes (the product's log output), at DEBUG."""
+    root = logging.getLogger()
+    handler = next(
+        h
+        for h in root.handlers
+        if isinstance(h, logging.StreamHandler) and isinstance(h.formatter, ScrubbedFormatter)
+    )
+    buffer = io.StringIO()
+    saved_stream, saved_level = handler.setStream(buffer), root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        yield buffer
+    finally:
+        handler.setStream(saved_stream)
+        root.setLevel(saved_level)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import logging
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from orgs import services as org_services
-from pipeline_secrets.logsafe import ScrubbedFormatter
 from tests.conftest import Personas, VaultServer
 from tools.stack import free_port
 
@@ -29,21 +27,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def canary() -> str:
     return f"canary-{secrets.token_hex(12)}"
-
-
-@pytest.fixture
-def app_log() -> Iterator[io.StringIO]:
-    """Everything the configured console handler writes, captured at DEBUG."""
-    root = logging.getLogger()
-    handler = next(h for h in root.handlers if isinstance(h.formatter, ScrubbedFormatter))
-    buffer = io.StringIO()
-    saved_stream, saved_level = handler.setStream(buffer), root.level
-    root.setLevel(logging.DEBUG)
-    try:
-        yield buffer
-    finally:
-        handler.setStream(saved_stream)  # type: ignore[arg-type]
-        root.setLevel(saved_level)
 
 
 def kubeconfig(server: str, user: dict[str, Any]) -> str:
@@ -63,7 +46,7 @@ def kubeconfig(server: str, user: dict[str, Any]) -> str:
 
 def database_text() -> str:
     """Every row of every table, as text."""
-    chunks = []
+    chunks: list[str] = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")

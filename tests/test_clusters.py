@@ -76,17 +76,17 @@ def test_kubernetes_type_takes_yaml_or_base64_and_stores_yaml(
     vault, personas, clients, kube_control_plane
 ):
     text = kube_control_plane.admin_kubeconfig()
-    member = clients["member"]
-    plain = create_secret(member, personas.org.pk, "kc-yaml", "kubernetes", {"K8Sconfig": text})
+    admin = clients["admin"]
+    plain = create_secret(admin, personas.org.pk, "kc-yaml", "kubernetes", {"K8Sconfig": text})
     encoded = base64.b64encode(text.encode()).decode()
-    b64 = member.post(
+    b64 = admin.post(
         secrets_url(personas.org.pk),
         {"name": "kc-b64", "type": "kubernetes", "values": {"K8Sconfig": encoded}},
         format="json",
     )
     assert b64.status_code == 201, b64.content
     for secret_id in (plain["id"], b64.json()["id"]):
-        stored = member.get(f"{secrets_url(personas.org.pk)}/{secret_id}").json()["values"][
+        stored = admin.get(f"{secrets_url(personas.org.pk)}/{secret_id}").json()["values"][
             "K8Sconfig"
         ]
         assert yaml.safe_load(stored) == yaml.safe_load(text)
@@ -104,7 +104,7 @@ def test_bad_kubeconfig_is_400_naming_the_field(
     vault, personas, clients, kube_control_plane, mutate, message
 ):
     config = yaml.safe_load(kube_control_plane.admin_kubeconfig())
-    response = clients["member"].post(
+    response = clients["admin"].post(
         secrets_url(personas.org.pk),
         {"name": "bad-kc", "type": "kubernetes", "values": {"K8Sconfig": mutate(config)}},
         format="json",
@@ -121,11 +121,11 @@ def test_unreachable_kubeconfig_fails_validation_unless_skipped(
     )
     body = {"name": "dead-kc", "type": "kubernetes", "values": {"K8Sconfig": dead}}
     assert_problem(
-        clients["member"].post(secrets_url(personas.org.pk), body, format="json"),
+        clients["admin"].post(secrets_url(personas.org.pk), body, format="json"),
         400,
         field="values.K8Sconfig",
     )
-    skipped = clients["member"].post(
+    skipped = clients["admin"].post(
         secrets_url(personas.org.pk) + "?validate=false", body, format="json"
     )
     assert skipped.status_code == 201
@@ -141,7 +141,7 @@ def test_register_from_kubeconfig_checks_version_and_stores_a_tagged_secret(
     listed = clients["viewer"].get(clusters_url(personas.org.pk)).json()
     assert [c["name"] for c in listed] == ["dev"]
     checked = (
-        clients["viewer"].get(f"{clusters_url(personas.org.pk)}/{cluster['id']}?check=true").json()
+        clients["member"].get(f"{clusters_url(personas.org.pk)}/{cluster['id']}?check=true").json()
     )
     assert checked["reachable"] is True and checked["checkedAt"]
 
@@ -300,7 +300,7 @@ def test_foreign_secret_is_not_overwritten_unless_asked(
     assert decoded(read_secret(kube_control_plane, namespace, "shared")) == {"k": "theirs"}
     assert not Installation.objects.exists()
     forced = install(
-        clients["member"],
+        clients["admin"],
         org,
         cluster["id"],
         {"namespace": namespace, "query": {"tag": "x"}, "overwrite": True},

@@ -58,10 +58,11 @@ class InstallQuerySerializer(serializers.Serializer):
 
 
 class InstallSerializer(serializers.Serializer):
-    namespace = StrictStringField(help_text="Created when missing.")
+    namespace = StrictStringField(trim_whitespace=False, help_text="Created when missing.")
     query = InstallQuerySerializer()
     overwrite = serializers.BooleanField(
-        default=False, help_text="Replace Secrets of the same name this product does not manage."
+        default=False,
+        help_text="Replace Secrets of the same name this product does not manage (admin role).",
     )
     ttl = serializers.IntegerField(
         required=False, allow_null=True, help_text="Seconds until the installed copies are removed."

@@ -19,7 +19,7 @@ from clusters.api.serializers import (
     installation_json,
 )
 from orgs.models import Role
-from orgs.scoping import OrgScopedAPIView
+from orgs.scoping import OrgScopedAPIView, require_role
 from pipeline_secrets.api.schema import errors
 from secrets_app.api.views import ORG_ID, VALIDATE, actor, flag
 from secrets_app.types import Context
@@ -76,13 +76,20 @@ class ClusterDetailView(OrgScopedAPIView):
         parameters=[
             ORG_ID,
             CLUSTER_ID,
-            OpenApiParameter("check", OpenApiTypes.BOOL, description="Check reachability now."),
+            OpenApiParameter(
+                "check",
+                OpenApiTypes.BOOL,
+                description="Check reachability now (the member role: it contacts the cluster).",
+            ),
         ],
-        responses={200: ClusterSerializer, **errors(404, 503)},
+        responses={200: ClusterSerializer, **errors(403, 404, 503)},
     )
     def get(self, request: Request, org_id: int, cluster_id: int) -> Response:
+        check = flag(request, "check")
+        if check:
+            require_role(self.membership, Role.MEMBER)
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
-        if flag(request, "check"):
+        if check:
             cluster = services.cluster_check(cluster=cluster)
         return Response(cluster_json(cluster))
 
@@ -123,7 +130,8 @@ class ClusterSecretsView(OrgScopedAPIView):
         description=(
             "Installs the selected secrets as v1.Secrets into the namespace (created when "
             "missing) and answers how each is meant to be consumed (`volume` or `env`). "
-            "Each item has a status; a failed item has an error and does not stop the others."
+            "Each item has a status; a failed item has an error and does not stop the others. "
+            "`overwrite` needs the admin role."
         ),
     )
     def post(self, request: Request, org_id: int, cluster_id: int) -> Response:
@@ -140,6 +148,7 @@ class ClusterSecretsView(OrgScopedAPIView):
             query=services.InstallQuery(type=query.get("type"), tags=tags, ids=query["ids"]),
             overwrite=data["overwrite"],
             ttl=data.get("ttl"),
+            role=self.membership.role,
         )
         return Response([r.as_json() for r in results])
 

@@ -1,4 +1,8 @@
-"""kubernetes: a kubeconfig, stored as YAML; clusters use it to install secrets."""
+"""kubernetes: a kubeconfig, stored as YAML; clusters use it to install secrets.
+
+Its credentials are inline: paths to files, plugins and proxies are refused (see
+``clusters.kube.parse_kubeconfig``), so a kubeconfig cannot make the server read its own files
+or run programs."""
 
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ def kubeconfig_text(raw: str) -> str:
     try:
         if isinstance(yaml.safe_load(stripped), dict):
             return stripped + "\n"
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
+        # PyYAML raises ValueError for impossible dates, for instance.
         pass
     try:
         decoded = base64.b64decode("".join(stripped.split()), validate=True).decode()
@@ -32,8 +37,13 @@ def kubeconfig_text(raw: str) -> str:
 
 class KubernetesType(SecretType):
     name = "kubernetes"
-    description = "A kubeconfig (YAML or base64) with a current context, server and credentials."
+    description = (
+        "A kubeconfig (YAML or base64) with a current context, server and inline credentials "
+        "(no file paths, plugins or proxies)."
+    )
     sourcing = "volume"
+    # Cluster credentials: members install into registered clusters but never see these.
+    values_role = "admin"
     fields = (Field(FIELD, required=True, description="The kubeconfig, as YAML or base64 of it."),)
 
     def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:

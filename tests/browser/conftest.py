@@ -101,7 +101,9 @@ class Dashboard:
     def shoot(self, name: str, *, doc: bool = False, full_page: bool = True) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=full_page)
+        # caret="initial": hiding the caret would inject a style sheet, which the page's
+        # Content-Security-Policy rightly refuses.
+        self.page.screenshot(path=str(path), full_page=full_page, caret="initial")
         if doc and os.environ.get("UPDATE_DOC_SCREENSHOTS"):
             DOCS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, DOCS / path.name)
