@@ -92,6 +92,7 @@ class ClusterCheckView(ClusterView):
     contacts the cluster, so it needs the member role."""
 
     required_role = Role.MEMBER
+    http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = services.cluster_check(cluster=self.get_cluster(cluster_id))

@@ -251,6 +251,7 @@ class MemberAddView(MembersView):
 
 class MemberRoleView(MembersView):
     required_role = Role.ADMIN
+    http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, org_id: int, user_id: int) -> HttpResponse:
         form = MemberRoleForm(request.POST, organization=self.organization)
@@ -271,6 +272,7 @@ class MemberRoleView(MembersView):
 
 class MemberRemoveView(MembersView):
     required_role = Role.ADMIN
+    http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, org_id: int, user_id: int) -> HttpResponse:
         member = selectors.member_get(organization=self.organization, user_id=user_id)
@@ -327,6 +329,8 @@ class TokensView(AccountView):
 
 
 class TokenRevokeView(TokensView):
+    http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
+
     def post(self, request: HttpRequest, token_id: int) -> HttpResponse:  # type: ignore[override]
         token = services.token_revoke(user=self.user, token_id=token_id)
         notice = f"Revoked {token.name}; it no longer works."

@@ -1,11 +1,11 @@
-"""The path converter of every integer id in a URL.
+"""Path converters for the ids in URLs: only values a row can have match.
 
 Django's ``int`` converter accepts any number of digits, so an id no row can have (0, or one
-beyond a 64-bit signed integer) reached the database, where SQLite cannot even bind it. This
-converter only matches 1..2**63-1; anything else does not match and the URL is a 404.
-It is registered as ``id`` in ``pipeline_secrets.urls`` (the root URLconf, which includes all
-the others), and documented as an integer with those bounds through drf-spectacular's
-``PATH_CONVERTER_OVERRIDES``.
+beyond a 64-bit signed integer) reached the database, where SQLite cannot even bind it; its
+``str`` converter let any text (a NUL, which PostgreSQL refuses) reach a secret id lookup.
+With these converters anything else does not match and the URL is a 404, like a missing row.
+They are registered as ``id`` and ``secret_id`` in ``pipeline_secrets.urls`` (the root
+URLconf, which includes all the others); ``pipeline_secrets.api.schema`` documents them.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any
 
 ID_MAX = 2**63 - 1
 
-# What drf-spectacular documents for a path parameter that uses this converter.
+# What the OpenAPI document says of a path parameter that uses each converter.
 ID_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+SECRET_ID_SCHEMA: dict[str, Any] = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 
 
 class IdConverter:
@@ -32,3 +33,15 @@ class IdConverter:
 
     def to_url(self, value: int | str) -> str:
         return str(int(value))
+
+
+class SecretIdConverter:
+    """A secret's id: the hex SHA-256 of its name, 64 lowercase hex digits."""
+
+    regex = "[0-9a-f]{64}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value

@@ -7,11 +7,13 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSpli
 from orgs import setup
 from orgs import views as org_views
 from pipeline_secrets import health
-from pipeline_secrets.converters import IdConverter
+from pipeline_secrets.converters import IdConverter, SecretIdConverter
 
-# Every integer id in a URL, here and in the URLconfs included below, is an ``<id:...>``:
-# only values a row can have match, anything else is a 404 (see ``IdConverter``).
+# Every integer id in a URL, here and in the URLconfs included below, is an ``<id:...>``, and
+# every secret id a ``<secret_id:...>``: only values a row can have match, anything else is a
+# 404 (see ``pipeline_secrets.converters``).
 register_converter(IdConverter, "id")
+register_converter(SecretIdConverter, "secret_id")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("secrets_app.api.urls")),

@@ -324,9 +324,11 @@ class SecretFilters:
     @classmethod
     def from_query(cls, query: QueryDict) -> SecretFilters:
         kind = query.get("type", "")
-        tags = dict.fromkeys(t.strip()[:128] for t in query.getlist("tag") if t.strip())
+        # No stored text holds a NUL, and PostgreSQL refuses one in a query: drop them.
+        raw_tags = (t.replace("\x00", "").strip()[:128] for t in query.getlist("tag"))
+        tags = dict.fromkeys(t for t in raw_tags if t)
         return cls(
-            q=query.get("q", "").strip()[:253],
+            q=query.get("q", "").replace("\x00", "").strip()[:253],
             type=kind if kind in REGISTRY else "",
             tags=tuple(tags)[:20],
         )

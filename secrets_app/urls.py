@@ -6,7 +6,7 @@ from secrets_app import views
 
 app_name = "secrets"
 
-SECRET = "<str:secret_id>/"
+SECRET = "<secret_id:secret_id>/"
 
 urlpatterns = [
     path("", views.SecretListView.as_view(), name="list"),

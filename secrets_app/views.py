@@ -293,6 +293,7 @@ class TagView(SecretView):
     """Add or remove one tag; answers the tag editor."""
 
     required_role = Role.MEMBER
+    http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str, action: str) -> HttpResponse:
         form = TagForm(request.POST, organization=self.organization)

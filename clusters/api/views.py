@@ -20,11 +20,11 @@ from clusters.api.serializers import (
 )
 from orgs.models import Role
 from orgs.scoping import OrgScopedAPIView, require_role
-from pipeline_secrets.api.schema import errors
+from pipeline_secrets.api.schema import errors, id_parameter
 from secrets_app.api.views import ORG_ID, VALIDATE, actor, flag
 from secrets_app.types import Context
 
-CLUSTER_ID = OpenApiParameter("cluster_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+CLUSTER_ID = id_parameter("cluster_id")
 
 
 class ClusterListView(OrgScopedAPIView):

@@ -34,11 +34,11 @@ from orgs.scoping import (
     require_unlimited_token,
 )
 from pipeline_secrets.api.authentication import SignedInSessionOnly
-from pipeline_secrets.api.schema import ProblemSerializer, errors
+from pipeline_secrets.api.schema import ProblemSerializer, errors, id_parameter
 from secrets_app.api.views import ORG_ID, actor
 
 AUDIT_MAX = 500
-USER_ID = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+USER_ID = id_parameter("user_id")
 
 
 class OrganizationListView(APIView):
@@ -211,7 +211,7 @@ class TokenDetailView(APIView):
     @extend_schema(
         operation_id="revokeToken",
         tags=["tokens"],
-        parameters=[OpenApiParameter("token_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        parameters=[id_parameter("token_id")],
         responses={204: None, **errors(403, 404), **TOKEN_REFUSED},
         description="Revokes one of your tokens; it stops working at once." + SESSION_ONLY,
     )
@@ -239,6 +239,10 @@ class AuditListView(OrgScopedAPIView):
     )
     def get(self, request: Request, org_id: int) -> Response:
         params = request.query_params
+        for name in ("action", "targetId", "actor"):
+            # No stored text holds a NUL, and PostgreSQL refuses one in a query.
+            if "\x00" in params.get(name, ""):
+                raise ValidationError({name: "Null characters are not allowed."})
         events = audit.events(
             organization=self.organization,
             action=params.get("action") or None,

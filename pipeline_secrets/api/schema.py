@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
+
+from pipeline_secrets.converters import ID_SCHEMA, SECRET_ID_SCHEMA
 
 # An RFC 9457 problem document; ``errors`` maps field names to messages.
 ProblemSerializer = inline_serializer(
@@ -36,3 +38,17 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
         code: OpenApiResponse(ProblemSerializer, description=descriptions[code])
         for code in sorted({401, *codes})
     }
+
+
+def id_parameter(name: str, description: str = "") -> OpenApiParameter:
+    """A path parameter that is a database id (an ``<id:...>`` in the URL): an integer from
+    1 to 2**63-1; any other value is a 404."""
+    return OpenApiParameter(name, dict(ID_SCHEMA), OpenApiParameter.PATH, description=description)
+
+
+def secret_id_parameter(name: str = "secret_id", description: str = "") -> OpenApiParameter:
+    """A path parameter that is a secret's id (a ``<secret_id:...>`` in the URL): 64
+    lowercase hex digits; any other value is a 404."""
+    return OpenApiParameter(
+        name, dict(SECRET_ID_SCHEMA), OpenApiParameter.PATH, description=description
+    )

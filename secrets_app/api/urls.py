@@ -7,27 +7,27 @@ urlpatterns = [
     path("secret-types/<str:type>", views.SecretTypeDetailView.as_view(), name="secret-type"),
     path("orgs/<id:org_id>/secrets", views.SecretListView.as_view(), name="secrets"),
     path(
-        "orgs/<id:org_id>/secrets/<str:secret_id>",
+        "orgs/<id:org_id>/secrets/<secret_id:secret_id>",
         views.SecretDetailView.as_view(),
         name="secret",
     ),
     path(
-        "orgs/<id:org_id>/secrets/<str:secret_id>/versions",
+        "orgs/<id:org_id>/secrets/<secret_id:secret_id>/versions",
         views.SecretVersionsView.as_view(),
         name="secret-versions",
     ),
     path(
-        "orgs/<id:org_id>/secrets/<str:secret_id>/validate",
+        "orgs/<id:org_id>/secrets/<secret_id:secret_id>/validate",
         views.SecretValidateView.as_view(),
         name="secret-validate",
     ),
     path(
-        "orgs/<id:org_id>/secrets/<str:secret_id>/tags",
+        "orgs/<id:org_id>/secrets/<secret_id:secret_id>/tags",
         views.SecretTagListView.as_view(),
         name="secret-tags",
     ),
     path(
-        "orgs/<id:org_id>/secrets/<str:secret_id>/tags/<path:tag>",
+        "orgs/<id:org_id>/secrets/<secret_id:secret_id>/tags/<path:tag>",
         views.SecretTagView.as_view(),
         name="secret-tag",
     ),

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from orgs.models import Role, User
 from orgs.scoping import OrgScopedAPIView
-from pipeline_secrets.api.schema import errors
+from pipeline_secrets.api.schema import errors, id_parameter, secret_id_parameter
 from pipeline_secrets.converters import ID_MAX
 from pipeline_secrets.errors import NotFoundError
 from secrets_app import selectors, services
@@ -33,10 +33,8 @@ from secrets_app.api.serializers import (
 from secrets_app.permissions import may_use_values, require_values_role
 from secrets_app.types import REGISTRY, Context
 
-ORG_ID = OpenApiParameter("org_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="orgId")
-SECRET_ID = OpenApiParameter(
-    "secret_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="secretId (hex SHA-256)"
-)
+ORG_ID = id_parameter("org_id", "orgId")
+SECRET_ID = secret_id_parameter(description="secretId (hex SHA-256 of the name)")
 TAG = OpenApiParameter(
     "tag", OpenApiTypes.STR, OpenApiParameter.PATH, description="A tag; may contain ':' and '/'."
 )
@@ -67,6 +65,15 @@ def positive_int(request: Request, name: str) -> int | None:
     if not raw.isdigit() or not 1 <= int(raw) <= ID_MAX:
         raise ValidationError({name: f"Must be a whole number from 1 to {ID_MAX}."})
     return int(raw)
+
+
+def texts(request: Request, name: str) -> list[str]:
+    """Every value of a query parameter; a NUL, which no stored text can hold (and PostgreSQL
+    refuses), is a 400 naming the parameter, as it is in a request body."""
+    values = request.query_params.getlist(name)
+    if any("\x00" in value for value in values):
+        raise ValidationError({name: "Null characters are not allowed."})
+    return values
 
 
 def actor(request: Request) -> User:
@@ -117,17 +124,16 @@ class SecretListView(OrgScopedAPIView):
             OpenApiParameter("tag", OpenApiTypes.STR, many=True, explode=True),
             VALUES,
         ],
-        responses={200: SecretSerializer(many=True), **errors(403, 404, 503)},
+        responses={200: SecretSerializer(many=True), **errors(400, 403, 404, 503)},
     )
     def get(self, request: Request, org_id: int) -> Response:
         with_values = flag(request, "values")
         if with_values and not self.has_role(Role.MEMBER):
             raise PermissionDenied("Reading values needs the member role.")
-        tags = request.query_params.getlist("tags") + request.query_params.getlist("tag")
+        tags = texts(request, "tags") + texts(request, "tag")
+        kinds = texts(request, "type")  # the last one counts, as QueryDict.get has it
         rows = selectors.secret_list(
-            organization=self.organization,
-            type=request.query_params.get("type") or None,
-            tags=tags,
+            organization=self.organization, type=kinds[-1] if kinds else None, tags=tags
         )
         if not with_values:
             return Response([secret_json(row) for row in rows])

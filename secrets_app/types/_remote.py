@@ -66,7 +66,7 @@ def refused_error(field: str = "values") -> ValidationError:
 
 def _split(url: str) -> tuple[Origin, str] | None:
     """``((scheme, host, port), path)`` of a plain http(s) URL without userinfo, else None."""
-    if not PLAIN_URL_RE.match(url):
+    if not PLAIN_URL_RE.fullmatch(url):
         return None
     parts = urlsplit(url)
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:

@@ -7,7 +7,6 @@ or run programs."""
 from __future__ import annotations
 
 import base64
-import binascii
 
 import yaml
 from django.core.exceptions import ValidationError
@@ -28,7 +27,7 @@ def kubeconfig_text(raw: str) -> str:
         pass
     try:
         decoded = base64.b64decode("".join(stripped.split()), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and text that is not ASCII
         raise ValidationError(
             {f"values.{FIELD}": "Must be kubeconfig YAML or base64 of it."}
         ) from None
