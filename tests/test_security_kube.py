@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import socket
-import threading
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +26,7 @@ from secrets_app.models import SecretIndex
 from secrets_app.selectors import vault_path
 from tests.conftest import Personas
 from tests.helpers import assert_problem
+from tests.listener import Listener, http_answer
 from tests.test_clusters import (
     clusters_url,
     decoded,
@@ -58,84 +57,10 @@ CLUSTER_KEYS = ("certificate-authority", "proxy-url")
 # --------------------------------------------------------------------------- a listener
 
 
-def http_answer(status: str, body: str, headers: dict[str, str] | None = None) -> bytes:
-    lines = [f"HTTP/1.1 {status}", "Content-Type: application/json", "Connection: close"]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    lines.append(f"Content-Length: {len(body.encode())}")
-    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
-
-
 def status_answer(code: int, reason: str, message: str) -> bytes:
     body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code}
     body |= {"reason": reason, "message": message}
-    return http_answer(f"{code} {reason}", json.dumps(body))
-
-
-class Listener:
-    """A TCP server on 127.0.0.1 answering every request with ``answer``; it records how many
-    connections arrived and every byte received."""
-
-    def __init__(self, answer: bytes) -> None:
-        self.answer = answer
-        self.connections = 0
-        self.received = b""
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.1)
-        self.port = self._sock.getsockname()[1]
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def reset(self) -> None:
-        with self._lock:
-            self.connections, self.received = 0, b""
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self._sock.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn, self._lock:
-                self.connections += 1
-                self.received += self._handle(conn)
-
-    def _handle(self, conn: socket.socket) -> bytes:
-        conn.settimeout(2)
-        data = b""
-        try:
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return data
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            while len(body) < length:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                body += chunk
-                data += chunk
-            conn.sendall(self.answer)
-        except OSError:
-            pass
-        return data
+    return http_answer(f"{code} {reason}", json.dumps(body), content_type="application/json")
 
 
 @pytest.fixture
@@ -281,13 +206,13 @@ def test_a_kubernetes_secret_naming_a_file_plugin_or_proxy_is_refused(
     where: str,
 ) -> None:
     server, proxy = listen(), listen()
-    text = with_refused_key(server.url, key, where, canary_file, proxy.url)
+    text = with_refused_key(server.origin, key, where, canary_file, proxy.origin)
     responses = []
     for validate in (True, False):
         response = create_kubernetes_secret(
             clients["admin"], personas.org.pk, f"kc-{int(validate)}", text, validate
         )
-        assert_names_key(response, FIELD, key, str(canary_file), proxy.url)
+        assert_names_key(response, FIELD, key, str(canary_file), proxy.origin)
         responses.append(response)
     assert server.connections == 0 and proxy.connections == 0
     assert not SecretIndex.objects.exists()
@@ -306,13 +231,13 @@ def test_a_pasted_cluster_kubeconfig_naming_a_file_plugin_or_proxy_is_refused(
     key: str,
 ) -> None:
     server, proxy = listen(), listen()
-    text = with_refused_key(server.url, key, "other", canary_file, proxy.url)
+    text = with_refused_key(server.origin, key, "other", canary_file, proxy.origin)
     responses = []
     for validate in (True, False):
         response = register(
             clients["admin"], personas.org.pk, f"c-{int(validate)}", validate, kubeconfig=text
         )
-        assert_names_key(response, "kubeconfig", key, str(canary_file), proxy.url)
+        assert_names_key(response, "kubeconfig", key, str(canary_file), proxy.origin)
         responses.append(response)
     page = signed_in(personas, "admin").post(
         f"/orgs/{personas.org.pk}/clusters/new/", {"name": "dash", "kubeconfig": text}
@@ -337,7 +262,7 @@ def test_a_token_file_holding_json_is_a_400_not_a_500(
     server = listen()
     document = tmp_path / "credentials.json"
     document.write_text(json.dumps({"client_secret": canary, "type": "x"}, indent=2))
-    config = kubeconfig(server.url)
+    config = kubeconfig(server.origin)
     config["users"][0]["user"] = {"tokenFile": str(document)}
     text = yaml.safe_dump(config)
     secret = create_kubernetes_secret(clients["admin"], personas.org.pk, "kc", text)
@@ -357,7 +282,7 @@ def test_an_inline_token_that_is_not_one_header_line_is_a_400(
     logs: pytest.LogCaptureFixture,
 ) -> None:
     server = listen()
-    config = kubeconfig(server.url)
+    config = kubeconfig(server.origin)
     config["users"][0]["user"] = {"token": '{\n  "secret": "' + canary + '"\n}'}
     response = create_kubernetes_secret(
         clients["admin"], personas.org.pk, "kc", yaml.safe_dump(config)
@@ -474,8 +399,8 @@ def test_a_kubeconfig_stored_earlier_with_a_token_file_is_refused_at_use(
 ) -> None:
     org = personas.org.pk
     server = listen()
-    cluster = registered(clients["admin"], org, "old", yaml.safe_dump(kubeconfig(server.url)))
-    config = kubeconfig(server.url)
+    cluster = registered(clients["admin"], org, "old", yaml.safe_dump(kubeconfig(server.origin)))
+    config = kubeconfig(server.origin)
     config["users"][0]["user"] = {"tokenFile": str(canary_file)}
     store_kubeconfig_directly(org, cluster["secretId"], yaml.safe_dump(config))
     server.reset()
@@ -518,12 +443,12 @@ def test_the_remote_error_message_is_never_echoed(
     org = personas.org.pk
     server = listen(status_answer(403, "Forbidden", f"you sent {canary}"))
     odd = listen(status_answer(403, canary, f"you sent {canary}"))
-    cluster = registered(clients["admin"], org, "fake", yaml.safe_dump(kubeconfig(server.url)))
+    cluster = registered(clients["admin"], org, "fake", yaml.safe_dump(kubeconfig(server.origin)))
     assert cluster["reachable"] is False and "403 Forbidden" in cluster["lastError"]
     checked = clients["member"].get(f"{clusters_url(org)}/{cluster['id']}?check=true")
     assert "403 Forbidden" in checked.json()["lastError"]
     secret = create_kubernetes_secret(
-        clients["admin"], org, "kc", yaml.safe_dump(kubeconfig(odd.url))
+        clients["admin"], org, "kc", yaml.safe_dump(kubeconfig(odd.origin))
     )
     body = assert_problem(secret, 400, field=FIELD)
     assert "403 Forbidden" in body["errors"][FIELD][0]
@@ -548,9 +473,8 @@ def test_a_redirect_is_not_followed(
     listen: Callable[..., Listener],
 ) -> None:
     target = listen(http_answer("200 OK", json.dumps({"gitVersion": "v1.0.0"})))
-    location = {"Location": f"{target.url}/version"}
-    server = listen(http_answer("302 Found", "{}", location))
-    text = yaml.safe_dump(kubeconfig(server.url))
+    server = listen(http_answer("302 Found", "{}", location=f"{target.origin}/version"))
+    text = yaml.safe_dump(kubeconfig(server.origin))
     cluster = registered(clients["admin"], personas.org.pk, "moved", text)
     assert cluster["reachable"] is False and "302" in cluster["lastError"]
     secret = create_kubernetes_secret(clients["admin"], personas.org.pk, "kc", text)
@@ -568,10 +492,12 @@ def test_a_proxy_from_the_environment_is_not_used(
 ) -> None:
     server, proxy = listen(), listen()
     for name in ("http_proxy", "HTTP_PROXY", "all_proxy"):
-        monkeypatch.setenv(name, proxy.url)
+        monkeypatch.setenv(name, proxy.origin)
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
-    registered(clients["admin"], personas.org.pk, "direct", yaml.safe_dump(kubeconfig(server.url)))
+    registered(
+        clients["admin"], personas.org.pk, "direct", yaml.safe_dump(kubeconfig(server.origin))
+    )
     assert server.connections >= 1 and proxy.connections == 0
 
 
@@ -587,7 +513,7 @@ def test_a_server_in_a_denied_network_is_never_contacted(
 ) -> None:
     org = personas.org.pk
     server = listen()
-    text = yaml.safe_dump(kubeconfig(server.url))
+    text = yaml.safe_dump(kubeconfig(server.origin))
     earlier = registered(clients["admin"], org, "earlier", text)
     clients["member"].post(
         secrets_url(org) + "?validate=false",
@@ -631,7 +557,7 @@ def test_an_address_denied_at_connect_time_gets_no_request(
     settings.OUTBOUND_DENY_NETWORKS = ["127.0.0.0/8"]
     monkeypatch.setattr(kube.outbound, "check_url", lambda url: None)
     cluster = registered(
-        clients["admin"], personas.org.pk, "rebound", yaml.safe_dump(kubeconfig(server.url))
+        clients["admin"], personas.org.pk, "rebound", yaml.safe_dump(kubeconfig(server.origin))
     )
     assert cluster["reachable"] is False
     assert "OUTBOUND_DENY_NETWORKS" in cluster["lastError"]
@@ -649,7 +575,9 @@ def test_a_viewer_cannot_make_the_server_contact_a_cluster(
 ) -> None:
     org = personas.org.pk
     server = listen()
-    cluster = registered(clients["admin"], org, "watched", yaml.safe_dump(kubeconfig(server.url)))
+    cluster = registered(
+        clients["admin"], org, "watched", yaml.safe_dump(kubeconfig(server.origin))
+    )
     server.reset()
     detail = f"{clusters_url(org)}/{cluster['id']}"
     assert_problem(clients["viewer"].get(f"{detail}?check=true"), 403)
@@ -720,7 +648,7 @@ def test_the_install_form_refuses_overwrite_for_a_member_over_htmx(
 ) -> None:
     org = personas.org.pk
     server = listen()
-    cluster = registered(clients["admin"], org, "dash", yaml.safe_dump(kubeconfig(server.url)))
+    cluster = registered(clients["admin"], org, "dash", yaml.safe_dump(kubeconfig(server.origin)))
     clients["member"].post(
         secrets_url(org) + "?validate=false",
         {"name": "payload", "type": "generic", "values": {"k": "v"}, "tags": ["p"]},

@@ -12,9 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import socket
 import ssl
-import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -26,82 +24,13 @@ from django.core.exceptions import ValidationError
 from secrets_app.types import REGISTRY, Context, _tlsgen
 from secrets_app.types._remote import endpoint_allowed
 from tests.helpers import assert_problem
+from tests.listener import Listener, http_answer
 from tests.test_types_cloud import PRINCIPAL, STRANGER, Moto, service_account
 from tests.test_types_cloud import moto_server as moto_server  # a fixture, shared
 
 CANARY = "canary-7d1f3a9e-internal-answer"
 REFUSED = "This endpoint is not allowed"
 OFFLINE = Context(verify_remote=False)
-
-
-def http_answer(status: str, body: str = "", **headers: str) -> bytes:
-    lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body.encode())}", "Connection: close"]
-    lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
-
-
-class Listener:
-    """A TCP listener on 127.0.0.1 that counts connections and optionally answers one
-    request per connection (over TLS when given a server context)."""
-
-    def __init__(self, answer: bytes | None, tls: ssl.SSLContext | None, host: str) -> None:
-        self.answer, self.tls, self.host = answer, tls, host
-        self.connections = 0
-        self.sock = socket.create_server((host, 0))
-        self.sock.settimeout(0.1)
-        self.port = int(self.sock.getsockname()[1])
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def origin(self) -> str:
-        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
-
-    def _serve(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            try:
-                self._reply(conn)
-            except OSError:
-                pass
-            finally:
-                conn.close()
-
-    def _reply(self, conn: socket.socket) -> None:
-        if self.answer is None:
-            return
-        conn.settimeout(5)
-        stream = self.tls.wrap_socket(conn, server_side=True) if self.tls else conn
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = stream.recv(65536)
-            if not chunk:
-                return
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value.strip())
-        while len(body) < length:
-            chunk = stream.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-        stream.sendall(self.answer)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.sock.close()
-        self.thread.join(2)
 
 
 @pytest.fixture(scope="module")
@@ -132,12 +61,12 @@ def listen(tls_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Itera
     def start(
         answer: bytes | None = None, *, tls: bool = True, host: str = "127.0.0.1"
     ) -> Listener:
-        started.append(Listener(answer, context if tls else None, host))
+        started.append(Listener(answer, tls=context if tls else None, host=host))
         return started[-1]
 
     yield start
     for listener in started:
-        listener.stop()
+        listener.close()
 
 
 def secrets_url(org_id: int) -> str:
