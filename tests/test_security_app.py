@@ -165,7 +165,7 @@ def test_pages_carry_a_content_security_policy_without_inline_script(
         html = response.content.decode()
         for tag in html.split("<script")[1:]:
             assert tag.split(">", 1)[0].find("src=") >= 0, (url, tag[:80])
-        assert " style=" not in html and " onclick=" not in html
+        assert " style=" not in html and " onclick=" not in html and "<style" not in html
 
 
 def _settings_under(env: dict[str, str]) -> dict[str, Any]:
