@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench venv test-deps clean kube-build kube-up kube-down
+.PHONY: run test test-fast lint bench venv test-deps clean kube-build kube-up kube-down
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,9 +19,20 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(PY) tools/run.py
 
-## Installs what the tests need and runs the whole suite against real services.
+# The test database of a SQLite run: Django's in-memory one, whatever DATABASE_URL says.
+SQLITE := DATABASE_URL=sqlite:///$(CURDIR)/var/tests.sqlite3
+# No Kubernetes, no Chromium, nothing slow: what the edit-run loop needs.
+FAST_TESTS := not kube and not browser and not slow
+
+## Installs what the tests need and runs the whole suite against real services on
+## PostgreSQL, then the tests that touch the database on SQLite too.
 test: $(STAMP) test-deps kube-build
 	$(PY) tools/with_postgres.py -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(SQLITE) $(PY) -m pytest -m "$(SQLITE_TESTS)" $(PYTEST_ARGS)
+
+## The quick subset on SQLite (real OpenBao; no Kubernetes, Chromium or slow tests).
+test-fast: $(STAMP)
+	$(SQLITE) $(PY) -m pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
 test-deps:
 	bash tools/install-test-deps.sh
@@ -30,6 +41,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 	DJANGO_SECRET_KEY=lint $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 bench: $(STAMP) test-deps kube-build

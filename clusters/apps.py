@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class ClustersConfig(AppConfig):
     name = "clusters"
     verbose_name = "Clusters"
+
+    def ready(self) -> None:
+        # secrets_app does not import this app: it announces secret writes and deletes
+        # through its hook registry, and installed copies follow them from here.
+        from clusters import services
+        from secrets_app import hooks
+
+        hooks.on_before_delete(services.refuse_deleting_a_kubeconfig)
+        hooks.on_after_write(services.follow_secret_write)
+        hooks.on_after_delete(services.forget_secret)
+        hooks.on_verify_kubeconfig(services.verify_kubeconfig)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from clusters import kube
 from clusters.models import Cluster, Installation
-from pipeline_secrets.errors import ConflictError, NotFoundError, VaultUnavailableError
+from pipeline_secrets.core.errors import ConflictError, NotFoundError, VaultUnavailableError
 from secrets_app import selectors as secret_selectors
 from secrets_app.models import SecretIndex
 from secrets_app.types import get_type
@@ -23,8 +23,6 @@ from secrets_app.types import get_type
 MANAGED_BY = ("app.kubernetes.io/managed-by", "pipeline-secrets")
 ORG_LABEL = "secrets.pipeline.io/org-id"
 ANNOTATION = "secrets.pipeline.io/"
-# Vault reads of one install batch run this many at a time.
-VAULT_READERS = 8
 # Kubernetes writes of one install batch in flight at once.
 KUBE_WRITERS = 4
 
@@ -97,7 +95,13 @@ def _put(
             f"A Secret named {desired.name} that this product does not manage exists in "
             f"{namespace}; pass overwrite=true to replace it."
         )
-    if managed and existing.type == desired.type and existing.data == desired.data:
+    version_key = f"{ANNOTATION}version"
+    if (
+        managed
+        and existing.type == desired.type
+        and existing.data == desired.data
+        and existing.annotations.get(version_key) == desired.annotations.get(version_key)
+    ):
         return "unchanged"
     if existing.type != desired.type:
         # A Secret's type is immutable in Kubernetes: replace the object.

@@ -12,8 +12,8 @@ from typing import Any
 from django import forms
 
 from clusters.services import InstallQuery
-from orgs.forms import ServiceErrorsForm
 from orgs.models import Organization
+from pipeline_secrets.core.forms import ServiceErrorsForm
 from secrets_app import selectors as secret_selectors
 from secrets_app.forms import INPUT_ATTRS, SecretTextarea, split_tags, type_choices
 from secrets_app.types.kubernetes import FIELD as KUBECONFIG_FIELD

@@ -9,7 +9,7 @@ Invariants:
   is refused, when it is given and again when it is used (so one stored earlier is never
   followed); the client is built from a copy holding only the current context's server,
   TLS settings and inline credentials;
-- the client connects only to that server, after ``pipeline_secrets.outbound`` allowed it
+- the client connects only to that server, after ``pipeline_secrets.core.outbound`` allowed it
   (and checks the address it connected to), follows no redirect and uses no proxy;
 - whatever the client raises becomes a ``KubeError`` carrying the status and the Kubernetes
   reason word, never a message of the client or of the server, and never chained.
@@ -31,8 +31,8 @@ from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPSConnectionPool, P
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.util.retry import Retry
 
-from clusters.kubeconfig import parse_kubeconfig, server_of
-from pipeline_secrets import outbound
+from pipeline_secrets.core import outbound
+from secrets_app.types._kubeconfig import parse_kubeconfig, server_of
 
 __all__ = ["KubeError", "KubeRefusedError", "SecretObject", "parse_kubeconfig", "server_of"]
 

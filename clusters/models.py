@@ -5,12 +5,11 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from orgs.models import Organization
+from orgs.models import Organization, OrgScopedQuerySet
 
 
-class ClusterQuerySet(models.QuerySet["Cluster"]):
-    def for_org(self, organization: Organization) -> ClusterQuerySet:
-        return self.filter(organization=organization)
+class ClusterQuerySet(OrgScopedQuerySet["Cluster"]):
+    pass
 
 
 class Cluster(models.Model):
@@ -40,9 +39,8 @@ class Cluster(models.Model):
         return self.name
 
 
-class InstallationQuerySet(models.QuerySet["Installation"]):
-    def for_org(self, organization: Organization) -> InstallationQuerySet:
-        return self.filter(cluster__organization=organization)
+class InstallationQuerySet(OrgScopedQuerySet["Installation"]):
+    org_path = "cluster__organization"
 
 
 class Installation(models.Model):

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from clusters.models import Cluster, Installation
 from orgs.models import Organization
-from pipeline_secrets.errors import NotFoundError
+from pipeline_secrets.core.errors import NotFoundError
 
 
 def cluster_list(*, organization: Organization) -> QuerySet[Cluster]:

@@ -24,16 +24,17 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from clusters import kube
-from clusters.batch import KUBE_WRITERS, VAULT_READERS, Batch, ItemResult, values_or_error
+from clusters.batch import KUBE_WRITERS, Batch, ItemResult, values_or_error
 from clusters.models import Cluster, Installation
 from orgs import audit
 from orgs.models import Organization, Role, User
-from pipeline_secrets.errors import (
+from pipeline_secrets.core.errors import (
     ConflictError,
     NotFoundError,
     UpstreamError,
 )
 from secrets_app import selectors as secret_selectors
+from secrets_app import vault
 from secrets_app.models import SecretIndex
 from secrets_app.types import Context
 from secrets_app.types.kubernetes import FIELD as KUBECONFIG_FIELD
@@ -201,6 +202,34 @@ def clusters_using_secret(*, organization: Organization, secret_id: str) -> list
     )
 
 
+# --------------------------------------------------------------------------- secret hooks
+# Registered with ``secrets_app.hooks`` in ``ClustersConfig.ready()``.
+
+
+def refuse_deleting_a_kubeconfig(*, organization: Organization, secret_id: str) -> None:
+    """A secret that clusters use as their kubeconfig is not deleted (409)."""
+    users = clusters_using_secret(organization=organization, secret_id=secret_id)
+    if users:
+        raise ConflictError(
+            f"Clusters {', '.join(users)} use this secret as their kubeconfig; delete them first."
+        )
+
+
+def follow_secret_write(*, organization: Organization, secret_id: str) -> list[dict[str, Any]]:
+    """Installed copies follow a new version in the same request; failures are recorded on
+    their installations and returned to the caller."""
+    results = refresh_installations(organization=organization, secret_id=secret_id)
+    return [item.as_json() for item in results]
+
+
+def verify_kubeconfig(text: str) -> None:
+    """The ``kubernetes`` type's remote check: the cluster answers its version."""
+    try:
+        kube.server_version(text)
+    except kube.KubeError as exc:
+        raise ValueError(f"Kubernetes check failed: {exc.message}") from None
+
+
 # --------------------------------------------------------------------------- install
 
 
@@ -292,7 +321,7 @@ def _install_rows(
     # Vault reads run ahead in one pool; Kubernetes writes go out a few at a time in another.
     # Threads touch only Vault and Kubernetes; the database is written once, below.
     with (
-        ThreadPoolExecutor(max_workers=VAULT_READERS) as readers,
+        ThreadPoolExecutor(max_workers=vault.READERS) as readers,
         ThreadPoolExecutor(max_workers=KUBE_WRITERS) as writers,
         kube.secrets_client(kubeconfig) as client,
     ):

@@ -16,4 +16,9 @@ urlpatterns = [
     path(f"{CLUSTER}install/", views.InstallView.as_view(), name="install"),
     path(f"{CLUSTER}uninstall/", views.UninstallView.as_view(), name="uninstall"),
     path(f"{CLUSTER}delete/", views.ClusterDeleteView.as_view(), name="delete"),
+    path(
+        "installations/<secret_id:secret_id>/",
+        views.SecretInstallationsView.as_view(),
+        name="secret-installations",
+    ),
 ]

@@ -19,11 +19,11 @@ from clusters import selectors, services
 from clusters.forms import ClusterCreateForm, InstallForm
 from clusters.models import Cluster, Installation
 from orgs.models import Organization, Role
-from orgs.views import OrgView, is_htmx, redirect_to, render_page
-from pipeline_secrets.errors import ConflictError, NotFoundError, UpstreamError
+from orgs.views import OrgView
+from pipeline_secrets.core.errors import ConflictError, NotFoundError, UpstreamError
+from pipeline_secrets.core.web import form_errors, is_htmx, redirect_to, render_page, time_context
 from secrets_app import selectors as secret_selectors
 from secrets_app.types import Context
-from secrets_app.views import form_errors, time_context
 
 
 class ClusterView(OrgView):
@@ -234,3 +234,15 @@ class ClusterDeleteView(ClusterView):
             request, f"Deleted cluster {cluster.name}. Its kubeconfig secret is still there."
         )
         return redirect_to(request, self.org_url("clusters:list"))
+
+
+class SecretInstallationsView(ClusterView):
+    """Where one secret is installed: the panel on the secret's page, which loads it."""
+
+    def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
+        row = secret_selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        found = selectors.installations_of_secret(
+            organization=self.organization, secret_id=row.secret_id
+        )
+        context = self.get_context_data(secret=row, installations=list(found))
+        return render_page(request, "clusters/partials/_secret_installations.html", context)

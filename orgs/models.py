@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -59,9 +59,21 @@ class Organization(models.Model):
         return self.name
 
 
-class MembershipQuerySet(models.QuerySet["Membership"]):
-    def for_org(self, organization: Organization) -> MembershipQuerySet:
-        return self.filter(organization=organization)
+_Row = TypeVar("_Row", bound=models.Model)
+
+
+class OrgScopedQuerySet(models.QuerySet[_Row]):
+    """Rows of one organization. Every tenant object is fetched through ``for_org``;
+    ``org_path`` is the lookup from the row to its organization."""
+
+    org_path = "organization"
+
+    def for_org(self, organization: Organization) -> Self:
+        return self.filter(**{self.org_path: organization})
+
+
+class MembershipQuerySet(OrgScopedQuerySet["Membership"]):
+    pass
 
 
 class Membership(models.Model):

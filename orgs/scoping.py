@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from orgs.models import ApiToken, Membership, Organization, Role, User
-from pipeline_secrets.errors import NotFoundError
+from pipeline_secrets.core.errors import NotFoundError
 
 ORG_NOT_FOUND = "Organization not found."
 
@@ -84,6 +84,12 @@ def require_unlimited_token(request: Request, action: str) -> None:
             f"This API token is limited to an organization or a role, so it cannot {action}; "
             "use an unlimited token or the dashboard."
         )
+
+
+def actor(request: Request) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
 
 
 def require_role(membership: Membership, needed: str) -> None:

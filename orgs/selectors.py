@@ -21,7 +21,7 @@ def member_list(*, organization: Organization) -> QuerySet[Membership]:
 
 
 def member_get(*, organization: Organization, user_id: int) -> Membership:
-    from pipeline_secrets.errors import NotFoundError
+    from pipeline_secrets.core.errors import NotFoundError
 
     membership = member_list(organization=organization).filter(user_id=user_id).first()
     if membership is None:

@@ -12,10 +12,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orgs import audit
+from orgs.authentication import hash_token
 from orgs.models import ApiToken, Membership, Organization, Role, User
 from orgs.selectors import member_get
-from pipeline_secrets.api.authentication import hash_token
-from pipeline_secrets.errors import ConflictError, NotFoundError
+from pipeline_secrets.core.errors import ConflictError, NotFoundError
 
 
 def _validate_role(role: str) -> None:

@@ -15,7 +15,7 @@ from django.views import View
 from orgs import services
 from orgs.forms import FirstAdminForm
 from orgs.models import Membership, User
-from pipeline_secrets.errors import ConflictError
+from pipeline_secrets.core.errors import ConflictError
 
 
 class LoginView(auth_views.LoginView):

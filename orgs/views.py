@@ -19,91 +19,23 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers, patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.cache import add_never_cache_headers
 from django.views.generic import TemplateView
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from orgs import audit, selectors, services
 from orgs.forms import MemberAddForm, MemberRoleForm, OrganizationForm, TokenCreateForm
 from orgs.models import ROLE_RULES, Role, User
 from orgs.scoping import OrgScopedViewMixin
-from pipeline_secrets.errors import (
+from pipeline_secrets.core.errors import (
     AppError,
     ConflictError,
     NotFoundError,
-    VaultUnavailableError,
 )
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
-
-
-def wants_partial(request: HttpRequest) -> bool:
-    """An htmx request that swaps part of a page (a history restore needs the whole page)."""
-    details = getattr(request, "htmx", None)
-    return bool(details) and not getattr(details, "history_restore_request", False)
-
-
-def render_page(
-    request: HttpRequest,
-    page: str,
-    context: dict[str, Any],
-    *,
-    partial: str | None = None,
-    status: int = 200,
-    private: bool = False,
-) -> HttpResponse:
-    """``page``, or ``partial`` (the part of ``page`` that htmx swaps) for an htmx request.
-
-    ``private`` pages show something once (a token, generated values): no cache keeps them.
-    """
-    template = partial if partial and wants_partial(request) else page
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ("HX-Request",))
-    if private:
-        add_never_cache_headers(response)
-    return response
-
-
-def redirect_to(request: HttpRequest, url: str) -> HttpResponse:
-    """A redirect that htmx follows as a full page load."""
-    if is_htmx(request):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
-
-
-def vault_unavailable(request: HttpRequest, exc: VaultUnavailableError) -> HttpResponse:
-    context = {"detail": exc.detail}
-    if is_htmx(request):
-        # htmx swaps only 2xx answers: show the alert in the page's alert region.
-        response = render(request, "partials/_alert.html", context)
-        return reswap(retarget(response, "#alerts"), "innerHTML")
-    return render(request, "errors/vault_unavailable.html", context, status=503)
-
-
-def app_error(request: HttpRequest, exc: AppError) -> HttpResponse:
-    """An application error on a page, mapped as the API maps it: a conflict (409) is a
-    message on the page and changes nothing; an upstream or Vault failure (502/503) is an
-    alert; htmx requests get the alert in the page's alert region."""
-    if isinstance(exc, VaultUnavailableError):
-        return vault_unavailable(request, exc)
-    if isinstance(exc, ConflictError) and not is_htmx(request):
-        messages.error(request, exc.detail)
-        back = request.META.get("HTTP_REFERER", "")
-        safe = url_has_allowed_host_and_scheme(
-            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-        return redirect(back if safe else request.path)
-    context = {"title": exc.title, "detail": exc.detail, "status": exc.status}
-    if is_htmx(request):
-        response = render(request, "partials/_error_alert.html", context)
-        return reswap(retarget(response, "#alerts"), "innerHTML")
-    return render(request, "errors/app_error.html", context, status=exc.status)
+from pipeline_secrets.core.paging import keyset_page
+from pipeline_secrets.core.web import app_error, is_htmx, redirect_to, render_page
 
 
 def current_user(request: HttpRequest) -> User:
@@ -400,12 +332,12 @@ class ActivityView(OrgView):
             kind = ""
         events = audit.events(organization=self.organization, action=kind or None)
         before = request.GET.get("before", "")
-        if before.isdigit():
-            events = events.filter(pk__lt=int(before))
-        page = list(events[: ACTIVITY_PAGE + 1])
+        page, older = keyset_page(
+            events, before=int(before) if before.isdigit() else None, limit=ACTIVITY_PAGE
+        )
         context = self.get_context_data(
-            events=page[:ACTIVITY_PAGE],
-            older=page[ACTIVITY_PAGE - 1].pk if len(page) > ACTIVITY_PAGE else None,
+            events=page,
+            older=older,
             kind=kind,
             kinds=ACTIVITY_KINDS,
         )

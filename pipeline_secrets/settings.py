@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
-from pipeline_secrets.env import (
+from pipeline_secrets.core.env import (
     env_bool,
     env_int,
     env_list,
@@ -52,9 +52,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "pipeline_secrets.middleware.RequestContextMiddleware",
+    "pipeline_secrets.core.middleware.RequestContextMiddleware",
     "csp.middleware.CSPMiddleware",
-    "pipeline_secrets.middleware.ApiBodyLimitMiddleware",
+    "pipeline_secrets.core.middleware.ApiBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -174,14 +174,14 @@ PROVIDER_EXTRA_ENDPOINTS = env_list("PROVIDER_EXTRA_ENDPOINTS", [])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "pipeline_secrets.api.authentication.BearerTokenAuthentication",
+        "orgs.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "pipeline_secrets.api.exceptions.problem_exception_handler",
+    "EXCEPTION_HANDLER": "pipeline_secrets.core.api.exceptions.problem_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -209,7 +209,7 @@ LOGGING = {
     "formatters": {
         # Tracebacks without exception messages: those may quote request or file content.
         "plain": {
-            "()": "pipeline_secrets.logsafe.ScrubbedFormatter",
+            "()": "pipeline_secrets.core.logsafe.ScrubbedFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         }
     },

@@ -7,11 +7,11 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSpli
 from orgs import setup
 from orgs import views as org_views
 from pipeline_secrets import health
-from pipeline_secrets.converters import IdConverter, SecretIdConverter
+from pipeline_secrets.core.converters import IdConverter, SecretIdConverter
 
 # Every integer id in a URL, here and in the URLconfs included below, is an ``<id:...>``, and
 # every secret id a ``<secret_id:...>``: only values a row can have match, anything else is a
-# 404 (see ``pipeline_secrets.converters``).
+# 404 (see ``pipeline_secrets.core.converters``).
 register_converter(IdConverter, "id")
 register_converter(SecretIdConverter, "secret_id")
 

@@ -16,8 +16,8 @@ from django import forms
 from django.http import QueryDict
 from django.utils.http import urlencode
 
-from orgs.forms import ServiceErrorsForm
 from orgs.models import Organization
+from pipeline_secrets.core.forms import ServiceErrorsForm
 from secrets_app.types import REGISTRY, Field, SecretType
 
 # Descriptions that announce a multi-line value (PEM blocks, kubeconfigs).

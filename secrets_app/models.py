@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from django.db import models
 
-from orgs.models import Organization
+from orgs.models import Organization, OrgScopedQuerySet
 
 
-class SecretIndexQuerySet(models.QuerySet["SecretIndex"]):
-    def for_org(self, organization: Organization) -> SecretIndexQuerySet:
-        return self.filter(organization=organization)
+class SecretIndexQuerySet(OrgScopedQuerySet["SecretIndex"]):
+    pass
 
 
 class SecretIndex(models.Model):

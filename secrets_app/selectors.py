@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from orgs.models import Organization
-from pipeline_secrets.errors import NotFoundError
+from pipeline_secrets.core.errors import NotFoundError
 from secrets_app import vault
 from secrets_app.models import SecretIndex, SecretTag
 

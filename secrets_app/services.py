@@ -23,17 +23,14 @@ from django.utils import timezone
 
 from orgs import audit
 from orgs.models import Organization, User
-from pipeline_secrets.errors import ConflictError, NotFoundError
-from secrets_app import vault
+from pipeline_secrets.core.errors import ConflictError, NotFoundError
+from secrets_app import hooks, vault
 from secrets_app.models import SecretIndex, SecretTag
 from secrets_app.selectors import SECRET_NOT_FOUND, secret_get, vault_path
 from secrets_app.types import Context, get_type
 from secrets_app.validation import secret_id_for, validate_name, validate_tag, validate_tags
 
 logger = logging.getLogger(__name__)
-
-# Vault reads of one listing with values run this many at a time.
-VAULT_READERS = 8
 
 
 @dataclass
@@ -238,7 +235,10 @@ def _store_update(
     values: dict[str, str],
     tags: list[str],
     expires_at: datetime | None,
-) -> SecretIndex:
+) -> tuple[SecretIndex, hooks.ItemResults]:
+    """Write a new version (check-and-set on ``current``), then the index; then the apps
+    that keep copies (installed Secrets) follow it in the same request: their per-item
+    results come back with the row."""
     data = current.data
     document = _document(
         name=data["name"], type=data["type"], values=values, tags=tags, actor=actor.username
@@ -249,7 +249,7 @@ def _store_update(
         raise ConflictError(
             "The secret was changed by someone else since it was read; reload and retry."
         ) from None
-    return _write_index_or_repair(
+    row = _write_index_or_repair(
         organization=organization,
         secret_id=secret_id,
         document=document,
@@ -257,6 +257,7 @@ def _store_update(
         expires_at=expires_at,
         created=False,
     )
+    return row, hooks.after_write(organization=organization, secret_id=secret_id)
 
 
 def secret_update(
@@ -285,7 +286,7 @@ def secret_update(
         )
     clean_tags = validate_tags(tags)
     prepared = get_type(data["type"]).clean(values, ctx)
-    row = _store_update(
+    row, installations = _store_update(
         actor=actor,
         organization=organization,
         secret_id=secret_id,
@@ -294,17 +295,8 @@ def secret_update(
         tags=clean_tags,
         expires_at=prepared.expires_at,
     )
-    from clusters.services import refresh_installations
-
-    # Installed copies follow the new version in the same request; failures are recorded
-    # on their installations and returned to the caller.
-    refreshed = refresh_installations(organization=organization, secret_id=secret_id)
     _audit(actor, "secret.update", row, version=row.version, fields=sorted(prepared.generated))
-    return SecretWrite(
-        row=row,
-        generated=prepared.generated,
-        installations=[item.as_json() for item in refreshed],
-    )
+    return SecretWrite(row=row, generated=prepared.generated, installations=installations)
 
 
 def _retag(
@@ -326,7 +318,7 @@ def _retag(
     row = secret_get(organization=organization, secret_id=secret_id)
     if sorted(tags) == sorted(current.data.get("tags") or []):
         return row
-    updated = _store_update(
+    updated, _ = _store_update(
         actor=actor,
         organization=organization,
         secret_id=secret_id,
@@ -356,17 +348,12 @@ def secret_validate(*, actor: User, row: SecretIndex, ctx: Context) -> None:
 
 
 def secret_delete(*, actor: User, organization: Organization, secret_id: str) -> None:
-    """Remove every version from Vault, then the index row."""
-    from clusters.services import clusters_using_secret, forget_secret
-
+    """Remove every version from Vault, then the index row. Apps that depend on the secret
+    may veto first (a ``ConflictError``) and clean up after."""
     row = secret_get(organization=organization, secret_id=secret_id)
-    users = clusters_using_secret(organization=organization, secret_id=secret_id)
-    if users:
-        raise ConflictError(
-            f"Clusters {', '.join(users)} use this secret as their kubeconfig; delete them first."
-        )
+    hooks.before_delete(organization=organization, secret_id=secret_id)
     vault.delete_all(vault_path(organization.pk, secret_id))
-    forget_secret(organization=organization, secret_id=secret_id)
+    hooks.after_delete(organization=organization, secret_id=secret_id)
     _audit(actor, "secret.delete", row, version=row.version)
     row.delete()
 
@@ -400,7 +387,7 @@ def secret_reveal_many(*, actor: User, rows: list[SecretIndex]) -> list[dict[str
     def read(row: SecretIndex) -> vault.VaultDocument | None:
         return vault.read(vault_path(row.organization_id, row.secret_id))
 
-    with ThreadPoolExecutor(max_workers=VAULT_READERS) as pool:
+    with ThreadPoolExecutor(max_workers=vault.READERS) as pool:
         documents = list(pool.map(read, rows))
     if any(document is None for document in documents):
         raise NotFoundError(SECRET_NOT_FOUND)

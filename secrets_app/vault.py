@@ -23,9 +23,14 @@ import hvac.exceptions
 import requests
 from django.conf import settings
 
-from pipeline_secrets.errors import VaultUnavailableError
+from pipeline_secrets.core.errors import VaultUnavailableError
 
 logger = logging.getLogger(__name__)
+
+
+# Reads of many documents at once (a listing with values, an install batch) run this many
+# at a time: enough to overlap round trips, few enough not to crowd Vault.
+READERS = 8
 
 
 class CasMismatchError(Exception):

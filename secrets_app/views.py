@@ -7,7 +7,6 @@ and are never stored anywhere else.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -16,13 +15,19 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
-from django_htmx.http import push_url, reswap
+from django_htmx.http import push_url
 
-from clusters.selectors import installations_of_secret
 from orgs.models import Role
-from orgs.views import OrgView, is_htmx, redirect_to, render_page, wants_partial
-from pipeline_secrets.errors import ConflictError
+from orgs.views import OrgView
+from pipeline_secrets.core.errors import ConflictError
+from pipeline_secrets.core.web import (
+    form_errors,
+    is_htmx,
+    redirect_to,
+    render_page,
+    time_context,
+    wants_partial,
+)
 from secrets_app import selectors, services
 from secrets_app.forms import (
     SecretCreateForm,
@@ -36,19 +41,11 @@ from secrets_app.permissions import require_values_role
 from secrets_app.types import REGISTRY, Context, SecretType, get_type
 
 PAGE_SIZE = 50
-EXPIRY_WARNING = timedelta(days=30)
-JUST_NOW = timedelta(minutes=1)
 
 
 def requested_type(query: QueryDict) -> SecretType:
     """The type named by ``type`` in ``query``; the registry's first type otherwise."""
     return REGISTRY.get(query.get("type", ""), next(iter(REGISTRY.values())))
-
-
-def time_context() -> dict[str, Any]:
-    """What dates are compared with: now, "just now", and the end of the expiry warning."""
-    now = timezone.now()
-    return {"now": now, "recent": now - JUST_NOW, "expiry_horizon": now + EXPIRY_WARNING}
 
 
 def value_row(
@@ -72,14 +69,6 @@ def value_rows(
 ) -> list[dict[str, Any]]:
     names = [f.name for f in stype.fields] if stype and stype.strict else [""]
     return [value_row(stype, n, revealed if n == field else None) for n in names]
-
-
-def form_errors(request: HttpRequest, page: str, context: dict[str, Any]) -> HttpResponse:
-    """A form with errors: htmx gets only the error messages (typed input stays in place)."""
-    if is_htmx(request):
-        response = render_page(request, page, context, partial="partials/_form_errors.html")
-        return reswap(response, "none")
-    return render_page(request, page, context, status=400)
 
 
 class SecretView(OrgView):
@@ -246,13 +235,7 @@ class SecretDetailView(SecretView):
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
         context = self.secret_context(row, tag_form=TagForm(organization=self.organization))
-        context.update(self.installations_context(row))
         return render_page(request, "secrets_app/detail.html", context)
-
-    def installations_context(self, row: SecretIndex) -> dict[str, Any]:
-        """Hook for the clusters feature: where this secret is installed."""
-        found = installations_of_secret(organization=self.organization, secret_id=row.secret_id)
-        return {"installations": list(found)}
 
 
 class SecretValueView(SecretView):

@@ -1,7 +1,8 @@
 """Fixtures: a real OpenBao for the session, the three personas plus a member, API clients.
 
 Personas: ``admin``, ``member`` and ``viewer`` of org A; ``outsider``, admin of org B.
-API clients authenticate with real bearer tokens minted by the token service.
+API clients authenticate with real bearer tokens minted by the token service, and check every
+answer against the OpenAPI document (``tests.schema_check.CheckedAPIClient``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from rest_framework.test import APIClient
 
 from orgs import services as org_services
 from orgs.models import Membership, Organization, Role, User
-from pipeline_secrets.logsafe import ScrubbedFormatter
+from pipeline_secrets.core.logsafe import ScrubbedFormatter
+from tests.schema_check import CheckedAPIClient
 from tools.stack import OpenBao
 
 
@@ -110,7 +112,7 @@ def personas(db: None) -> Personas:
 
 def token_client(user: User) -> APIClient:
     _, raw = org_services.token_create(user=user, name="tests")
-    client = APIClient()
+    client = CheckedAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return client
 
@@ -122,7 +124,7 @@ def clients(personas: Personas) -> dict[str, APIClient]:
         name: token_client(personas.user(name))
         for name in ("admin", "member", "viewer", "outsider")
     }
-    result["anonymous"] = APIClient()
+    result["anonymous"] = CheckedAPIClient()
     return result
 
 
@@ -151,3 +153,21 @@ def repo_root() -> Path:
 
 
 from tests.kube_fixtures import kube_control_plane  # noqa: E402, F401
+
+# --------------------------------------------------------------------------- markers
+
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+MARK_BY_FIXTURE = {"vault": "vault", "vault_server": "vault", "kube_control_plane": "kube"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test by what it needs, so ``-m`` selections never rely on a file
+    remembering: ``vault`` and ``kube`` by the fixtures it uses (directly or through other
+    fixtures), ``browser`` for everything under tests/browser."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        marks = {mark for fixture, mark in MARK_BY_FIXTURE.items() if fixture in fixtures}
+        if item.path.is_relative_to(BROWSER_TESTS):
+            marks.add("browser")
+        for mark in sorted(marks - {m.name for m in item.iter_markers()}):
+            item.add_marker(mark)

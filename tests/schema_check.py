@@ -1,43 +1,132 @@
-"""Checks an API response against the OpenAPI document the product serves."""
+"""Checks API responses against the OpenAPI document the product serves.
+
+``CheckedAPIClient`` (the API client of the test suite) checks every answer under
+``/api/v1/``: its status must be one the operation documents and its body must fit the
+documented schema. The document is fetched once per session and each schema is compiled
+once per (path, method, status).
+"""
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from typing import Any
 
 import jsonschema
+from django.test import Client
 from rest_framework.test import APIClient
+
+API_PREFIX = "/api/v1/"
+# Served under the prefix but not operations of the API: the document and its viewer.
+NOT_OPERATIONS = ("/api/v1/openapi.json", "/api/v1/docs")
+CHECKED_METHODS = frozenset({"get", "post", "put", "patch", "delete"})
+# Any operation can fail unexpectedly; the answer is then a problem document naming the
+# request id. The document does not list 500 per operation, so such an answer is checked
+# against the problem schema instead of the operation's responses.
+UNEXPECTED = "500"
+# Every (path, method, status) checked in this session.
+CHECKED: set[tuple[str, str, str]] = set()
 
 
 @functools.cache
 def _document() -> dict[str, Any]:
-    response = APIClient().get("/api/v1/openapi.json")
-    assert response.status_code == 200
-    return response.json()
+    response = Client().get("/api/v1/openapi.json")
+    assert response.status_code == 200, response.status_code
+    document: dict[str, Any] = response.json()
+    return document
 
 
-def _match_path(paths: dict[str, Any], path: str) -> dict[str, Any]:
-    for template, item in paths.items():
-        pattern = "^" + re.sub(r"\{[^}]+\}", r"[^/]+", template) + "$"
-        if template.endswith("{tag}"):
-            pattern = "^" + re.sub(r"\{[^}]+\}", r".+", template) + "$"
-        if re.match(pattern, path):
-            return item
-    raise AssertionError(f"{path} is not in the OpenAPI document")
+@functools.cache
+def _templates() -> tuple[tuple[re.Pattern[str], str], ...]:
+    compiled = []
+    for template in _document()["paths"]:
+        # A tag may contain "/": the trailing {tag} matches the rest of the path.
+        last = r".+" if template.endswith("{tag}") else r"[^/]+"
+        body = re.sub(r"\{[^}]+\}$", lambda _m: last, template)
+        compiled.append((re.compile("^" + re.sub(r"\{[^}]+\}", r"[^/]+", body) + "$"), template))
+    return tuple(compiled)
+
+
+def _template_of(path: str) -> str | None:
+    for pattern, template in _templates():
+        if pattern.match(path):
+            return template
+    return None
+
+
+@functools.cache
+def _validator(template: str, method: str, status: str) -> jsonschema.Draft202012Validator | None:
+    """The compiled schema of an answer's body; None when the answer has no body."""
+    document = _document()
+    responses = document["paths"][template][method]["responses"]
+    if status == UNEXPECTED and status not in responses:
+        problem = {"$ref": "#/components/schemas/Problem"}
+        body = {"allOf": [problem, {"required": ["requestId"]}]}
+        schema = {**body, "components": document["components"]}
+        return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    content = responses[status].get("content")
+    if not content:
+        return None
+    media = next(iter(content.values()))
+    schema = {**media["schema"], "components": document["components"]}
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
 
 
 def assert_conforms(response: Any, method: str, path: str) -> None:
-    """The response's status is documented for the operation and its body fits the schema."""
-    document = _document()
-    operation = _match_path(document["paths"], path.split("?")[0])[method.lower()]
-    documented = operation["responses"]
+    """The response's status is documented for the operation and its body fits the schema.
+
+    A path or method the document does not have must be answered 404 or 405.
+    """
+    method = method.lower()
+    path = path.split("?")[0]
     status = str(response.status_code)
-    assert status in documented, f"{method} {path} answered undocumented {status}"
-    content = documented[status].get("content")
-    if not content:
-        assert not response.content, f"{method} {path} {status} should have no body"
+    template = _template_of(path)
+    item = _document()["paths"].get(template) if template else None
+    if item is None or method not in item:
+        assert status in {"404", "405"}, (
+            f"{method.upper()} {path} is not in the OpenAPI document but answered {status}"
+        )
         return
-    media = next(iter(content.values()))
-    schema = {**media["schema"], "components": document["components"]}
-    jsonschema.validate(response.json(), schema, cls=jsonschema.Draft202012Validator)
+    documented = item[method]["responses"]
+    assert status in documented or status == UNEXPECTED, (
+        f"{method.upper()} {path} answered undocumented {status} "
+        f"(documented: {', '.join(sorted(documented))}): {response.content[:300]!r}"
+    )
+    CHECKED.add((template, method, status))
+    validator = _validator(template, method, status)
+    if validator is None:
+        assert not response.content, f"{method.upper()} {path} {status} should have no body"
+        return
+    assert response.content, f"{method.upper()} {path} {status} has no body"
+    kind = response.get("Content-Type", "")
+    assert re.match(r"application/(.+\+)?json", kind), f"{method.upper()} {path} {status}: {kind}"
+    body = json.loads(response.content)
+    problems = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    if problems:
+        details = "\n".join(
+            f"  at {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:300]}"
+            for e in problems[:10]
+        )
+        raise AssertionError(
+            f"{method.upper()} {path} {status}: the body does not fit the OpenAPI document:\n"
+            f"{details}"
+        )
+
+
+class CheckedAPIClient(APIClient):
+    """An ``APIClient`` that checks every answer under /api/v1/ against the OpenAPI document
+    (see ``assert_conforms``); a call whose answer does not fit fails the test."""
+
+    def request(self, **kwargs: Any) -> Any:
+        response = super().request(**kwargs)
+        path = kwargs.get("PATH_INFO", "")
+        method = str(kwargs.get("REQUEST_METHOD", "")).lower()
+        if (
+            path.startswith(API_PREFIX)
+            and method in CHECKED_METHODS
+            and not path.startswith(NOT_OPERATIONS)
+        ):
+            assert_conforms(response, method, path)
+        return response

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from orgs.models import ApiToken, Role
 from tests.conftest import Personas
 from tests.helpers import assert_problem, check_access
+from tests.schema_check import CheckedAPIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -27,15 +28,15 @@ ORGS = "/api/v1/orgs"
 @pytest.fixture
 def sessions(personas: Personas) -> dict[str, APIClient]:
     """One API client per persona signed in with a session, plus ``anonymous``."""
-    result = {"anonymous": APIClient()}
+    result = {"anonymous": CheckedAPIClient()}
     for name in ("admin", "member", "viewer", "outsider"):
-        result[name] = APIClient()
+        result[name] = CheckedAPIClient()
         result[name].force_login(personas.user(name))
     return result
 
 
 def bearer(raw: str) -> APIClient:
-    client = APIClient()
+    client = CheckedAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return client
 
@@ -188,7 +189,7 @@ def test_revoking_someone_elses_token_is_404_and_leaves_it_working(
 
 @pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Bearer    "])
 def test_a_bearer_header_without_a_token_is_401(personas: Personas, header: str) -> None:
-    client = APIClient()
+    client = CheckedAPIClient()
     client.credentials(HTTP_AUTHORIZATION=header)
     assert_unauthorized(client.get(ORGS))
 
@@ -201,7 +202,7 @@ def test_an_unknown_token_is_401(personas: Personas, raw: str) -> None:
 
 
 def test_another_scheme_is_not_a_login(personas: Personas, clients: dict[str, APIClient]) -> None:
-    client = APIClient()
+    client = CheckedAPIClient()
     client.credentials(HTTP_AUTHORIZATION="Basic YWxpY2U6Y29ycmVjdCBob3JzZSBiYXR0ZXJ5")
     assert_unauthorized(client.get(ORGS))
 

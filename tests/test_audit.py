@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from rest_framework.test import APIClient
 
 from orgs import audit
 from orgs.models import AuditEvent, User
 from tests.helpers import assert_problem, check_access
+from tests.schema_check import CheckedAPIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_members_and_tokens_are_audited(vault, personas, clients):
     ).json()
     admin.put(f"/api/v1/orgs/{org}/members/{added['userId']}", {"role": "member"}, format="json")
     admin.delete(f"/api/v1/orgs/{org}/members/{added['userId']}")
-    signed_in = APIClient()  # tokens are managed from a session, not with a token
+    signed_in = CheckedAPIClient()  # tokens are managed from a session, not with a token
     signed_in.force_login(personas.admin)
     token = signed_in.post("/api/v1/tokens", {"name": "ci"}, format="json").json()
     signed_in.delete(f"/api/v1/tokens/{token['id']}")

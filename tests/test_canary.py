@@ -19,7 +19,8 @@ from rest_framework.test import APIClient
 
 from orgs import services as org_services
 from tests.conftest import Personas, VaultServer
-from tools.stack import free_port
+from tests.schema_check import CheckedAPIClient
+from tools.proc import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -184,12 +185,12 @@ def test_a_canary_reaches_no_log_problem_audit_row_or_column(
 
     # Tokens and passwords.
     _, raw_token = org_services.token_create(user=personas.member, name="ci")
-    with_token = APIClient()
+    with_token = CheckedAPIClient()
     with_token.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_token}")
     others += [
         with_token.get(secrets_url),
         with_token.get("/api/v1/tokens"),
-        APIClient(HTTP_AUTHORIZATION=f"Bearer {canary}").get(secrets_url),
+        CheckedAPIClient(HTTP_AUTHORIZATION=f"Bearer {canary}").get(secrets_url),
     ]
     personas.viewer.set_password(canary)
     personas.viewer.save()

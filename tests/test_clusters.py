@@ -8,15 +8,18 @@ import io
 import itertools
 import json
 import time
+from datetime import timedelta
 
 import pytest
 import yaml
 from django.core.management import call_command
+from django.utils import timezone
 
 from clusters.models import Cluster, Installation
+from clusters.services import expire_and_retry
 from orgs.models import AuditEvent
 from tests.helpers import assert_problem, check_access
-from tools.stack import free_port
+from tools.proc import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -349,9 +352,14 @@ def test_ttl_expiry_removes_the_secret(cluster, personas, clients, kube_control_
         {"namespace": namespace, "query": {"tag": "ttl"}, "ttl": 1},
     )
     assert response.json()[0]["status"] == "installed"
-    assert Installation.objects.get().expires_at is not None
-    time.sleep(1.2)
-    call_command("sync_installations", stdout=io.StringIO())
+    expires_at = Installation.objects.get().expires_at
+    assert expires_at is not None
+    assert expires_at - timezone.now() <= timedelta(seconds=1)
+    # Not yet due: nothing is removed.
+    assert expire_and_retry(now=expires_at - timedelta(milliseconds=1))["expired"] == 0
+    assert decoded(read_secret(kube_control_plane, namespace, "short")) == {"k": "v"}
+    # Due: the periodic job removes it.
+    assert expire_and_retry(now=expires_at) == {"expired": 1, "retried": 0, "failed": 0}
     with pytest.raises(Exception) as info:
         read_secret(kube_control_plane, namespace, "short")
     assert getattr(info.value, "status", None) == 404
@@ -363,6 +371,10 @@ def test_ttl_expiry_removes_the_secret(cluster, personas, clients, kube_control_
     }
     installed = AuditEvent.objects.get(action="cluster.install")
     assert installed.actor == "mike" and installed.detail["statuses"] == {"installed": 1}
+    # The command the periodic job runs does the same with the current time.
+    out = io.StringIO()
+    call_command("sync_installations", stdout=out)
+    assert out.getvalue().strip() == "expired 0, retried 0, failed 0"
 
 
 def test_role_restricted_credentials_fail_per_item_outside_their_namespace(
@@ -534,3 +546,23 @@ def test_partial_failure_keeps_the_successes_installed_and_recorded(
     assert by_name["taken"]["status"] == "failed" and by_name["taken"]["error"]
     assert decoded(read_secret(kube_control_plane, namespace, "free")) == {"k": "ours"}
     assert list(Installation.objects.values_list("kube_name", flat=True)) == ["free"]
+
+
+def test_a_tag_change_refreshes_the_installed_copies(
+    cluster, personas, clients, kube_control_plane
+):
+    org = personas.org.pk
+    created = create_secret(clients["member"], org, "tagged", "generic", {"k": "v1"}, ["p"])
+    namespace = new_namespace()
+    install(
+        clients["member"],
+        org,
+        cluster["id"],
+        {"namespace": namespace, "query": {"ids": [created["id"]]}},
+    )
+    url = f"{secrets_url(org)}/{created['id']}/tags"
+    for call, version in ((clients["member"].put, "2"), (clients["member"].delete, "3")):
+        assert call(f"{url}/team:web").status_code in (200, 204)
+        obj = read_secret(kube_control_plane, namespace, "tagged")
+        assert obj["metadata"]["annotations"]["secrets.pipeline.io/version"] == version
+        assert str(Installation.objects.get(kube_name="tagged").version) == version

@@ -12,9 +12,10 @@ from django.core.management.base import CommandError
 from django.test import Client
 from rest_framework.test import APIClient
 
+from orgs.authentication import hash_token
 from orgs.models import ApiToken, Membership, Organization, Role, User
-from pipeline_secrets.api.authentication import hash_token
 from tests.conftest import Personas
+from tests.schema_check import CheckedAPIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def bootstrap(*args: str) -> dict[str, Any]:
 
 
 def bearer(raw: str) -> APIClient:
-    client = APIClient()
+    client = CheckedAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return client
 

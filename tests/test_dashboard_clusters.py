@@ -17,7 +17,7 @@ from tests.test_clusters import new_namespace, read_secret
 from tests.test_dashboard import LOGIN, scan, signed_in
 from tests.test_dashboard_list import query_count
 from tools.kube.controlplane import ControlPlane, KubeAPIError
-from tools.stack import free_port
+from tools.proc import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -345,7 +345,10 @@ def test_secret_detail_shows_where_it_is_installed(
     namespace = new_namespace("dash")
     install(signed_in(personas, "member"), personas, cluster, namespace=namespace, type="password")
     row = SecretIndex.objects.get(name="db")
-    url = f"/orgs/{personas.org.pk}/secrets/{row.secret_id}/"
+    detail = f"/orgs/{personas.org.pk}/secrets/{row.secret_id}/"
+    # The secret's page loads the panel from the clusters feature.
+    url = f"/orgs/{personas.org.pk}/clusters/installations/{row.secret_id}/"
+    assert f'hx-get="{url}"' in signed_in(personas, "viewer").get(detail).content.decode()
     html = signed_in(personas, "viewer").get(url).content.decode()
     assert "Where it is installed" in html and namespace in html
     assert f'href="{page(personas, cluster)}"' in html and ">current<" in html
@@ -353,7 +356,9 @@ def test_secret_detail_shows_where_it_is_installed(
     SecretIndex.objects.filter(pk=row.pk).update(version=2)
     assert "behind v2" in signed_in(personas, "viewer").get(url).content.decode()
     web = SecretIndex.objects.get(name="web-tls")
-    other = signed_in(personas, "viewer").get(f"/orgs/{personas.org.pk}/secrets/{web.secret_id}/")
+    other = signed_in(personas, "viewer").get(
+        f"/orgs/{personas.org.pk}/clusters/installations/{web.secret_id}/"
+    )
     assert "Not installed on any cluster" in other.content.decode()
 
 

@@ -48,7 +48,7 @@ from secrets_app.types import REGISTRY
 from tests.conftest import Personas, VaultServer
 from tests.kube_fixtures import ControlPlane
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.vault]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.vault, pytest.mark.slow]
 
 # At most this many generated requests per operation and phase, from a fixed seed
 # (deterministic): about two minutes for the whole document on two cores.

@@ -18,9 +18,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from orgs import services as org_services
-from pipeline_secrets.converters import ID_MAX, IdConverter
+from pipeline_secrets.core.converters import ID_MAX, IdConverter
 from tests.conftest import Personas
 from tests.helpers import assert_problem
+from tests.schema_check import CheckedAPIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +128,7 @@ def admin_client(route: str, personas: Personas, clients: dict[str, APIClient]) 
     token management, which refuses tokens."""
     if route.startswith("api/v1/") and not route.startswith("api/v1/tokens"):
         return clients["admin"]
-    client = APIClient()
+    client = CheckedAPIClient()
     client.force_login(personas.admin)
     return client
 
@@ -207,7 +208,7 @@ def test_audit_cursor_beyond_any_row_lists_everything(
 
 
 def test_activity_cursor_beyond_any_row_lists_everything(personas: Personas) -> None:
-    client = APIClient()
+    client = CheckedAPIClient()
     client.force_login(personas.admin)
     response = client.get(f"/orgs/{personas.org.pk}/activity/", {"before": TOO_BIG})
     assert response.status_code == 200

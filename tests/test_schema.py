@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
-from rest_framework.test import APIClient
 
-from tests.schema_check import assert_conforms
+from tests.schema_check import CheckedAPIClient, assert_conforms
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +81,7 @@ def test_every_answer_of_a_full_session_fits_the_schema(vault, personas, clients
     check(clients["outsider"], "get", base, status=404)
     check(clients["anonymous"], "get", base, status=401)
     check(admin, "get", "/api/v1/tokens", status=403)  # tokens are managed from a session
-    signed_in = APIClient()
+    signed_in = CheckedAPIClient()
     signed_in.force_login(personas.admin)
     token = check(signed_in, "post", "/api/v1/tokens", {"name": "ci"}, status=201).json()
     check(signed_in, "get", "/api/v1/tokens", status=200)

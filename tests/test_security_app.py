@@ -374,6 +374,7 @@ def test_an_unexpected_error_logs_its_type_and_request_id_never_its_message(
 # --------------------------------------------------------------------------- Vault token
 
 
+@pytest.mark.slow
 def test_the_apps_vault_token_is_renewed_and_survives_a_failed_renewal(
     vault: VaultServer, personas: Personas, clients: dict[str, Any], monkeypatch: Any
 ) -> None:

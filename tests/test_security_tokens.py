@@ -17,6 +17,7 @@ from orgs import services as org_services
 from orgs.models import ApiToken, AuditEvent, Membership, Organization, Role, User
 from tests.conftest import Personas
 from tests.helpers import assert_problem
+from tests.schema_check import CheckedAPIClient
 from tests.test_dashboard import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ PASSWORD = "correct horse battery"
 
 
 def session_client(user: User) -> APIClient:
-    client = APIClient()
+    client = CheckedAPIClient()
     client.force_login(user)
     return client
 
@@ -35,7 +36,7 @@ def session_client(user: User) -> APIClient:
 def token_client(user: User, **limits: Any) -> APIClient:
     """A client with a new token of ``user``; ``limits`` as for ``token_create``."""
     _, raw = org_services.token_create(user=user, name="limited", **limits)
-    client = APIClient()
+    client = CheckedAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return client
 
@@ -80,7 +81,7 @@ def test_a_short_lived_token_cannot_mint_one_that_never_expires(personas: Person
 
 
 def test_a_session_manages_tokens(personas: Personas) -> None:
-    client = APIClient()
+    client = CheckedAPIClient()
     assert client.login(username="mike", password=PASSWORD)
     created = client.post(TOKENS, {"name": "ci"}, format="json")
     assert created.status_code == 201, created.content
@@ -91,10 +92,10 @@ def test_a_session_manages_tokens(personas: Personas) -> None:
 
 
 def test_an_unknown_token_is_still_401_on_token_management(personas: Personas) -> None:
-    client = APIClient()
+    client = CheckedAPIClient()
     client.credentials(HTTP_AUTHORIZATION="Bearer pst_nope")
     assert_problem(client.get(TOKENS), 401)
-    assert_problem(APIClient().post(TOKENS, {"name": "x"}, format="json"), 401)
+    assert_problem(CheckedAPIClient().post(TOKENS, {"name": "x"}, format="json"), 401)
 
 
 # --------------------------------------------------------------------------- creating limits

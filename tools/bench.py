@@ -28,11 +28,14 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.stack import OpenBao, free_port, wait_for  # noqa: E402
+from tools.proc import free_port, gunicorn_command, terminate, wait_for  # noqa: E402
+from tools.stack import OpenBao  # noqa: E402
 
 SEED_SECRETS = int(os.environ.get("BENCH_SEED", "10000"))
 TAG_HITS = 100
 INSTALL_COUNT = 100
+# gunicorn options of the measured servers: one worker (the default), warnings only.
+QUIET = ("--log-level", "warning")
 
 
 def _setup_django() -> None:
@@ -111,22 +114,7 @@ class Bench:
         boot = json.loads(self.manage("bootstrap", "--username", "bench", "--org", "bench"))
         self.org_id, self.token = boot["org_id"], boot["token"]
         self.app = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "pipeline_secrets.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=self.env,
+            gunicorn_command(self.port, options=QUIET), cwd=ROOT, env=self.env
         )
         self.base = f"http://127.0.0.1:{self.port}"
         self.http = requests.Session()
@@ -152,9 +140,7 @@ class Bench:
         return "" if quiet else out.stdout.strip()
 
     def stop(self) -> None:
-        if self.app is not None:
-            self.app.terminate()
-            self.app.wait(30)
+        terminate(self.app)
         self.bao.stop()
 
     def url(self, path: str) -> str:
@@ -202,20 +188,7 @@ class Bench:
         port = free_port()
         env = {**self.env, "PYTHONPATH": str(ROOT)}
         floor = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "tools.bench_floor:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-            ],
+            gunicorn_command(port, app="tools.bench_floor:application", options=QUIET),
             cwd=ROOT,
             env=env,
         )
@@ -225,8 +198,7 @@ class Bench:
             session = requests.Session()
             return median_ms(lambda _: session.get(url, params=path).raise_for_status(), 300)
         finally:
-            floor.terminate()
-            floor.wait(30)
+            terminate(floor)
 
     def row_create(self) -> None:
         kv = self.raw.secrets.kv.v2

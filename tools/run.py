@@ -32,8 +32,9 @@ from types import FrameType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline_secrets.env import private_data_dir
-from tools.stack import OpenBao, StackError, port_is_free, wait_for
+from pipeline_secrets.core.env import private_data_dir
+from tools.proc import WaitTimeout, gunicorn_command, port_is_free, terminate, wait_for
+from tools.stack import OpenBao, StackError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,24 +94,11 @@ def manage(*args: str) -> list[str]:
     return [sys.executable, "manage.py", *args]
 
 
-def terminate(process: subprocess.Popen[bytes] | None, name: str) -> None:
-    """SIGTERM ``process`` (its whole process group when it leads one), wait, then SIGKILL."""
-    if process is None or process.poll() is not None:
-        return
-    log(f"stopping {name}")
-    own_group = os.getpgid(process.pid) == process.pid
-    for signum in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            if own_group:
-                os.killpg(process.pid, signum)
-            else:
-                process.send_signal(signum)
-            process.wait(STOP_TIMEOUT)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
+def stop(process: subprocess.Popen[bytes] | None, name: str) -> None:
+    """Stop ``process`` (its whole process group when it leads one), saying so."""
+    if process is not None and process.poll() is None:
+        log(f"stopping {name}")
+        terminate(process, STOP_TIMEOUT)
 
 
 class Runner:
@@ -174,11 +162,9 @@ class Runner:
         port = self.config.port
         if not port_is_free(port):
             raise StepFailed(f"127.0.0.1:{port} is already in use; choose another PORT")
-        command = [
-            *(sys.executable, "-m", "gunicorn", "pipeline_secrets.wsgi:application"),
-            *("--bind", f"127.0.0.1:{port}", "--workers", str(self.config.workers)),
-            *("--threads", "4", "--access-logfile", "-"),
-        ]
+        command = gunicorn_command(
+            port, workers=self.config.workers, options=("--access-logfile", "-")
+        )
         self.gunicorn = subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True)
         wait_for(self.gunicorn_accepts, STARTUP_TIMEOUT, f"gunicorn on 127.0.0.1:{port}")
 
@@ -241,8 +227,8 @@ class Runner:
 
     def shutdown(self) -> None:
         """Stop everything started here, newest first; safe to call at any point."""
-        terminate(self.sync, "sync_installations")
-        terminate(self.gunicorn, "gunicorn")
+        stop(self.sync, "sync_installations")
+        stop(self.gunicorn, "gunicorn")
         if self.bao is not None and self.bao.process is not None:
             log("stopping OpenBao")
             self.bao.stop()
@@ -265,7 +251,7 @@ def main() -> int:
     except StepFailed as failure:
         log(f"error: {failure}")
         return failure.code
-    except StackError as error:
+    except (StackError, WaitTimeout) as error:
         log(f"error: {error}")
         return 1
     finally:

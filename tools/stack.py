@@ -15,11 +15,8 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +24,9 @@ import hvac
 import hvac.exceptions
 import requests
 
+from tools.proc import free_port, port_is_free, tail, terminate, wait_for, write_private
+
 DEFAULT_TIMEOUT = 60.0
-POLL_INTERVAL = 0.2
 STOP_TIMEOUT = 30.0
 APP_POLICY = "pipeline-secrets"
 APP_TOKEN_PERIOD = "768h"
@@ -48,58 +46,6 @@ class StackError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free when checked (another process may still
-    take it before the caller binds it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_is_free(port: int) -> bool:
-    """True when nothing listens on 127.0.0.1:``port`` (TIME_WAIT leftovers do not count)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Call ``check`` every POLL_INTERVAL until it returns True; raise StackError naming
-    ``what`` after ``timeout`` seconds. Exceptions raised by ``check`` propagate at once."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() >= deadline:
-            raise StackError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(POLL_INTERVAL)
-
-
-def write_private(path: Path, text: str) -> None:
-    """Atomically replace ``path`` with ``text``; the file is mode 0600 from its creation on,
-    so the content is never readable by other users, not even briefly."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-
-
-def tail(path: Path, lines: int = 20) -> str:
-    """The last ``lines`` lines of a text file, or a note that it does not exist."""
-    try:
-        content = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return f"({path} does not exist)"
-    return "\n".join(content.splitlines()[-lines:])
 
 
 def local_session() -> requests.Session:
@@ -331,7 +277,7 @@ log_level     = "info"
             self._check_alive()
             return self._health_status() is not None
 
-        wait_for(responding, timeout, f"OpenBao to answer on {self.addr}")
+        wait_for(responding, timeout, f"OpenBao to answer on {self.addr}", error=StackError)
 
     def wait_ready(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until the server is unsealed and the active node (sys/health answers 200):
@@ -342,21 +288,15 @@ log_level     = "info"
             self._check_alive()
             return self._health_status() == 200
 
-        wait_for(ready, timeout, f"OpenBao on {self.addr} to be unsealed and active")
+        what = f"OpenBao on {self.addr} to be unsealed and active"
+        wait_for(ready, timeout, what, error=StackError)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM the server's process group, wait up to ``timeout`` seconds, then SIGKILL.
         A no-op when nothing runs."""
-        process = self.process
-        if process is None:
+        if self.process is None:
             return
-        if process.poll() is None:
-            self._signal(signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal(signal.SIGKILL)
-                process.wait(timeout)
+        terminate(self.process, timeout)
         self._forget_process()
 
     def kill(self) -> None:
@@ -497,7 +437,8 @@ log_level     = "info"
                 return False
             return True
 
-        wait_for(serving, timeout, f"the KV v2 engine at {mount}/ to serve requests")
+        what = f"the KV v2 engine at {mount}/ to serve requests"
+        wait_for(serving, timeout, what, error=StackError)
 
     def _read_app_token(self) -> str | None:
         try:

@@ -1,29 +1,33 @@
-"""Request parsing and response shapes of the clusters API."""
+"""Request parsing and response shapes of the clusters API.
+
+Every answer is the ``.data`` of the serializer its operation documents: the OpenAPI
+document and the output are one definition.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
-from clusters.models import Cluster, Installation
+from orgs.api.serializers import UtcDateTimeField
 from secrets_app.api.serializers import StrictStringField
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
+# Reads a ``Cluster``.
 class ClusterSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(source="pk")
     name = serializers.CharField()
-    secretId = serializers.CharField(help_text="The kubernetes secret holding its kubeconfig.")
+    secretId = serializers.CharField(
+        source="kubeconfig_secret_id", help_text="The kubernetes secret holding its kubeconfig."
+    )
     reachable = serializers.BooleanField(allow_null=True)
-    serverVersion = serializers.CharField()
-    checkedAt = serializers.DateTimeField(allow_null=True)
-    lastError = serializers.CharField()
-    createdAt = serializers.DateTimeField()
-    createdBy = serializers.CharField()
+    serverVersion = serializers.CharField(source="server_version")
+    checkedAt = UtcDateTimeField(source="checked_at", allow_null=True)
+    lastError = serializers.CharField(source="last_error")
+    createdAt = UtcDateTimeField(source="created_at")
+    createdBy = serializers.CharField(source="created_by")
 
 
 class ClusterCreateSerializer(serializers.Serializer):
@@ -34,20 +38,6 @@ class ClusterCreateSerializer(serializers.Serializer):
         trim_whitespace=False,
         help_text="A kubeconfig (YAML or base64); stored as a kubernetes secret.",
     )
-
-
-def cluster_json(cluster: Cluster) -> dict[str, Any]:
-    return {
-        "id": cluster.pk,
-        "name": cluster.name,
-        "secretId": cluster.kubeconfig_secret_id,
-        "reachable": cluster.reachable,
-        "serverVersion": cluster.server_version,
-        "checkedAt": _iso(cluster.checked_at),
-        "lastError": cluster.last_error,
-        "createdAt": _iso(cluster.created_at),
-        "createdBy": cluster.created_by,
-    }
 
 
 class InstallQuerySerializer(serializers.Serializer):
@@ -69,37 +59,34 @@ class InstallSerializer(serializers.Serializer):
     )
 
 
+class OmittedWhenEmptyCharField(serializers.CharField):
+    """Text left out of the answer when empty."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        value = super().get_attribute(instance)
+        if not value:
+            raise SkipField()
+        return value
+
+
+# Reads a ``clusters.batch.ItemResult``.
 class InstallResultSerializer(serializers.Serializer):
     name = serializers.CharField()
     sourcing = serializers.ChoiceField(choices=["env", "volume"])
     status = serializers.ChoiceField(choices=["installed", "updated", "unchanged", "failed"])
     namespace = serializers.CharField()
-    error = serializers.CharField(required=False)
+    error = OmittedWhenEmptyCharField(required=False, help_text="Only on a failed item.")
 
 
+# Reads an ``Installation``.
 class InstallationSerializer(serializers.Serializer):
-    name = serializers.CharField(help_text="The v1.Secret's name.")
+    name = serializers.CharField(source="kube_name", help_text="The v1.Secret's name.")
     namespace = serializers.CharField()
-    secretId = serializers.CharField()
+    secretId = serializers.CharField(source="secret_id")
     version = serializers.IntegerField()
     sourcing = serializers.CharField()
     status = serializers.CharField()
-    installedBy = serializers.CharField()
-    installedAt = serializers.DateTimeField()
-    expiresAt = serializers.DateTimeField(allow_null=True)
-    lastError = serializers.CharField()
-
-
-def installation_json(item: Installation) -> dict[str, Any]:
-    return {
-        "name": item.kube_name,
-        "namespace": item.namespace,
-        "secretId": item.secret_id,
-        "version": item.version,
-        "sourcing": item.sourcing,
-        "status": item.status,
-        "installedBy": item.installed_by,
-        "installedAt": _iso(item.installed_at),
-        "expiresAt": _iso(item.expires_at),
-        "lastError": item.last_error,
-    }
+    installedBy = serializers.CharField(source="installed_by")
+    installedAt = UtcDateTimeField(source="installed_at")
+    expiresAt = UtcDateTimeField(source="expires_at", allow_null=True)
+    lastError = serializers.CharField(source="last_error")

@@ -15,13 +15,11 @@ from clusters.api.serializers import (
     InstallationSerializer,
     InstallResultSerializer,
     InstallSerializer,
-    cluster_json,
-    installation_json,
 )
 from orgs.models import Role
-from orgs.scoping import OrgScopedAPIView, require_role
-from pipeline_secrets.api.schema import errors, id_parameter
-from secrets_app.api.views import ORG_ID, VALIDATE, actor, flag
+from orgs.scoping import OrgScopedAPIView, actor, require_role
+from pipeline_secrets.core.api.params import flag
+from pipeline_secrets.core.api.schema import ORG_ID, VALIDATE, errors, id_parameter
 from secrets_app.types import Context
 
 CLUSTER_ID = id_parameter("cluster_id")
@@ -37,9 +35,8 @@ class ClusterListView(OrgScopedAPIView):
         responses={200: ClusterSerializer(many=True), **errors(404)},
     )
     def get(self, request: Request, org_id: int) -> Response:
-        return Response(
-            [cluster_json(c) for c in selectors.cluster_list(organization=self.organization)]
-        )
+        clusters = selectors.cluster_list(organization=self.organization)
+        return Response(ClusterSerializer(clusters, many=True).data)
 
     @extend_schema(
         operation_id="createCluster",
@@ -64,7 +61,7 @@ class ClusterListView(OrgScopedAPIView):
             kubeconfig=data.get("kubeconfig"),
             ctx=Context(verify_remote=flag(request, "validate", default=True)),
         )
-        return Response(cluster_json(cluster), status=status.HTTP_201_CREATED)
+        return Response(ClusterSerializer(cluster).data, status=status.HTTP_201_CREATED)
 
 
 class ClusterDetailView(OrgScopedAPIView):
@@ -91,7 +88,7 @@ class ClusterDetailView(OrgScopedAPIView):
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
         if check:
             cluster = services.cluster_check(cluster=cluster)
-        return Response(cluster_json(cluster))
+        return Response(ClusterSerializer(cluster).data)
 
     @extend_schema(
         operation_id="deleteCluster",
@@ -117,9 +114,8 @@ class ClusterSecretsView(OrgScopedAPIView):
     )
     def get(self, request: Request, org_id: int, cluster_id: int) -> Response:
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
-        return Response(
-            [installation_json(i) for i in selectors.installation_list(cluster=cluster)]
-        )
+        installations = selectors.installation_list(cluster=cluster)
+        return Response(InstallationSerializer(installations, many=True).data)
 
     @extend_schema(
         operation_id="installSecrets",
@@ -150,7 +146,7 @@ class ClusterSecretsView(OrgScopedAPIView):
             ttl=data.get("ttl"),
             role=self.membership.role,
         )
-        return Response([r.as_json() for r in results])
+        return Response(InstallResultSerializer(results, many=True).data)
 
 
 class ClusterSecretDetailView(OrgScopedAPIView):

@@ -1,24 +1,49 @@
-"""Request parsing and response shapes of the organizations, members and tokens API."""
+"""Request parsing and response shapes of the organizations, members and tokens API.
+
+Every answer is the ``.data`` of the serializer its operation documents: the OpenAPI
+document and the output are one definition.
+"""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
-from orgs.models import ApiToken, AuditEvent, Membership, Role
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+from orgs.models import Role
 
 
+class UtcDateTimeField(serializers.DateTimeField):
+    """A time as the API writes it: ISO 8601 in UTC with ``Z`` (null when unset)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default_timezone=datetime.UTC, **kwargs)
+
+
+def given(field: serializers.Field) -> Any:
+    """The value of ``field`` given in its serializer's context under the field's name, for a
+    value the object does not hold (a raw token, generated values); the field is left out of
+    the answer when none is given."""
+    context = field.context
+    if field.field_name not in context:
+        raise SkipField()
+    return context[field.field_name]
+
+
+class GivenCharField(serializers.CharField):
+    def get_attribute(self, instance: Any) -> Any:
+        return given(self)
+
+
+# A membership, answered as its organization with your role in it.
 class OrganizationSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
+    id = serializers.IntegerField(source="organization.pk")
+    name = serializers.CharField(source="organization.name")
     role = serializers.ChoiceField(choices=Role.choices, help_text="Your role in it.")
-    createdAt = serializers.DateTimeField()
+    createdAt = UtcDateTimeField(source="organization.created_at")
 
 
 class OrganizationCreateSerializer(serializers.Serializer):
@@ -32,22 +57,16 @@ class RoleLimitField(serializers.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=Role.choices, allow_null=True, **kwargs)
 
-
-def organization_json(membership: Membership) -> dict[str, Any]:
-    org = membership.organization
-    return {
-        "id": org.pk,
-        "name": org.name,
-        "role": membership.role,
-        "createdAt": _iso(org.created_at),
-    }
+    def to_representation(self, value: Any) -> Any:
+        # Stored as "" when there is no limit; answered as null.
+        return super().to_representation(value) if value else None
 
 
 class MemberSerializer(serializers.Serializer):
-    userId = serializers.IntegerField()
-    username = serializers.CharField()
+    userId = serializers.IntegerField(source="user_id")
+    username = serializers.CharField(source="user.username")
     role = serializers.ChoiceField(choices=Role.choices)
-    createdAt = serializers.DateTimeField()
+    createdAt = UtcDateTimeField(source="created_at")
 
 
 class MemberAddSerializer(serializers.Serializer):
@@ -59,33 +78,28 @@ class MemberRoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-def member_json(membership: Membership) -> dict[str, Any]:
-    return {
-        "userId": membership.user_id,
-        "username": membership.user.username,
-        "role": membership.role,
-        "createdAt": _iso(membership.created_at),
-    }
-
-
 class TokenSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(source="pk")
     name = serializers.CharField()
     prefix = serializers.CharField(help_text="The start of the token, to recognise it.")
-    createdAt = serializers.DateTimeField()
-    expiresAt = serializers.DateTimeField(allow_null=True)
-    revokedAt = serializers.DateTimeField(allow_null=True)
-    lastUsedAt = serializers.DateTimeField(allow_null=True)
+    createdAt = UtcDateTimeField(source="created_at")
+    expiresAt = UtcDateTimeField(source="expires_at", allow_null=True)
+    revokedAt = UtcDateTimeField(source="revoked_at", allow_null=True)
+    lastUsedAt = UtcDateTimeField(source="last_used_at", allow_null=True)
     organization = serializers.IntegerField(
-        allow_null=True, help_text="The only organization the token works in; null: all yours."
+        source="organization_id",
+        allow_null=True,
+        help_text="The only organization the token works in; null: all yours.",
     )
     maxRole = RoleLimitField(
+        source="max_role",
         help_text="The token never acts above this role; null: your role in each organization.",
     )
 
 
+# A new token; the raw token is given in the context (``token``).
 class TokenCreatedSerializer(TokenSerializer):
-    token = serializers.CharField(help_text="The token itself; shown this once only.")
+    token = GivenCharField(help_text="The token itself; shown this once only.")
 
 
 class TokenCreateSerializer(serializers.Serializer):
@@ -104,39 +118,12 @@ class TokenCreateSerializer(serializers.Serializer):
     )
 
 
-def token_json(token: ApiToken) -> dict[str, Any]:
-    return {
-        "id": token.pk,
-        "name": token.name,
-        "prefix": token.prefix,
-        "createdAt": _iso(token.created_at),
-        "expiresAt": _iso(token.expires_at),
-        "revokedAt": _iso(token.revoked_at),
-        "lastUsedAt": _iso(token.last_used_at),
-        "organization": token.organization_id,
-        "maxRole": token.max_role or None,
-    }
-
-
 class AuditEventSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    at = serializers.DateTimeField()
+    id = serializers.IntegerField(source="pk")
+    at = UtcDateTimeField(source="created_at")
     actor = serializers.CharField()
     action = serializers.CharField(help_text="e.g. secret.create, secret.read, cluster.install")
-    targetType = serializers.CharField()
-    targetId = serializers.CharField()
-    targetName = serializers.CharField()
+    targetType = serializers.CharField(source="target_type")
+    targetId = serializers.CharField(source="target_id")
+    targetName = serializers.CharField(source="target_name")
     detail = serializers.DictField(help_text="Ids, names, versions, roles; never values.")
-
-
-def audit_json(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": event.pk,
-        "at": _iso(event.created_at),
-        "actor": event.actor,
-        "action": event.action,
-        "targetType": event.target_type,
-        "targetId": event.target_id,
-        "targetName": event.target_name,
-        "detail": event.detail,
-    }

@@ -21,21 +21,19 @@ from orgs.api.serializers import (
     TokenCreatedSerializer,
     TokenCreateSerializer,
     TokenSerializer,
-    audit_json,
-    member_json,
-    organization_json,
-    token_json,
 )
+from orgs.authentication import SignedInSessionOnly
 from orgs.models import Membership, Role
 from orgs.scoping import (
     OrgScopedAPIView,
+    actor,
     memberships_within_token_limits,
     request_token,
     require_unlimited_token,
 )
-from pipeline_secrets.api.authentication import SignedInSessionOnly
-from pipeline_secrets.api.schema import ProblemSerializer, errors, id_parameter
-from secrets_app.api.views import ORG_ID, actor
+from pipeline_secrets.core.api.params import whole_number
+from pipeline_secrets.core.api.schema import ORG_ID, ProblemSerializer, errors, id_parameter
+from pipeline_secrets.core.paging import keyset_page
 
 AUDIT_MAX = 500
 USER_ID = id_parameter("user_id")
@@ -51,7 +49,7 @@ class OrganizationListView(APIView):
         memberships = memberships_within_token_limits(
             selectors.organizations_for_user(user=actor(request)), request_token(request)
         )
-        return Response([organization_json(m) for m in memberships])
+        return Response(OrganizationSerializer(memberships, many=True).data)
 
     @extend_schema(
         operation_id="createOrg",
@@ -75,7 +73,7 @@ class OrganizationListView(APIView):
         membership = Membership.objects.select_related("organization").get(
             organization=org, user=actor(request)
         )
-        return Response(organization_json(membership), status=status.HTTP_201_CREATED)
+        return Response(OrganizationSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
 class OrganizationDetailView(OrgScopedAPIView):
@@ -86,7 +84,7 @@ class OrganizationDetailView(OrgScopedAPIView):
         responses={200: OrganizationSerializer, **errors(404)},
     )
     def get(self, request: Request, org_id: int) -> Response:
-        return Response(organization_json(self.membership))
+        return Response(OrganizationSerializer(self.membership).data)
 
 
 class MemberListView(OrgScopedAPIView):
@@ -100,7 +98,7 @@ class MemberListView(OrgScopedAPIView):
     )
     def get(self, request: Request, org_id: int) -> Response:
         members = selectors.member_list(organization=self.organization)
-        return Response([member_json(m) for m in members])
+        return Response(MemberSerializer(members, many=True).data)
 
     @extend_schema(
         operation_id="addMember",
@@ -115,7 +113,7 @@ class MemberListView(OrgScopedAPIView):
         membership = services.member_add(
             actor=actor(request), organization=self.organization, **body.validated_data
         )
-        return Response(member_json(membership), status=status.HTTP_201_CREATED)
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
 class MemberDetailView(OrgScopedAPIView):
@@ -129,7 +127,7 @@ class MemberDetailView(OrgScopedAPIView):
     )
     def get(self, request: Request, org_id: int, user_id: int) -> Response:
         membership = selectors.member_get(organization=self.organization, user_id=user_id)
-        return Response(member_json(membership))
+        return Response(MemberSerializer(membership).data)
 
     @extend_schema(
         operation_id="changeMemberRole",
@@ -148,7 +146,7 @@ class MemberDetailView(OrgScopedAPIView):
             user_id=user_id,
             role=body.validated_data["role"],
         )
-        return Response(member_json(membership))
+        return Response(MemberSerializer(membership).data)
 
     @extend_schema(
         operation_id="removeMember",
@@ -182,7 +180,8 @@ class TokenListView(APIView):
         description="Your personal tokens, newest first." + SESSION_ONLY,
     )
     def get(self, request: Request) -> Response:
-        return Response([token_json(t) for t in selectors.token_list(user=actor(request))])
+        tokens = selectors.token_list(user=actor(request))
+        return Response(TokenSerializer(tokens, many=True).data)
 
     @extend_schema(
         operation_id="createToken",
@@ -202,7 +201,8 @@ class TokenListView(APIView):
             organization_id=body.validated_data.get("organization"),
             max_role=body.validated_data.get("maxRole") or "",
         )
-        return Response({**token_json(token), "token": raw}, status=status.HTTP_201_CREATED)
+        created = TokenCreatedSerializer(token, context={"token": raw})
+        return Response(created.data, status=status.HTTP_201_CREATED)
 
 
 class TokenDetailView(APIView):
@@ -249,19 +249,9 @@ class AuditListView(OrgScopedAPIView):
             target_id=params.get("targetId") or None,
             actor=params.get("actor") or None,
         )
-        before = _int_param(params.get("before"), "before", default=None)
-        if before is not None:
-            events = events.filter(pk__lt=before)
-        limit = _int_param(params.get("limit"), "limit", default=100)
+        before = whole_number(params.get("before"), "before")
+        limit = whole_number(params.get("limit"), "limit", default=100)
         if not 1 <= (limit or 0) <= AUDIT_MAX:
             raise ValidationError({"limit": f"Must be between 1 and {AUDIT_MAX}."})
-        return Response([audit_json(e) for e in events[:limit]])
-
-
-def _int_param(raw: str | None, name: str, *, default: int | None) -> int | None:
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationError({name: "Must be a whole number."}) from None
+        page, _ = keyset_page(events, before=before, limit=limit or 100)
+        return Response(AuditEventSerializer(page, many=True).data)

@@ -1,13 +1,21 @@
-"""Request parsing and response shapes of the secrets API (camelCase, as the original)."""
+"""Request parsing and response shapes of the secrets API (camelCase, as the original).
+
+Every answer is the ``.data`` of the serializer its operation documents: the OpenAPI
+document and the output are one definition.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
-from pipeline_secrets.converters import ID_MAX
+from orgs.api.serializers import UtcDateTimeField, given
+from pipeline_secrets.core.converters import ID_MAX
 from secrets_app import vault
 from secrets_app.models import SecretIndex
 from secrets_app.types import get_type
@@ -43,13 +51,16 @@ _FIELD_FIELDS: dict[str, serializers.Field] = {
     "required": serializers.BooleanField(),
     "generatable": serializers.BooleanField(),
     "opaque": serializers.BooleanField(help_text="Internal; not installed into clusters."),
-    "safeToDisplay": serializers.BooleanField(help_text="Not secret; shown unmasked."),
+    "safeToDisplay": serializers.BooleanField(
+        source="safe_to_display", help_text="Not secret; shown unmasked."
+    ),
     "description": serializers.CharField(),
 }
 
 
 # Built with inline_serializer because its keys ("fields", "required") clash with Serializer
-# attributes; the class is made once so the schema has one SecretType component.
+# attributes; the class is made once so the schema has one SecretType component. It reads a
+# ``secrets_app.types.SecretType``.
 SecretTypeSerializer: type[serializers.Serializer] = type(
     inline_serializer(
         name="SecretType",
@@ -57,7 +68,9 @@ SecretTypeSerializer: type[serializers.Serializer] = type(
             "name": serializers.CharField(),
             "description": serializers.CharField(),
             "sourcing": serializers.ChoiceField(choices=["env", "volume"]),
-            "schema": serializers.BooleanField(help_text="False when any keys are accepted."),
+            "schema": serializers.BooleanField(
+                source="strict", help_text="False when any keys are accepted."
+            ),
             "fields": inline_serializer(name=_FIELD_NAME, fields=_FIELD_FIELDS, many=True),
         },
     )
@@ -91,86 +104,126 @@ class SecretUpdateSerializer(serializers.Serializer):
     )
 
 
+class VaultTimeField(UtcDateTimeField):
+    """A time that may come from Vault as an RFC 3339 string (nanoseconds), answered in the
+    API's form (UTC, microseconds, ``Z``)."""
+
+    def to_representation(self, value: Any) -> Any:
+        if isinstance(value, str):
+            value = vault.parse_time(value)
+        return super().to_representation(value)
+
+
+class ValuesField(serializers.DictField):
+    """A secret's values, given in the context as ``values`` (secretId -> values); left out
+    for a secret whose values are not given."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        values = self.context.get("values", {}).get(instance.secret_id)
+        if values is None:
+            raise SkipField()
+        return values
+
+
+class GivenDictField(serializers.DictField):
+    def get_attribute(self, instance: Any) -> Any:
+        return given(self)
+
+
+class GivenListField(serializers.ListField):
+    def get_attribute(self, instance: Any) -> Any:
+        return given(self)
+
+
+class GivenBooleanField(serializers.BooleanField):
+    def get_attribute(self, instance: Any) -> Any:
+        return given(self)
+
+
+# Reads a ``SecretIndex`` row (or an ``EarlierVersion``); a plain serializer of simple fields, so
+# a listing of many secrets stays fast.
 class SecretSerializer(serializers.Serializer):
-    id = serializers.CharField(help_text="Hex SHA-256 of the name.")
+    id = serializers.CharField(source="secret_id", help_text="Hex SHA-256 of the name.")
     name = serializers.CharField()
     type = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
     version = serializers.IntegerField()
-    updatedAt = serializers.DateTimeField()
-    updatedBy = serializers.CharField()
-    expiresAt = serializers.DateTimeField(
-        allow_null=True, help_text="Earliest expiry of the certificates it holds, if any."
+    updatedAt = UtcDateTimeField(source="updated_at")
+    updatedBy = serializers.CharField(source="updated_by")
+    expiresAt = UtcDateTimeField(
+        source="expires_at",
+        allow_null=True,
+        help_text="Earliest expiry of the certificates it holds, if any.",
     )
-    values = serializers.DictField(
+    values = ValuesField(
         child=serializers.CharField(),
         required=False,
         help_text="Present only when values were asked for and the caller is a member.",
     )
 
 
+# A written secret; ``generated`` (and after an update ``installations``) are given in the
+# context.
 class SecretCreatedSerializer(SecretSerializer):
-    generated = serializers.DictField(
+    generated = GivenDictField(
         child=serializers.CharField(),
         help_text="Values generated by this request, shown this once.",
     )
-    installations = serializers.ListField(
+    installations = GivenListField(
         child=serializers.DictField(),
         required=False,
         help_text="After an update: each installed copy refreshed, with status and error.",
     )
 
 
+# Reads a ``SecretIndex`` row; ``valid`` and ``remoteChecked`` are given in the context.
 class SecretValidationSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    valid = serializers.BooleanField()
-    remoteChecked = serializers.BooleanField(help_text="Whether the provider was asked too.")
+    id = serializers.CharField(source="secret_id")
+    valid = GivenBooleanField()
+    remoteChecked = GivenBooleanField(help_text="Whether the provider was asked too.")
 
 
+class CurrentVersionField(serializers.BooleanField):
+    """Whether a version is the one given in the context as ``current``."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        return instance.version == self.context["current"]
+
+
+# Reads a ``vault.VersionInfo``; the current version is given in the context.
 class SecretVersionSerializer(serializers.Serializer):
     version = serializers.IntegerField()
-    createdAt = serializers.DateTimeField()
+    createdAt = VaultTimeField(source="created_time")
     deleted = serializers.BooleanField()
-    current = serializers.BooleanField()
+    current = CurrentVersionField()
 
 
-def vault_time(value: str) -> str:
-    """Vault's timestamp in the API's form (UTC, microseconds, ``Z``)."""
-    return vault.parse_time(value).isoformat().replace("+00:00", "Z")
+@dataclass
+class EarlierVersion:
+    """An earlier version of a secret, from its Vault document, read like an index row."""
 
+    secret_id: str
+    name: str
+    type: str
+    tags: list[str]
+    version: int
+    updated_at: datetime
+    updated_by: str
+    expires_at: datetime | None
+    values: dict[str, str]
 
-def version_json(row: SecretIndex, document: vault.VaultDocument) -> dict[str, Any]:
-    """An earlier version of a secret, from its Vault document, with its values."""
-    data = document.data
-    values = dict(data.get("values") or {})
-    expires = get_type(row.type).expiry(values)
-    return {
-        "id": row.secret_id,
-        "name": row.name,
-        "type": row.type,
-        "tags": list(data.get("tags") or []),
-        "version": document.version,
-        "updatedAt": vault_time(document.created_time),
-        "updatedBy": data.get("updatedBy") or "",
-        "expiresAt": expires.isoformat().replace("+00:00", "Z") if expires else None,
-        "values": values,
-    }
-
-
-def secret_json(row: SecretIndex, values: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The API form of an index row (plus values when given). Fast: no serializer walk."""
-    body: dict[str, Any] = {
-        "id": row.secret_id,
-        "name": row.name,
-        "type": row.type,
-        "tags": row.tags,
-        "version": row.version,
-        "updatedAt": row.updated_at.isoformat().replace("+00:00", "Z"),
-        "updatedBy": row.updated_by,
-        "expiresAt": (
-            row.expires_at.isoformat().replace("+00:00", "Z") if row.expires_at else None
-        ),
-    }
-    if values is not None:
-        body["values"] = values
-    return body
+    @classmethod
+    def of(cls, row: SecretIndex, document: vault.VaultDocument) -> EarlierVersion:
+        data = document.data
+        values = dict(data.get("values") or {})
+        return cls(
+            secret_id=row.secret_id,
+            name=row.name,
+            type=row.type,
+            tags=list(data.get("tags") or []),
+            version=document.version,
+            updated_at=vault.parse_time(document.created_time),
+            updated_by=data.get("updatedBy") or "",
+            expires_at=get_type(row.type).expiry(values),
+            values=values,
+        )

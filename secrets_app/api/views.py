@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -12,13 +12,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orgs.models import Role, User
-from orgs.scoping import OrgScopedAPIView
-from pipeline_secrets.api.schema import errors, id_parameter, secret_id_parameter
-from pipeline_secrets.converters import ID_MAX
-from pipeline_secrets.errors import NotFoundError
+from orgs.models import Role
+from orgs.scoping import OrgScopedAPIView, actor
+from pipeline_secrets.core.api.params import flag, positive_int, texts
+from pipeline_secrets.core.api.schema import ORG_ID, VALIDATE, errors, secret_id_parameter
+from pipeline_secrets.core.errors import NotFoundError
 from secrets_app import selectors, services
 from secrets_app.api.serializers import (
+    EarlierVersion,
     SecretCreatedSerializer,
     SecretSerializer,
     SecretTypeSerializer,
@@ -26,14 +27,10 @@ from secrets_app.api.serializers import (
     SecretValidationSerializer,
     SecretVersionSerializer,
     SecretWriteSerializer,
-    secret_json,
-    vault_time,
-    version_json,
 )
 from secrets_app.permissions import may_use_values, require_values_role
 from secrets_app.types import REGISTRY, Context
 
-ORG_ID = id_parameter("org_id", "orgId")
 SECRET_ID = secret_id_parameter(description="secretId (hex SHA-256 of the name)")
 TAG = OpenApiParameter(
     "tag", OpenApiTypes.STR, OpenApiParameter.PATH, description="A tag; may contain ':' and '/'."
@@ -41,45 +38,9 @@ TAG = OpenApiParameter(
 TAG_LIST = OpenApiResponse(
     response={"type": "array", "items": {"type": "string"}}, description="The secret's tags."
 )
-VALIDATE = OpenApiParameter(
-    "validate",
-    OpenApiTypes.BOOL,
-    description="Also verify credentials with their provider (default true).",
-)
 VALUES = OpenApiParameter(
     "values", OpenApiTypes.BOOL, description="Include values (member role). Default false."
 )
-
-
-def flag(request: Request, name: str, default: bool = False) -> bool:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def positive_int(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= ID_MAX:
-        raise ValidationError({name: f"Must be a whole number from 1 to {ID_MAX}."})
-    return int(raw)
-
-
-def texts(request: Request, name: str) -> list[str]:
-    """Every value of a query parameter; a NUL, which no stored text can hold (and PostgreSQL
-    refuses), is a 400 naming the parameter, as it is in a request body."""
-    values = request.query_params.getlist(name)
-    if any("\x00" in value for value in values):
-        raise ValidationError({name: "Null characters are not allowed."})
-    return values
-
-
-def actor(request: Request) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 class SecretTypeListView(APIView):
@@ -89,7 +50,7 @@ class SecretTypeListView(APIView):
         responses={200: SecretTypeSerializer(many=True), **errors()},
     )
     def get(self, request: Request) -> Response:
-        return Response([t.describe() for t in REGISTRY.values()])
+        return Response(SecretTypeSerializer(REGISTRY.values(), many=True).data)
 
 
 class SecretTypeDetailView(APIView):
@@ -104,7 +65,7 @@ class SecretTypeDetailView(APIView):
             raise NotFoundError(
                 f"Unknown secret type {type[:40]!r}; known types: {', '.join(sorted(REGISTRY))}."
             )
-        return Response(REGISTRY[type].describe())
+        return Response(SecretTypeSerializer(REGISTRY[type]).data)
 
 
 class SecretListView(OrgScopedAPIView):
@@ -136,12 +97,12 @@ class SecretListView(OrgScopedAPIView):
             organization=self.organization, type=kinds[-1] if kinds else None, tags=tags
         )
         if not with_values:
-            return Response([secret_json(row) for row in rows])
+            return Response(SecretSerializer(rows, many=True).data)
         found = list(rows)
         readable = [r for r in found if may_use_values(self.membership, r.type)]
         values = services.secret_reveal_many(actor=actor(request), rows=readable)
         by_id = {r.secret_id: v for r, v in zip(readable, values, strict=True)}
-        return Response([secret_json(r, by_id.get(r.secret_id)) for r in found])
+        return Response(SecretSerializer(found, many=True, context={"values": by_id}).data)
 
     @extend_schema(
         operation_id="createSecret",
@@ -160,9 +121,8 @@ class SecretListView(OrgScopedAPIView):
             ctx=Context(verify_remote=flag(request, "validate", default=True)),
             **body.validated_data,
         )
-        payload = secret_json(result.row)
-        payload["generated"] = result.generated
-        return Response(payload, status=status.HTTP_201_CREATED)
+        created = SecretCreatedSerializer(result.row, context={"generated": result.generated})
+        return Response(created.data, status=status.HTTP_201_CREATED)
 
 
 class SecretDetailView(OrgScopedAPIView):
@@ -187,15 +147,18 @@ class SecretDetailView(OrgScopedAPIView):
         if not may_use_values(self.membership, row.type):
             if flag(request, "values") or version is not None:
                 require_values_role(self.membership, row.type)
-            return Response(secret_json(row))
+            return Response(SecretSerializer(row).data)
         if version is not None:
             old = services.secret_reveal(actor=actor(request), row=row, version=version)
-            return Response(version_json(row, old))
+            earlier = EarlierVersion.of(row, old)
+            context = {"values": {earlier.secret_id: earlier.values}}
+            return Response(SecretSerializer(earlier, context=context).data)
         document = services.secret_reveal(actor=actor(request), row=row)
         if document.version != row.version:
             # Vault moved on without the index (a repaired failure): catch the index up.
             row = services.index_sync(organization=self.organization, secret_id=secret_id) or row
-        return Response(secret_json(row, dict(document.data.get("values") or {})))
+        values = dict(document.data.get("values") or {})
+        return Response(SecretSerializer(row, context={"values": {row.secret_id: values}}).data)
 
     @extend_schema(
         operation_id="updateSecret",
@@ -222,10 +185,8 @@ class SecretDetailView(OrgScopedAPIView):
             expected_version=data.get("version"),
             ctx=Context(verify_remote=flag(request, "validate", default=True)),
         )
-        payload = secret_json(result.row)
-        payload["generated"] = result.generated
-        payload["installations"] = result.installations
-        return Response(payload)
+        context = {"generated": result.generated, "installations": result.installations}
+        return Response(SecretCreatedSerializer(result.row, context=context).data)
 
     @extend_schema(
         operation_id="deleteSecret",
@@ -255,17 +216,9 @@ class SecretVersionsView(OrgScopedAPIView):
     )
     def get(self, request: Request, org_id: int, secret_id: str) -> Response:
         row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
-        return Response(
-            [
-                {
-                    "version": v.version,
-                    "createdAt": vault_time(v.created_time),
-                    "deleted": v.deleted,
-                    "current": v.version == row.version,
-                }
-                for v in selectors.secret_versions(row=row)
-            ]
-        )
+        versions = selectors.secret_versions(row=row)
+        context = {"current": row.version}
+        return Response(SecretVersionSerializer(versions, many=True, context=context).data)
 
 
 class SecretTagListView(OrgScopedAPIView):
@@ -328,4 +281,5 @@ class SecretValidateView(OrgScopedAPIView):
         services.secret_validate(
             actor=actor(request), row=row, ctx=Context(verify_remote=verify_remote)
         )
-        return Response({"id": row.secret_id, "valid": True, "remoteChecked": verify_remote})
+        context = {"valid": True, "remoteChecked": verify_remote}
+        return Response(SecretValidationSerializer(row, context=context).data)

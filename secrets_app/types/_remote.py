@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from pipeline_secrets.outbound import OutboundRefusedError, check_url
+from pipeline_secrets.core.outbound import OutboundRefusedError, check_url
 from secrets_app.types.base import Context, Prepared, SecretType
 
 # A check waits this long to connect and then to read; a provider slower than that is

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ValidationError
 
-from pipeline_secrets.outbound import OutboundRefusedError, check_url
+from pipeline_secrets.core.outbound import OutboundRefusedError, check_url
 from secrets_app.types._remote import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,

@@ -11,6 +11,8 @@ import base64
 import yaml
 from django.core.exceptions import ValidationError
 
+from secrets_app import hooks
+from secrets_app.types._kubeconfig import parse_kubeconfig
 from secrets_app.types.base import Context, Field, Prepared, SecretType
 
 FIELD = "K8Sconfig"
@@ -46,20 +48,17 @@ class KubernetesType(SecretType):
     fields = (Field(FIELD, required=True, description="The kubeconfig, as YAML or base64 of it."),)
 
     def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
-        from clusters import kube
-
         text = kubeconfig_text(values[FIELD])
         try:
-            kube.parse_kubeconfig(text)
+            parse_kubeconfig(text)
         except ValueError as exc:
             raise ValidationError({f"values.{FIELD}": f"The kubeconfig {exc}."}) from None
         if ctx.verify_remote:
+            # Asking the cluster is the clusters feature's job; it registers the check.
             try:
-                kube.server_version(text)
-            except kube.KubeError as exc:
-                raise ValidationError(
-                    {f"values.{FIELD}": f"Kubernetes check failed: {exc.message}"}
-                ) from None
+                hooks.verify_kubeconfig(text)
+            except ValueError as exc:
+                raise ValidationError({f"values.{FIELD}": str(exc)}) from None
         return Prepared(values={FIELD: text})
 
 

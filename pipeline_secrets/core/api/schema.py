@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from pipeline_secrets.converters import ID_SCHEMA, SECRET_ID_SCHEMA
+from pipeline_secrets.core.converters import ID_SCHEMA, SECRET_ID_SCHEMA
 
 # An RFC 9457 problem document; ``errors`` maps field names to messages.
 ProblemSerializer = inline_serializer(
@@ -52,3 +53,11 @@ def secret_id_parameter(name: str = "secret_id", description: str = "") -> OpenA
     return OpenApiParameter(
         name, dict(SECRET_ID_SCHEMA), OpenApiParameter.PATH, description=description
     )
+
+
+ORG_ID = id_parameter("org_id", "orgId")
+VALIDATE = OpenApiParameter(
+    "validate",
+    OpenApiTypes.BOOL,
+    description="Also verify credentials with their provider (default true).",
+)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Callable
@@ -10,6 +9,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
+
+from pipeline_secrets.core.problems import problem_response
 
 
 class ApiBodyLimitMiddleware:
@@ -29,14 +30,8 @@ class ApiBodyLimitMiddleware:
                 length = 0
             limit = settings.API_MAX_BODY_BYTES
             if length > limit:
-                body = {
-                    "type": "about:blank",
-                    "title": "Request body too large",
-                    "status": 413,
-                    "detail": f"The request body is {length} bytes; the limit is {limit}.",
-                }
-                return HttpResponse(
-                    json.dumps(body), status=413, content_type="application/problem+json"
+                return problem_response(
+                    413, f"The request body is {length} bytes; the limit is {limit}."
                 )
         return self.get_response(request)
 

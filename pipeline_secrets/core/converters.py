@@ -5,7 +5,7 @@ beyond a 64-bit signed integer) reached the database, where SQLite cannot even b
 ``str`` converter let any text (a NUL, which PostgreSQL refuses) reach a secret id lookup.
 With these converters anything else does not match and the URL is a 404, like a missing row.
 They are registered as ``id`` and ``secret_id`` in ``pipeline_secrets.urls`` (the root
-URLconf, which includes all the others); ``pipeline_secrets.api.schema`` documents them.
+URLconf, which includes all the others); ``pipeline_secrets.core.api.schema`` documents them.
 """
 
 from __future__ import annotations

@@ -16,37 +16,15 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from pipeline_secrets.errors import AppError
-from pipeline_secrets.middleware import request_id
+from pipeline_secrets.core.errors import AppError
+from pipeline_secrets.core.middleware import request_id
+from pipeline_secrets.core.problems import PROBLEM_CONTENT_TYPE, problem_body
 
 logger = logging.getLogger(__name__)
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-
-_TITLES = {
-    400: "Invalid request",
-    401: "Authentication required",
-    403: "Permission denied",
-    404: "Not found",
-    405: "Method not allowed",
-    406: "Not acceptable",
-    409: "Conflict",
-    413: "Request body too large",
-    415: "Unsupported media type",
-    429: "Too many requests",
-    502: "Upstream error",
-    503: "Service unavailable",
-}
-
 
 def problem(status_code: int, detail: str, *, title: str | None = None, **extra: Any) -> Response:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": title or _TITLES.get(status_code, "Error"),
-        "status": status_code,
-        "detail": detail,
-    }
-    body.update(extra)
+    body = problem_body(status_code, detail, title=title, **extra)
     return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
 
 

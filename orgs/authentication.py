@@ -83,7 +83,7 @@ class SignedInSessionOnly(permissions.BasePermission):
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Documents the bearer token in the OpenAPI schema."""
 
-    target_class = "pipeline_secrets.api.authentication.BearerTokenAuthentication"
+    target_class = "orgs.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
 
     def get_security_requirement(

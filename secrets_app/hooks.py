@@ -1,0 +1,76 @@
+"""Secret lifecycle hooks: how ``secrets_app`` tells the apps above it what happened.
+
+``secrets_app`` must not import the apps that build on it (``clusters``), yet they must hear
+of every write and delete. They register here, in their ``AppConfig.ready()``:
+
+- ``before_delete(organization, secret_id)`` may veto a delete by raising ``ConflictError``;
+- ``after_write(organization, secret_id)`` runs after every write of a secret's document
+  (updates and tag changes alike) and returns per-item results for the caller;
+- ``after_delete(organization, secret_id)`` runs once the secret is gone;
+- ``verify_kubeconfig(text)`` checks a kubeconfig against its cluster (raising
+  ``ValueError`` with a message safe to show), for the ``kubernetes`` type's remote check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from orgs.models import Organization
+
+
+class SecretHook(Protocol):
+    def __call__(self, *, organization: Organization, secret_id: str) -> Any: ...
+
+
+ItemResults = list[dict[str, Any]]
+
+_before_delete: list[SecretHook] = []
+_after_write: list[SecretHook] = []
+_after_delete: list[SecretHook] = []
+_kubeconfig_verifiers: list[Callable[[str], None]] = []
+
+
+def _register(hooks: list[Any], hook: Any) -> None:
+    # ready() may run more than once (tests, management commands): register once.
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def on_before_delete(hook: SecretHook) -> None:
+    _register(_before_delete, hook)
+
+
+def on_after_write(hook: SecretHook) -> None:
+    _register(_after_write, hook)
+
+
+def on_after_delete(hook: SecretHook) -> None:
+    _register(_after_delete, hook)
+
+
+def on_verify_kubeconfig(hook: Callable[[str], None]) -> None:
+    _register(_kubeconfig_verifiers, hook)
+
+
+def before_delete(*, organization: Organization, secret_id: str) -> None:
+    for hook in _before_delete:
+        hook(organization=organization, secret_id=secret_id)
+
+
+def after_write(*, organization: Organization, secret_id: str) -> ItemResults:
+    results: ItemResults = []
+    for hook in _after_write:
+        results.extend(hook(organization=organization, secret_id=secret_id) or [])
+    return results
+
+
+def after_delete(*, organization: Organization, secret_id: str) -> None:
+    for hook in _after_delete:
+        hook(organization=organization, secret_id=secret_id)
+
+
+def verify_kubeconfig(text: str) -> None:
+    for hook in _kubeconfig_verifiers:
+        hook(text)

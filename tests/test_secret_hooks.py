@@ -1,0 +1,35 @@
+"""Secret lifecycle reaches the clusters feature through secrets_app's hook registry (the
+tag-change refresh itself is tested with the other installs, in test_clusters.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from secrets_app import hooks
+from tests.helpers import assert_problem
+from tests.test_clusters import create_secret, secrets_url
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_clusters_feature_registers_every_hook():
+    from clusters import services
+
+    assert services.follow_secret_write in hooks._after_write
+    assert services.refuse_deleting_a_kubeconfig in hooks._before_delete
+    assert services.forget_secret in hooks._after_delete
+    assert services.verify_kubeconfig in hooks._kubeconfig_verifiers
+
+
+def test_a_veto_stops_the_delete_before_vault_is_touched(vault, personas, clients, monkeypatch):
+    from pipeline_secrets.core.errors import ConflictError
+
+    created = create_secret(clients["member"], personas.org.pk, "kept", "generic", {"k": "v"})
+
+    def veto(*, organization, secret_id):
+        raise ConflictError("Kept by a test.")
+
+    monkeypatch.setattr(hooks, "_before_delete", [veto])
+    url = f"{secrets_url(personas.org.pk)}/{created['id']}"
+    assert_problem(clients["member"].delete(url), 409)
+    assert clients["member"].get(url).json()["values"] == {"k": "v"}
