@@ -13,7 +13,8 @@ import hvac.exceptions
 import psycopg
 import pytest
 
-from tools.stack import OpenBao, Postgres, StackError
+from tools.postgres import Postgres
+from tools.stack import OpenBao, StackError
 
 MOUNT = "secret"
 

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import hvac
@@ -28,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tools.bench_report import Row, median_ms, print_table  # noqa: E402
 from tools.proc import free_port, gunicorn_command, terminate, wait_for  # noqa: E402
 from tools.stack import OpenBao  # noqa: E402
 
@@ -51,33 +49,6 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=1).status_code == 200
     except requests.RequestException:
         return False
-
-
-@dataclass
-class Row:
-    name: str
-    ours_ms: float | None
-    base_ms: float | None
-    target: str
-    met: bool
-    note: str = ""
-
-    @property
-    def ratio(self) -> str:
-        if self.ours_ms is None or self.base_ms is None or self.base_ms == 0:
-            return "-"
-        return f"{self.ours_ms / self.base_ms:.2f}"
-
-
-def median_ms(fn: Callable[[int], object], runs: int, warmup: int = 5) -> float:
-    for i in range(warmup):
-        fn(-1 - i)
-    samples = []
-    for i in range(runs):
-        start = time.perf_counter()
-        fn(i)
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 class Bench:
@@ -413,34 +384,6 @@ class Bench:
             )
         )
 
-    # ------------------------------------------------------------------ report
-    def report(self) -> None:
-        cpu = next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")
-            ),
-            "?",
-        )
-        print(
-            f"\nMachine: {os.cpu_count()} cores ({cpu}), "
-            f"{psutil.virtual_memory().total / 2**30:.0f} GiB; "
-            "OpenBao raft on local disk; app: gunicorn 1 worker x 4 threads, SQLite.\n"
-        )
-        print("| benchmark | ours (median) | baseline (median) | ratio | target | met |")
-        print("| --- | ---: | ---: | ---: | --- | --- |")
-        for r in self.rows:
-            ours = f"{r.ours_ms:.2f} ms" if r.ours_ms is not None else r.note
-            base = f"{r.base_ms:.2f} ms" if r.base_ms is not None else "-"
-            ratio = r.ratio if r.ours_ms is not None and r.base_ms is not None else "-"
-            if r.note and r.ours_ms is not None:
-                ratio = r.note if "faster" in r.note else f"{ratio} ({r.note})"
-            print(
-                f"| {r.name} | {ours} | {base} | {ratio} | {r.target} "
-                f"| {'yes' if r.met else 'NO'} |"
-            )
-
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ps-bench-") as tmp:
@@ -458,7 +401,7 @@ def main() -> int:
             bench.rows.extend(bench_types.rows())
         finally:
             bench.stop()
-        bench.report()
+        print_table(bench.rows)
     return 0
 
 

@@ -3,7 +3,7 @@
 Usage: python tools/with_postgres.py -- CMD ARGS...
 
 When DATABASE_URL is already set, the command simply runs with it. Otherwise a throwaway
-PostgreSQL server (tools.stack.Postgres) starts in a fresh temporary directory on a free port,
+PostgreSQL server (tools.postgres.Postgres) starts in a fresh temporary directory on a free port,
 the command runs with DATABASE_URL set to it, and the server is stopped and the directory
 removed afterwards, also after Ctrl-C, SIGTERM or an error. The exit code is the command's
 (128 + N when signal N ended it).
@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools.stack import Postgres, StackError
+from tools.postgres import Postgres
+from tools.stack import StackError
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
