@@ -19,13 +19,16 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(PY) tools/run.py
 
-# The test database of a SQLite run: Django's in-memory one, whatever DATABASE_URL says.
+# Selects SQLite whatever the environment says; the test database itself is a fresh file
+# in pytest's temporary directory (tests/conftest.py), never this one.
 SQLITE := DATABASE_URL=sqlite:///$(CURDIR)/var/tests.sqlite3
 # No Kubernetes, no Chromium, nothing slow: what the edit-run loop needs.
 FAST_TESTS := not kube and not browser and not slow
+# The second run of make test, on SQLite: all but the slow tests (fuzzing, token periods).
+SQLITE_TESTS := not slow
 
 ## Installs what the tests need and runs the whole suite against real services on
-## PostgreSQL, then the tests that touch the database on SQLite too.
+## PostgreSQL, then all but the slow tests again on SQLite.
 test: $(STAMP) test-deps kube-build
 	$(PY) tools/with_postgres.py -- $(PY) -m pytest $(PYTEST_ARGS)
 	$(SQLITE) $(PY) -m pytest -m "$(SQLITE_TESTS)" $(PYTEST_ARGS)

@@ -154,6 +154,23 @@ def repo_root() -> Path:
 
 from tests.kube_fixtures import kube_control_plane  # noqa: E402, F401
 
+# --------------------------------------------------------------------------- SQLite runs
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """On SQLite the test database is a file, as under ``make run``: WAL and IMMEDIATE
+    transactions apply, and live-server threads get connections of their own (Django's
+    in-memory default would share one connection between all threads)."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = tmp_path_factory.mktemp("sqlite") / "tests.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(name)
+
+
 # --------------------------------------------------------------------------- markers
 
 BROWSER_TESTS = Path(__file__).resolve().parent / "browser"

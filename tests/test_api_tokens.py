@@ -28,7 +28,7 @@ ORGS = "/api/v1/orgs"
 @pytest.fixture
 def sessions(personas: Personas) -> dict[str, APIClient]:
     """One API client per persona signed in with a session, plus ``anonymous``."""
-    result = {"anonymous": CheckedAPIClient()}
+    result: dict[str, APIClient] = {"anonymous": CheckedAPIClient()}
     for name in ("admin", "member", "viewer", "outsider"):
         result[name] = CheckedAPIClient()
         result[name].force_login(personas.user(name))

@@ -43,7 +43,7 @@ class ClusterListView(OrgScopedAPIView):
         tags=["clusters"],
         parameters=[ORG_ID, VALIDATE],
         request=ClusterCreateSerializer,
-        responses={201: ClusterSerializer, **errors(400, 403, 404, 409, 503)},
+        responses={201: ClusterSerializer, **errors(400, 403, 404, 409, 413, 503)},
         description=(
             "Registers a cluster from a kubernetes secret (`secretId`) or a kubeconfig, which "
             "becomes a kubernetes secret `<name>-kubeconfig` tagged `cluster:<name>`."
@@ -122,7 +122,10 @@ class ClusterSecretsView(OrgScopedAPIView):
         tags=["clusters"],
         parameters=[ORG_ID, CLUSTER_ID],
         request=InstallSerializer,
-        responses={200: InstallResultSerializer(many=True), **errors(400, 403, 404, 502, 503)},
+        responses={
+            200: InstallResultSerializer(many=True),
+            **errors(400, 403, 404, 413, 502, 503),
+        },
         description=(
             "Installs the selected secrets as v1.Secrets into the namespace (created when "
             "missing) and answers how each is meant to be consumed (`volume` or `env`). "

@@ -57,7 +57,7 @@ class OrganizationListView(APIView):
         request=OrganizationCreateSerializer,
         responses={
             201: OrganizationSerializer,
-            **errors(400, 403, 409),
+            **errors(400, 403, 409, 413),
             403: OpenApiResponse(
                 ProblemSerializer, description="The API token is limited to an org or a role."
             ),
@@ -105,7 +105,7 @@ class MemberListView(OrgScopedAPIView):
         tags=["members"],
         parameters=[ORG_ID],
         request=MemberAddSerializer,
-        responses={201: MemberSerializer, **errors(400, 403, 404, 409)},
+        responses={201: MemberSerializer, **errors(400, 403, 404, 409, 413)},
     )
     def post(self, request: Request, org_id: int) -> Response:
         body = MemberAddSerializer(data=request.data)
@@ -134,7 +134,7 @@ class MemberDetailView(OrgScopedAPIView):
         tags=["members"],
         parameters=[ORG_ID, USER_ID],
         request=MemberRoleSerializer,
-        responses={200: MemberSerializer, **errors(400, 403, 404, 409)},
+        responses={200: MemberSerializer, **errors(400, 403, 404, 409, 413)},
         description="Changes a member's role; the last admin cannot be demoted.",
     )
     def put(self, request: Request, org_id: int, user_id: int) -> Response:
@@ -187,7 +187,7 @@ class TokenListView(APIView):
         operation_id="createToken",
         tags=["tokens"],
         request=TokenCreateSerializer,
-        responses={201: TokenCreatedSerializer, **errors(400, 403), **TOKEN_REFUSED},
+        responses={201: TokenCreatedSerializer, **errors(400, 403, 413), **TOKEN_REFUSED},
         description="Creates a personal token, optionally limited to one organization and to "
         "a maximum role. The token is in this answer only." + SESSION_ONLY,
     )

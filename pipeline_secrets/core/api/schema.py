@@ -19,12 +19,15 @@ ProblemSerializer = inline_serializer(
         "errors": serializers.DictField(
             child=serializers.ListField(child=serializers.CharField()), required=False
         ),
+        "requestId": serializers.CharField(
+            required=False, help_text="On an internal error: the id it was logged under."
+        ),
     },
 )
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    """Problem responses for the given status codes (401 is always included)."""
+    """Problem responses for the given status codes (401 and 500 are always included)."""
     descriptions = {
         400: "Invalid request; `errors` names each bad field.",
         401: "Missing, invalid, expired or revoked token.",
@@ -32,12 +35,13 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
         404: "No such object in this organization (or no such organization for you).",
         409: "Conflict with the current state (duplicate name, stale version).",
         413: "Request body over 1 MiB.",
+        500: "An internal error; it was logged under `requestId`.",
         502: "An upstream system failed.",
         503: "Vault is sealed or unreachable.",
     }
     return {
         code: OpenApiResponse(ProblemSerializer, description=descriptions[code])
-        for code in sorted({401, *codes})
+        for code in sorted({401, 500, *codes})
     }
 
 
