@@ -126,7 +126,10 @@ def _renew_if_due(vault_client: hvac.Client, token: str) -> None:
                 _renew_due[token] = now + max(ttl / 2, 60.0)
                 return
             if ttl < full / 2:
-                ttl = int(vault_client.auth.token.renew_self()["auth"]["lease_duration"])
+                # A periodic token renews to its period (the increment is ignored); another
+                # renewable token asks for its whole TTL again, not the last increment.
+                renewed = vault_client.auth.token.renew_self(increment=full)
+                ttl = int(renewed["auth"]["lease_duration"])
                 logger.info("vault token renewed for %ss", ttl)
             _renew_due[token] = now + max(ttl - full / 2, RENEW_RETRY_SECONDS / 2)
         except (hvac.exceptions.VaultError, requests.RequestException, KeyError) as exc:
