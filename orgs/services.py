@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -233,3 +235,27 @@ def token_revoke(*, user: User, token_id: int) -> ApiToken:
             target_name=token.name,
         )
     return token
+
+
+def end_other_sessions(*, user: User, keep: str | None) -> int:
+    """Delete every stored session of ``user`` except ``keep``; returns how many ended.
+
+    Django already refuses a session whose password hash is stale, but only when it is next
+    used; deleting the sessions ends them at once. Sessions are not indexed by user, so the
+    live ones are decoded one by one: cheap at this product's scale. Session engines without
+    a database table (cache, signed cookies) fall back to Django's stale-hash check.
+    """
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    if not hasattr(store_class, "get_model_class"):
+        return 0
+    live = (
+        store_class.get_model_class()
+        .objects.filter(expire_date__gt=timezone.now())
+        .exclude(session_key=keep or "")
+    )
+    ended = 0
+    for session in live.iterator():
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            store_class(session.session_key).delete()  # also clears a cached copy
+            ended += 1
+    return ended

@@ -8,12 +8,9 @@ full page. Vault being away is a friendly message, never a 500.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import SESSION_KEY
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -21,7 +18,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.generic import TemplateView
 
@@ -280,32 +276,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         response = super().form_valid(form)  # saves, then moves this session to a new key
-        end_other_sessions(user=form.user, keep=self.request.session.session_key)
+        services.end_other_sessions(user=form.user, keep=self.request.session.session_key)
         return response
-
-
-def end_other_sessions(*, user: User, keep: str | None) -> int:
-    """Delete every stored session of ``user`` except ``keep``; returns how many ended.
-
-    Django already refuses a session whose password hash is stale, but only when it is next
-    used; deleting the sessions ends them at once. Sessions are not indexed by user, so the
-    live ones are decoded one by one: cheap at this product's scale. Session engines without
-    a database table (cache, signed cookies) fall back to Django's stale-hash check.
-    """
-    store_class = import_module(settings.SESSION_ENGINE).SessionStore
-    if not hasattr(store_class, "get_model_class"):
-        return 0
-    live = (
-        store_class.get_model_class()
-        .objects.filter(expire_date__gt=timezone.now())
-        .exclude(session_key=keep or "")
-    )
-    ended = 0
-    for session in live.iterator():
-        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
-            store_class(session.session_key).delete()  # also clears a cached copy
-            ended += 1
-    return ended
 
 
 # --------------------------------------------------------------------------- activity
