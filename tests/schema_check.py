@@ -76,16 +76,9 @@ def _compiled(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
 
 
 @functools.cache
-def _problem_validator(*extra: str) -> jsonschema.Draft202012Validator:
-    """The problem document, with the given extra text members required."""
-    problem = _document()["components"]["schemas"]["Problem"]
-    return _compiled(
-        {
-            **problem,
-            "properties": {**problem["properties"], **{n: {"type": "string"} for n in extra}},
-            "required": [*problem["required"], *extra],
-        }
-    )
+def _problem_validator() -> jsonschema.Draft202012Validator:
+    """The problem document's schema."""
+    return _compiled(_document()["components"]["schemas"]["Problem"])
 
 
 @functools.cache

@@ -70,6 +70,34 @@ def install(client, org_id, cluster_id, body):
     return client.post(f"{clusters_url(org_id)}/{cluster_id}/secrets", body, format="json")
 
 
+def put_foreign_secret(control_plane, namespace: str, name: str) -> None:
+    """A Secret this product does not manage, created directly in the cluster."""
+    control_plane.ensure_namespace(namespace)
+    control_plane.request(
+        "POST",
+        f"/api/v1/namespaces/{namespace}/secrets",
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name},
+            "stringData": {"k": "theirs"},
+        },
+    )
+
+
+def installed_secret(clients, org_id, cluster, name):
+    """A generic secret created and installed into a fresh namespace: (secret, namespace)."""
+    created = create_secret(clients["member"], org_id, name, "generic", {"k": "v1"}, ["p"])
+    namespace = new_namespace()
+    install(
+        clients["member"],
+        org_id,
+        cluster["id"],
+        {"namespace": namespace, "query": {"ids": [created["id"]]}},
+    )
+    return created, namespace
+
+
 @pytest.fixture
 def cluster(vault, personas, clients, kube_control_plane):
     return register(clients["admin"], personas.org.pk, "dev", kube_control_plane.admin_kubeconfig())
@@ -284,17 +312,7 @@ def test_foreign_secret_is_not_overwritten_unless_asked(
     org = personas.org.pk
     create_secret(clients["member"], org, "shared", "generic", {"k": "ours"}, ["x"])
     namespace = new_namespace()
-    kube_control_plane.ensure_namespace(namespace)
-    kube_control_plane.request(
-        "POST",
-        f"/api/v1/namespaces/{namespace}/secrets",
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "shared"},
-            "stringData": {"k": "theirs"},
-        },
-    )
+    put_foreign_secret(kube_control_plane, namespace, "shared")
     refused = install(
         clients["member"], org, cluster["id"], {"namespace": namespace, "query": {"tag": "x"}}
     )
@@ -318,14 +336,7 @@ def test_foreign_secret_is_not_overwritten_unless_asked(
 
 def test_update_propagates_to_installed_copies(cluster, personas, clients, kube_control_plane):
     org = personas.org.pk
-    created = create_secret(clients["member"], org, "app-config", "generic", {"k": "v1"}, ["p"])
-    namespace = new_namespace()
-    install(
-        clients["member"],
-        org,
-        cluster["id"],
-        {"namespace": namespace, "query": {"ids": [created["id"]]}},
-    )
+    created, namespace = installed_secret(clients, org, cluster, "app-config")
     updated = clients["member"].put(
         f"{secrets_url(org)}/{created['id']}", {"values": {"k": "v2"}, "tags": ["p"]}, format="json"
     )
@@ -552,14 +563,7 @@ def test_a_tag_change_refreshes_the_installed_copies(
     cluster, personas, clients, kube_control_plane
 ):
     org = personas.org.pk
-    created = create_secret(clients["member"], org, "tagged", "generic", {"k": "v1"}, ["p"])
-    namespace = new_namespace()
-    install(
-        clients["member"],
-        org,
-        cluster["id"],
-        {"namespace": namespace, "query": {"ids": [created["id"]]}},
-    )
+    created, namespace = installed_secret(clients, org, cluster, "tagged")
     url = f"{secrets_url(org)}/{created['id']}/tags"
     for call, version in ((clients["member"].put, "2"), (clients["member"].delete, "3")):
         assert call(f"{url}/team:web").status_code in (200, 204)

@@ -32,6 +32,7 @@ from tests.test_clusters import (
     decoded,
     install,
     new_namespace,
+    put_foreign_secret,
     read_secret,
     secrets_url,
 )
@@ -587,20 +588,6 @@ def test_a_viewer_cannot_make_the_server_contact_a_cluster(
     assert server.connections == 0
     assert clients["member"].get(f"{detail}?check=true").status_code == 200
     assert server.connections >= 1
-
-
-def put_foreign_secret(kube_control_plane: ControlPlane, namespace: str, name: str) -> None:
-    kube_control_plane.ensure_namespace(namespace)
-    kube_control_plane.request(
-        "POST",
-        f"/api/v1/namespaces/{namespace}/secrets",
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": name},
-            "stringData": {"k": "theirs"},
-        },
-    )
 
 
 def test_only_an_admin_may_overwrite_a_secret_the_product_does_not_manage(
