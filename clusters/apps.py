@@ -15,3 +15,8 @@ class ClustersConfig(AppConfig):
         hooks.on_after_write(services.follow_secret_write)
         hooks.on_after_delete(services.forget_secret)
         hooks.on_verify_kubeconfig(services.verify_kubeconfig)
+
+        # `manage.py periodic` removes expired installed copies and retries failed syncs.
+        from pipeline_secrets.core import periodic
+
+        periodic.register("clusters.installations", lambda now: services.expire_and_retry(now=now))

@@ -88,8 +88,9 @@ def _put(
     overwrite: bool,
     organization_id: int,
     listed: dict[str, kube.SecretObject] | None = None,
-) -> str:
-    """Create or update one Secret; the status word. KubeError or ConflictError on failure.
+) -> tuple[str, bool]:
+    """Create or update one Secret; the status word, and whether the data (or type) of an
+    existing Secret changed. KubeError or ConflictError on failure.
 
     ``listed`` holds the namespace's Secrets when the caller could list them in one call."""
     if listed is not None:
@@ -98,7 +99,7 @@ def _put(
         existing = client.get(namespace, desired.name)
     if existing is None:
         client.create(namespace, desired)
-        return "installed"
+        return "installed", False
     managed = is_managed(existing, organization_id)
     if not managed and not overwrite:
         raise ConflictError(
@@ -112,14 +113,15 @@ def _put(
         and existing.data == desired.data
         and existing.annotations.get(version_key) == desired.annotations.get(version_key)
     ):
-        return "unchanged"
+        return "unchanged", False
+    changed = existing.type != desired.type or existing.data != desired.data
     if existing.type != desired.type:
         # A Secret's type is immutable in Kubernetes: replace the object.
         client.delete(namespace, desired.name)
         client.create(namespace, desired)
     else:
         client.replace(namespace, desired)
-    return "updated"
+    return "updated", changed
 
 
 def values_or_error(row: SecretIndex) -> dict[str, str] | Exception:
@@ -177,6 +179,8 @@ class Done:
     keys: list[str]
     spec: mapping.Spec | None = None
     merged: bool = False
+    # The data of a Secret that existed changed: its workloads are due a restart.
+    changed: bool = False
 
 
 @dataclass
@@ -187,6 +191,8 @@ class Batch:
     namespace: str
     actor: str
     ttl: int | None
+    # The workloads to record on the installations ({kind, name}); None keeps those recorded.
+    workloads: list[dict[str, str]] | None = None
     done: list[Done] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
 
@@ -257,10 +263,11 @@ class Batch:
             data = mapping.build(get_type(row.type), values, spec, literals=literals)
             drop = set(merged_keys) - set(data)
             status = merge_into(client, self.namespace, existing, data, drop=drop)
-            self.done.append(Done(row, now, name, sorted(data), spec, merged=True))
+            changed = status == "updated"
+            self.done.append(Done(row, now, name, sorted(data), spec, True, changed))
             return status
         desired = _kube_object(row, values, now, name=name, spec=spec, literals=literals)
-        status = _put(
+        status, changed = _put(
             client,
             self.namespace,
             desired,
@@ -268,7 +275,7 @@ class Batch:
             organization_id=self.cluster.organization_id,
             listed=listed,
         )
-        self.done.append(Done(row, now, name, sorted(desired.data), spec))
+        self.done.append(Done(row, now, name, sorted(desired.data), spec, changed=changed))
         return status
 
     def record(self) -> None:
@@ -295,6 +302,7 @@ class Batch:
                 spec=mapping.stored(item.spec),
                 merged=item.merged,
                 keys=item.keys,
+                workloads=self.workloads or [],
             )
             for item in self.done
         ]
@@ -316,5 +324,6 @@ class Batch:
                     "spec",
                     "merged",
                     "keys",
+                    *(["workloads"] if self.workloads is not None else []),
                 ],
             )

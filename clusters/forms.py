@@ -129,8 +129,11 @@ class InstallForm(ChoicesForm):
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.choice_field("type").choices = [("", "Any type"), *type_choices()]
-        rows = secret_selectors.secret_list(organization=organization).only(
-            "secret_id", "name", "type"
+        # Names and types only: no lifecycle row is joined for a list of choices.
+        rows = (
+            secret_selectors.secret_list(organization=organization)
+            .select_related(None)
+            .only("secret_id", "name", "type")
         )
         self.choice_field("ids").choices = [(r.secret_id, f"{r.name} ({r.type})") for r in rows]
 
@@ -222,12 +225,42 @@ class InstallOneForm(ChoicesForm):
         required=False,
         label="Merge the keys into the existing Secret of that name (keeping its other keys)",
     )
+    restart = forms.CharField(
+        required=False,
+        label="Restart on change",
+        help_text="Workloads of the namespace rolled when this Secret's data changes, such as "
+        "Deployment/api, StatefulSet/db. Empty keeps the ones recorded.",
+        widget=forms.TextInput(attrs={**INPUT_ATTRS, "placeholder": "Deployment/api"}),
+    )
     field_aliases = {"secretName": "name", "sourceSecretName": "secret"}
+
+    def field_for(self, key: str) -> str | None:
+        if key.split(".")[0] == "workloads":
+            return "restart"
+        return super().field_for(key)
+
+    def clean_restart(self) -> list[dict[str, str]] | None:
+        """``Kind/name`` items, separated by commas; None when empty."""
+        text = self.cleaned_data.get("restart") or ""
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        if not items:
+            return None
+        workloads = []
+        for item in items:
+            kind, slash, name = item.partition("/")
+            if not slash:
+                raise forms.ValidationError(f"{item}: write Kind/name, such as Deployment/api.")
+            workloads.append({"kind": kind.strip(), "name": name.strip()})
+        return workloads
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
-        rows = secret_selectors.secret_list(organization=organization).only("name", "type")
+        rows = (
+            secret_selectors.secret_list(organization=organization)
+            .select_related(None)
+            .only("name", "type")
+        )
         self.choice_field("secret").choices = [(r.name, f"{r.name} ({r.type})") for r in rows]
 
     def describe_fields(self) -> None:

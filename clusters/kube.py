@@ -20,15 +20,13 @@ from __future__ import annotations
 import base64
 import json
 import re
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPSConnectionPool, PoolManager
-from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3 import BaseHTTPResponse, PoolManager
 from urllib3.util.retry import Retry
 
 from pipeline_secrets.core import outbound
@@ -73,42 +71,7 @@ class SecretObject:
 
 
 # Keys that make the client read a local file, run a program or go through another host. A
-class _RefusedPeerError(Exception):
-    """The server's name resolved, at connect time, to an address in a denied network."""
-
-
-def _check_peer(sock: socket.socket) -> None:
-    # The name was checked before connecting; checking the connected address as well keeps
-    # a name that resolves differently the second time from reaching a denied network.
-    try:
-        address = str(sock.getpeername()[0])
-    except (OSError, IndexError):
-        return
-    if outbound.is_denied(address):
-        sock.close()
-        raise _RefusedPeerError
-
-
-class _CheckedHTTPConnection(HTTPConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _check_peer(sock)
-        return sock
-
-
-class _CheckedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _check_peer(sock)
-        return sock
-
-
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _CheckedHTTPConnection
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _CheckedHTTPSConnection
+_HTTPPool, _HTTPSPool = outbound.peer_checked_pools(outbound.is_denied)
 
 
 class _DirectPoolManager(PoolManager):
@@ -198,7 +161,7 @@ def _error(action: str, exc: BaseException) -> KubeError:
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError, MaxRetryError
 
-    if isinstance(exc, _RefusedPeerError):
+    if isinstance(exc, outbound.RefusedPeerError):
         return KubeRefusedError(
             f"{action}: the server is in a network this server does not connect to "
             "(OUTBOUND_DENY_NETWORKS)."
@@ -213,7 +176,7 @@ def _error(action: str, exc: BaseException) -> KubeError:
     if isinstance(exc, ApiException):  # status 0: TLS failure or a request never sent
         return KubeError(f"{action}: the cluster is unreachable (TLS or connection error).")
     if isinstance(exc, MaxRetryError) and exc.reason is not None:
-        if isinstance(exc.reason, _RefusedPeerError):
+        if isinstance(exc.reason, outbound.RefusedPeerError):
             return _error(action, exc.reason)
         kind = type(exc.reason).__name__
         return KubeError(f"{action}: the cluster is unreachable ({kind}).")
@@ -291,6 +254,14 @@ def _secret_object(obj: Any) -> SecretObject:
     )
 
 
+# The workloads whose pod template ``annotate_pod_template`` patches, by kind.
+WORKLOAD_KINDS = {
+    "Deployment": "deployment",
+    "StatefulSet": "stateful_set",
+    "DaemonSet": "daemon_set",
+}
+
+
 class SecretsClient:
     """Secret verbs on one cluster, reusing one API connection for a batch of items."""
 
@@ -299,6 +270,23 @@ class SecretsClient:
 
         self._client = client
         self._core = client.CoreV1Api(api)
+        self._apps = client.AppsV1Api(api)
+
+    def annotate_pod_template(
+        self, namespace: str, kind: str, name: str, annotations: dict[str, str]
+    ) -> None:
+        """Merge ``annotations`` into the pod template of a Deployment, StatefulSet or
+        DaemonSet, so Kubernetes rolls its pods (what ``kubectl rollout restart`` does)."""
+        patch = getattr(self._apps, f"patch_namespaced_{WORKLOAD_KINDS[kind]}")
+        body = {"spec": {"template": {"metadata": {"annotations": annotations}}}}
+        with _errors(f"Restarting {kind} {namespace}/{name}"):
+            patch(
+                name,
+                namespace,
+                body,
+                _request_timeout=TIMEOUT,
+                _content_type="application/merge-patch+json",
+            )
 
     def get(self, namespace: str, name: str) -> SecretObject | None:
         with _errors(f"Reading Secret {namespace}/{name}"):

@@ -72,6 +72,12 @@ class Installation(models.Model):
     merged = models.BooleanField(default=False)
     # The names (never the values) of the data keys this installation wrote.
     keys = models.JSONField(default=list)
+    # Workloads ({kind, name}: Deployments, StatefulSets, DaemonSets of the same namespace)
+    # rolled when the installed copy's data changes, and how the last restart went.
+    workloads = models.JSONField(default=list)
+    restarted_at = models.DateTimeField(null=True, blank=True)
+    restarted_for = models.CharField(max_length=64, blank=True)
+    restart_error = models.TextField(blank=True)
 
     objects = InstallationQuerySet.as_manager()
 

@@ -23,10 +23,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
-from clusters import kube
+from clusters import kube, workloads
 from clusters.batch import KUBE_WRITERS, Batch, ItemResult, unmerge, values_or_error
 from clusters.models import Cluster, Installation
-from orgs import audit
+from orgs import audit, notifications
 from orgs.models import Organization, Role, User
 from pipeline_secrets.core.errors import (
     ConflictError,
@@ -270,12 +270,15 @@ def install(
     overwrite: bool = False,
     ttl: int | None = None,
     role: str = Role.MEMBER,
+    workload_list: Any = None,
 ) -> list[ItemResult]:
     """Install the org's secrets selected by ``query`` into ``namespace`` of ``cluster``.
 
     ``role`` is the caller's effective role in the org (as resolved for the request, so an
     API token's limit counts); ``overwrite`` (replacing Secrets this product does not manage)
-    needs admin. A kubeconfig that may not be used is a ValidationError; nothing is sent."""
+    needs admin. A kubeconfig that may not be used is a ValidationError; nothing is sent.
+    ``workload_list`` ({kind, name}) is recorded on every installation of the batch (None
+    keeps what each has), and those workloads restart when a copy's data changes."""
     if overwrite and not Role.allows(role, Role.ADMIN):
         raise PermissionDenied(
             "Replacing Secrets this product does not manage (overwrite) needs the admin role "
@@ -284,10 +287,12 @@ def install(
     namespace = validate_label(namespace, "namespace")
     if ttl is not None and not 1 <= ttl <= MAX_TTL:
         raise ValidationError({"ttl": f"Must be between 1 and {MAX_TTL} seconds."})
+    cleaned = workloads.clean_workloads(workload_list)
     rows = _select(cluster.organization, query)
     kubeconfig = cluster_kubeconfig(cluster)
+    batch = Batch(cluster, namespace, actor.username, ttl, workloads=cleaned)
     try:
-        results = _install_rows(cluster, kubeconfig, namespace, rows, actor, overwrite, ttl)
+        results = _install_rows(batch, kubeconfig, rows, overwrite)
     except kube.KubeRefusedError as exc:
         message = f"The kubeconfig of cluster {cluster.name} is refused. {exc.message}"
         raise ValidationError({"cluster": message}) from None
@@ -307,17 +312,11 @@ def install(
 
 
 def _install_rows(
-    cluster: Cluster,
-    kubeconfig: str,
-    namespace: str,
-    rows: list[SecretIndex],
-    actor: User,
-    overwrite: bool,
-    ttl: int | None,
+    batch: Batch, kubeconfig: str, rows: list[SecretIndex], overwrite: bool
 ) -> list[ItemResult]:
+    namespace = batch.namespace
     kube.check_kubeconfig(kubeconfig)
-    _open_namespace(cluster, kubeconfig, namespace)
-    batch = Batch(cluster=cluster, namespace=namespace, actor=actor.username, ttl=ttl)
+    _open_namespace(batch.cluster, kubeconfig, namespace)
     # Vault reads run ahead in one pool; Kubernetes writes go out a few at a time in another.
     # Threads touch only Vault and Kubernetes; the database is written once, below.
     with (
@@ -336,6 +335,7 @@ def _install_rows(
         ]
         results = [future.result() for future in futures]
     batch.record()
+    workloads.restart_changed(batch, kubeconfig)
     return results
 
 
@@ -377,6 +377,36 @@ def refresh_installations(*, organization: Organization, secret_id: str) -> list
 
 
 def _reinstall(item: Installation) -> ItemResult:
+    """Bring one installed copy up to date; a copy that goes from installed to failed is
+    announced (``installation.sync_failed``), once per failure, not at every retry."""
+    was_failed = item.status == Installation.Status.FAILED
+    result = _resync(item)
+    if result.status == "failed" and not was_failed:
+        _announce_failure(item, result.error)
+    return result
+
+
+def _announce_failure(item: Installation, error: str) -> None:
+    cluster = item.cluster
+    notifications.notify(
+        organization=cluster.organization,
+        event="installation.sync_failed",
+        subject=f"Updating {item.kube_name} in {cluster.name}/{item.namespace} failed",
+        detail={
+            "secretId": item.secret_id,
+            "secretName": item.secret_name,
+            "version": item.version,
+            "cluster": cluster.name,
+            "clusterId": cluster.pk,
+            "namespace": item.namespace,
+            "kubeName": item.kube_name,
+            "installationId": item.pk,
+            "error": error[: notifications.MAX_DETAIL_TEXT],
+        },
+    )
+
+
+def _resync(item: Installation) -> ItemResult:
     cluster = item.cluster
     row = SecretIndex.objects.for_org(cluster.organization).filter(secret_id=item.secret_id).first()
     if row is None:
@@ -401,6 +431,7 @@ def _reinstall(item: Installation) -> ItemResult:
                 merged_keys=list(item.keys) if item.merged else None,
             )
         batch.record()
+        workloads.restart_changed(batch, kubeconfig)
         return result
     except kube.KubeError as exc:
         item.status, item.last_error = Installation.Status.FAILED, exc.message

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from clusters import kube, mapping
+from clusters import kube, mapping, workloads
 from clusters.batch import Batch, is_managed
 from clusters.models import Cluster, Installation
 from clusters.services import _audit, _open_namespace, cluster_kubeconfig, validate_label
@@ -30,6 +30,7 @@ from pipeline_secrets.core.errors import ConflictError, NotFoundError, UpstreamE
 from secrets_app import selectors as secret_selectors
 from secrets_app.models import SecretIndex
 from secrets_app.types import get_type
+from secrets_app.validation import secret_id_for
 
 # A Secret's name: a DNS-1123 subdomain.
 DNS1123_SUBDOMAIN = re.compile(
@@ -49,10 +50,13 @@ def _kube_name(value: Any) -> str:
 
 
 def _source(cluster: Cluster, name: str) -> SecretIndex:
-    row = secret_selectors.secret_list(organization=cluster.organization).filter(name=name).first()
-    if row is None:
-        raise NotFoundError(f"No secret named {name} in this organization.")
-    return row
+    """The stored secret called ``name``; named explicitly, a ``banzai:hidden`` one too."""
+    try:
+        return secret_selectors.secret_get(
+            organization=cluster.organization, secret_id=secret_id_for(name)
+        )
+    except NotFoundError:
+        raise NotFoundError(f"No secret named {name} in this organization.") from None
 
 
 def _prepare(
@@ -81,13 +85,17 @@ def install_one(
     spec: Any = None,
     merge: bool = False,
     role: str = Role.MEMBER,
+    workload_list: Any = None,
 ) -> tuple[Installation, str]:
     """Install the org's secret ``source`` (default: ``name``) as the Secret ``name`` in
     ``namespace`` (``merge``: into the existing one). The installation and the status word
-    (installed, updated, unchanged). ``role`` is the caller's effective role in the org."""
+    (installed, updated, unchanged). ``role`` is the caller's effective role in the org.
+    ``workload_list`` ({kind, name}) replaces the installation's workloads (None keeps them);
+    they restart when the Secret's data changes (see ``clusters.workloads``)."""
     name, namespace, row, values, cleaned = _prepare(cluster, name, namespace, source, spec)
+    restart = workloads.clean_workloads(workload_list)
     kubeconfig = cluster_kubeconfig(cluster)
-    batch = Batch(cluster=cluster, namespace=namespace, actor=actor.username, ttl=None)
+    batch = Batch(cluster, namespace, actor.username, None, workloads=restart)
     try:
         kube.check_kubeconfig(kubeconfig)
         if not merge:
@@ -104,6 +112,7 @@ def install_one(
             raise UpstreamError(f"Cluster {cluster.name} is unreachable: {exc.message}") from None
         raise UpstreamError(f"Cluster {cluster.name} refused: {exc.message}") from None
     batch.record()
+    workloads.restart_changed(batch, kubeconfig)
     _audit(
         actor.username,
         "cluster.merge" if merge else "cluster.install",

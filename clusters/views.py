@@ -211,6 +211,7 @@ class InstallOneView(ClusterDetailView):
                 spec=data["mapping"],
                 merge=data["merge"],
                 role=self.membership.role,
+                workload_list=data["restart"],
             )
         except ValidationError as exc:
             form.add_service_errors(exc)

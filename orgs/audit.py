@@ -30,6 +30,8 @@ SAFE_DETAIL = frozenset(
         "secret",
         "source",
         "purpose",
+        "workloads",
+        "every",
     }
 )
 

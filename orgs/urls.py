@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from orgs import views
+from orgs import notifications_views, views
 
 app_name = "dashboard"
 
@@ -23,6 +23,21 @@ urlpatterns = [
         name="member-remove",
     ),
     path("orgs/<id:org_id>/activity/", views.ActivityView.as_view(), name="activity"),
+    path(
+        "orgs/<id:org_id>/notifications/",
+        notifications_views.NotificationsView.as_view(),
+        name="notifications",
+    ),
+    path(
+        "orgs/<id:org_id>/notifications/add/",
+        notifications_views.NotificationTargetAddView.as_view(),
+        name="notification-add",
+    ),
+    path(
+        "orgs/<id:org_id>/notifications/<id:target_id>/remove/",
+        notifications_views.NotificationTargetRemoveView.as_view(),
+        name="notification-remove",
+    ),
     path("account/tokens/", views.TokensView.as_view(), name="tokens"),
     path(
         "account/tokens/<id:token_id>/revoke/",

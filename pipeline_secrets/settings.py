@@ -162,6 +162,13 @@ VAULT_TOKEN = env_secret("VAULT_TOKEN")
 VAULT_TOKEN_FILE = env_str("VAULT_TOKEN_FILE", str(DATA_DIR / "vault" / "app-token"))
 VAULT_MOUNT = env_str("VAULT_MOUNT", "secret")
 VAULT_TIMEOUT = env_int("VAULT_TIMEOUT", 5)
+# How many versions of each secret the KV v2 mount keeps (its ``max_versions``): applied to
+# the mount by ``make run`` (tools/stack.py); an external Vault's operator sets it there.
+VAULT_MAX_VERSIONS = env_int("VAULT_MAX_VERSIONS", 10)
+
+# Certificates are renewed (and expiring secrets announced) this many days before they
+# expire, or a third of their validity before for shorter-lived ones.
+CERT_RENEWAL_DAYS = env_int("CERT_RENEWAL_DAYS", 30)
 
 API_TOKEN_PREFIX = "pst_"
 
@@ -171,6 +178,38 @@ OUTBOUND_DENY_NETWORKS = env_networks("OUTBOUND_DENY_NETWORKS", ["169.254.0.0/16
 # Extra endpoints (scheme://host[:port] prefixes) a credential check may call besides the
 # provider's own, for private clouds and local stand-ins. Only the operator sets this.
 PROVIDER_EXTRA_ENDPOINTS = env_list("PROVIDER_EXTRA_ENDPOINTS", [])
+# Webhook URLs are chosen by tenants: besides OUTBOUND_DENY_NETWORKS, loopback, private and
+# other non-public ranges are refused unless the operator allows a network for receivers
+# inside them (WEBHOOK_ALLOW_NETWORKS, e.g. an on-prem receiver; it never overrides
+# OUTBOUND_DENY_NETWORKS).
+WEBHOOK_DENY_NETWORKS = env_networks(
+    "WEBHOOK_DENY_NETWORKS",
+    [
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "224.0.0.0/3",
+        "::/128",
+        "::1/128",
+        "fc00::/7",
+        "ff00::/8",
+    ],
+)
+WEBHOOK_ALLOW_NETWORKS = env_networks("WEBHOOK_ALLOW_NETWORKS", [])
+
+# Notification e-mail goes through Django's SMTP backend.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "pipeline-secrets@localhost")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -199,7 +238,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "NotificationTargetKindEnum": ["email", "webhook"],
+        "WorkloadKindEnum": ["Deployment", "StatefulSet", "DaemonSet"],
+    },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
 }
 

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class SecretsAppConfig(AppConfig):
     name = "secrets_app"
     verbose_name = "Secrets"
+
+    def ready(self) -> None:
+        # The periodic command runs these every round (secrets_app/management/commands).
+        from pipeline_secrets.core import periodic
+        from secrets_app import lifecycle
+
+        periodic.register("secrets.rotation", lifecycle.run_rotations)
+        periodic.register("secrets.renewal", lifecycle.run_renewals)

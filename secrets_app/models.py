@@ -64,3 +64,41 @@ class SecretTag(models.Model):
 
     def __str__(self) -> str:
         return self.tag
+
+
+class SecretLifecycleQuerySet(OrgScopedQuerySet["SecretLifecycle"]):
+    pass
+
+
+class SecretLifecycle(models.Model):
+    """When a secret is next rotated or renewed, and how the last attempt went. Never a value.
+
+    A row exists for a secret with a rotation schedule, a certificate that can be renewed
+    here, or an expiry that was announced. Invariants:
+
+    - ``next_rotation_at`` is set exactly when ``rotate_every`` is;
+    - ``renew_at`` is the moment the secret's certificates next need the renewal job (its
+      type's ``renewal_due``), None when nothing can be renewed here;
+    - a periodic runner works on a row only after claiming it with a conditional UPDATE that
+      moves ``claimed_until`` into the future, so concurrent runners process each due item
+      once; finishing an item clears the claim in the same UPDATE that moves its due time.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    secret = models.OneToOneField(SecretIndex, on_delete=models.CASCADE, related_name="lifecycle")
+    rotate_every = models.DurationField(null=True, blank=True)
+    next_rotation_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    renew_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The expiry last announced ("secret.expiring"), so each is announced once.
+    expiry_notified_for = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_rotated_at = models.DateTimeField(null=True, blank=True)
+    last_rotated_by = models.CharField(max_length=150, blank=True)
+    # A safe message (ids, names, versions, reasons), never a value.
+    last_error = models.CharField(max_length=500, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SecretLifecycleQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"lifecycle of secret {self.secret_id}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -27,9 +28,12 @@ def secret_list(
     tags: Iterable[str] = (),
     ids: Iterable[str] = (),
     name_contains: str | None = None,
+    expires_before: datetime | None = None,
 ) -> QuerySet[SecretIndex]:
-    """Index rows of the org, filtered; a secret must carry every tag in ``tags``. Secrets
-    tagged ``banzai:hidden`` are never listed (they are read by id or name)."""
+    """Index rows of the org, filtered; a secret must carry every tag in ``tags``, and with
+    ``expires_before`` hold a certificate expiring before then. Secrets tagged
+    ``banzai:hidden`` are never listed (they are read by id or name). Each row comes with
+    its lifecycle row (rotation schedule) in the same query."""
     qs = SecretIndex.objects.for_org(organization).exclude(
         pk__in=SecretTag.objects.filter(organization=organization, tag=HIDDEN_TAG).values(
             "secret_id"
@@ -46,7 +50,9 @@ def secret_list(
         qs = qs.filter(secret_id__in=id_list)
     if name_contains:
         qs = qs.filter(name__icontains=name_contains)
-    return qs.order_by("name")
+    if expires_before is not None:
+        qs = qs.filter(expires_at__lt=expires_before)
+    return qs.select_related("lifecycle").order_by("name")
 
 
 def secret_get(*, organization: Organization, secret_id: str) -> SecretIndex:
@@ -82,3 +88,11 @@ def tag_list(*, organization: Organization) -> list[str]:
 def secret_versions(*, row: SecretIndex) -> list[vault.VersionInfo]:
     """The versions Vault keeps of a secret, newest first (KV v2 keeps the last ten)."""
     return vault.versions(vault_path(row.organization_id, row.secret_id))
+
+
+def secret_expiring(*, organization: Organization, horizon: datetime) -> QuerySet[SecretIndex]:
+    """The listed secrets of the org holding a certificate that expires before ``horizon``,
+    expired ones included, soonest first."""
+    return secret_list(organization=organization, expires_before=horizon).order_by(
+        "expires_at", "name"
+    )

@@ -23,7 +23,7 @@ from django.db import transaction
 from orgs import audit
 from orgs.models import Organization, User
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
-from secrets_app import hooks, vault
+from secrets_app import hooks, schedule, vault
 from secrets_app.models import SecretIndex, SecretTag
 from secrets_app.selectors import SECRET_NOT_FOUND, secret_get, vault_path
 from secrets_app.types import Context, SecretType, get_type
@@ -37,6 +37,13 @@ from secrets_app.validation import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Who writes: a user, or a name such as ``system`` for the periodic jobs.
+Actor = User | str
+
+
+def actor_name(actor: Actor) -> str:
+    return actor if isinstance(actor, str) else actor.username
 
 
 @dataclass
@@ -118,15 +125,18 @@ def index_sync(*, organization: Organization, secret_id: str) -> SecretIndex | N
         SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).delete()
         return None
     data = document.data
-    expires_at = get_type(data.get("type")).expiry(dict(data.get("values") or {}))
-    return _index_upsert(
+    stype = get_type(data.get("type"))
+    values = dict(data.get("values") or {})
+    row = _index_upsert(
         organization=organization,
         secret_id=secret_id,
         document=data,
         version=document.version,
         updated_at=vault.parse_time(document.created_time),
-        expires_at=expires_at,
+        expires_at=stype.expiry(values),
     )
+    schedule.after_write(row=row, stype=stype, values=values)
+    return row
 
 
 def _write_index_or_repair(
@@ -138,8 +148,9 @@ def _write_index_or_repair(
     expires_at: datetime | None,
     created: bool,
 ) -> SecretIndex:
+    """The index row (and the renewal time) of a document Vault has just accepted."""
     try:
-        return _index_upsert(
+        row = _index_upsert(
             organization=organization,
             secret_id=secret_id,
             document=document,
@@ -148,6 +159,10 @@ def _write_index_or_repair(
             expires_at=expires_at,
             fresh=created,
         )
+        schedule.after_write(
+            row=row, stype=get_type(document["type"]), values=document.get("values") or {}
+        )
+        return row
     except Exception:
         path = vault_path(organization.pk, secret_id)
         logger.exception("index write failed for %s; repairing", path)
@@ -169,13 +184,16 @@ def secret_create(
     type: Any,
     values: Any,
     tags: Any = None,
+    rotation: Any = schedule.NOT_GIVEN,
     ctx: Context | None = None,
 ) -> SecretWrite:
-    """Store a new secret; values are generated and validated by its type first."""
+    """Store a new secret; values are generated and validated by its type first, and a
+    ``rotation`` schedule (``{"every": "30d"}``) is checked before anything is written."""
     ctx = ctx or Context()
     name = validate_name(name)
     stype = get_type(type)
     clean_tags = validate_tags(tags)
+    change = schedule.clean_rotation(rotation, stype)
     if not values and _needs_values(stype):
         raise ValidationError({"values": f"Values are required for a {stype.name} secret."})
     prepared = stype.clean(values, ctx)
@@ -203,6 +221,7 @@ def secret_create(
         expires_at=prepared.expires_at,
         created=True,
     )
+    schedule.set_rotation(row=row, change=change, now=ctx.now)
     _audit(
         actor,
         "secret.create",
@@ -210,6 +229,7 @@ def secret_create(
         type=stype.name,
         version=row.version,
         fields=sorted(prepared.generated),
+        **change.audit(),
     )
     return SecretWrite(row=row, generated=prepared.generated)
 
@@ -222,10 +242,11 @@ def _needs_values(stype: SecretType) -> bool:
     return must_give or not any(f.generatable for f in fields)
 
 
-def _audit(actor: User, action: str, row: SecretIndex, **detail: Any) -> None:
+def _audit(actor: Actor, action: str, row: SecretIndex, **detail: Any) -> None:
     """One audit event (and log line) about a secret: ids, names and versions, never values."""
+    name = actor_name(actor)
     audit.record(
-        actor=actor.username,
+        actor=name,
         action=action,
         organization=row.organization,
         target_type="secret",
@@ -233,7 +254,7 @@ def _audit(actor: User, action: str, row: SecretIndex, **detail: Any) -> None:
         target_name=row.name,
         **detail,
     )
-    logger.info("%s org=%s id=%s by=%s", action, row.organization_id, row.secret_id, actor.username)
+    logger.info("%s org=%s id=%s by=%s", action, row.organization_id, row.secret_id, name)
 
 
 def _refuse_read_only(tags: list[str]) -> None:
@@ -272,7 +293,7 @@ def _keep_system_tags(current: list[str], given: list[str]) -> list[str]:
 
 def _store_update(
     *,
-    actor: User,
+    actor: Actor,
     organization: Organization,
     secret_id: str,
     current: vault.VaultDocument,
@@ -285,7 +306,7 @@ def _store_update(
     results come back with the row."""
     data = current.data
     document = _document(
-        name=data["name"], type=data["type"], values=values, tags=tags, actor=actor.username
+        name=data["name"], type=data["type"], values=values, tags=tags, actor=actor_name(actor)
     )
     try:
         written = vault.write(vault_path(organization.pk, secret_id), document, cas=current.version)
@@ -314,9 +335,11 @@ def secret_update(
     name: Any = None,
     type: Any = None,
     expected_version: int | None = None,
+    rotation: Any = schedule.NOT_GIVEN,
     ctx: Context | None = None,
 ) -> SecretWrite:
-    """Replace the values and tags of a secret. Its name and type never change."""
+    """Replace the values and tags of a secret. Its name and type never change; its
+    rotation schedule changes only when ``rotation`` is given (null removes it)."""
     ctx = ctx or Context()
     current = _read_current(organization, secret_id)
     data = current.data
@@ -329,7 +352,9 @@ def secret_update(
             f"The secret is at version {current.version}, not {expected_version}; reload and retry."
         )
     clean_tags = _keep_system_tags(list(data.get("tags") or []), validate_tags(tags))
-    prepared = get_type(data["type"]).clean(values, ctx)
+    stype = get_type(data["type"])
+    change = schedule.clean_rotation(rotation, stype)
+    prepared = stype.clean(values, ctx)
     row, installations = _store_update(
         actor=actor,
         organization=organization,
@@ -339,7 +364,15 @@ def secret_update(
         tags=clean_tags,
         expires_at=prepared.expires_at,
     )
-    _audit(actor, "secret.update", row, version=row.version, fields=sorted(prepared.generated))
+    schedule.set_rotation(row=row, change=change, now=ctx.now)
+    _audit(
+        actor,
+        "secret.update",
+        row,
+        version=row.version,
+        fields=sorted(prepared.generated),
+        **change.audit(),
+    )
     return SecretWrite(row=row, generated=prepared.generated, installations=installations)
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from secrets_app import views
+from secrets_app import lifecycle_views, views
 
 app_name = "secrets"
 
@@ -11,6 +11,7 @@ SECRET = "<secret_id:secret_id>/"
 urlpatterns = [
     path("", views.SecretListView.as_view(), name="list"),
     path("new/", views.SecretCreateView.as_view(), name="create"),
+    path("expiring/", lifecycle_views.ExpiringView.as_view(), name="expiring"),
     path("new/fields/", views.SecretTypeFieldsView.as_view(), name="type-fields"),
     path("new/pair/", views.PairRowView.as_view(), name="pair-row"),
     path(SECRET, views.SecretDetailView.as_view(), name="detail"),
@@ -20,4 +21,19 @@ urlpatterns = [
     path(f"{SECRET}tags/remove/", views.TagView.as_view(), {"action": "remove"}, name="tag-remove"),
     path(f"{SECRET}edit/", views.SecretEditView.as_view(), name="edit"),
     path(f"{SECRET}delete/", views.SecretDeleteView.as_view(), name="delete"),
+    path(f"{SECRET}versions/", lifecycle_views.SecretVersionsView.as_view(), name="versions"),
+    path(
+        f"{SECRET}versions/<id:version>/rollback/",
+        lifecycle_views.VersionActionView.as_view(),
+        {"action": "rollback"},
+        name="rollback",
+    ),
+    path(
+        f"{SECRET}versions/<id:version>/destroy/",
+        lifecycle_views.VersionActionView.as_view(),
+        {"action": "destroy"},
+        name="destroy-version",
+    ),
+    path(f"{SECRET}rotation/", lifecycle_views.RotationView.as_view(), name="rotation"),
+    path(f"{SECRET}rotate/", lifecycle_views.RotateNowView.as_view(), name="rotate"),
 ]

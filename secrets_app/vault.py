@@ -233,6 +233,14 @@ def write(path: str, data: dict[str, Any], *, cas: int) -> Written:
     return Written(version=int(meta["version"]), created_at=parse_time(str(meta["created_time"])))
 
 
+def destroy(path: str, version: int) -> None:
+    """Destroy ``version`` of ``path`` for good (KV v2 destroy: its data is removed, its
+    number stays in the metadata, marked destroyed)."""
+    kv = client().secrets.kv.v2
+    with _vault_errors("destroy", path):
+        kv.destroy_secret_versions(path=path, versions=[version], mount_point=settings.VAULT_MOUNT)
+
+
 def delete_all(path: str) -> None:
     """Remove every version and the metadata of ``path``."""
     kv = client().secrets.kv.v2

@@ -28,7 +28,8 @@ from pipeline_secrets.core.web import (
     time_context,
     wants_partial,
 )
-from secrets_app import selectors, services
+from secrets_app import schedule, selectors, services
+from secrets_app.api.serializers import lifecycle_of
 from secrets_app.forms import (
     SecretCreateForm,
     SecretEditForm,
@@ -71,6 +72,18 @@ def value_rows(
     return [value_row(stype, n, revealed if n == field else None) for n in names]
 
 
+def rotation_context(row: SecretIndex, every: str | None = None, error: str = "") -> dict[str, Any]:
+    """What the rotation card shows: the schedule (``every`` as typed, when given back with
+    an ``error``), its next and last rotation and the last failure."""
+    item = lifecycle_of(row)
+    current = schedule.format_every(item.rotate_every) if item and item.rotate_every else ""
+    return {
+        "lifecycle": item,
+        "rotation_every": current if every is None else every,
+        "rotation_error": error,
+    }
+
+
 class SecretView(OrgView):
     section = "secrets"
 
@@ -92,6 +105,8 @@ class SecretView(OrgView):
         context["secret_type"] = stype
         context["value_rows"] = value_rows(stype, field, revealed)
         context.update(time_context())
+        for key, value in rotation_context(row).items():
+            context.setdefault(key, value)
         return context
 
 

@@ -342,3 +342,18 @@ def test_cluster_secret_list_is_secret_items_with_installation_details(
         "",
     )
     assert entry["mappedKeys"] == ["U"] and entry["merged"] is False
+
+
+def test_a_hidden_secret_is_installed_by_its_name(cluster, personas, clients, kube_control_plane):
+    org = personas.org.pk
+    create_secret(clients["member"], org, "internal", "generic", {"k": "v"}, ["banzai:hidden"])
+    listed = clients["member"].get(secrets_url(org)).json()
+    assert "internal" not in [s["name"] for s in listed]
+    namespace = new_namespace()
+    response = clients["member"].post(
+        one_url(org, cluster["id"], "copy"),
+        {"namespace": namespace, "sourceSecretName": "internal"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert decoded(read_secret(kube_control_plane, namespace, "copy")) == {"k": "v"}

@@ -17,6 +17,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from orgs import notifications
 from orgs import services as org_services
 from pipeline_secrets.core.converters import ID_MAX, IdConverter
 from tests.conftest import Personas
@@ -103,16 +104,21 @@ def fillers(vault: Any, personas: Personas, clients: dict[str, APIClient]) -> di
     assert response.status_code == 201, response.content
     assert response.json()["id"] == SECRET_ID
     token, _ = org_services.token_create(user=personas.admin, name="bounds")
+    target, _ = notifications.target_create(
+        actor=personas.admin, organization=personas.org, kind="email", name="t", emails=["t@x.io"]
+    )
     return {
         "org_id": str(personas.org.pk),
         "user_id": str(personas.viewer.pk),
         "token_id": str(token.pk),
+        "target_id": str(target.pk),
         "cluster_id": "1",
         "secret_id": response.json()["id"],
         "tag": "team:core",
         "name": "db-password",
         "field": "password",
         "type": "password",
+        "version": "1",
     }
 
 

@@ -46,22 +46,23 @@ DELIBERATE_DIFFERENCES: list[Difference] = [
     ),
     ExtraMembers(
         "SecretItem",
-        ("version", "expiresAt"),
-        "the Vault version (the original returns it on create) and the earliest expiry of "
-        "the certificates a secret holds",
+        ("version", "expiresAt", "rotation"),
+        "the Vault version (the original returns it on create), the earliest expiry of "
+        "the certificates a secret holds and its rotation schedule",
     ),
     ExtraMembers(
         "CreateSecretResponse",
-        ("values", "expiresAt", "generated", "installations"),
+        ("values", "expiresAt", "generated", "installations", "rotation"),
         "a write answers the whole secret: masked values, certificate expiry, the values it "
-        "generated (shown this once) and, after an update, the refreshed installed copies",
+        "generated (shown this once), its rotation schedule and, after an update, the "
+        "refreshed installed copies",
     ),
     ExtraMembers(
         "SecretTypeResponse",
-        ("name", "description", "sourcing", "schema", "kubernetesType", "valuesRole"),
+        ("name", "description", "sourcing", "schema", "kubernetesType", "valuesRole", "rotatable"),
         "the type's name and description, how installed copies are sourced (env or "
         "volume), whether it accepts any keys, the Kubernetes Secret type its copies get, "
-        "and the role needed to read its values",
+        "the role needed to read its values, and whether the product can rotate it",
     ),
     ExtraMembers(
         "SecretTypeResponse.fields[]",
@@ -84,10 +85,15 @@ DELIBERATE_DIFFERENCES: list[Difference] = [
             "merged",
             "mappedKeys",
             "lastError",
+            "workloads",
+            "restartedAt",
+            "restartedFor",
+            "restartError",
         ),
         "the cluster's secret list adds each installation: where, under which name and how "
         "it is installed, its state, the version installed, by whom, when and until when, "
-        "whether it was merged into a Secret, its key mapping and its last error",
+        "whether it was merged into a Secret, its key mapping, its last error, and the "
+        "workloads restarted when its data changes with how the last restart went",
         operation="ListClusterSecrets",
     ),
     ExtraMembers(

@@ -12,7 +12,8 @@ Environment (all optional):
   VAULT_TOKEN_FILE=DATA_DIR/vault/app-token.
 
 Steps: OpenBao (unless external) → ``manage.py migrate`` → ``manage.py collectstatic`` →
-gunicorn, plus ``manage.py sync_installations`` every 60 s when that command exists.
+gunicorn, plus ``manage.py periodic`` (rotation, renewal, re-sync and expiry of installed
+copies, and whatever else the apps register) every 60 s when that command exists.
 Ctrl-C or SIGTERM stops everything started here and exits 0; if gunicorn dies, OpenBao is
 stopped and the exit code is non-zero. A restart reuses DATA_DIR, so secrets survive.
 """
@@ -34,11 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline_secrets.core.env import private_data_dir
 from tools.proc import WaitTimeout, gunicorn_command, port_is_free, terminate, wait_for
-from tools.stack import OpenBao, StackError
+from tools.stack import DEFAULT_MAX_VERSIONS, OpenBao, StackError
 
 ROOT = Path(__file__).resolve().parent.parent
 
 SYNC_INTERVAL = 60.0
+# The one command that runs every app's periodic jobs (pipeline_secrets/core/periodic.py).
+PERIODIC = "periodic"
 LOOP_INTERVAL = 0.5
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -119,7 +122,7 @@ class Runner:
         self.start_vault()
         self.step("migrate", "--noinput")
         self.step("collectstatic", "--noinput", "--verbosity=0")
-        can_sync = self.has_command("sync_installations")
+        can_sync = self.has_command(PERIODIC)
         self.start_gunicorn()
         self.print_banner()
         return self.supervise(can_sync)
@@ -131,7 +134,10 @@ class Runner:
         self.bao = OpenBao(self.config.data_dir / "vault", self.config.vault_port)
         log(f"starting OpenBao on {self.bao.addr} (log: {self.bao.log_path})")
         self.bao.start_ready(STARTUP_TIMEOUT)
-        self.bao.configure_app(mount=os.environ.get("VAULT_MOUNT") or "secret")
+        self.bao.configure_app(
+            mount=os.environ.get("VAULT_MOUNT") or "secret",
+            max_versions=env_int("VAULT_MAX_VERSIONS", DEFAULT_MAX_VERSIONS),
+        )
         self.env["VAULT_ADDR"] = self.bao.addr
         self.env["VAULT_TOKEN_FILE"] = str(self.bao.app_token_path)
         self.env.pop("VAULT_TOKEN", None)
@@ -208,7 +214,7 @@ class Runner:
         return pairs
 
     def supervise(self, can_sync: bool) -> int:
-        """Watch gunicorn (raise StepFailed when it dies) and run sync_installations at once
+        """Watch gunicorn (raise StepFailed when it dies) and run the periodic command at once
         and then every SYNC_INTERVAL seconds, never two at a time, each in its own session so that a
         terminal's Ctrl-C does not interrupt it halfway. Returns only by raising."""
         next_sync = time.monotonic()
@@ -216,18 +222,18 @@ class Runner:
             self.check_gunicorn()
             if self.sync is not None and self.sync.poll() is not None:
                 if self.sync.returncode != 0:
-                    log(f"sync_installations exited with code {self.sync.returncode}")
+                    log(f"{PERIODIC} exited with code {self.sync.returncode}")
                 self.sync = None
             if can_sync and self.sync is None and time.monotonic() >= next_sync:
                 next_sync = time.monotonic() + SYNC_INTERVAL
                 self.sync = subprocess.Popen(
-                    manage("sync_installations"), cwd=ROOT, env=self.env, start_new_session=True
+                    manage(PERIODIC), cwd=ROOT, env=self.env, start_new_session=True
                 )
             time.sleep(LOOP_INTERVAL)
 
     def shutdown(self) -> None:
         """Stop everything started here, newest first; safe to call at any point."""
-        stop(self.sync, "sync_installations")
+        stop(self.sync, PERIODIC)
         stop(self.gunicorn, "gunicorn")
         if self.bao is not None and self.bao.process is not None:
             log("stopping OpenBao")

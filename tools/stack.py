@@ -25,6 +25,8 @@ import requests
 from tools.proc import free_port, port_is_free, tail, terminate, wait_for, write_private
 
 DEFAULT_TIMEOUT = 60.0
+# Versions of each secret the KV v2 mount keeps unless told otherwise (VAULT_MAX_VERSIONS).
+DEFAULT_MAX_VERSIONS = 10
 STOP_TIMEOUT = 30.0
 APP_POLICY = "pipeline-secrets"
 APP_TOKEN_PERIOD = "768h"
@@ -75,10 +77,14 @@ def find_bao() -> str:
 
 def app_policy(mount: str) -> str:
     """The HCL policy of the application token: KV v2 data and metadata under ``orgs/`` of
-    ``mount`` and nothing else (no metadata writes, no access outside ``orgs/``)."""
+    ``mount``, and destroying old versions there; nothing else (no metadata writes, no
+    access outside ``orgs/``)."""
     return f"""\
 path "{mount}/data/orgs/*" {{
   capabilities = ["create", "read", "update", "delete", "list"]
+}}
+path "{mount}/destroy/orgs/*" {{
+  capabilities = ["update"]
 }}
 path "{mount}/metadata/orgs/*" {{
   capabilities = ["read", "list", "delete"]
@@ -369,17 +375,25 @@ log_level     = "info"
 
     # ----------------------------------------------------------------- app configuration
 
-    def configure_app(self, mount: str = "secret", timeout: float = DEFAULT_TIMEOUT) -> str:
+    def configure_app(
+        self,
+        mount: str = "secret",
+        timeout: float = DEFAULT_TIMEOUT,
+        max_versions: int = DEFAULT_MAX_VERSIONS,
+    ) -> str:
         """Make the server ready for the application and return a fresh application token.
 
-        Ensures a KV v2 engine at ``mount`` and the ``pipeline-secrets`` policy (see
-        app_policy()), then creates a periodic (768h), renewable orphan token carrying that
-        policy plus the built-in ``default`` policy (self lookup/renewal). The token is
-        written to ``app-token`` (mode 0600, no trailing newline) before the token written
-        there previously, if any, is revoked, so the file always holds a valid token."""
+        Ensures a KV v2 engine at ``mount`` keeping ``max_versions`` versions of each secret
+        (the mount's configuration: the app's ``VAULT_MAX_VERSIONS``) and the
+        ``pipeline-secrets`` policy (see app_policy()), then creates a periodic (768h),
+        renewable orphan token carrying that policy plus the built-in ``default`` policy
+        (self lookup/renewal). The token is written to ``app-token`` (mode 0600, no trailing
+        newline) before the token written there previously, if any, is revoked, so the file
+        always holds a valid token."""
         client = self.root_client()
         self._ensure_kv2(client, mount)
         self.wait_kv_ready(mount, timeout)
+        client.secrets.kv.v2.configure(max_versions=max_versions, mount_point=mount)
         client.sys.create_or_update_policy(name=APP_POLICY, policy=app_policy(mount))
         created = client.auth.token.create(
             policies=[APP_POLICY],

@@ -48,6 +48,18 @@ class InstallQuerySerializer(serializers.Serializer):
     ids = serializers.ListField(child=StrictStringField(), required=False, default=list)
 
 
+class WorkloadSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["Deployment", "StatefulSet", "DaemonSet"])
+    name = StrictStringField(max_length=253)
+
+
+WORKLOADS_HELP = (
+    "Deployments, StatefulSets or DaemonSets of the namespace to restart when the installed "
+    "copy's data changes (their pod template gets the annotation "
+    "secrets.pipeline.io/restartedFor). Absent: keep the ones recorded; []: none."
+)
+
+
 class InstallSerializer(serializers.Serializer):
     namespace = StrictStringField(trim_whitespace=False, help_text="Created when missing.")
     query = InstallQuerySerializer()
@@ -57,6 +69,9 @@ class InstallSerializer(serializers.Serializer):
     )
     ttl = serializers.IntegerField(
         required=False, allow_null=True, help_text="Seconds until the installed copies are removed."
+    )
+    workloads = serializers.ListField(
+        child=WorkloadSerializer(), required=False, max_length=20, help_text=WORKLOADS_HELP
     )
 
 
@@ -130,6 +145,9 @@ class InstallOneSerializer(serializers.Serializer):
             "(as the type installs it)."
         ),
     )
+    workloads = serializers.ListField(
+        child=WorkloadSerializer(), required=False, max_length=20, help_text=WORKLOADS_HELP
+    )
 
 
 # Reads a ``clusters.models.Installation``.
@@ -164,6 +182,21 @@ class ClusterSecretSerializer(SecretSerializer):
         help_text="The data keys of a mapping (spec), if one was given."
     )
     lastError = serializers.CharField(source="installation.last_error")
+    workloads = serializers.ListField(
+        source="installation.workloads",
+        child=WorkloadSerializer(),
+        help_text="The workloads restarted when this copy's data changes.",
+    )
+    restartedAt = UtcDateTimeField(
+        source="installation.restarted_at", allow_null=True, help_text="The last restart."
+    )
+    restartedFor = serializers.CharField(
+        source="installation.restarted_for",
+        help_text="The annotation the last restart set: SHA-256 of the secret id and version.",
+    )
+    restartError = serializers.CharField(
+        source="installation.restart_error", help_text="What failed in the last restart."
+    )
 
     def get_mappedKeys(self, obj: Any) -> list[str] | None:
         spec = obj.installation.spec

@@ -155,6 +155,7 @@ class ClusterSecretsView(OrgScopedAPIView):
             overwrite=data["overwrite"],
             ttl=data.get("ttl"),
             role=self.membership.role,
+            workload_list=data.get("workloads"),
         )
         return Response(InstallResultSerializer(results, many=True).data)
 
@@ -215,6 +216,7 @@ class ClusterSecretDetailView(OrgScopedAPIView):
             spec=data.get("spec"),
             merge=merge,
             role=self.membership.role,
+            workload_list=data.get("workloads"),
         )
         return Response(InstallOneResponseSerializer(item).data)
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -40,14 +42,35 @@ def _normalised(address: Address) -> Address:
     return address
 
 
-def is_denied(address: str, networks: Iterable[Network] | None = None) -> bool:
+def networks_of(spec: Iterable[str]) -> tuple[Network, ...]:
+    """Parsed networks of a settings list (cached)."""
+    return _networks(tuple(spec))
+
+
+def is_denied(
+    address: str,
+    networks: Iterable[Network] | None = None,
+    *,
+    allowed: Iterable[Network] = (),
+) -> bool:
+    """True when ``address`` is in one of ``networks`` (default: ``OUTBOUND_DENY_NETWORKS``)
+    and in none of ``allowed``."""
     ip = _normalised(ipaddress.ip_address(address.split("%", 1)[0]))
+    if any(ip in net for net in allowed):
+        return False
     return any(ip in net for net in (denied_networks() if networks is None else networks))
 
 
-def check_host(host: str, port: int) -> None:
-    """Refuse ``host`` when it is, or resolves to, an address in a denied network."""
-    networks = denied_networks()
+def check_host(
+    host: str,
+    port: int,
+    *,
+    networks: tuple[Network, ...] | None = None,
+    allowed: tuple[Network, ...] = (),
+) -> None:
+    """Refuse ``host`` when it is, or resolves to, an address in a denied network
+    (``networks``, default ``OUTBOUND_DENY_NETWORKS``) that ``allowed`` does not except."""
+    networks = denied_networks() if networks is None else networks
     if not networks:
         return
     bare = host.strip("[]")
@@ -57,13 +80,15 @@ def check_host(host: str, port: int) -> None:
         # An unresolvable name cannot be connected to either; the client reports it.
         return
     for info in infos:
-        if is_denied(str(info[4][0]), networks):
+        if is_denied(str(info[4][0]), networks, allowed=allowed):
             raise OutboundRefusedError(
                 f"{host} is in a network this server does not connect to (OUTBOUND_DENY_NETWORKS)."
             )
 
 
-def check_url(url: str) -> None:
+def check_url(
+    url: str, *, networks: tuple[Network, ...] | None = None, allowed: tuple[Network, ...] = ()
+) -> None:
     """``check_host`` for the host and port of an http(s) URL."""
     parts = urlsplit(url)
     if not parts.hostname:
@@ -72,4 +97,46 @@ def check_url(url: str) -> None:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise OutboundRefusedError("The URL has an invalid port.") from None
-    check_host(parts.hostname, port)
+    check_host(parts.hostname, port, networks=networks, allowed=allowed)
+
+
+class RefusedPeerError(Exception):
+    """At connect time a checked name resolved to an address the rules refuse."""
+
+
+def peer_checked_pools(
+    refused: Callable[[str], bool],
+) -> tuple[type[HTTPConnectionPool], type[HTTPSConnectionPool]]:
+    """urllib3 pool classes whose connections check the address actually connected to.
+
+    The name was checked before connecting; checking the peer as well keeps a name that
+    resolves differently the second time from reaching a refused network."""
+
+    def check(sock: socket.socket) -> None:
+        try:
+            address = str(sock.getpeername()[0])
+        except (OSError, IndexError):
+            return
+        if refused(address):
+            sock.close()
+            raise RefusedPeerError
+
+    class CheckedHTTPConnection(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            check(sock)
+            return sock
+
+    class CheckedHTTPSConnection(HTTPSConnection):
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            check(sock)
+            return sock
+
+    class CheckedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = CheckedHTTPConnection
+
+    class CheckedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = CheckedHTTPSConnection
+
+    return CheckedHTTPPool, CheckedHTTPSPool

@@ -17,6 +17,21 @@ urlpatterns = [
         name="secret-versions",
     ),
     path(
+        "orgs/<id:org_id>/secrets/<secret_id:secret_id>/versions/<id:version>",
+        views.SecretVersionView.as_view(),
+        name="secret-version",
+    ),
+    path(
+        "orgs/<id:org_id>/secrets/<secret_id:secret_id>/rollback",
+        views.SecretRollbackView.as_view(),
+        name="secret-rollback",
+    ),
+    path(
+        "orgs/<id:org_id>/secrets/<secret_id:secret_id>/rotate",
+        views.SecretRotateView.as_view(),
+        name="secret-rotate",
+    ),
+    path(
         "orgs/<id:org_id>/secrets/<secret_id:secret_id>/validate",
         views.SecretValidateView.as_view(),
         name="secret-validate",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -15,14 +17,21 @@ from rest_framework.views import APIView
 from orgs.models import Role
 from orgs.scoping import OrgScopedAPIView, actor
 from pipeline_secrets.core.api.params import flag, positive_int, texts
-from pipeline_secrets.core.api.schema import ORG_ID, VALIDATE, errors, secret_id_parameter
+from pipeline_secrets.core.api.schema import (
+    ORG_ID,
+    VALIDATE,
+    errors,
+    id_parameter,
+    secret_id_parameter,
+)
 from pipeline_secrets.core.errors import NotFoundError
-from secrets_app import selectors, services
+from secrets_app import lifecycle, schedule, selectors, services
 from secrets_app.api.serializers import (
     SECRET_TYPE_MAP_SCHEMA,
     EarlierVersion,
+    RollbackSerializer,
     SecretCreatedSerializer,
-    SecretSerializer,
+    SecretItemSerializer,
     SecretTypeSerializer,
     SecretUpdateSerializer,
     SecretValidationSerializer,
@@ -42,6 +51,31 @@ TAG_LIST = OpenApiResponse(
 VALUES = OpenApiParameter(
     "values", OpenApiTypes.BOOL, description="Include values (member role). Default false."
 )
+EXPIRES_BEFORE = OpenApiParameter(
+    "expiresBefore",
+    OpenApiTypes.STR,
+    description="Only secrets holding a certificate that expires before this time: an RFC 3339 "
+    "time with offset, or a duration from now (30d, 720h, 1d12h).",
+)
+
+
+def expires_before(request: Request) -> datetime | None:
+    """``expiresBefore`` as a time; a field error naming it when it is neither form."""
+    raw = request.query_params.get("expiresBefore")
+    if raw is None or raw == "":
+        return None
+    try:
+        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            return timezone.now() + schedule.parse_every(raw)
+        except ValidationError:
+            raise ValidationError(
+                {"expiresBefore": "An RFC 3339 time with offset, or a duration such as 30d."}
+            ) from None
+    if when.tzinfo is None:
+        raise ValidationError({"expiresBefore": "The time needs an offset (Z or +hh:mm)."})
+    return when
 
 
 class SecretTypeListView(APIView):
@@ -98,8 +132,9 @@ class SecretListView(OrgScopedAPIView):
                 description="Repeatable; only the secrets with these ids.",
             ),
             VALUES,
+            EXPIRES_BEFORE,
         ],
-        responses={200: SecretSerializer(many=True), **errors(400, 403, 404, 503)},
+        responses={200: SecretItemSerializer(many=True), **errors(400, 403, 404, 503)},
     )
     def get(self, request: Request, org_id: int) -> Response:
         with_values = flag(request, "values")
@@ -109,15 +144,19 @@ class SecretListView(OrgScopedAPIView):
         kinds = texts(request, "type")  # the last one counts, as QueryDict.get has it
         kind = get_type(kinds[-1]).name if kinds and kinds[-1] else None
         rows = selectors.secret_list(
-            organization=self.organization, type=kind, tags=tags, ids=texts(request, "ids")
+            organization=self.organization,
+            type=kind,
+            tags=tags,
+            ids=texts(request, "ids"),
+            expires_before=expires_before(request),
         )
         if not with_values:
-            return Response(SecretSerializer(rows, many=True).data)
+            return Response(SecretItemSerializer(rows, many=True).data)
         found = list(rows)
         readable = [r for r in found if may_use_values(self.membership, r.type)]
         values = services.secret_reveal_many(actor=actor(request), rows=readable)
         by_id = {r.secret_id: v for r, v in zip(readable, values, strict=True)}
-        return Response(SecretSerializer(found, many=True, context={"values": by_id}).data)
+        return Response(SecretItemSerializer(found, many=True, context={"values": by_id}).data)
 
     @extend_schema(
         operation_id="createSecret",
@@ -153,7 +192,7 @@ class SecretDetailView(OrgScopedAPIView):
                 description="An earlier version (member role); see /versions.",
             ),
         ],
-        responses={200: SecretSerializer, **errors(400, 403, 404, 503)},
+        responses={200: SecretItemSerializer, **errors(400, 403, 404, 503)},
         description="Values are included for members and admins; viewers get metadata only.",
     )
     def get(self, request: Request, org_id: int, secret_id: str) -> Response:
@@ -162,18 +201,18 @@ class SecretDetailView(OrgScopedAPIView):
         if not may_use_values(self.membership, row.type):
             if flag(request, "values") or version is not None:
                 require_values_role(self.membership, row.type)
-            return Response(SecretSerializer(row).data)
+            return Response(SecretItemSerializer(row).data)
         if version is not None:
             old = services.secret_reveal(actor=actor(request), row=row, version=version)
             earlier = EarlierVersion.of(row, old)
             context = {"values": {earlier.secret_id: earlier.values}}
-            return Response(SecretSerializer(earlier, context=context).data)
+            return Response(SecretItemSerializer(earlier, context=context).data)
         document = services.secret_reveal(actor=actor(request), row=row)
         if document.version != row.version:
             # Vault moved on without the index (a repaired failure): catch the index up.
             row = services.index_sync(organization=self.organization, secret_id=secret_id) or row
         values = dict(document.data.get("values") or {})
-        return Response(SecretSerializer(row, context={"values": {row.secret_id: values}}).data)
+        return Response(SecretItemSerializer(row, context={"values": {row.secret_id: values}}).data)
 
     @extend_schema(
         operation_id="updateSecret",
@@ -198,6 +237,7 @@ class SecretDetailView(OrgScopedAPIView):
             name=data.get("name"),
             type=data.get("type"),
             expected_version=data.get("version"),
+            rotation=data.get("rotation", schedule.NOT_GIVEN),
             ctx=Context(verify_remote=flag(request, "validate", default=True)),
         )
         context = {"generated": result.generated, "installations": result.installations}
@@ -298,3 +338,80 @@ class SecretValidateView(OrgScopedAPIView):
         )
         context = {"valid": True, "remoteChecked": verify_remote}
         return Response(SecretValidationSerializer(row, context=context).data)
+
+
+class SecretRollbackView(OrgScopedAPIView):
+    @extend_schema(
+        operation_id="rollbackSecret",
+        tags=["secrets"],
+        parameters=[ORG_ID, SECRET_ID],
+        request=RollbackSerializer,
+        responses={200: SecretCreatedSerializer, **errors(400, 403, 404, 409, 503)},
+        description=(
+            "Writes an earlier version's values and tags as a new version (check-and-set; "
+            "`expectedVersion` guards against a concurrent writer) and refreshes the installed "
+            "copies, like an update. A read-only secret is a 409."
+        ),
+    )
+    def post(self, request: Request, org_id: int, secret_id: str) -> Response:
+        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        require_values_role(self.membership, row.type)
+        body = RollbackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = lifecycle.secret_rollback(
+            actor=actor(request),
+            organization=self.organization,
+            secret_id=secret_id,
+            version=body.validated_data["version"],
+            expected_version=body.validated_data.get("expectedVersion"),
+        )
+        context = {"generated": {}, "installations": result.installations}
+        return Response(SecretCreatedSerializer(result.row, context=context).data)
+
+
+class SecretRotateView(OrgScopedAPIView):
+    @extend_schema(
+        operation_id="rotateSecret",
+        tags=["secrets"],
+        parameters=[ORG_ID, SECRET_ID],
+        request=None,
+        responses={200: SecretCreatedSerializer, **errors(400, 403, 404, 409, 503)},
+        description=(
+            "Rotates now: fresh values made with the same parameters (types with `rotatable` "
+            "true; others are a 400), written as a new version and pushed to the installed "
+            "copies. `generated` holds the new values, shown this once."
+        ),
+    )
+    def post(self, request: Request, org_id: int, secret_id: str) -> Response:
+        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        require_values_role(self.membership, row.type)
+        result = lifecycle.secret_rotate(
+            actor=actor(request), organization=self.organization, secret_id=secret_id
+        )
+        context = {"generated": result.generated, "installations": result.installations}
+        return Response(SecretCreatedSerializer(result.row, context=context).data)
+
+
+class SecretVersionView(OrgScopedAPIView):
+    required_roles = {"DELETE": Role.ADMIN}
+
+    @extend_schema(
+        operation_id="destroySecretVersion",
+        tags=["secrets"],
+        parameters=[ORG_ID, SECRET_ID, id_parameter("version", "The version to destroy.")],
+        responses={204: None, **errors(403, 404, 409, 503)},
+        description=(
+            "Destroys an earlier version for good (KV v2 destroy); its number stays listed as "
+            "deleted. The current version cannot be destroyed (409). Admins only."
+        ),
+    )
+    def delete(self, request: Request, org_id: int, secret_id: str, version: int) -> Response:
+        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        require_values_role(self.membership, row.type)
+        lifecycle.secret_destroy_version(
+            actor=actor(request),
+            organization=self.organization,
+            secret_id=secret_id,
+            version=version,
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -98,7 +98,6 @@ def _cert(
 def generate(hosts: list[Host], validity: timedelta, key_type: str, ctx: Context) -> dict[str, str]:
     """A fresh CA and server, client and peer certificates, each with its own key, as PEM."""
     window = (ctx.now - BACKDATE, ctx.now + validity)
-    first = str(hosts[0])
     ca_key = _new_key(key_type)
     ca = _cert(
         subject=_name(CA_NAME),
@@ -110,14 +109,35 @@ def generate(hosts: list[Host], validity: timedelta, key_type: str, ctx: Context
         window=window,
         ctx=ctx,
     )
-    server, client = ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH
     out = {"caCert": _pem.certificate_pem(ca), "caKey": _pem.private_pem(ca_key)}
-    leaves = (
-        ("server", [server], hosts, first),
-        ("client", [client], None, "client"),
-        ("peer", [server, client], hosts, first),
-    )
-    for prefix, usages, sans, common_name in leaves:
+    out.update(issue_leaves(ca, ca_key, hosts, window, key_type, ctx))
+    return out
+
+
+LEAVES = ("server", "client", "peer")
+
+
+def issue_leaves(
+    ca: x509.Certificate,
+    ca_key: CertificateIssuerPrivateKeyTypes,
+    hosts: list[Host],
+    window: tuple[datetime, datetime],
+    key_type: str,
+    ctx: Context,
+    prefixes: tuple[str, ...] = LEAVES,
+) -> dict[str, str]:
+    """Server, client and peer certificates (those in ``prefixes``) signed by ``ca``, each
+    with a new key of ``key_type``, valid over ``window``, as PEM ``<prefix>Cert``/``Key``."""
+    first = str(hosts[0])
+    server, client = ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH
+    leaves = {
+        "server": ([server], hosts, first),
+        "client": ([client], None, "client"),
+        "peer": ([server, client], hosts, first),
+    }
+    out: dict[str, str] = {}
+    for prefix in prefixes:
+        usages, sans, common_name = leaves[prefix]
         key = _new_key(key_type)
         cert = _cert(
             subject=_name(common_name),
@@ -132,6 +152,15 @@ def generate(hosts: list[Host], validity: timedelta, key_type: str, ctx: Context
         out[f"{prefix}Cert"] = _pem.certificate_pem(cert)
         out[f"{prefix}Key"] = _pem.private_pem(key)
     return out
+
+
+def key_type_of(key: object) -> str | None:
+    """The ``KEY_TYPES`` name of a private key, or None for a kind we do not generate."""
+    if isinstance(key, rsa.RSAPrivateKey) and key.key_size in (2048, 4096):
+        return f"rsa-{key.key_size}"
+    if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
+        return "ecdsa-p256"
+    return None
 
 
 def generate_ca(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from random import Random
 from typing import Any, Literal
 
@@ -83,6 +83,12 @@ class SecretType:
     # The weakest organization role that reads, writes or deletes this type's values.
     values_role: str = "member"
 
+    # Whether the product can make fresh values of this type by itself (``rotate``): false
+    # for values that come from elsewhere (cloud credentials, tokens, anything generic).
+    rotatable: bool = False
+    # Whether ``renewal_due``/``renew`` may find something to renew (certificates).
+    renewable: bool = False
+
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]
 
@@ -112,6 +118,28 @@ class SecretType:
         """The earliest expiry of what ``values`` hold, without validating them; None if
         nothing expires. Used to index stored secrets, including expired ones."""
         return None
+
+    def rotate(self, values: dict[str, str], ctx: Context) -> Prepared:
+        """Fresh values made with the parameters the stored ``values`` were made with (a
+        password's length and alphabet, a certificate's hosts, validity and key type).
+        ``generated`` names every value that changed. The default refuses: the type's values
+        come from elsewhere."""
+        raise ValidationError(
+            {
+                "type": f"A {self.name} secret cannot be rotated here: its values come from "
+                "elsewhere. Update it with new values instead."
+            }
+        )
+
+    def renewal_due(self, values: dict[str, str], window: timedelta) -> datetime | None:
+        """When ``renew`` must next run on these values (a certificate enters its renewal
+        window of ``window``, or a third of its validity for short-lived ones); None when
+        nothing in them can be renewed here."""
+        return None
+
+    def renew(self, values: dict[str, str], ctx: Context, window: timedelta) -> Prepared:
+        """The values with what is due at ``ctx.now`` renewed (see ``renewal_due``)."""
+        raise ValidationError({"type": f"A {self.name} secret has nothing to renew."})
 
     def _check_shape(self, values: Any) -> dict[str, str]:
         if values is None:

@@ -13,7 +13,7 @@ import bcrypt
 from django.core.exceptions import ValidationError
 
 from secrets_app.types.base import Context, Field, Prepared, SecretType
-from secrets_app.types.password import PASSWORD_HELP, resolve_password
+from secrets_app.types.password import PASSWORD_HELP, resolve_password, rotate_password
 
 BCRYPT_COST = 10
 USERNAME_RE = re.compile(r"^[^:\s]{1,255}$")
@@ -83,6 +83,16 @@ class HtpasswdType(SecretType):
             line = htpasswd_line(username, password)
         stored = {"username": username, "password": password, "htpasswd": line}
         return Prepared(values=stored, generated={"password": password} if generated else {})
+
+    rotatable = True
+
+    def rotate(self, values: dict[str, str], ctx: Context) -> Prepared:
+        # A line stored without its password is rotated to a default-spec password.
+        password = rotate_password(values.get("password") or "", ctx.rng)
+        username = values["username"]
+        line = htpasswd_line(username, password)
+        stored = {"username": username, "password": password, "htpasswd": line}
+        return Prepared(values=stored, generated={"password": password, "htpasswd": line})
 
     def install_data(self, values: dict[str, str]) -> dict[str, str]:
         # Mounted as a file for the web server: the htpasswd line is all it needs, and the

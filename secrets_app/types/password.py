@@ -55,6 +55,31 @@ def resolve_password(value: str | None, rng: Random) -> tuple[str, bool]:
     return generate_password(rng, *spec), True
 
 
+# Narrowest first: a rotation keeps the narrowest alphabet the old password fits in.
+_BY_WIDTH = ("randNumeric", "randAlpha", "randAlphaNum", "randAscii")
+
+
+def spec_of(password: str) -> tuple[str, int]:
+    """The (method, length) a password looks generated with: its length (within bounds) and
+    the narrowest alphabet that holds every character of it (randAscii for anything else);
+    the default spec for no password."""
+    if not password:
+        return DEFAULT_METHOD, DEFAULT_LENGTH
+    chars = set(password)
+    method = next((m for m in _BY_WIDTH if chars <= set(ALPHABETS[m])), "randAscii")
+    length = len(password) if MIN_LENGTH <= len(password) <= MAX_LENGTH else DEFAULT_LENGTH
+    return method, length
+
+
+def rotate_password(old: str, rng: Random) -> str:
+    """A fresh password of the same length and alphabet as ``old``, never equal to it."""
+    method, length = spec_of(old)
+    while True:
+        new = generate_password(rng, method, length)
+        if new != old:
+            return new
+
+
 PASSWORD_HELP = (
     "Generated when empty, or from a spec 'method,length' with method one of "
     + ", ".join(ALPHABETS)
@@ -76,6 +101,12 @@ class PasswordType(SecretType):
         password, generated = resolve_password(values.get("password"), ctx.rng)
         stored = {**values, "password": password}
         return Prepared(values=stored, generated={"password": password} if generated else {})
+
+    rotatable = True
+
+    def rotate(self, values: dict[str, str], ctx: Context) -> Prepared:
+        password = rotate_password(values.get("password") or "", ctx.rng)
+        return Prepared(values={**values, "password": password}, generated={"password": password})
 
     def verify(self, values: dict[str, str], ctx: Context) -> Prepared:
         checked = self._check_shape(values)

@@ -161,6 +161,12 @@ class PkeCertType(SecretType):
         stored.update(made)
         return Prepared(values=stored, generated=made, expires_at=self.expiry(stored))
 
+    rotatable = True
+
+    def rotate(self, values: dict[str, str], ctx: Context) -> Prepared:
+        """Four new CAs and a new service-account key pair, made as a create makes them."""
+        return self.prepare({}, ctx)
+
     def verify(self, values: dict[str, str], ctx: Context) -> Prepared:
         checked = self._check_shape(values)
         self._check_required(checked, include_generatable=True)

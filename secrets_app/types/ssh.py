@@ -94,6 +94,18 @@ def generate(key_type: str) -> PrivateKeyTypes:
     return ed25519.Ed25519PrivateKey.generate()
 
 
+def like(key: PrivateKeyTypes | None, key_type: str | None) -> PrivateKeyTypes:
+    """A fresh key of the same kind as ``key`` (RSA of its size, ECDSA on its curve), or of
+    ``key_type`` when there is no readable key, or of the default kind."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        return rsa.generate_private_key(65537, max(key.key_size, 2048))
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return ec.generate_private_key(key.curve)
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return generate("ed25519")
+    return generate(key_type if key_type in KEY_TYPES else DEFAULT_KEY_TYPE)
+
+
 def openssh_private(key: PrivateKeyTypes) -> str:
     return key.private_bytes(
         serialization.Encoding.PEM,
@@ -143,6 +155,21 @@ class SshType(SecretType):
             description=f"Generated key type: {', '.join(KEY_TYPES)} (default {DEFAULT_KEY_TYPE}).",
         ),
     )
+
+    rotatable = True
+
+    def rotate(self, values: dict[str, str], ctx: Context) -> Prepared:
+        """A new key of the same kind; the public key keeps its comment."""
+        old, _ = load_private(values.get("private_key_data") or "")
+        key = like(old, values.get("keyType"))
+        line, blob = public_line(key)
+        parts = (values.get("public_key_data") or "").split(None, 2)
+        made = {
+            "private_key_data": openssh_private(key),
+            "public_key_data": f"{line} {parts[2] if len(parts) == 3 else comment(values)}",
+            "public_key_fingerprint": fingerprint(blob),
+        }
+        return Prepared(values={**values, **made}, generated=made)
 
     def install_data(self, values: dict[str, str]) -> dict[str, str]:
         data = super().install_data(values)

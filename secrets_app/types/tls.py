@@ -11,19 +11,31 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import datetime, timedelta
+from typing import cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from django.core.exceptions import ValidationError
 
 from secrets_app.types import _pem
-from secrets_app.types._tlsgen import KEY_TYPES, Host, generate
+from secrets_app.types._tlsgen import (
+    BACKDATE,
+    KEY_TYPES,
+    LEAVES,
+    Host,
+    generate,
+    issue_leaves,
+    key_type_of,
+)
 from secrets_app.types.base import Context, Field, Prepared, SecretType
 from secrets_app.types.durations import parse_duration
 
 DEFAULT_KEY_TYPE = "rsa-2048"
 DEFAULT_VALIDITY = "8760h"
 MAX_VALIDITY = timedelta(days=100 * 365)
+# The shortest validity a renewal gives certificates supplied without a ``validity``.
+MIN_RENEWED_VALIDITY = timedelta(hours=1)
 # Tolerated skew when judging a supplied certificate "not valid yet".
 SKEW = timedelta(minutes=5)
 PAIRS = (
@@ -160,6 +172,25 @@ def validate_supplied(values: dict[str, str], hosts: list[Host], now: datetime) 
     return min(c.not_valid_after_utc for c in certs.values())
 
 
+def certificates(pem: str) -> list[x509.Certificate]:
+    """Every certificate of a PEM text (a CA bundle), in order; empty when none parses."""
+    try:
+        return x509.load_pem_x509_certificates(pem.encode())
+    except ValueError:
+        return []
+
+
+def renew_point(cert: x509.Certificate, window: timedelta) -> datetime:
+    """When ``cert`` enters its renewal window: ``window`` before it expires, or a third of
+    its validity before for a certificate valid for less than three windows."""
+    span = cert.not_valid_after_utc - cert.not_valid_before_utc
+    return cert.not_valid_after_utc - min(window, span / 3)
+
+
+def bundle(certs: list[x509.Certificate]) -> str:
+    return "".join(_pem.certificate_pem(c) for c in certs)
+
+
 class TlsType(SecretType):
     name = "tls"
     description = (
@@ -215,6 +246,94 @@ class TlsType(SecretType):
         # (whole seconds) so the index agrees with what a later verify computes.
         expires_at = x509.load_pem_x509_certificate(made["caCert"].encode()).not_valid_after_utc
         return Prepared(values=stored, generated=made, expires_at=expires_at)
+
+    # Renewal. ``caCert`` may be a bundle: the CA that signs the leaves first, then the CAs it
+    # replaced, kept while they are valid so that anything still presenting a certificate of
+    # the old CA is trusted during the transition (installed as ``ca.crt``).
+
+    rotatable = True
+    renewable = True
+
+    def renewal_due(self, values: dict[str, str], window: timedelta) -> datetime | None:
+        """The earliest of: a certificate (CA or leaf) entering its renewal window, a CA kept
+        for the transition expiring (it is then dropped). None without the CA key."""
+        cas = certificates(values.get("caCert") or "")
+        if not cas or not values.get("caKey"):
+            return None
+        points = [renew_point(cas[0], window)]
+        points += [c.not_valid_after_utc for c in cas[1:]]
+        for prefix in LEAVES:
+            leaf = _pem.load_certificate(values.get(f"{prefix}Cert") or "")
+            if leaf is not None:
+                points.append(renew_point(leaf, window))
+        return min(points)
+
+    def renew(self, values: dict[str, str], ctx: Context, window: timedelta) -> Prepared:
+        """At ``ctx.now``: a CA inside its window is replaced (new CA and leaves, the old CA
+        kept in the bundle); otherwise leaves inside theirs are reissued by the same CA with
+        new keys of the same type, for the same hosts; expired transition CAs are dropped."""
+        cas = certificates(values.get("caCert") or "")
+        ca_key, _ = _pem.load_private_key(values.get("caKey") or "")
+        if not cas or ca_key is None:
+            raise ValidationError({"values.caKey": "The CA key is needed to renew certificates."})
+        ca = cas[0]
+        if ctx.now >= renew_point(ca, window):
+            return self.rotate(values, ctx)
+        leaves = {p: _pem.load_certificate(values.get(f"{p}Cert") or "") for p in LEAVES}
+        due = tuple(
+            p for p, leaf in leaves.items() if leaf and ctx.now >= renew_point(leaf, window)
+        )
+        stored = dict(values)
+        made: dict[str, str] = {}
+        if due:
+            # A leaf never outlives the CA that signs it.
+            end = min(ctx.now + self._validity(values), ca.not_valid_after_utc)
+            made = issue_leaves(
+                ca,
+                cast(CertificateIssuerPrivateKeyTypes, ca_key),
+                parse_hosts(values["hosts"]),
+                (ctx.now - BACKDATE, end),
+                self._key_type(values, "serverKey"),
+                ctx,
+                due,
+            )
+        kept = [ca, *(c for c in cas[1:] if c.not_valid_after_utc > ctx.now)]
+        if len(kept) != len(cas):
+            made["caCert"] = bundle(kept)
+        stored.update(made)
+        return Prepared(values=stored, generated=made, expires_at=self.expiry(stored))
+
+    def rotate(self, values: dict[str, str], ctx: Context) -> Prepared:
+        """A new CA and new server, client and peer certificates for the same hosts, validity
+        and key type; the CAs of ``caCert`` still valid stay in the bundle after the new one."""
+        hosts = parse_hosts(values["hosts"])
+        made = generate(hosts, self._validity(values), self._key_type(values, "caKey"), ctx)
+        previous = [
+            c for c in certificates(values.get("caCert") or "") if c.not_valid_after_utc > ctx.now
+        ]
+        new_ca = certificates(made["caCert"])
+        made["caCert"] = bundle(new_ca + previous)
+        stored = {**values, **made}
+        return Prepared(values=stored, generated=made, expires_at=self.expiry(stored))
+
+    @staticmethod
+    def _validity(values: dict[str, str]) -> timedelta:
+        """The stored ``validity``, or for supplied certificates the server certificate's."""
+        if values.get("validity"):
+            return parse_validity(values["validity"])
+        server = _pem.load_certificate(values.get("serverCert") or "")
+        if server is None:
+            return parse_validity(DEFAULT_VALIDITY)
+        span = server.not_valid_after_utc - server.not_valid_before_utc - BACKDATE
+        return max(span, MIN_RENEWED_VALIDITY)
+
+    @staticmethod
+    def _key_type(values: dict[str, str], key_name: str) -> str:
+        """The stored ``keyType``, or the kind of the existing key, or the default."""
+        if values.get("keyType") in KEY_TYPES:
+            return values["keyType"]
+        key, _ = _pem.load_private_key(values.get(key_name) or "")
+        return key_type_of(key) or DEFAULT_KEY_TYPE
 
     def install_data(self, values: dict[str, str]) -> dict[str, str]:
         data = super().install_data(values)

@@ -1,0 +1,52 @@
+"""The dashboard's form for adding a notification target; ``orgs.notifications`` validates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from orgs.models import NotificationTarget
+from orgs.notifications import EVENTS
+from pipeline_secrets.core.forms import ServiceErrorsForm
+
+
+class NotificationTargetForm(ServiceErrorsForm):
+    kind = forms.ChoiceField(
+        choices=NotificationTarget.Kind.choices, initial=NotificationTarget.Kind.WEBHOOK
+    )
+    name = forms.CharField(max_length=100, help_text="For you: what or who receives it.")
+    url = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="Webhook URL",
+        help_text="Webhooks: an http(s) URL outside loopback and private networks.",
+        widget=forms.URLInput(attrs={"spellcheck": "false", "placeholder": "https://"}),
+    )
+    emails = forms.CharField(
+        required=False,
+        label="E-mail addresses",
+        help_text="E-mail: up to 10, separated by commas or new lines.",
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+    )
+    events = forms.MultipleChoiceField(
+        choices=[(key, f"{key}: {text}") for key, text in EVENTS.items()],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event.",
+    )
+
+    def field_for(self, key: str) -> str | None:
+        # The service names list items (emails.1, events.0): show them on their field.
+        return super().field_for(key.split(".", 1)[0])
+
+    def target_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        emails = [e.strip() for e in data["emails"].replace(",", "\n").splitlines() if e.strip()]
+        return {
+            "kind": data["kind"],
+            "name": data["name"],
+            "url": data["url"] or None,
+            "emails": emails or None,
+            "events": data["events"],
+        }
