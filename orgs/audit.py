@@ -29,6 +29,8 @@ SAFE_DETAIL = frozenset(
         "overwrite",
         "secret",
         "purpose",
+        "source",
+        "reason",
     }
 )
 
