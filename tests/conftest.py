@@ -188,3 +188,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             marks.add("browser")
         for mark in sorted(marks - {m.name for m in item.iter_markers()}):
             item.add_marker(mark)
+
+
+from tests.sso_fixtures import dex, ldap_signin, slapd  # noqa: E402, F401
