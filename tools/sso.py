@@ -169,7 +169,9 @@ class Slapd:
         config = self.directory / "slapd.d"
         (self.directory / "data").mkdir(parents=True)
         config.mkdir()
-        write_private(self.directory / "config.ldif", _config_ldif(self.directory, self.root_password))
+        write_private(
+            self.directory / "config.ldif", _config_ldif(self.directory, self.root_password)
+        )
         write_private(self.directory / "data.ldif", _data_ldif(people, groups))
         for db, ldif in (("0", "config.ldif"), ("1", "data.ldif")):
             result = subprocess.run(
@@ -339,9 +341,7 @@ def _up(directory: Path, app_port: int) -> None:
         _down(directory)
     slapd = Slapd(directory / "slapd")
     slapd.start()
-    redirects = [
-        f"http://{host}:{app_port}/oidc/callback/" for host in ("127.0.0.1", "localhost")
-    ]
+    redirects = [f"http://{host}:{app_port}/oidc/callback/" for host in ("127.0.0.1", "localhost")]
     dex = Dex(directory / "dex", slapd, redirects)
     try:
         dex.start()
