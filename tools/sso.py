@@ -30,7 +30,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools.proc import free_port, tail, terminate, wait_for, write_private  # noqa: E402
+from tools.proc import free_port, tail, terminate, wait_for, write_private
 
 ROOT = Path(__file__).resolve().parent.parent
 SLAPD = Path(os.environ.get("SLAPD", "/usr/sbin/slapd"))
