@@ -190,4 +190,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(mark)
 
 
-from tests.sso_fixtures import dex, ldap_signin, slapd  # noqa: E402, F401
+from tests.sso_fixtures import (  # noqa: E402, F401
+    dex,
+    github,
+    github_server,
+    ldap_signin,
+    mailbox,
+    slapd,
+    smtp_server,
+)

@@ -15,6 +15,7 @@ import requests
 from django.conf import settings
 
 from orgs import oidc
+from tests.github_standin import GitHubStandIn
 from tools.sso import CLIENT_ID, DEMO_PEOPLE, Dex, Slapd
 
 PASSWORDS = {p.uid: p.password for p in DEMO_PEOPLE}
@@ -124,3 +125,80 @@ def dex_tokens(server: Dex, username: str, password: str | None = None) -> Token
     token.raise_for_status()
     body = token.json()
     return Tokens(access_token=body["access_token"], id_token=body["id_token"])
+
+
+# --------------------------------------------------------------------------- GitHub
+
+
+@pytest.fixture(scope="session")
+def github_server() -> Iterator[GitHubStandIn]:
+    from tests import github_env
+
+    server = GitHubStandIn(client_id=github_env.CLIENT_ID, client_secret=github_env.CLIENT_SECRET)
+    server.start(github_env.SOCKET)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def github(github_server: GitHubStandIn) -> Iterator[GitHubStandIn]:
+    """The stand-in, with no users and nobody signed in at the start of each test."""
+    github_server.users.clear()
+    github_server.signed_in = ""
+    github_server.requests.clear()
+    github_server.scopes.clear()
+    yield github_server
+
+
+# --------------------------------------------------------------------------- mail
+
+
+@dataclass
+class Mailbox:
+    """What the real SMTP server received."""
+
+    host: str
+    port: int
+    messages: list[Any]
+
+    def last_to(self, address: str) -> Any:
+        found = [m for m in self.messages if address in m["To"]]
+        assert found, f"no mail to {address}"
+        return found[-1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[Mailbox]:
+    """aiosmtpd listening on 127.0.0.1: a real SMTP server in a thread of its own."""
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    from tools.proc import free_port
+
+    box = Mailbox(host="127.0.0.1", port=free_port(), messages=[])
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            box.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            return "250 Message accepted for delivery"
+
+    controller = Controller(Handler(), hostname=box.host, port=box.port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: Mailbox, settings: Any) -> Mailbox:
+    """The product sends its mail through the real SMTP server for this test."""
+    smtp_server.messages.clear()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_server.host
+    settings.EMAIL_PORT = smtp_server.port
+    settings.EMAIL_USE_TLS = False
+    return smtp_server
