@@ -73,10 +73,6 @@ def test_bad_settings_name_the_field_and_save_nothing(
     admin = signed_in(personas, "admin")
     response = admin.post(f"/orgs/{personas.org.pk}/settings/{path}", data)
     assert response.status_code == 400
-    form = (
-        response.context.get("group_form")
-        if "groups" in path
-        else response.context.get("github_form")
-    )
+    form = response.context["group_form" if "groups" in path else "github_form"]
     assert form.errors[field]
     assert not GroupMapping.objects.exists() and not GitHubLink.objects.exists()
