@@ -7,13 +7,14 @@ Threads here touch only Vault and Kubernetes; the database is written once per b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from clusters import kube
+from clusters import kube, mapping
 from clusters.models import Cluster, Installation
 from pipeline_secrets.core.errors import ConflictError, NotFoundError, VaultUnavailableError
 from secrets_app import selectors as secret_selectors
@@ -49,12 +50,21 @@ class ItemResult:
         return body
 
 
-def _kube_object(row: SecretIndex, values: dict[str, str], now: datetime) -> kube.SecretObject:
+def _kube_object(
+    row: SecretIndex,
+    values: dict[str, str],
+    now: datetime,
+    *,
+    name: str,
+    spec: mapping.Spec | None = None,
+    literals: dict[str, str] | None = None,
+) -> kube.SecretObject:
     stype = get_type(row.type)
     return kube.SecretObject(
-        name=row.name,
-        type=stype.kubernetes_type or "Opaque",
-        data=stype.install_data(values),
+        name=name,
+        # With a mapping the keys are the caller's, so no type with required keys fits.
+        type=(stype.kubernetes_type or "Opaque") if spec is None else "Opaque",
+        data=mapping.build(stype, values, spec, literals=literals),
         labels={MANAGED_BY[0]: MANAGED_BY[1], ORG_LABEL: str(row.organization_id)},
         annotations={
             f"{ANNOTATION}secret-id": row.secret_id,
@@ -64,7 +74,7 @@ def _kube_object(row: SecretIndex, values: dict[str, str], now: datetime) -> kub
     )
 
 
-def _is_managed(existing: kube.SecretObject, organization_id: int) -> bool:
+def is_managed(existing: kube.SecretObject, organization_id: int) -> bool:
     return existing.labels.get(MANAGED_BY[0]) == MANAGED_BY[1] and existing.labels.get(
         ORG_LABEL
     ) == str(organization_id)
@@ -89,7 +99,7 @@ def _put(
     if existing is None:
         client.create(namespace, desired)
         return "installed"
-    managed = _is_managed(existing, organization_id)
+    managed = is_managed(existing, organization_id)
     if not managed and not overwrite:
         raise ConflictError(
             f"A Secret named {desired.name} that this product does not manage exists in "
@@ -120,6 +130,55 @@ def values_or_error(row: SecretIndex) -> dict[str, str] | Exception:
         return exc
 
 
+def merge_into(
+    client: kube.SecretsClient,
+    namespace: str,
+    existing: kube.SecretObject,
+    data: dict[str, str],
+    *,
+    drop: set[str] | frozenset[str] = frozenset(),
+) -> str:
+    """Write ``data``'s keys into an existing Secret, keeping its other keys (less ``drop``),
+    its type, labels and annotations. The status word."""
+    merged = {k: v for k, v in existing.data.items() if k not in drop}
+    merged.update(data)
+    if merged == existing.data:
+        return "unchanged"
+    client.replace(namespace, replace(existing, data=merged))
+    return "updated"
+
+
+def unmerge(
+    client: kube.SecretsClient, namespace: str, name: str, keys: list[str], organization_id: int
+) -> None:
+    """Take merged keys out of a Secret; a Secret of ours left without keys is deleted, one
+    this product does not manage is kept (its other keys are not ours to remove)."""
+    existing = client.get(namespace, name)
+    if existing is None:
+        return
+    remaining = {k: v for k, v in existing.data.items() if k not in set(keys)}
+    if not remaining and is_managed(existing, organization_id):
+        client.delete(namespace, name)
+    elif remaining != existing.data:
+        client.replace(namespace, replace(existing, data=remaining))
+
+
+def _has_literals(spec: mapping.Spec | None) -> bool:
+    return bool(spec) and any(item.get(mapping.LITERAL) for item in (spec or {}).values())
+
+
+@dataclass
+class Done:
+    """One installed item, as ``Batch.record`` writes it."""
+
+    row: SecretIndex
+    at: datetime
+    name: str
+    keys: list[str]
+    spec: mapping.Spec | None = None
+    merged: bool = False
+
+
 @dataclass
 class Batch:
     """Installs items into one namespace and records what was installed in one write."""
@@ -128,8 +187,8 @@ class Batch:
     namespace: str
     actor: str
     ttl: int | None
-    done: list[tuple[SecretIndex, datetime]] = field(default_factory=list)
-    failed: list[tuple[SecretIndex, str]] = field(default_factory=list)
+    done: list[Done] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
     def put(
         self,
@@ -139,50 +198,105 @@ class Batch:
         *,
         overwrite: bool,
         listed: dict[str, kube.SecretObject] | None,
+        name: str | None = None,
+        spec: mapping.Spec | None = None,
+        merged_keys: list[str] | None = None,
     ) -> ItemResult:
+        """Install one item; a failure is a failed result, recorded on its installation.
+        ``merged_keys``: re-sync the keys an earlier merge wrote into a Secret (see
+        ``write``)."""
         sourcing = get_type(row.type).sourcing
-        now = timezone.now()
+        name = name or row.name
         try:
             if isinstance(values, Exception):
                 raise values
-            status = _put(
+            status = self.write(
                 client,
-                self.namespace,
-                _kube_object(row, values, now),
+                row,
+                values,
+                name=name,
+                spec=spec,
                 overwrite=overwrite,
-                organization_id=self.cluster.organization_id,
                 listed=listed,
+                merged_keys=merged_keys,
             )
+        except ValidationError as exc:
+            message = " ".join(exc.messages)
+            self.failed.append((name, message))
+            return ItemResult(row.name, sourcing, "failed", self.namespace, message)
         except (kube.KubeError, ConflictError, NotFoundError, VaultUnavailableError) as exc:
             message = exc.message if isinstance(exc, kube.KubeError) else exc.detail
-            self.failed.append((row, message))
+            self.failed.append((name, message))
             return ItemResult(row.name, sourcing, "failed", self.namespace, message)
-        self.done.append((row, now))
         return ItemResult(row.name, sourcing, status, self.namespace)
+
+    def write(
+        self,
+        client: kube.SecretsClient,
+        row: SecretIndex,
+        values: dict[str, str],
+        *,
+        name: str,
+        spec: mapping.Spec | None,
+        overwrite: bool,
+        listed: dict[str, kube.SecretObject] | None,
+        merged_keys: list[str] | None = None,
+    ) -> str:
+        """Create or replace the Secret ``name`` (or, with ``merged_keys``, rewrite the keys
+        an earlier merge wrote, dropping those no longer produced); the status word. Raises
+        what ``_put`` raises, and ValidationError when the mapping no longer fits."""
+        now = timezone.now()
+        existing: kube.SecretObject | None = None
+        if merged_keys is not None or _has_literals(spec):
+            existing = listed.get(name) if listed is not None else client.get(self.namespace, name)
+            listed = {name: existing} if existing is not None else {}
+        literals = existing.data if existing is not None else None
+        if merged_keys is not None:
+            if existing is None:
+                raise NotFoundError(f"The Secret {name} the keys were merged into is gone.")
+            data = mapping.build(get_type(row.type), values, spec, literals=literals)
+            drop = set(merged_keys) - set(data)
+            status = merge_into(client, self.namespace, existing, data, drop=drop)
+            self.done.append(Done(row, now, name, sorted(data), spec, merged=True))
+            return status
+        desired = _kube_object(row, values, now, name=name, spec=spec, literals=literals)
+        status = _put(
+            client,
+            self.namespace,
+            desired,
+            overwrite=overwrite,
+            organization_id=self.cluster.organization_id,
+            listed=listed,
+        )
+        self.done.append(Done(row, now, name, sorted(desired.data), spec))
+        return status
 
     def record(self) -> None:
         """Upsert one Installation per installed item in one statement; mark the earlier
         installations of failed items as failed."""
-        for row, message in self.failed:
+        for name, message in self.failed:
             Installation.objects.filter(
-                cluster=self.cluster, namespace=self.namespace, kube_name=row.name
+                cluster=self.cluster, namespace=self.namespace, kube_name=name
             ).update(status=Installation.Status.FAILED, last_error=message)
         objs = [
             Installation(
                 cluster=self.cluster,
                 namespace=self.namespace,
-                kube_name=row.name,
-                secret_id=row.secret_id,
-                secret_name=row.name,
-                version=row.version,
-                sourcing=get_type(row.type).sourcing,
+                kube_name=item.name,
+                secret_id=item.row.secret_id,
+                secret_name=item.row.name,
+                version=item.row.version,
+                sourcing=get_type(item.row.type).sourcing,
                 status=Installation.Status.INSTALLED,
                 installed_by=self.actor,
-                installed_at=now,
-                expires_at=now + timedelta(seconds=self.ttl) if self.ttl else None,
+                installed_at=item.at,
+                expires_at=item.at + timedelta(seconds=self.ttl) if self.ttl else None,
                 last_error="",
+                spec=mapping.stored(item.spec),
+                merged=item.merged,
+                keys=item.keys,
             )
-            for row, now in self.done
+            for item in self.done
         ]
         if objs:
             Installation.objects.bulk_create(
@@ -199,5 +313,8 @@ class Batch:
                     "installed_at",
                     "expires_at",
                     "last_error",
+                    "spec",
+                    "merged",
+                    "keys",
                 ],
             )

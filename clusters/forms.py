@@ -7,9 +7,11 @@ errors keyed ``secretId``, ``values.K8Sconfig`` or ``query.ids`` land on the fie
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from clusters.services import InstallQuery
 from orgs.models import Organization
@@ -144,3 +146,116 @@ class InstallForm(ChoicesForm):
             tags=split_tags(self.cleaned_data.get("tags") or ""),
             ids=list(self.cleaned_data.get("ids") or []),
         )
+
+
+MAPPING_HELP = (
+    'Optional; one key per line. KEY=field copies a field, KEY="text" sets a text, '
+    'KEY={"name": "field", ...} puts those fields as JSON under KEY, KEY=* all of them. '
+    "Or the API's spec as a JSON object. Empty: every installable field is a key."
+)
+
+
+def parse_mapping(text: str) -> dict[str, dict[str, Any]] | None:
+    """The API's ``spec`` from the mapping box; ValueError naming the line that is wrong."""
+    text = text.strip()
+    if not text:
+        return None
+    if text.startswith("{"):
+        try:
+            spec = json.loads(text)
+        except ValueError:
+            raise ValueError("Not a valid JSON object.") from None
+        if not isinstance(spec, dict):
+            raise ValueError("Not a valid JSON object.")
+        return spec
+    lines: dict[str, dict[str, Any]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, sep, rest = line.partition("=")
+        key, rest = key.strip(), rest.strip()
+        if not sep or not key or not rest:
+            raise ValueError(f'Line {number}: write KEY=field, KEY="text", KEY={{...}} or KEY=*.')
+        if rest == "*":
+            lines[key] = {}
+        elif rest.startswith('"'):
+            try:
+                value = json.loads(rest)
+            except ValueError:
+                raise ValueError(f"Line {number}: the text must be one quoted string.") from None
+            lines[key] = {"value": value}
+        elif rest.startswith("{"):
+            try:
+                lines[key] = {"sourceMap": json.loads(rest)}
+            except ValueError:
+                raise ValueError(f"Line {number}: not a valid JSON object.") from None
+        else:
+            lines[key] = {"source": rest}
+    return lines
+
+
+class InstallOneForm(ChoicesForm):
+    """One secret as a named v1.Secret, with an optional key mapping; or merged into one."""
+
+    prefix = "one"
+    secret = forms.ChoiceField(label="Secret")
+    name = forms.CharField(
+        required=False,
+        max_length=253,
+        label="Kubernetes Secret name",
+        help_text="Optional; the secret's name when empty.",
+        widget=forms.TextInput(attrs=INPUT_ATTRS),
+    )
+    namespace = forms.CharField(
+        max_length=63,
+        help_text=f"Created when missing. {LABEL_HELP}",
+        widget=forms.TextInput(attrs={**INPUT_ATTRS, "placeholder": "build"}),
+    )
+    mapping = forms.CharField(
+        required=False,
+        strip=False,
+        label="Key mapping",
+        help_text=MAPPING_HELP,
+        widget=forms.Textarea(attrs={**INPUT_ATTRS, "rows": 4, "class": "mono"}),
+    )
+    merge = forms.BooleanField(
+        required=False,
+        label="Merge the keys into the existing Secret of that name (keeping its other keys)",
+    )
+    field_aliases = {"secretName": "name", "sourceSecretName": "secret"}
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        rows = secret_selectors.secret_list(organization=organization).only("name", "type")
+        self.choice_field("secret").choices = [(r.name, f"{r.name} ({r.type})") for r in rows]
+
+    def describe_fields(self) -> None:
+        # Its ids carry the prefix, so they do not clash with the install form's.
+        for name, field in self.fields.items():
+            auto = f"id_{self.add_prefix(name)}"
+            ids = [f"{auto}_helptext"] if field.help_text else []
+            field.widget.attrs["aria-describedby"] = " ".join([*ids, f"{auto}_error"])
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """Errors of the mapping (``spec.KEY``) land on it, naming their key."""
+        if hasattr(exc, "error_dict"):
+            spec = {k: v for k, v in exc.message_dict.items() if k.split(".")[0] == "spec"}
+            for key, messages in spec.items():
+                where = key.partition(".")[2]
+                for message in messages:
+                    self.add_error("mapping", f"{where}: {message}" if where else message)
+            rest = {k: v for k, v in exc.message_dict.items() if k not in spec}
+            if not rest:
+                return
+            exc = ValidationError(rest)
+        super().add_service_errors(exc)
+
+    def clean_mapping(self) -> dict[str, dict[str, Any]] | None:
+        try:
+            return parse_mapping(self.cleaned_data.get("mapping") or "")
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def kube_name(self) -> str:
+        return str(self.cleaned_data.get("name") or self.cleaned_data["secret"])

@@ -44,7 +44,9 @@ class InstallationQuerySet(OrgScopedQuerySet["Installation"]):
 
 
 class Installation(models.Model):
-    """One secret installed as a v1.Secret in one namespace of one cluster."""
+    """One secret installed as a v1.Secret in one namespace of one cluster.
+
+    One row per Kubernetes Secret: the latest install or merge into it is the one tracked."""
 
     class Status(models.TextChoices):
         INSTALLED = "installed"
@@ -62,6 +64,14 @@ class Installation(models.Model):
     installed_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The key mapping of a one-secret install (``clusters.mapping``), so a re-sync reproduces
+    # it; null: the type's own keys. Literal values are not kept here (see ``mapping``).
+    spec = models.JSONField(null=True, blank=True)
+    # True when the keys were merged into a Secret that holds other keys too: a re-sync
+    # rewrites only ``keys`` and an uninstall removes only them.
+    merged = models.BooleanField(default=False)
+    # The names (never the values) of the data keys this installation wrote.
+    keys = models.JSONField(default=list)
 
     objects = InstallationQuerySet.as_manager()
 

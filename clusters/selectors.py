@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.db.models import QuerySet
 
 from clusters.models import Cluster, Installation
 from orgs.models import Organization
 from pipeline_secrets.core.errors import NotFoundError
+from secrets_app.models import SecretIndex
 
 
 def cluster_list(*, organization: Organization) -> QuerySet[Cluster]:
@@ -32,3 +36,27 @@ def installations_of_secret(
         .filter(secret_id=secret_id)
         .select_related("cluster")
     )
+
+
+@dataclass
+class InstalledSecret:
+    """A secret's index row with one of its installations in a cluster; reads like the row."""
+
+    row: SecretIndex
+    installation: Installation
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+def installed_secrets(*, cluster: Cluster) -> list[InstalledSecret]:
+    """The secrets installed in the cluster, one entry per installed copy (two queries).
+    A copy whose secret is gone (being deleted) is left out."""
+    items = list(installation_list(cluster=cluster))
+    rows = {
+        row.secret_id: row
+        for row in SecretIndex.objects.for_org(cluster.organization).filter(
+            secret_id__in={item.secret_id for item in items}
+        )
+    }
+    return [InstalledSecret(rows[item.secret_id], item) for item in items if item.secret_id in rows]

@@ -24,7 +24,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from clusters import kube
-from clusters.batch import KUBE_WRITERS, Batch, ItemResult, values_or_error
+from clusters.batch import KUBE_WRITERS, Batch, ItemResult, unmerge, values_or_error
 from clusters.models import Cluster, Installation
 from orgs import audit
 from orgs.models import Organization, Role, User
@@ -187,7 +187,7 @@ def cluster_delete(*, actor: User, cluster: Cluster) -> None:
         try:
             with kube.secrets_client(cluster_kubeconfig(cluster)) as client:
                 for item in installations:
-                    client.delete(item.namespace, item.kube_name)
+                    _remove(client, item)
         except (kube.KubeError, NotFoundError) as exc:
             logger.warning("cluster %s deleted with copies left: %s", cluster.pk, exc)
     _audit(actor.username, "cluster.delete", cluster)
@@ -339,6 +339,16 @@ def _install_rows(
     return results
 
 
+def _remove(client: kube.SecretsClient, item: Installation) -> None:
+    """Delete an installed Secret, or take out only the keys a merge wrote into one."""
+    if item.merged:
+        unmerge(
+            client, item.namespace, item.kube_name, list(item.keys), item.cluster.organization_id
+        )
+    else:
+        client.delete(item.namespace, item.kube_name)
+
+
 def uninstall(*, cluster: Cluster, namespace: str, name: str, actor: str = SYSTEM_ACTOR) -> None:
     """Delete one installed Secret from the cluster and forget the installation."""
     item = cluster.installations.filter(namespace=namespace, kube_name=name).first()
@@ -346,7 +356,7 @@ def uninstall(*, cluster: Cluster, namespace: str, name: str, actor: str = SYSTE
         raise NotFoundError("No such installation on this cluster.")
     try:
         with kube.secrets_client(cluster_kubeconfig(cluster)) as client:
-            client.delete(namespace, name)
+            _remove(client, item)
     except kube.KubeError as exc:
         if exc.unreachable:
             raise UpstreamError(f"Cluster {cluster.name} is unreachable: {exc.message}") from None
@@ -380,7 +390,16 @@ def _reinstall(item: Installation) -> ItemResult:
     batch = Batch(cluster, item.namespace, item.installed_by, _remaining_ttl(item))
     try:
         with kube.secrets_client(kubeconfig) as client:
-            result = batch.put(client, row, values_or_error(row), overwrite=False, listed=None)
+            result = batch.put(
+                client,
+                row,
+                values_or_error(row),
+                overwrite=False,
+                listed=None,
+                name=item.kube_name,
+                spec=item.spec,
+                merged_keys=list(item.keys) if item.merged else None,
+            )
         batch.record()
         return result
     except kube.KubeError as exc:

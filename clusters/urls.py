@@ -14,6 +14,7 @@ urlpatterns = [
     path(CLUSTER, views.ClusterDetailView.as_view(), name="detail"),
     path(f"{CLUSTER}check/", views.ClusterCheckView.as_view(), name="check"),
     path(f"{CLUSTER}install/", views.InstallView.as_view(), name="install"),
+    path(f"{CLUSTER}install-one/", views.InstallOneView.as_view(), name="install-one"),
     path(f"{CLUSTER}uninstall/", views.UninstallView.as_view(), name="uninstall"),
     path(f"{CLUSTER}delete/", views.ClusterDeleteView.as_view(), name="delete"),
     path(

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from clusters import selectors, services
-from clusters.forms import ClusterCreateForm, InstallForm
+from clusters import selectors, services, single
+from clusters.batch import ItemResult
+from clusters.forms import ClusterCreateForm, InstallForm, InstallOneForm
 from clusters.models import Cluster, Installation
 from orgs.models import Organization, Role
 from orgs.views import OrgView
@@ -122,6 +123,7 @@ class ClusterDetailView(ClusterView):
     def detail_response(self, cluster: Cluster, *, status: int = 200, **extra: Any) -> HttpResponse:
         context = self.cluster_context(cluster, **extra)
         context.setdefault("form", InstallForm(organization=self.organization))
+        context.setdefault("one_form", InstallOneForm(organization=self.organization))
         return render_page(self.request, self.page, context, status=status)
 
     def cluster_context(self, cluster: Cluster, **extra: Any) -> dict[str, Any]:
@@ -186,6 +188,42 @@ class InstallView(ClusterDetailView):
         # htmx swaps only 2xx answers; the alert is in the body either way.
         context = self.cluster_context(cluster, form=form, oob=True, **extra)
         return render_page(self.request, "clusters/partials/_install_result.html", context)
+
+
+class InstallOneView(ClusterDetailView):
+    """Install one secret as a named Secret, with an optional key mapping (a plain form)."""
+
+    required_role = Role.MEMBER
+
+    def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
+        cluster = self.get_cluster(cluster_id)
+        form = InstallOneForm(request.POST, organization=self.organization)
+        if not form.is_valid():
+            return self.detail_response(cluster, one_form=form, status=400)
+        data = form.cleaned_data
+        try:
+            item, status = single.install_one(
+                actor=self.user,
+                cluster=cluster,
+                name=form.kube_name(),
+                namespace=data["namespace"],
+                source=data["secret"],
+                spec=data["mapping"],
+                merge=data["merge"],
+                role=self.membership.role,
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+            return self.detail_response(cluster, one_form=form, status=400)
+        except (ConflictError, NotFoundError, PermissionDenied) as exc:
+            form.add_error(None, getattr(exc, "detail", None) or str(exc))
+            return self.detail_response(cluster, one_form=form, status=400)
+        except UpstreamError as exc:
+            return self.detail_response(
+                cluster, one_form=form, upstream_error=exc.detail, status=502
+            )
+        result = ItemResult(item.kube_name, item.sourcing, status, item.namespace)
+        return self.detail_response(cluster, one_form=form, results=[result])
 
 
 class UninstallView(ClusterDetailView):

@@ -28,6 +28,7 @@ SAFE_DETAIL = frozenset(
         "ttl",
         "overwrite",
         "secret",
+        "source",
         "purpose",
         "source",
         "reason",

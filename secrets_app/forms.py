@@ -101,7 +101,7 @@ class ServiceErrorsMixin(ServiceErrorsForm):
             for bound in self.value_fields()
             if isinstance(bound.field, ValueField)
             and bound.field.spec.generatable
-            and not bound.field.spec.required
+            and not bound.field.spec.client_required
         ]
         return found if len(found) >= FOLD_AT else []
 
@@ -186,7 +186,7 @@ class SecretCreateForm(ServiceErrorsMixin):
         self.fields["type"].initial = secret_type.name
         for spec in secret_type.fields:
             field = self.fields[f"v_{spec.name}"] = ValueField(spec)
-            if spec.required and not spec.generatable:
+            if spec.client_required:
                 field.widget.attrs["required"] = True
         if not secret_type.strict:
             self.add_pairs(pair_indices(self.data if self.is_bound else None))

@@ -24,6 +24,8 @@ class SecretIndex(models.Model):
     name = models.CharField(max_length=253)
     type = models.CharField(max_length=32)
     tags = models.JSONField(default=list)
+    # The names of the values (never the values): lists show them masked without Vault.
+    keys = models.JSONField(default=list)
     version = models.PositiveIntegerField()
     updated_by = models.CharField(max_length=150, blank=True)
     updated_at = models.DateTimeField()

@@ -11,6 +11,7 @@ from orgs.models import Organization
 from pipeline_secrets.core.errors import NotFoundError
 from secrets_app import vault
 from secrets_app.models import SecretIndex, SecretTag
+from secrets_app.validation import HIDDEN_TAG
 
 SECRET_NOT_FOUND = "Secret not found."
 
@@ -27,8 +28,13 @@ def secret_list(
     ids: Iterable[str] = (),
     name_contains: str | None = None,
 ) -> QuerySet[SecretIndex]:
-    """Index rows of the org, filtered; a secret must carry every tag in ``tags``."""
-    qs = SecretIndex.objects.for_org(organization)
+    """Index rows of the org, filtered; a secret must carry every tag in ``tags``. Secrets
+    tagged ``banzai:hidden`` are never listed (they are read by id or name)."""
+    qs = SecretIndex.objects.for_org(organization).exclude(
+        pk__in=SecretTag.objects.filter(organization=organization, tag=HIDDEN_TAG).values(
+            "secret_id"
+        )
+    )
     if type:
         qs = qs.filter(type=type)
     for tag in set(tags):

@@ -19,7 +19,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from orgs import audit
 from orgs.models import Organization, User
@@ -27,8 +26,15 @@ from pipeline_secrets.core.errors import ConflictError, NotFoundError
 from secrets_app import hooks, vault
 from secrets_app.models import SecretIndex, SecretTag
 from secrets_app.selectors import SECRET_NOT_FOUND, secret_get, vault_path
-from secrets_app.types import Context, get_type
-from secrets_app.validation import secret_id_for, validate_name, validate_tag, validate_tags
+from secrets_app.types import Context, SecretType, get_type
+from secrets_app.validation import (
+    READONLY_TAG,
+    SYSTEM_TAG_PREFIX,
+    secret_id_for,
+    validate_name,
+    validate_tags,
+    validate_user_tag,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +65,7 @@ def _index_upsert(
     """Write the index row and tag rows of one secret. ``fresh``: the secret was just
     created, so there is nothing to update or remove (two inserts instead of five queries)."""
     tags: list[str] = list(document.get("tags") or [])
+    keys = sorted(document.get("values") or {})
     if fresh:
         with transaction.atomic():
             row = SecretIndex.objects.create(
@@ -67,6 +74,7 @@ def _index_upsert(
                 name=document["name"],
                 type=document["type"],
                 tags=tags,
+                keys=keys,
                 version=version,
                 updated_by=document.get("updatedBy") or "",
                 updated_at=updated_at,
@@ -84,6 +92,7 @@ def _index_upsert(
                 "name": document["name"],
                 "type": document["type"],
                 "tags": tags,
+                "keys": keys,
                 "version": version,
                 "updated_by": document.get("updatedBy") or "",
                 "updated_at": updated_at,
@@ -125,7 +134,7 @@ def _write_index_or_repair(
     organization: Organization,
     secret_id: str,
     document: dict[str, Any],
-    version: int,
+    written: vault.Written,
     expires_at: datetime | None,
     created: bool,
 ) -> SecretIndex:
@@ -134,8 +143,8 @@ def _write_index_or_repair(
             organization=organization,
             secret_id=secret_id,
             document=document,
-            version=version,
-            updated_at=timezone.now(),
+            version=written.version,
+            updated_at=written.created_at,
             expires_at=expires_at,
             fresh=created,
         )
@@ -167,6 +176,8 @@ def secret_create(
     name = validate_name(name)
     stype = get_type(type)
     clean_tags = validate_tags(tags)
+    if not values and _needs_values(stype):
+        raise ValidationError({"values": f"Values are required for a {stype.name} secret."})
     prepared = stype.clean(values, ctx)
     secret_id = secret_id_for(name)
     # Vault decides: an index row whose document is gone is stale and index_sync drops it.
@@ -179,7 +190,7 @@ def secret_create(
         name=name, type=stype.name, values=prepared.values, tags=clean_tags, actor=actor.username
     )
     try:
-        version = vault.write(vault_path(organization.pk, secret_id), document, cas=0)
+        written = vault.write(vault_path(organization.pk, secret_id), document, cas=0)
     except vault.CasMismatchError:
         raise ConflictError(
             f"A secret named {name!r} already exists in this organization."
@@ -188,7 +199,7 @@ def secret_create(
         organization=organization,
         secret_id=secret_id,
         document=document,
-        version=version,
+        written=written,
         expires_at=prepared.expires_at,
         created=True,
     )
@@ -201,6 +212,14 @@ def secret_create(
         fields=sorted(prepared.generated),
     )
     return SecretWrite(row=row, generated=prepared.generated)
+
+
+def _needs_values(stype: SecretType) -> bool:
+    """Whether a create must carry values: the type has a field the caller must give, or
+    nothing it can generate (a create without values would store an empty secret)."""
+    fields = stype.fields
+    must_give = any(f.required and not f.generatable for f in fields)
+    return must_give or not any(f.generatable for f in fields)
 
 
 def _audit(actor: User, action: str, row: SecretIndex, **detail: Any) -> None:
@@ -217,13 +236,38 @@ def _audit(actor: User, action: str, row: SecretIndex, **detail: Any) -> None:
     logger.info("%s org=%s id=%s by=%s", action, row.organization_id, row.secret_id, actor.username)
 
 
+def _refuse_read_only(tags: list[str]) -> None:
+    if READONLY_TAG in tags:
+        raise ConflictError(
+            f"The secret is read-only (tag {READONLY_TAG}): it cannot be changed or deleted."
+        )
+
+
 def _read_current(organization: Organization, secret_id: str) -> vault.VaultDocument:
+    """The current Vault document of a secret that may be changed (not read-only)."""
     secret_get(organization=organization, secret_id=secret_id)
     document = vault.read(vault_path(organization.pk, secret_id))
     if document is None:
         index_sync(organization=organization, secret_id=secret_id)
         raise NotFoundError(SECRET_NOT_FOUND)
+    _refuse_read_only(list(document.data.get("tags") or []))
     return document
+
+
+def _keep_system_tags(current: list[str], given: list[str]) -> list[str]:
+    """An update's tags: the secret's system tags stay, and no new ones may be given."""
+    system = {t for t in current if t.startswith(SYSTEM_TAG_PREFIX)}
+    added = sorted(t for t in given if t.startswith(SYSTEM_TAG_PREFIX) and t not in system)
+    if added:
+        raise ValidationError(
+            {
+                "tags": (
+                    f"Tags starting with {SYSTEM_TAG_PREFIX!r} are set when a secret is "
+                    f"created, not added later: {', '.join(added)}."
+                )
+            }
+        )
+    return sorted(system | set(given))
 
 
 def _store_update(
@@ -244,7 +288,7 @@ def _store_update(
         name=data["name"], type=data["type"], values=values, tags=tags, actor=actor.username
     )
     try:
-        version = vault.write(vault_path(organization.pk, secret_id), document, cas=current.version)
+        written = vault.write(vault_path(organization.pk, secret_id), document, cas=current.version)
     except vault.CasMismatchError:
         raise ConflictError(
             "The secret was changed by someone else since it was read; reload and retry."
@@ -253,7 +297,7 @@ def _store_update(
         organization=organization,
         secret_id=secret_id,
         document=document,
-        version=version,
+        written=written,
         expires_at=expires_at,
         created=False,
     )
@@ -284,7 +328,7 @@ def secret_update(
         raise ConflictError(
             f"The secret is at version {current.version}, not {expected_version}; reload and retry."
         )
-    clean_tags = validate_tags(tags)
+    clean_tags = _keep_system_tags(list(data.get("tags") or []), validate_tags(tags))
     prepared = get_type(data["type"]).clean(values, ctx)
     row, installations = _store_update(
         actor=actor,
@@ -307,10 +351,13 @@ def _retag(
     add: str | None = None,
     remove: str | None = None,
 ) -> SecretIndex:
+    for given in (add, remove):
+        if given is not None:
+            validate_user_tag(given)
     current = _read_current(organization, secret_id)
     tags = set(current.data.get("tags") or [])
     if add is not None:
-        tags.add(validate_tag(add, field="tag"))
+        tags.add(add)
     if remove is not None:
         if remove not in tags:
             raise NotFoundError(f"The secret has no tag {remove[:128]!r}.")
@@ -351,6 +398,7 @@ def secret_delete(*, actor: User, organization: Organization, secret_id: str) ->
     """Remove every version from Vault, then the index row. Apps that depend on the secret
     may veto first (a ``ConflictError``) and clean up after."""
     row = secret_get(organization=organization, secret_id=secret_id)
+    _refuse_read_only(row.tags)
     hooks.before_delete(organization=organization, secret_id=secret_id)
     vault.delete_all(vault_path(organization.pk, secret_id))
     hooks.after_delete(organization=organization, secret_id=secret_id)

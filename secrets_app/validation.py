@@ -11,6 +11,12 @@ from django.core.exceptions import ValidationError
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/=@+-]{0,127}$")
 MAX_TAGS = 64
+# The system's tags (as in the original product): set when a secret is created, never added
+# or removed through the tag endpoints. ``hidden`` keeps a secret out of lists, ``readonly``
+# refuses its update and deletion.
+SYSTEM_TAG_PREFIX = "banzai:"
+HIDDEN_TAG = "banzai:hidden"
+READONLY_TAG = "banzai:readonly"
 
 
 def secret_id_for(name: str) -> str:
@@ -44,6 +50,21 @@ def validate_tag(tag: object, *, field: str = "tags") -> str:
             }
         )
     return tag
+
+
+def validate_user_tag(tag: object, *, field: str = "tag") -> str:
+    """A tag given to the tag endpoints: a valid tag that is not one of the system's."""
+    checked = validate_tag(tag, field=field)
+    if checked.startswith(SYSTEM_TAG_PREFIX):
+        raise ValidationError(
+            {
+                field: (
+                    f"Tags starting with {SYSTEM_TAG_PREFIX!r} are the system's: they are "
+                    "set when a secret is created, not added or removed afterwards."
+                )
+            }
+        )
+    return checked
 
 
 def validate_tags(tags: object) -> list[str]:

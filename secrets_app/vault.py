@@ -214,14 +214,23 @@ def versions(path: str) -> list[VersionInfo]:
     return sorted(found, key=lambda v: v.version, reverse=True)
 
 
-def write(path: str, data: dict[str, Any], *, cas: int) -> int:
-    """Write ``data`` if the current version is ``cas`` (0: must not exist). The new version."""
+@dataclass(frozen=True)
+class Written:
+    """A version Vault accepted, and Vault's time for it (the one clock of ``updatedAt``)."""
+
+    version: int
+    created_at: datetime
+
+
+def write(path: str, data: dict[str, Any], *, cas: int) -> Written:
+    """Write ``data`` if the current version is ``cas`` (0: must not exist)."""
     kv = client().secrets.kv.v2
     with _vault_errors("write", path):
         response = kv.create_or_update_secret(
             path=path, secret=data, cas=cas, mount_point=settings.VAULT_MOUNT
         )
-    return int(response["data"]["version"])
+    meta = response["data"]
+    return Written(version=int(meta["version"]), created_at=parse_time(str(meta["created_time"])))
 
 
 def delete_all(path: str) -> None:

@@ -23,6 +23,8 @@ def assert_problem(response: Any, status: int, *, field: str | None = None) -> d
     body: dict[str, Any] = response.json()
     assert body["status"] == status
     assert body["title"] and body["detail"]
+    # The original product's members, which its clients read.
+    assert (body["code"], body["message"], body["error"]) == (status, body["detail"], body["title"])
     if field is not None:
         keys = body.get("errors", {})
         assert any(k == field or k.startswith(f"{field}.") for k in keys), body

@@ -26,35 +26,37 @@ CHECKED: set[tuple[str, str, str]] = set()
 
 
 @functools.cache
-def _document() -> dict[str, Any]:
+def served_document() -> dict[str, Any]:
+    """The OpenAPI document the product serves."""
     response = Client().get("/api/v1/openapi.json")
     assert response.status_code == 200, response.status_code
     document: dict[str, Any] = response.json()
     return document
 
 
-def _closed(schema: Any) -> Any:
-    """``schema`` with every object closed: a key the document does not name is a mismatch."""
+def closed(schema: Any) -> Any:
+    """``schema`` with every object closed: a key the document does not name is a mismatch.
+    (Also used for the original product's document, tests/test_original_openapi.py.)"""
     if isinstance(schema, list):
-        return [_closed(item) for item in schema]
+        return [closed(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    closed = {key: _closed(value) for key, value in schema.items()}
-    if "properties" in closed and "additionalProperties" not in closed:
-        closed["additionalProperties"] = False
-    return closed
+    result = {key: closed(value) for key, value in schema.items()}
+    if "properties" in result and "additionalProperties" not in result:
+        result["additionalProperties"] = False
+    return result
 
 
 @functools.cache
 def _components() -> dict[str, Any]:
-    components: dict[str, Any] = _closed(_document()["components"])
+    components: dict[str, Any] = closed(served_document()["components"])
     return components
 
 
-@functools.cache
-def _templates() -> tuple[tuple[re.Pattern[str], str], ...]:
+def template_patterns(paths: Any) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """A pattern matching the concrete paths of each path template in ``paths``."""
     compiled = []
-    for template in _document()["paths"]:
+    for template in paths:
         # A tag may contain "/": a trailing {tag} matches the rest of the path.
         pattern = re.sub(r"\{tag\}$", "(?:.+)", template)
         pattern = re.sub(r"\{[^}]+\}", "[^/]+", pattern)
@@ -62,15 +64,25 @@ def _templates() -> tuple[tuple[re.Pattern[str], str], ...]:
     return tuple(compiled)
 
 
-def _template_of(path: str) -> str | None:
-    for pattern, template in _templates():
+@functools.cache
+def _templates() -> tuple[tuple[re.Pattern[str], str], ...]:
+    return template_patterns(served_document()["paths"])
+
+
+def template_of(path: str, patterns: tuple[tuple[re.Pattern[str], str], ...]) -> str | None:
+    """The template of ``patterns`` that ``path`` is an instance of, if any."""
+    for pattern, template in patterns:
         if pattern.match(path):
             return template
     return None
 
 
+def _template_of(path: str) -> str | None:
+    return template_of(path, _templates())
+
+
 def _compiled(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
-    schema = {**_closed(schema), "components": _components()}
+    schema = {**closed(schema), "components": _components()}
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
 
@@ -78,13 +90,13 @@ def _compiled(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
 @functools.cache
 def _problem_validator() -> jsonschema.Draft202012Validator:
     """The problem document's schema."""
-    return _compiled(_document()["components"]["schemas"]["Problem"])
+    return _compiled(served_document()["components"]["schemas"]["Problem"])
 
 
 @functools.cache
 def _validator(template: str, method: str, status: str) -> jsonschema.Draft202012Validator | None:
     """The compiled schema of an answer's body; None when the answer has no body."""
-    document = _document()
+    document = served_document()
     responses = document["paths"][template][method]["responses"]
     content = responses[status].get("content")
     if not content:
@@ -103,7 +115,7 @@ def assert_conforms(response: Any, method: str, path: str) -> None:
     path = path.split("?")[0]
     status = str(response.status_code)
     template = _template_of(path)
-    item = _document()["paths"].get(template) if template else None
+    item = served_document()["paths"].get(template) if template else None
     if template is None or item is None or method not in item:
         assert status in {"404", "405"}, (
             f"{method.upper()} {path} is not in the OpenAPI document but answered {status}"

@@ -68,7 +68,9 @@ def test_get_returns_values_to_member_and_metadata_only_to_viewer(vault, persona
         assert got.json()["values"] == {"user": "u", "pass": "p4"}
     viewer = clients["viewer"].get(url)
     assert viewer.status_code == 200
-    assert "values" not in viewer.json() and viewer.json()["name"] == "db"
+    # A viewer sees which values there are, each masked as the original product shows them.
+    assert viewer.json()["values"] == {"user": "<hidden>", "pass": "<hidden>"}
+    assert viewer.json()["name"] == "db"
     assert_problem(clients["viewer"].get(url + "?values=true"), 403)
     assert_problem(clients["outsider"].get(url), 404)
     assert_problem(clients["anonymous"].get(url), 401)
@@ -94,7 +96,11 @@ def test_list_filters_by_type_and_all_tags(vault, personas, clients):
     assert names("?tag=env:prod&type=generic") == ["a"]
     assert names("?tags=nothing") == []
     listed = clients["viewer"].get(secrets_url(org)).json()
-    assert all("values" not in s for s in listed)
+    assert [s["values"] for s in listed] == [
+        {"k": "<hidden>"},
+        {"k": "<hidden>"},
+        {"username": "<hidden>", "password": "<hidden>"},
+    ]
 
 
 def test_list_with_values_needs_member(vault, personas, clients):
@@ -215,13 +221,15 @@ def test_another_orgs_secret_is_404_even_by_its_id(vault, personas, clients):
 def test_secret_types_listed_and_described(vault, personas, clients):
     response = clients["viewer"].get("/api/v1/secret-types")
     assert response.status_code == 200
-    types = {t["name"]: t for t in response.json()}
+    # The original's shape: an object keyed by type name.
+    types = response.json()
+    assert isinstance(types, dict) and all(t["name"] == name for name, t in types.items())
     assert {"generic", "password", "htpasswd"} <= set(types)
     password = {f["name"]: f for f in types["password"]["fields"]}
     assert password["username"]["required"] and password["password"]["generatable"]
     assert types["htpasswd"]["sourcing"] == "volume"
     one = clients["outsider"].get("/api/v1/secret-types/htpasswd")
-    assert one.status_code == 200 and one.json()["name"] == "htpasswd"
+    assert one.status_code == 200 and one.json() == types["htpasswd"]
     missing = assert_problem(clients["viewer"].get("/api/v1/secret-types/nope"), 404)
     assert "password" in missing["detail"]
     assert_problem(clients["anonymous"].get("/api/v1/secret-types"), 401)

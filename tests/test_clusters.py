@@ -248,9 +248,13 @@ def test_reference_install_call_answers_name_and_sourcing(
     assert len(annotations["secrets.pipeline.io/secret-id"]) == 64
     assert annotations["secrets.pipeline.io/installed-at"]
     listed = clients["viewer"].get(f"{clusters_url(org)}/{cluster['id']}/secrets").json()
-    assert [(i["name"], i["namespace"], i["version"], i["sourcing"]) for i in listed] == [
-        ("my-tls-cert", namespace, 1, "volume")
-    ]
+    assert [
+        (i["name"], i["kubeName"], i["namespace"], i["installedVersion"], i["sourcing"])
+        for i in listed
+    ] == [("my-tls-cert", "my-tls-cert", namespace, 1, "volume")]
+    assert set(listed[0]["values"]) == set(values) and set(listed[0]["values"].values()) == {
+        "<hidden>"
+    }
 
 
 def test_native_types_and_keys(cluster, personas, clients, kube_control_plane):

@@ -395,3 +395,48 @@ def test_the_list_runs_a_constant_number_of_queries(
     with django_assert_max_num_queries(few):
         response = client.get(base(personas))
     assert response.content.decode().count('class="cluster-row"') == 32
+
+
+def test_install_one_secret_with_a_key_mapping(
+    cluster: Cluster, personas: Personas, kube_control_plane: ControlPlane
+) -> None:
+    make_secret(personas, "api", "generic", {"USER": "u", "TOKEN": "t"})
+    namespace = new_namespace("dash")
+    client = signed_in(personas, "member")
+    detail = client.get(page(personas, cluster)).content.decode()
+    assert 'name="one-mapping"' in detail and "install-one/" in detail
+    form = {
+        "one-secret": "api",
+        "one-name": "api-env",
+        "one-namespace": namespace,
+        "one-mapping": 'API_USER=USER\nMODE="prod"\ncreds={"t": "TOKEN"}\nall=*',
+    }
+    response = client.post(page(personas, cluster, "install-one/"), form)
+    html = response.content.decode()
+    assert response.status_code == 200 and ">installed<" in html
+    data = read_secret(kube_control_plane, namespace, "api-env")["data"]
+    assert set(data) == {"API_USER", "MODE", "creds", "all"}
+    item = Installation.objects.get(namespace=namespace, kube_name="api-env")
+    assert item.secret_name == "api" and sorted(item.spec or {}) == [
+        "API_USER",
+        "MODE",
+        "all",
+        "creds",
+    ]
+    # A field the secret does not have is shown on the mapping, naming its key; nothing else
+    # is installed.
+    bad = client.post(
+        page(personas, cluster, "install-one/"),
+        {**form, "one-name": "other", "one-mapping": "X=NOPE"},
+    )
+    assert bad.status_code == 400
+    assert "X: The secret has no field NOPE" in bad.content.decode()
+    assert not Installation.objects.filter(kube_name="other").exists()
+    # Unparseable lines are a form error before anything is sent.
+    garbled = client.post(
+        page(personas, cluster, "install-one/"), {**form, "one-mapping": "no equals sign"}
+    )
+    assert garbled.status_code == 400 and "Line 1" in garbled.content.decode()
+    # A viewer may not install.
+    viewer = signed_in(personas, "viewer")
+    assert viewer.post(page(personas, cluster, "install-one/"), form).status_code == 403

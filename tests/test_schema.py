@@ -65,9 +65,8 @@ def test_every_answer_of_a_full_session_fits_the_schema(vault, personas, clients
         {"name": "Bad Name", "type": "generic"},
         status=400,
     )
-    check(
-        admin, "post", f"/api/v1/orgs/{org}/secrets", {"name": "web", "type": "generic"}, status=409
-    )
+    duplicate = {"name": "web", "type": "generic", "values": {"k": "v"}}
+    check(admin, "post", f"/api/v1/orgs/{org}/secrets", duplicate, status=409)
     base = f"/api/v1/orgs/{org}/secrets/{created['id']}"
     check(admin, "get", f"/api/v1/orgs/{org}/secrets?tag=a:b", status=200)
     check(admin, "get", base, status=200)

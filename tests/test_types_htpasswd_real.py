@@ -40,8 +40,10 @@ def test_generated_password_verifies_against_the_stored_line(vault, personas, cl
     created = member.post(url(org), body, format="json")
     assert created.status_code == 201, created.content
     password = created.json()["generated"]["password"]
-    values = member.get(f"{url(org)}/{created.json()['id']}").json()["values"]
-    assert set(values) == {"username", "htpasswd"}
+    values = member.get(f"{url(org)}/{created.json()['id']}?values=true").json()["values"]
+    # The generated password is kept, so it can be read back later to log in.
+    assert set(values) == {"username", "password", "htpasswd"}
+    assert values["password"] == password
     assert password not in values["htpasswd"]
     assert htpasswd_verifies(tmp_path, values["htpasswd"], "web", password)
     assert not htpasswd_verifies(tmp_path, values["htpasswd"], "web", password + "x")
@@ -55,8 +57,9 @@ def test_supplied_password_and_spec_verify(vault, personas, clients, tmp_path):
         created = member.post(url(org), body, format="json").json()
         password = created["generated"].get("password", given)
         assert len(password) == (40 if name == "spec" else len(given))
-        line = member.get(f"{url(org)}/{created['id']}").json()["values"]["htpasswd"]
-        assert htpasswd_verifies(tmp_path, line, "u", password)
+        values = member.get(f"{url(org)}/{created['id']}?values=true").json()["values"]
+        assert values["password"] == password
+        assert htpasswd_verifies(tmp_path, values["htpasswd"], "u", password)
 
 
 def test_a_line_made_by_htpasswd_is_accepted_as_is(tmp_path):

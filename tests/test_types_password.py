@@ -50,10 +50,11 @@ def test_bad_spec_is_a_field_error(spec):
     assert "values.password" in info.value.message_dict
 
 
-def test_htpasswd_stores_only_a_bcrypt_cost_10_hash_and_returns_the_password_once():
+def test_htpasswd_stores_a_bcrypt_cost_10_hash_beside_the_generated_password():
     prepared = get_type("htpasswd").clean({"username": "web"}, Context())
     password = prepared.generated["password"]
-    assert set(prepared.values) == {"username", "htpasswd"}
+    assert set(prepared.values) == {"username", "password", "htpasswd"}
+    assert prepared.values["password"] == password
     user, _, hashed = prepared.values["htpasswd"].partition(":")
     assert user == "web" and hashed.startswith("$2y$10$")
     assert bcrypt.checkpw(password.encode(), ("$2b$" + hashed[4:]).encode())

@@ -73,7 +73,8 @@ def test_registry_through_the_api(vault, personas, clients):
     assert [s["name"] for s in member.get(url(org) + "?type=registry").json()] == ["pull-secret"]
     described = {f["name"]: f for f in member.get("/api/v1/secret-types/registry").json()["fields"]}
     assert described["server"]["required"] and not described["email"]["required"]
-    assert not described["password"]["safeToDisplay"]
+    assert not described["password"]["isSafeToDisplay"]
+    assert described["username"]["isSafeToDisplay"]
     assert member.delete(detail).status_code == 204
     assert member.get(url(org)).json() == []
 

@@ -359,7 +359,8 @@ def test_tls_through_the_api(vault, personas, clients):
     assert got["values"]["caCert"] == answer["generated"]["caCert"]
     assert got["values"]["hosts"] == "localhost,127.0.0.1"
     assert [s["name"] for s in member.get(url(org) + "?type=tls").json()] == ["edge-tls"]
-    assert "values" not in clients["viewer"].get(detail).json()
+    masked = clients["viewer"].get(detail).json()["values"]
+    assert masked == dict.fromkeys(got["values"], "<hidden>")
     again = member.put(detail, {"values": got["values"]}, format="json")
     assert again.status_code == 200 and again.json()["generated"] == {}
     assert member.delete(detail).status_code == 204
@@ -373,7 +374,8 @@ def test_tls_api_field_errors(vault, personas, clients):
     def post(values: dict[str, str]) -> Any:
         return member.post(url(org), {"name": "t", "type": "tls", "values": values}, format="json")
 
-    assert_problem(post({}), 400, field="values.hosts")
+    assert_problem(post({}), 400, field="values")
+    assert_problem(post({"validity": "24h"}), 400, field="values.hosts")
     assert_problem(post({"hosts": "localhost", "bogus": "x"}), 400, field="values.bogus")
     body = assert_problem(
         post({"hosts": "localhost", "caCert": "junk"}), 400, field="values.caCert"

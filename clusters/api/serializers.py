@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 from orgs.api.serializers import UtcDateTimeField
-from secrets_app.api.serializers import StrictStringField
+from secrets_app.api.serializers import SecretSerializer, StrictStringField
 
 
 # Reads a ``Cluster``.
@@ -78,15 +79,92 @@ class InstallResultSerializer(serializers.Serializer):
     error = OmittedWhenEmptyCharField(required=False, help_text="Only on a failed item.")
 
 
-# Reads an ``Installation``.
-class InstallationSerializer(serializers.Serializer):
+# Built with inline_serializer because its key "source" clashes with a Field attribute; the
+# class is made once so the schema has one component.
+InstallSpecItemSerializer: type[serializers.Serializer] = type(
+    inline_serializer(
+        name="InstallSpecItem",
+        fields={
+            "source": StrictStringField(
+                required=False, allow_blank=True, help_text="Copy this field of the secret."
+            ),
+            "value": StrictStringField(
+                required=False,
+                allow_blank=True,
+                trim_whitespace=False,
+                help_text="This text (kept only in the cluster: a re-sync keeps what is there).",
+            ),
+            "sourceMap": serializers.DictField(
+                child=StrictStringField(),
+                required=False,
+                help_text="A JSON object of these fields ({name: field}) under the key.",
+            ),
+        },
+    )
+)
+
+
+class InstallOneSerializer(serializers.Serializer):
+    """The body of an install and of a merge (PATCH): a whole body both times, as the
+    original's; so never partial, and the schema does not document a partial one."""
+
+    @property  # type: ignore[override]
+    def partial(self) -> bool:
+        return False
+
+    @partial.setter
+    def partial(self, value: bool) -> None:
+        pass
+
+    namespace = StrictStringField(trim_whitespace=False, help_text="Created when missing (POST).")
+    sourceSecretName = StrictStringField(
+        required=False,
+        help_text="The stored secret to install; by default the one named like the Secret.",
+    )
+    spec = serializers.DictField(
+        child=InstallSpecItemSerializer(),
+        required=False,
+        allow_null=True,
+        help_text=(
+            "Data key -> item. Without it, every field but the opaque ones is a key "
+            "(as the type installs it)."
+        ),
+    )
+
+
+# Reads a ``clusters.models.Installation``.
+class InstallOneResponseSerializer(serializers.Serializer):
     name = serializers.CharField(source="kube_name", help_text="The v1.Secret's name.")
-    namespace = serializers.CharField()
-    secretId = serializers.CharField(source="secret_id")
-    version = serializers.IntegerField()
-    sourcing = serializers.CharField()
-    status = serializers.CharField()
-    installedBy = serializers.CharField(source="installed_by")
-    installedAt = UtcDateTimeField(source="installed_at")
-    expiresAt = UtcDateTimeField(source="expires_at", allow_null=True)
-    lastError = serializers.CharField(source="last_error")
+
+
+# Reads a ``clusters.selectors.InstalledSecret``: the secret as the secrets API shows it
+# (values masked), and how it is installed in this cluster.
+class ClusterSecretSerializer(SecretSerializer):
+    namespace = serializers.CharField(source="installation.namespace")
+    kubeName = serializers.CharField(
+        source="installation.kube_name", help_text="The v1.Secret's name."
+    )
+    sourcing = serializers.ChoiceField(source="installation.sourcing", choices=["env", "volume"])
+    status = serializers.ChoiceField(source="installation.status", choices=["installed", "failed"])
+    installedVersion = serializers.IntegerField(
+        source="installation.version", help_text="The version of the secret installed."
+    )
+    installedBy = serializers.CharField(source="installation.installed_by")
+    installedAt = UtcDateTimeField(source="installation.installed_at")
+    installExpiresAt = UtcDateTimeField(
+        source="installation.expires_at",
+        allow_null=True,
+        help_text="When the installed copy is removed (ttl), if ever.",
+    )
+    merged = serializers.BooleanField(
+        source="installation.merged",
+        help_text="Its keys were merged into a Secret that holds other keys too.",
+    )
+    mappedKeys = serializers.SerializerMethodField(
+        help_text="The data keys of a mapping (spec), if one was given."
+    )
+    lastError = serializers.CharField(source="installation.last_error")
+
+    def get_mappedKeys(self, obj: Any) -> list[str] | None:
+        spec = obj.installation.spec
+        return sorted(spec) if spec is not None else None

@@ -8,11 +8,13 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clusters import selectors, services
+from clusters import selectors, services, single
 from clusters.api.serializers import (
     ClusterCreateSerializer,
+    ClusterSecretSerializer,
     ClusterSerializer,
-    InstallationSerializer,
+    InstallOneResponseSerializer,
+    InstallOneSerializer,
     InstallResultSerializer,
     InstallSerializer,
 )
@@ -107,15 +109,20 @@ class ClusterSecretsView(OrgScopedAPIView):
     required_roles = {"GET": Role.VIEWER, "POST": Role.MEMBER}
 
     @extend_schema(
-        operation_id="listInstallations",
+        operation_id="listClusterSecrets",
         tags=["clusters"],
         parameters=[ORG_ID, CLUSTER_ID],
-        responses={200: InstallationSerializer(many=True), **errors(404)},
+        responses={200: ClusterSecretSerializer(many=True), **errors(404)},
+        description=(
+            "The secrets installed in the cluster, one entry per installed copy: the secret as "
+            'the secrets list shows it (values masked as "<hidden>") and how it is installed '
+            "(namespace, Secret name, status, installed version, expiry, last error)."
+        ),
     )
     def get(self, request: Request, org_id: int, cluster_id: int) -> Response:
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
-        installations = selectors.installation_list(cluster=cluster)
-        return Response(InstallationSerializer(installations, many=True).data)
+        entries = selectors.installed_secrets(cluster=cluster)
+        return Response(ClusterSecretSerializer(entries, many=True).data)
 
     @extend_schema(
         operation_id="installSecrets",
@@ -152,8 +159,64 @@ class ClusterSecretsView(OrgScopedAPIView):
         return Response(InstallResultSerializer(results, many=True).data)
 
 
+SECRET_NAME = OpenApiParameter(
+    "name", OpenApiTypes.STR, OpenApiParameter.PATH, description="The v1.Secret's name."
+)
+
+
 class ClusterSecretDetailView(OrgScopedAPIView):
-    required_roles = {"DELETE": Role.MEMBER}
+    required_roles = {"POST": Role.MEMBER, "PATCH": Role.MEMBER, "DELETE": Role.MEMBER}
+
+    @extend_schema(
+        operation_id="installSecret",
+        tags=["clusters"],
+        parameters=[ORG_ID, CLUSTER_ID, SECRET_NAME],
+        request=InstallOneSerializer,
+        responses={200: InstallOneResponseSerializer, **errors(400, 403, 404, 409, 413, 502, 503)},
+        description=(
+            "Installs one secret (`sourceSecretName`, by default the one named like the Secret) "
+            "as the v1.Secret `name` in `namespace` (created when missing). Without `spec` every "
+            "field but the opaque ones is a key; with it, each key is `{source: field}`, "
+            "`{value: text}`, `{sourceMap: {name: field}}` (a JSON object) or `{}` (all fields "
+            "as JSON). A Secret of that name this product does not manage is a 409; one it "
+            "manages is replaced. The mapping is kept, so updates of the secret re-sync it."
+        ),
+    )
+    def post(self, request: Request, org_id: int, cluster_id: int, name: str) -> Response:
+        return self._install(request, cluster_id, name, merge=False)
+
+    @extend_schema(
+        operation_id="mergeSecret",
+        tags=["clusters"],
+        parameters=[ORG_ID, CLUSTER_ID, SECRET_NAME],
+        request=InstallOneSerializer,
+        responses={200: InstallOneResponseSerializer, **errors(400, 403, 404, 413, 502, 503)},
+        description=(
+            "Like the install, but writes the keys into the existing v1.Secret `name`, keeping "
+            "its other keys; a missing Secret is a 404. Merging into a Secret this product does "
+            "not manage needs the admin role; that Secret keeps its labels and is never deleted "
+            "by an uninstall, which takes out only the merged keys."
+        ),
+    )
+    def patch(self, request: Request, org_id: int, cluster_id: int, name: str) -> Response:
+        return self._install(request, cluster_id, name, merge=True)
+
+    def _install(self, request: Request, cluster_id: int, name: str, *, merge: bool) -> Response:
+        cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
+        body = InstallOneSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        item, _ = single.install_one(
+            actor=actor(request),
+            cluster=cluster,
+            name=name,
+            namespace=data["namespace"],
+            source=data.get("sourceSecretName"),
+            spec=data.get("spec"),
+            merge=merge,
+            role=self.membership.role,
+        )
+        return Response(InstallOneResponseSerializer(item).data)
 
     @extend_schema(
         operation_id="uninstallSecret",
@@ -161,7 +224,7 @@ class ClusterSecretDetailView(OrgScopedAPIView):
         parameters=[
             ORG_ID,
             CLUSTER_ID,
-            OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH),
+            SECRET_NAME,
             OpenApiParameter("namespace", OpenApiTypes.STR, required=True),
         ],
         responses={204: None, **errors(400, 403, 404, 502, 503)},

@@ -1,7 +1,9 @@
 """RFC 9457 problem documents: the one place their JSON is built.
 
 ``{"type", "title", "status", "detail", ...}``; the API's exception handler, the request
-middleware and the error pages all answer with these.
+middleware and the error pages all answer with these. Each also carries the original
+product's error members, which its clients read: ``code`` (= status), ``message``
+(= detail) and ``error`` (= title).
 """
 
 from __future__ import annotations
@@ -33,11 +35,15 @@ TITLES = {
 def problem_body(
     status: int, detail: str, *, title: str | None = None, **extra: Any
 ) -> dict[str, Any]:
+    title = title or TITLES.get(status, "Error")
     body: dict[str, Any] = {
         "type": "about:blank",
-        "title": title or TITLES.get(status, "Error"),
+        "title": title,
         "status": status,
         "detail": detail,
+        "code": status,
+        "message": detail,
+        "error": title,
     }
     body.update(extra)
     return body

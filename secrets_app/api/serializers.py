@@ -12,7 +12,6 @@ from typing import Any
 
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
-from rest_framework.fields import SkipField
 
 from orgs.api.serializers import UtcDateTimeField, given
 from pipeline_secrets.core.converters import ID_MAX
@@ -46,35 +45,58 @@ def _tags_field() -> serializers.ListField:
 
 
 _FIELD_NAME = "SecretField"
+# The original's members (name, required, isSafeToDisplay, description, opaque) and ours.
 _FIELD_FIELDS: dict[str, serializers.Field] = {
     "name": serializers.CharField(),
-    "required": serializers.BooleanField(),
-    "generatable": serializers.BooleanField(),
-    "opaque": serializers.BooleanField(help_text="Internal; not installed into clusters."),
-    "safeToDisplay": serializers.BooleanField(
+    "required": serializers.BooleanField(
+        source="client_required",
+        help_text="A client must send it; a generatable field is made when left out.",
+    ),
+    "isSafeToDisplay": serializers.BooleanField(
         source="safe_to_display", help_text="Not secret; shown unmasked."
     ),
     "description": serializers.CharField(),
+    "opaque": serializers.BooleanField(help_text="Internal; not installed into clusters."),
+    "generatable": serializers.BooleanField(help_text="Generated when left out."),
 }
 
 
 # Built with inline_serializer because its keys ("fields", "required") clash with Serializer
 # attributes; the class is made once so the schema has one SecretType component. It reads a
-# ``secrets_app.types.SecretType``.
+# ``secrets_app.types.SecretType``. ``fields`` is the original's SecretTypeResponse; the other
+# members are ours.
 SecretTypeSerializer: type[serializers.Serializer] = type(
     inline_serializer(
         name="SecretType",
         fields={
+            "fields": inline_serializer(name=_FIELD_NAME, fields=_FIELD_FIELDS, many=True),
             "name": serializers.CharField(),
             "description": serializers.CharField(),
-            "sourcing": serializers.ChoiceField(choices=["env", "volume"]),
+            "sourcing": serializers.ChoiceField(
+                choices=["env", "volume"],
+                help_text="How workloads consume it: environment variables or mounted files.",
+            ),
             "schema": serializers.BooleanField(
                 source="strict", help_text="False when any keys are accepted."
             ),
-            "fields": inline_serializer(name=_FIELD_NAME, fields=_FIELD_FIELDS, many=True),
+            "kubernetesType": serializers.CharField(
+                source="kubernetes_type",
+                allow_null=True,
+                help_text="The type of the Kubernetes Secret it installs as; null for Opaque.",
+            ),
+            "valuesRole": serializers.ChoiceField(
+                source="values_role",
+                choices=["member", "admin"],
+                help_text="The weakest organization role that reads or writes its values.",
+            ),
         },
     )
 )
+# GET /secret-types: the types keyed by name, as the original answers.
+SECRET_TYPE_MAP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {"$ref": "#/components/schemas/SecretType"},
+}
 
 
 class SecretWriteSerializer(serializers.Serializer):
@@ -114,14 +136,18 @@ class VaultTimeField(UtcDateTimeField):
         return super().to_representation(value)
 
 
+HIDDEN = "<hidden>"
+
+
 class ValuesField(serializers.DictField):
-    """A secret's values, given in the context as ``values`` (secretId -> values); left out
-    for a secret whose values are not given."""
+    """A secret's values, given in the context as ``values`` (secretId -> values); for a
+    secret whose values are not given, its value names with ``"<hidden>"`` values, as the
+    original product's lists have them."""
 
     def get_attribute(self, instance: Any) -> Any:
         values = self.context.get("values", {}).get(instance.secret_id)
         if values is None:
-            raise SkipField()
+            return dict.fromkeys(instance.keys, HIDDEN)
         return values
 
 
@@ -157,8 +183,11 @@ class SecretSerializer(serializers.Serializer):
     )
     values = ValuesField(
         child=serializers.CharField(),
-        required=False,
-        help_text="Present only when values were asked for and the caller is a member.",
+        help_text=(
+            'The values when asked for (and the role allows); otherwise each value name with "'
+            + HIDDEN
+            + '".'
+        ),
     )
 
 
@@ -211,6 +240,10 @@ class EarlierVersion:
     updated_by: str
     expires_at: datetime | None
     values: dict[str, str]
+
+    @property
+    def keys(self) -> list[str]:
+        return sorted(self.values)
 
     @classmethod
     def of(cls, row: SecretIndex, document: vault.VaultDocument) -> EarlierVersion:

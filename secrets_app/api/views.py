@@ -19,6 +19,7 @@ from pipeline_secrets.core.api.schema import ORG_ID, VALIDATE, errors, secret_id
 from pipeline_secrets.core.errors import NotFoundError
 from secrets_app import selectors, services
 from secrets_app.api.serializers import (
+    SECRET_TYPE_MAP_SCHEMA,
     EarlierVersion,
     SecretCreatedSerializer,
     SecretSerializer,
@@ -29,7 +30,7 @@ from secrets_app.api.serializers import (
     SecretWriteSerializer,
 )
 from secrets_app.permissions import may_use_values, require_values_role
-from secrets_app.types import REGISTRY, Context
+from secrets_app.types import REGISTRY, Context, get_type
 
 SECRET_ID = secret_id_parameter(description="secretId (hex SHA-256 of the name)")
 TAG = OpenApiParameter(
@@ -47,10 +48,16 @@ class SecretTypeListView(APIView):
     @extend_schema(
         operation_id="listSecretTypes",
         tags=["secret types"],
-        responses={200: SecretTypeSerializer(many=True), **errors()},
+        description="Every secret type, keyed by its name (the original's shape).",
+        responses={
+            200: OpenApiResponse(
+                response=SECRET_TYPE_MAP_SCHEMA, description="The types keyed by name."
+            ),
+            **errors(),
+        },
     )
     def get(self, request: Request) -> Response:
-        return Response(SecretTypeSerializer(REGISTRY.values(), many=True).data)
+        return Response({name: SecretTypeSerializer(t).data for name, t in REGISTRY.items()})
 
 
 class SecretTypeDetailView(APIView):
@@ -83,6 +90,13 @@ class SecretListView(OrgScopedAPIView):
                 description="Repeatable; a secret must carry every one (`tag` is accepted too).",
             ),
             OpenApiParameter("tag", OpenApiTypes.STR, many=True, explode=True),
+            OpenApiParameter(
+                "ids",
+                OpenApiTypes.STR,
+                many=True,
+                explode=True,
+                description="Repeatable; only the secrets with these ids.",
+            ),
             VALUES,
         ],
         responses={200: SecretSerializer(many=True), **errors(400, 403, 404, 503)},
@@ -93,8 +107,9 @@ class SecretListView(OrgScopedAPIView):
             raise PermissionDenied("Reading values needs the member role.")
         tags = texts(request, "tags") + texts(request, "tag")
         kinds = texts(request, "type")  # the last one counts, as QueryDict.get has it
+        kind = get_type(kinds[-1]).name if kinds and kinds[-1] else None
         rows = selectors.secret_list(
-            organization=self.organization, type=kinds[-1] if kinds else None, tags=tags
+            organization=self.organization, type=kind, tags=tags, ids=texts(request, "ids")
         )
         if not with_values:
             return Response(SecretSerializer(rows, many=True).data)
@@ -252,7 +267,7 @@ class SecretTagView(OrgScopedAPIView):
         operation_id="removeSecretTag",
         tags=["secrets"],
         parameters=[ORG_ID, SECRET_ID, TAG],
-        responses={204: None, **errors(403, 404, 409, 503)},
+        responses={204: None, **errors(400, 403, 404, 409, 503)},
     )
     def delete(self, request: Request, org_id: int, secret_id: str, tag: str) -> Response:
         services.tag_remove(

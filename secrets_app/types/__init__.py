@@ -10,14 +10,22 @@ from django.core.exceptions import ValidationError
 from secrets_app.types import (
     amazon,
     azure,
+    cloudflare,
+    digitalocean,
+    fn,
     generic,
     google,
     htpasswd,
     kubernetes,
+    pagerduty,
     password,
+    pkecert,
     registry,
+    slack,
     ssh,
     tls,
+    vault,
+    vsphere,
 )
 from secrets_app.types.base import Context, Field, Prepared, SecretType
 
@@ -34,6 +42,14 @@ REGISTRY: dict[str, SecretType] = {
         azure.TYPE,
         registry.TYPE,
         kubernetes.TYPE,
+        pkecert.TYPE,
+        vsphere.TYPE,
+        digitalocean.TYPE,
+        cloudflare.TYPE,
+        vault.TYPE,
+        fn.TYPE,
+        slack.TYPE,
+        pagerduty.TYPE,
     )
 }
 

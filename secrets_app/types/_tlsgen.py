@@ -132,3 +132,21 @@ def generate(hosts: list[Host], validity: timedelta, key_type: str, ctx: Context
         out[f"{prefix}Cert"] = _pem.certificate_pem(cert)
         out[f"{prefix}Key"] = _pem.private_pem(key)
     return out
+
+
+def generate_ca(
+    common_name: str, validity: timedelta, key_type: str, ctx: Context
+) -> tuple[str, str]:
+    """A fresh self-signed CA named ``common_name``: (certificate PEM, private key PEM)."""
+    key = _new_key(key_type)
+    ca = _cert(
+        subject=_name(common_name),
+        key=key,
+        issuer=None,
+        issuer_key=key,
+        usages=None,
+        hosts=None,
+        window=(ctx.now - BACKDATE, ctx.now + validity),
+        ctx=ctx,
+    )
+    return _pem.certificate_pem(ca), _pem.private_pem(key)

@@ -26,7 +26,9 @@ KEY_RE = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 class Field:
     """One field of a secret type.
 
-    ``opaque``: an internal value that is not installed into clusters. ``safe_to_display``:
+    ``required``: every stored secret of the type has it (a ``generatable`` one is made when
+    it is left out, so clients need not send it: see ``client_required``). ``opaque``: an
+    internal value that is not installed into clusters. ``safe_to_display``:
     not a secret (a username, a host list), shown without a reveal.
     """
 
@@ -36,6 +38,12 @@ class Field:
     opaque: bool = False
     safe_to_display: bool = False
     description: str = ""
+
+    @property
+    def client_required(self) -> bool:
+        """Whether a client must send this field: ``required`` says the stored secret always
+        has it, but a generatable field is made up when it is left out."""
+        return self.required and not self.generatable
 
 
 @dataclass(frozen=True)
@@ -135,22 +143,3 @@ class SecretType:
         }
         if missing:
             raise ValidationError(missing)
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "sourcing": self.sourcing,
-            "schema": self.strict,
-            "fields": [
-                {
-                    "name": f.name,
-                    "required": f.required,
-                    "generatable": f.generatable,
-                    "opaque": f.opaque,
-                    "safeToDisplay": f.safe_to_display,
-                    "description": f.description,
-                }
-                for f in self.fields
-            ],
-        }

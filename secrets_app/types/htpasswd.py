@@ -1,7 +1,8 @@
 """htpasswd: an HTTP Basic Auth file line, ``username:`` + bcrypt hash (cost 10).
 
-The password is bcrypt-ed before it reaches Vault and only the hash is stored; a generated
-password is returned once, in the answer to the request that generated it.
+The plain password is kept beside the line (given or generated), so whoever needs to log in
+can read it back; only the line is installed into clusters. A line supplied without a
+password is stored as it is: its password is then unknown to the product.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from secrets_app.types.password import PASSWORD_HELP, resolve_password
 BCRYPT_COST = 10
 USERNAME_RE = re.compile(r"^[^:\s]{1,255}$")
 BCRYPT_RE = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
+# bcrypt reads no more of a password than this; a longer one is refused, not cut short.
+BCRYPT_MAX_BYTES = 72
 
 
 def htpasswd_line(username: str, password: str, *, rounds: int = BCRYPT_COST) -> str:
@@ -25,9 +28,23 @@ def htpasswd_line(username: str, password: str, *, rounds: int = BCRYPT_COST) ->
     return f"{username}:$2y${hashed[4:]}"
 
 
+def line_takes(line: str, username: str, password: str) -> bool:
+    """Whether ``line`` is ``username``'s and its bcrypt hash takes ``password``."""
+    user, sep, hashed = line.partition(":")
+    if not sep or user != username or not BCRYPT_RE.fullmatch(hashed):
+        return False
+    try:
+        return bcrypt.checkpw(password.encode(), hashed.encode())
+    except ValueError:  # a password longer than bcrypt reads
+        return False
+
+
 class HtpasswdType(SecretType):
     name = "htpasswd"
-    description = "An htpasswd file line for HTTP Basic Auth (nginx, Apache), bcrypt cost 10."
+    description = (
+        "An htpasswd file line for HTTP Basic Auth (nginx, Apache), bcrypt cost 10, with its "
+        "password."
+    )
     sourcing = "volume"
     fields = (
         Field("username", required=True, safe_to_display=True, description="The user name."),
@@ -35,7 +52,7 @@ class HtpasswdType(SecretType):
             "password",
             generatable=True,
             opaque=True,
-            description=PASSWORD_HELP + " Only its bcrypt hash is stored.",
+            description=PASSWORD_HELP + " Kept so it can be read back; never installed.",
         ),
         Field(
             "htpasswd",
@@ -55,17 +72,30 @@ class HtpasswdType(SecretType):
             self._check_line(username, values["htpasswd"])
             return Prepared(values={"username": username, "htpasswd": values["htpasswd"]})
         password, generated = resolve_password(values.get("password"), ctx.rng)
-        stored = {"username": username, "htpasswd": htpasswd_line(username, password)}
+        if len(password.encode()) > BCRYPT_MAX_BYTES:
+            raise ValidationError(
+                {"values.password": f"bcrypt takes at most {BCRYPT_MAX_BYTES} bytes of a password."}
+            )
+        line = values.get("htpasswd", "")
+        # An update that keeps username and password keeps the line too (no new salt for
+        # nothing); a changed username or password gets a new line.
+        if generated or not line_takes(line, username, password):
+            line = htpasswd_line(username, password)
+        stored = {"username": username, "password": password, "htpasswd": line}
         return Prepared(values=stored, generated={"password": password} if generated else {})
 
     def install_data(self, values: dict[str, str]) -> dict[str, str]:
-        # Mounted as a file for the web server: the htpasswd line is all it needs.
+        # Mounted as a file for the web server: the htpasswd line is all it needs, and the
+        # plain password stays out of the cluster.
         return {"htpasswd": values["htpasswd"]}
 
     def verify(self, values: dict[str, str], ctx: Context) -> Prepared:
         checked = self._check_shape(values)
         self._check_required(checked, include_generatable=True)
         self._check_line(checked["username"], checked["htpasswd"])
+        password = checked.get("password")
+        if password and not line_takes(checked["htpasswd"], checked["username"], password):
+            raise ValidationError({"values.htpasswd": "Does not match the stored password."})
         return Prepared(values=checked)
 
     @staticmethod

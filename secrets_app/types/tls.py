@@ -91,7 +91,7 @@ def _covers(cert: x509.Certificate, host: Host) -> bool:
     return False
 
 
-def _check_dates(cert: x509.Certificate, now: datetime) -> str | None:
+def check_dates(cert: x509.Certificate, now: datetime) -> str | None:
     stamp = "%Y-%m-%dT%H:%M:%SZ"
     if cert.not_valid_after_utc <= now:
         return f"The certificate expired on {cert.not_valid_after_utc.strftime(stamp)}."
@@ -100,7 +100,7 @@ def _check_dates(cert: x509.Certificate, now: datetime) -> str | None:
     return None
 
 
-def _is_ca(cert: x509.Certificate) -> bool:
+def is_ca(cert: x509.Certificate) -> bool:
     try:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
@@ -128,7 +128,7 @@ def validate_supplied(values: dict[str, str], hosts: list[Host], now: datetime) 
                 errors[f"values.{cert_name}"] = "Not a PEM certificate."
                 continue
             certs[cert_name] = cert
-            problem = _check_dates(cert, now)
+            problem = check_dates(cert, now)
             if problem:
                 errors[f"values.{cert_name}"] = problem
         if values.get(key_name):
@@ -138,7 +138,7 @@ def validate_supplied(values: dict[str, str], hosts: list[Host], now: datetime) 
             elif cert_name in certs and not _pem.key_matches(key, certs[cert_name].public_key()):
                 errors[f"values.{key_name}"] = f"Does not match {cert_name}."
     ca = certs.get("caCert")
-    if ca is not None and not _is_ca(ca):
+    if ca is not None and not is_ca(ca):
         errors.setdefault("values.caCert", "Not a CA certificate (basicConstraints CA:true).")
     for cert_name in ("serverCert", "clientCert", "peerCert"):
         leaf = certs.get(cert_name)

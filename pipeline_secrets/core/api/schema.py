@@ -22,6 +22,10 @@ ProblemSerializer = inline_serializer(
         "requestId": serializers.CharField(
             required=False, help_text="On an internal error: the id it was logged under."
         ),
+        # The original product's error members, still read by its clients.
+        "code": serializers.IntegerField(help_text="Deprecated: the same as `status`."),
+        "message": serializers.CharField(help_text="Deprecated: the same as `detail`."),
+        "error": serializers.CharField(help_text="Deprecated: the same as `title`."),
     },
 )
 

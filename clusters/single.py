@@ -1,0 +1,161 @@
+"""Installing ONE stored secret as a named Kubernetes Secret, with an optional key mapping
+(the original product's ``POST``/``PATCH /clusters/{id}/secrets/{secretName}``).
+
+Invariants (besides those of ``clusters.services``):
+- everything that can be checked without the cluster is checked first (names, the mapping,
+  the source secret and its fields): a refused request creates no namespace and no Secret;
+- ``install_one`` creates the Secret, or replaces one this product manages for the org; a
+  Secret of that name it does not manage is a 409, whatever the role;
+- ``merge_one`` writes the keys into an existing Secret and keeps its other keys; a missing
+  Secret is a 404 (as in the original, nothing is created); merging into a Secret this
+  product does not manage needs the admin role, and that Secret keeps its labels, so it
+  never becomes one this product would replace or delete;
+- the installation keeps the mapping (without literal texts, see ``clusters.mapping``), so a
+  re-sync after the secret changes reproduces the same keys.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from clusters import kube, mapping
+from clusters.batch import Batch, is_managed
+from clusters.models import Cluster, Installation
+from clusters.services import _audit, _open_namespace, cluster_kubeconfig, validate_label
+from orgs.models import Role, User
+from pipeline_secrets.core.errors import ConflictError, NotFoundError, UpstreamError
+from secrets_app import selectors as secret_selectors
+from secrets_app.models import SecretIndex
+from secrets_app.types import get_type
+
+# A Secret's name: a DNS-1123 subdomain.
+DNS1123_SUBDOMAIN = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+
+
+def _kube_name(value: Any) -> str:
+    if not isinstance(value, str) or not DNS1123_SUBDOMAIN.fullmatch(value):
+        raise ValidationError(
+            {
+                "secretName": "Must be a DNS-1123 subdomain: lowercase letters, digits, '-' "
+                "and '.', up to 253 characters."
+            }
+        )
+    return value
+
+
+def _source(cluster: Cluster, name: str) -> SecretIndex:
+    row = secret_selectors.secret_list(organization=cluster.organization).filter(name=name).first()
+    if row is None:
+        raise NotFoundError(f"No secret named {name} in this organization.")
+    return row
+
+
+def _prepare(
+    cluster: Cluster, name: Any, namespace: Any, source: Any, spec: Any
+) -> tuple[str, str, SecretIndex, dict[str, str], mapping.Spec | None]:
+    """Check everything that needs no cluster; the source row, its values and the mapping."""
+    name = _kube_name(name)
+    namespace = validate_label(namespace, "namespace")
+    cleaned = mapping.clean_spec(spec)
+    if source is not None and (not isinstance(source, str) or not source):
+        raise ValidationError({"sourceSecretName": "Must be the name of a secret."})
+    row = _source(cluster, source or name)
+    values = secret_selectors.secret_values(row=row)
+    # Builds the data once here so a mapping naming a missing field is refused up front.
+    mapping.build(get_type(row.type), values, cleaned)
+    return name, namespace, row, values, cleaned
+
+
+def install_one(
+    *,
+    actor: User,
+    cluster: Cluster,
+    name: Any,
+    namespace: Any,
+    source: Any = None,
+    spec: Any = None,
+    merge: bool = False,
+    role: str = Role.MEMBER,
+) -> tuple[Installation, str]:
+    """Install the org's secret ``source`` (default: ``name``) as the Secret ``name`` in
+    ``namespace`` (``merge``: into the existing one). The installation and the status word
+    (installed, updated, unchanged). ``role`` is the caller's effective role in the org."""
+    name, namespace, row, values, cleaned = _prepare(cluster, name, namespace, source, spec)
+    kubeconfig = cluster_kubeconfig(cluster)
+    batch = Batch(cluster=cluster, namespace=namespace, actor=actor.username, ttl=None)
+    try:
+        kube.check_kubeconfig(kubeconfig)
+        if not merge:
+            _open_namespace(cluster, kubeconfig, namespace)
+        with kube.secrets_client(kubeconfig) as client:
+            status = _write(client, batch, row, values, name, cleaned, merge, role)
+    except kube.KubeRefusedError as exc:
+        message = f"The kubeconfig of cluster {cluster.name} is refused. {exc.message}"
+        raise ValidationError({"cluster": message}) from None
+    except kube.KubeError as exc:
+        batch.failed.append((name, exc.message))
+        batch.record()
+        if exc.unreachable:
+            raise UpstreamError(f"Cluster {cluster.name} is unreachable: {exc.message}") from None
+        raise UpstreamError(f"Cluster {cluster.name} refused: {exc.message}") from None
+    batch.record()
+    _audit(
+        actor.username,
+        "cluster.merge" if merge else "cluster.install",
+        cluster,
+        namespace=namespace,
+        secret=name,
+        source=row.name,
+        version=row.version,
+        fields=sorted(cleaned) if cleaned else None,
+        statuses={status: 1},
+    )
+    item = Installation.objects.get(cluster=cluster, namespace=namespace, kube_name=name)
+    return item, status
+
+
+def _write(
+    client: kube.SecretsClient,
+    batch: Batch,
+    row: SecretIndex,
+    values: dict[str, str],
+    name: str,
+    spec: mapping.Spec | None,
+    merge: bool,
+    role: str,
+) -> str:
+    namespace = batch.namespace
+    existing = client.get(namespace, name)
+    ours = existing is not None and is_managed(existing, batch.cluster.organization_id)
+    if not merge:
+        if existing is not None and not ours:
+            raise ConflictError(
+                f"A Secret named {name} that this product does not manage exists in "
+                f"{namespace}; merge into it (PATCH) or choose another name."
+            )
+        listed = {name: existing} if existing is not None else {}
+        return batch.write(
+            client, row, values, name=name, spec=spec, overwrite=False, listed=listed
+        )
+    if existing is None:
+        raise NotFoundError(f"No Secret named {name} in namespace {namespace} to merge into.")
+    if not ours and not Role.allows(role, Role.ADMIN):
+        raise PermissionDenied(
+            "Merging into a Secret this product does not manage needs the admin role in "
+            f"{batch.cluster.organization.name}; you are {role}."
+        )
+    return batch.write(
+        client,
+        row,
+        values,
+        name=name,
+        spec=spec,
+        overwrite=False,
+        listed={name: existing},
+        merged_keys=[],
+    )
