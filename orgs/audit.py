@@ -30,7 +30,6 @@ SAFE_DETAIL = frozenset(
         "secret",
         "source",
         "purpose",
-        "source",
         "reason",
     }
 )
