@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench venv test-deps clean kube-build kube-up kube-down
+.PHONY: run test test-fast lint bench venv test-deps clean kube-build kube-up kube-down dex-build sso-up sso-down
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ SQLITE_TESTS := not slow
 
 ## Installs what the tests need and runs the whole suite against real services on
 ## PostgreSQL, then all but the slow tests again on SQLite.
-test: $(STAMP) test-deps kube-build
+test: $(STAMP) test-deps kube-build dex-build
 	$(PY) tools/with_postgres.py -- $(PY) -m pytest $(PYTEST_ARGS)
 	$(SQLITE) $(PY) -m pytest -m "$(SQLITE_TESTS)" $(PYTEST_ARGS)
 
@@ -62,6 +62,21 @@ kube-up: $(STAMP) kube-build
 
 kube-down:
 	test ! -x $(PY) || $(PY) tools/kube/controlplane.py down --dir $(KUBE_DIR)
+
+## Builds Dex (LDAP sign-in through OpenID Connect) from its Go module once (cached in
+## ~/.cache/pipeline-secrets/dex).
+dex-build:
+	bash tools/dex/build.sh
+
+SSO_DIR ?= var/sso
+
+## A local slapd with a demo directory and Dex in front of it, in the background; prints
+## the environment that turns on "Sign in with LDAP" in make run.
+sso-up: $(STAMP) test-deps dex-build
+	$(PY) tools/sso.py up --dir $(SSO_DIR)
+
+sso-down:
+	test ! -x $(PY) || $(PY) tools/sso.py down --dir $(SSO_DIR)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

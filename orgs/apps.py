@@ -1,4 +1,8 @@
+import logging
+
 from django.apps import AppConfig
+
+logger = logging.getLogger(__name__)
 
 
 class OrgsConfig(AppConfig):
@@ -11,3 +15,13 @@ class OrgsConfig(AppConfig):
         from pipeline_secrets.core import periodic
 
         periodic.register("notifications", notifications.run_due)
+
+        from orgs import oidc, signin  # noqa: F401  (signin connects the sign-in receivers)
+
+        # LDAP sign-in's endpoints come from the provider's discovery document, read once
+        # here; when the provider is not up yet, the first LDAP sign-in tries again.
+        if oidc.enabled():
+            try:
+                oidc.configure()
+            except oidc.OidcUnavailable as exc:
+                logger.warning("LDAP sign-in not ready yet: %s", exc)

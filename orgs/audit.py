@@ -32,6 +32,7 @@ SAFE_DETAIL = frozenset(
         "purpose",
         "workloads",
         "every",
+        "reason",
     }
 )
 
@@ -56,7 +57,8 @@ def event(
         action=action,
         target_type=target_type,
         target_id=str(target_id),
-        target_name=target_name,
+        # A name for people to read; an address (254) may outgrow the column (253).
+        target_name=target_name[: AuditEvent._meta.get_field("target_name").max_length],
         detail=detail,
     )
 

@@ -75,9 +75,9 @@ class SignedInSessionOnly(permissions.BasePermission):
     )
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user and request.user.is_authenticated) and not isinstance(
-            request.auth, ApiToken
-        )
+        # A session leaves request.auth empty; any bearer token (ours or the sign-in
+        # provider's) sets it.
+        return bool(request.user and request.user.is_authenticated) and request.auth is None
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

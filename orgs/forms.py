@@ -33,7 +33,7 @@ class OrganizationForm(ServiceErrorsForm):
 class MemberAddForm(ServiceErrorsForm):
     username = forms.CharField(
         max_length=150,
-        help_text="Someone without an account here gets one, with a one-time password.",
+        help_text="An existing account only; invite anyone else by email.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
@@ -92,6 +92,12 @@ class FirstAdminForm(ServiceErrorsForm):
 
     field_aliases = {"password": "password1", "name": "organization"}
 
+    setup_code = forms.CharField(
+        label="Setup code",
+        max_length=100,
+        help_text="Printed by make run (also in setup-code under the data directory).",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     username = forms.CharField(
         max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
     )
@@ -117,3 +123,40 @@ class FirstAdminForm(ServiceErrorsForm):
         if data.get("password1") and data.get("password1") != data.get("password2"):
             self.add_error("password2", "The two passwords differ.")
         return data
+
+
+class InvitationForm(ServiceErrorsForm):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+
+class GitHubLinkForm(ServiceErrorsForm):
+    github_org = forms.CharField(
+        max_length=100,
+        required=False,
+        label="GitHub organization",
+        help_text="Its members join at their next GitHub sign-in; empty removes the link.",
+    )
+    default_role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+    team_roles = forms.CharField(
+        required=False,
+        label="Team roles",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line: team-slug=role (viewer, member or admin).",
+    )
+
+    def clean_team_roles(self) -> dict[str, str]:
+        result: dict[str, str] = {}
+        for line in (self.cleaned_data.get("team_roles") or "").splitlines():
+            if not line.strip():
+                continue
+            slug, sep, role = line.partition("=")
+            if not sep or not slug.strip() or role.strip() not in Role.values:
+                raise forms.ValidationError(f"Not team-slug=role: {line.strip()!r}.")
+            result[slug.strip()] = role.strip()
+        return result
+
+
+class GroupMappingForm(ServiceErrorsForm):
+    group = forms.CharField(max_length=200, label="LDAP group")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)

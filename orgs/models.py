@@ -15,6 +15,16 @@ if TYPE_CHECKING:
 class User(AbstractUser):
     """A person who signs in; belongs to any number of organizations."""
 
+    @property
+    def identity_sources(self) -> list[str]:
+        """How this person signs in: a local password, GitHub, LDAP."""
+        sources = ["password"] if self.has_usable_password() else []
+        if self.socialaccount_set.filter(provider="github").exists():  # type: ignore[attr-defined]
+            sources.append("GitHub")
+        if self.oidc_identities.exists():  # type: ignore[attr-defined]
+            sources.append("LDAP")
+        return sources
+
 
 class Role(models.TextChoices):
     """Roles in an organization, weakest first: each includes the ones before it."""
@@ -85,6 +95,17 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(
+        max_length=12,
+        blank=True,
+        default="",
+        choices=[
+            ("", "admin"),
+            ("invitation", "invitation"),
+            ("github", "GitHub organization"),
+            ("ldap", "LDAP group"),
+        ],
+    )
 
     objects = MembershipQuerySet.as_manager()
 
@@ -276,3 +297,133 @@ class NotificationDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.target_id} ({self.status})"
+
+
+class Source(models.TextChoices):
+    """Where a membership comes from: synchronised ones are added and removed at sign-in."""
+
+    MANUAL = "", "Added by an admin"
+    INVITATION = "invitation", "Invitation"
+    GITHUB = "github", "GitHub organization"
+    LDAP = "ldap", "LDAP group"
+
+
+class InvitationQuerySet(OrgScopedQuerySet["Invitation"]):
+    pass
+
+
+class Invitation(models.Model):
+    """An emailed, single-use link that makes its opener a member with ``role``.
+
+    Only the SHA-256 of the link's token is kept; the token is in the mail only.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.organization} ({self.role})"
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at is not None:
+            return self.State.ACCEPTED
+        if self.revoked_at is not None:
+            return self.State.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.State.EXPIRED
+        return self.State.PENDING
+
+
+class GitHubLink(models.Model):
+    """A product organization fed by the members of one GitHub organization.
+
+    ``team_roles`` maps a team's slug to a role; members in none of those teams get
+    ``default_role``. At most one link per product organization.
+    """
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="github_link"
+    )
+    github_org = models.CharField(max_length=100)
+    default_role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    team_roles = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.organization} <- github:{self.github_org}"
+
+
+class GroupMappingQuerySet(OrgScopedQuerySet["GroupMapping"]):
+    pass
+
+
+class GroupMapping(models.Model):
+    """Members of the directory group ``group`` (the OIDC ``groups`` claim) get ``role`` here."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="group_mappings"
+    )
+    group = models.CharField(max_length=200)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+
+    objects = GroupMappingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["group"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "group"], name="uniq_group_mapping"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} -> {self.role} in {self.organization}"
+
+
+class OidcIdentity(models.Model):
+    """A user's identity at the OpenID Connect provider: (issuer, subject) is the key, never
+    the email address."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="oidc_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="uniq_oidc_identity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.issuer}"
+
+
+class SetupClaim(models.Model):
+    """The one row the first-run setup inserts: two simultaneous setups cannot both commit."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"first run at {self.created_at:%Y-%m-%d %H:%M}"

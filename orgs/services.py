@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orgs import audit
 from orgs.authentication import hash_token
-from orgs.models import ApiToken, Membership, Organization, Role, User
+from orgs.models import (
+    ApiToken,
+    GitHubLink,
+    GroupMapping,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    SetupClaim,
+    Source,
+    User,
+)
 from orgs.selectors import member_get
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
 
@@ -79,37 +93,6 @@ def _audit_member(actor: User, action: str, membership: Membership) -> None:
     )
 
 
-@transaction.atomic
-def member_invite(
-    *, actor: User, organization: Organization, username: str, role: str
-) -> tuple[Membership, str | None]:
-    """Add ``username`` to the org, creating the account when there is none.
-
-    A new account gets a random one-time password, returned here only, for the admin to pass
-    on; the person changes it after signing in. Existing accounts get no password (None).
-    """
-    username = username.strip()
-    _validate_role(role)
-    if not username:
-        raise ValidationError({"username": "This field may not be blank."})
-    if User.objects.filter(username=username).exists():
-        return member_add(
-            actor=actor, organization=organization, username=username, role=role
-        ), None
-    password = secrets.token_urlsafe(12)
-    user = User.objects.create_user(username=username, password=password)
-    audit.record(
-        actor=actor.username,
-        action="user.create",
-        organization=organization,
-        target_type="user",
-        target_id=user.pk,
-        target_name=username,
-    )
-    member = member_add(actor=actor, organization=organization, username=username, role=role)
-    return member, password
-
-
 def _ensure_another_admin(membership: Membership) -> None:
     """An organization always keeps at least one admin."""
     if membership.role != Role.ADMIN:
@@ -154,6 +137,13 @@ def first_admin_create(*, username: str, password: str, organization_name: str) 
     """
     if User.objects.exists():
         raise ConflictError("This installation already has accounts; sign in instead.")
+    # Two first-run submissions at once: the second insert waits for the first transaction
+    # and then fails on the primary key, so only one admin is ever made.
+    try:
+        with transaction.atomic():
+            SetupClaim.objects.create(pk=1)
+    except IntegrityError:
+        raise ConflictError("This installation already has accounts; sign in instead.") from None
     username = username.strip()
     if not username:
         raise ValidationError({"username": "This field may not be blank."})
@@ -259,3 +249,215 @@ def end_other_sessions(*, user: User, keep: str | None) -> int:
             store_class(session.session_key).delete()  # also clears a cached copy
             ended += 1
     return ended
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+def invitation_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def invitation_create(
+    *, actor: User, organization: Organization, email: str, role: str, base_url: str
+) -> tuple[Invitation, str]:
+    """Invite ``email`` with ``role`` and mail it a single-use link under ``base_url``.
+    Returns the invitation and the raw link token (which is kept nowhere else)."""
+    email = email.strip()
+    _validate_role(role)
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Enter a valid email address."}) from None
+    pending = Invitation.objects.for_org(organization).filter(
+        email__iexact=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )
+    if pending.exists():
+        raise ConflictError(f"{email} already has a pending invitation; revoke it first.")
+    raw = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            organization=organization,
+            email=email,
+            role=role,
+            token_hash=invitation_hash(raw),
+            invited_by=actor.username,
+            expires_at=timezone.now() + timedelta(days=settings.INVITATION_DAYS),
+        )
+        audit.record(
+            actor=actor.username,
+            action="invitation.send",
+            organization=organization,
+            target_type="invitation",
+            target_id=invitation.pk,
+            target_name=email,
+            role=role,
+        )
+    link = f"{settings.PUBLIC_URL or base_url.rstrip('/')}/invites/{raw}/"
+    send_mail(
+        subject=f"[Pipeline Secrets] {actor.username} invites you to {organization.name}",
+        message=(
+            f"{actor.username} invites you to the organization {organization.name} on "
+            f"Pipeline Secrets, as {role}.\n\nOpen this link to accept; it works once, "
+            f"until {invitation.expires_at:%Y-%m-%d %H:%M} UTC:\n\n{link}\n\n"
+            "If you did not expect this, ignore this message.\n"
+        ),
+        from_email=None,
+        recipient_list=[email],
+    )
+    return invitation, raw
+
+
+def invitation_revoke(*, actor: User, organization: Organization, invitation_id: int) -> None:
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.for_org(organization)
+            .select_for_update()
+            .filter(pk=invitation_id)
+            .first()
+        )
+        if invitation is None:
+            raise NotFoundError("Invitation not found.")
+        if invitation.state != Invitation.State.PENDING:
+            raise ConflictError(f"This invitation is {invitation.state}; it cannot be revoked.")
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        audit.record(
+            actor=actor.username,
+            action="invitation.revoke",
+            organization=organization,
+            target_type="invitation",
+            target_id=invitation.pk,
+            target_name=invitation.email,
+            role=invitation.role,
+        )
+
+
+def invitation_for_token(raw: str) -> Invitation | None:
+    """The invitation a link token belongs to, whatever its state, or None."""
+    if not raw or len(raw) > 100:
+        return None
+    return (
+        Invitation.objects.select_related("organization")
+        .filter(token_hash=invitation_hash(raw))
+        .first()
+    )
+
+
+@transaction.atomic
+def invitation_accept(*, user: User, raw: str) -> Membership:
+    """Make ``user`` a member with the invited role; the link is used up."""
+    found = invitation_for_token(raw)
+    if found is None:
+        raise NotFoundError("This invitation link is not valid.")
+    invitation = Invitation.objects.select_for_update().get(pk=found.pk)
+    if invitation.state != Invitation.State.PENDING:
+        raise ConflictError(f"This invitation is {invitation.state}.")
+    if Membership.objects.filter(user=user, organization_id=invitation.organization_id).exists():
+        raise ConflictError(f"You are already a member of {found.organization.name}.")
+    membership = Membership.objects.create(
+        user=user,
+        organization=found.organization,
+        role=invitation.role,
+        source=Source.INVITATION,
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit.record(
+        actor=user.username,
+        action="invitation.accept",
+        organization=found.organization,
+        target_type="invitation",
+        target_id=invitation.pk,
+        target_name=invitation.email,
+        role=invitation.role,
+    )
+    _audit_member(user, "member.add", membership)
+    return membership
+
+
+# --------------------------------------------------------------------------- directory links
+
+
+@transaction.atomic
+def github_link_set(
+    *,
+    actor: User,
+    organization: Organization,
+    github_org: str,
+    default_role: str,
+    team_roles: dict[str, str],
+) -> GitHubLink | None:
+    """Link the organization to a GitHub organization (an empty name removes the link)."""
+    github_org = github_org.strip()
+    _validate_role(default_role)
+    for slug, role in team_roles.items():
+        if not slug or role not in Role.values:
+            raise ValidationError({"team_roles": f"Unknown role {role!r} for team {slug!r}."})
+    if github_org and not all(c.isalnum() or c == "-" for c in github_org):
+        raise ValidationError({"github_org": "A GitHub organization name: letters, digits, -."})
+    GitHubLink.objects.filter(organization=organization).delete()
+    link = None
+    if github_org:
+        link = GitHubLink.objects.create(
+            organization=organization,
+            github_org=github_org,
+            default_role=default_role,
+            team_roles=team_roles,
+        )
+    audit.record(
+        actor=actor.username,
+        action="org.github_link",
+        organization=organization,
+        target_type="organization",
+        target_id=organization.pk,
+        target_name=github_org or "(none)",
+        role=default_role,
+    )
+    return link
+
+
+@transaction.atomic
+def group_mapping_set(
+    *, actor: User, organization: Organization, group: str, role: str
+) -> GroupMapping:
+    group = group.strip()
+    if not group:
+        raise ValidationError({"group": "This field may not be blank."})
+    if len(group) > 200 or not group.isprintable():
+        raise ValidationError({"group": "At most 200 printable characters."})
+    _validate_role(role)
+    mapping, _ = GroupMapping.objects.update_or_create(
+        organization=organization, group=group, defaults={"role": role}
+    )
+    audit.record(
+        actor=actor.username,
+        action="org.group_mapping",
+        organization=organization,
+        target_type="group",
+        target_id=mapping.pk,
+        target_name=group,
+        role=role,
+    )
+    return mapping
+
+
+@transaction.atomic
+def group_mapping_delete(*, actor: User, organization: Organization, mapping_id: int) -> None:
+    mapping = GroupMapping.objects.for_org(organization).filter(pk=mapping_id).first()
+    if mapping is None:
+        raise NotFoundError("Group mapping not found.")
+    audit.record(
+        actor=actor.username,
+        action="org.group_unmap",
+        organization=organization,
+        target_type="group",
+        target_id=mapping.pk,
+        target_name=mapping.group,
+        role=mapping.role,
+    )
+    mapping.delete()

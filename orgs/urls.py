@@ -22,6 +22,24 @@ urlpatterns = [
         views.MemberRemoveView.as_view(),
         name="member-remove",
     ),
+    path("orgs/<id:org_id>/invites/", views.InvitationsView.as_view(), name="invites"),
+    path(
+        "orgs/<id:org_id>/invites/<id:invitation_id>/revoke/",
+        views.InvitationRevokeView.as_view(),
+        name="invite-revoke",
+    ),
+    path(
+        "orgs/<id:org_id>/settings/",
+        views.SignInSettingsView.as_view(),
+        name="signin-settings",
+    ),
+    path("orgs/<id:org_id>/settings/github/", views.GitHubLinkView.as_view(), name="github-link"),
+    path("orgs/<id:org_id>/settings/groups/", views.GroupMappingView.as_view(), name="groups"),
+    path(
+        "orgs/<id:org_id>/settings/groups/<id:mapping_id>/delete/",
+        views.GroupMappingDeleteView.as_view(),
+        name="group-delete",
+    ),
     path("orgs/<id:org_id>/activity/", views.ActivityView.as_view(), name="activity"),
     path(
         "orgs/<id:org_id>/notifications/",

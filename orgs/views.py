@@ -11,19 +11,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
 from django.views.generic import TemplateView
 
 from orgs import audit, selectors, services
-from orgs.forms import MemberAddForm, MemberRoleForm, OrganizationForm, TokenCreateForm
-from orgs.models import ROLE_RULES, Role, User
+from orgs.forms import (
+    GitHubLinkForm,
+    GroupMappingForm,
+    InvitationForm,
+    MemberAddForm,
+    MemberRoleForm,
+    OrganizationForm,
+    TokenCreateForm,
+)
+from orgs.models import ROLE_RULES, GitHubLink, GroupMapping, Invitation, Role, User
 from orgs.scoping import OrgScopedViewMixin
 from pipeline_secrets.core.errors import (
     AppError,
@@ -149,31 +154,26 @@ class MembersView(OrgView):
 
 
 class MemberAddView(MembersView):
+    """Adds an existing account by username; accounts are never created here."""
+
     required_role = Role.ADMIN
 
     def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
         form = MemberAddForm(request.POST, organization=self.organization)
         if form.is_valid():
             try:
-                member, password = services.member_invite(
-                    actor=self.user, organization=self.organization, **form.cleaned_data
+                member = services.member_add(
+                    actor=self.user,
+                    organization=self.organization,
+                    username=form.cleaned_data["username"].strip(),
+                    role=form.cleaned_data["role"],
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
             except ConflictError as exc:
                 form.add_error("username", exc.detail)
             else:
-                if password is None:
-                    return self.done(f"Added {member.user.username} as {member.role}.")
-                # A new account: its one-time password is shown in this answer only.
-                response = self.members_response(
-                    notice=f"Created the account {member.user.username} and added it as "
-                    f"{member.role}.",
-                    invited=member.user.username,
-                    one_time_password=password,
-                )
-                add_never_cache_headers(response)
-                return response
+                return self.done(f"Added {member.user.username} as {member.role}.")
         return self.members_response(add_form=form)
 
 
@@ -268,16 +268,138 @@ class TokenRevokeView(TokensView):
         return redirect("dashboard:tokens")
 
 
-# --------------------------------------------------------------------------- password
+# --------------------------------------------------------------------------- invitations
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
-    """Changing the password keeps this session signed in and ends the user's other ones."""
+class InvitationsView(OrgView):
+    """Invitations of the organization with their state; admins send and revoke them."""
 
-    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
-        response = super().form_valid(form)  # saves, then moves this session to a new key
-        services.end_other_sessions(user=form.user, keep=self.request.session.session_key)
+    section = "invites"
+    required_role = Role.ADMIN
+
+    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
+        return self.invites_response()
+
+    def invites_response(self, status: int = 200, **extra: Any) -> HttpResponse:
+        context = self.get_context_data(**extra)
+        context.setdefault("form", InvitationForm())
+        context["invitations"] = Invitation.objects.for_org(self.organization)
+        response = render_page(self.request, "orgs/invites.html", context)
+        response.status_code = status
         return response
+
+    def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
+        form = InvitationForm(request.POST)
+        if form.is_valid():
+            try:
+                invitation, _ = services.invitation_create(
+                    actor=self.user,
+                    organization=self.organization,
+                    base_url=request.build_absolute_uri("/"),
+                    **form.cleaned_data,
+                )
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            except ConflictError as exc:
+                form.add_error("email", exc.detail)
+            else:
+                messages.success(request, f"Sent an invitation to {invitation.email}.")
+                return redirect(self.org_url("dashboard:invites"))
+        return self.invites_response(status=400, form=form)
+
+
+class InvitationRevokeView(InvitationsView):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, org_id: int, invitation_id: int) -> HttpResponse:  # type: ignore[override]
+        try:
+            services.invitation_revoke(
+                actor=self.user, organization=self.organization, invitation_id=invitation_id
+            )
+        except ConflictError as exc:
+            return self.invites_response(status=409, error=exc.detail)
+        messages.success(request, "Revoked the invitation; its link no longer works.")
+        return redirect(self.org_url("dashboard:invites"))
+
+
+# --------------------------------------------------------------------------- sign-in settings
+
+
+class SignInSettingsView(OrgView):
+    """The organization's GitHub link and LDAP group mappings (admins)."""
+
+    section = "settings"
+    required_role = Role.ADMIN
+
+    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
+        return self.settings_response()
+
+    def settings_response(self, status: int = 200, **extra: Any) -> HttpResponse:
+        link = GitHubLink.objects.filter(organization=self.organization).first()
+        initial = (
+            {
+                "github_org": link.github_org,
+                "default_role": link.default_role,
+                "team_roles": "\n".join(f"{k}={v}" for k, v in link.team_roles.items()),
+            }
+            if link
+            else {}
+        )
+        context = self.get_context_data(**extra)
+        context.setdefault("github_form", GitHubLinkForm(initial=initial))
+        context.setdefault("group_form", GroupMappingForm())
+        context["github_link"] = link
+        context["mappings"] = GroupMapping.objects.for_org(self.organization)
+        response = render_page(self.request, "orgs/signin_settings.html", context)
+        response.status_code = status
+        return response
+
+
+class GitHubLinkView(SignInSettingsView):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
+        form = GitHubLinkForm(request.POST)
+        if form.is_valid():
+            try:
+                services.github_link_set(
+                    actor=self.user, organization=self.organization, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(request, "Saved the GitHub link.")
+                return redirect(self.org_url("dashboard:signin-settings"))
+        return self.settings_response(status=400, github_form=form)
+
+
+class GroupMappingView(SignInSettingsView):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
+        form = GroupMappingForm(request.POST)
+        if form.is_valid():
+            try:
+                services.group_mapping_set(
+                    actor=self.user, organization=self.organization, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(request, "Saved the group mapping.")
+                return redirect(self.org_url("dashboard:signin-settings"))
+        return self.settings_response(status=400, group_form=form)
+
+
+class GroupMappingDeleteView(SignInSettingsView):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, org_id: int, mapping_id: int) -> HttpResponse:  # type: ignore[override]
+        services.group_mapping_delete(
+            actor=self.user, organization=self.organization, mapping_id=mapping_id
+        )
+        messages.success(request, "Removed the group mapping.")
+        return redirect(self.org_url("dashboard:signin-settings"))
 
 
 # --------------------------------------------------------------------------- activity
@@ -288,6 +410,8 @@ ACTIVITY_KINDS = [
     ("secret.", "Secrets"),
     ("secret.read", "Values read"),
     ("member.", "Members"),
+    ("signin", "Sign-ins"),
+    ("invitation.", "Invitations"),
     ("cluster.", "Clusters"),
 ]
 

@@ -44,6 +44,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "mozilla_django_oidc",
     "orgs",
     "secrets_app",
     "clusters",
@@ -62,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "pipeline_secrets.urls"
@@ -104,6 +110,107 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --------------------------------------------------------------------------- sign-in
+# Local accounts, GitHub and LDAP (through Dex, an OpenID Connect provider) all end in a
+# Django session. See orgs/signin.py for the rules shared by the three.
+AUTHENTICATION_BACKENDS = [
+    "allauth.account.auth_backends.AuthenticationBackend",
+    "orgs.oidc.DexBackend",
+]
+ACCOUNT_ADAPTER = "orgs.signin.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "orgs.signin.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# Optional: accounts made before email addresses existed here still sign in by username;
+# an address is verified by the link mailed to it (or by the invitation that reached it).
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Pipeline Secrets] "
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGOUT_REDIRECT_URL = "login"
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_SESSION_REMEMBER = None
+# Local sign-up without an invitation only when the operator opens it.
+ACCOUNT_SIGNUP_OPEN = env_bool("ACCOUNT_SIGNUP_OPEN", False)
+# Failed logins: per address and per account name; past the limit the form refuses for the
+# rest of the window and says so.
+LOGIN_FAILURES_ALLOWED = env_int("LOGIN_FAILURES_ALLOWED", 5)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 300)
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"20/m/ip,{LOGIN_FAILURES_ALLOWED}/{LOGIN_LOCKOUT_SECONDS}s/key",
+}
+# A GitHub or OIDC identity never joins an existing account by email: linking is done by the
+# account's owner while signed in.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+# A GitHub account without a public address still signs up; one whose address another
+# account holds is asked for a different one.
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+
+# GitHub (or GitHub Enterprise at GITHUB_URL), on when GITHUB_CLIENT_ID is set.
+GITHUB_CLIENT_ID = env_str("GITHUB_CLIENT_ID")
+GITHUB_CLIENT_SECRET = env_secret("GITHUB_CLIENT_SECRET") or ""
+GITHUB_URL = env_str("GITHUB_URL").rstrip("/")
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {
+    "github": {
+        "SCOPE": ["read:user", "user:email", "read:org"],
+        "VERIFIED_EMAIL": False,
+        "APPS": (
+            [{"client_id": GITHUB_CLIENT_ID, "secret": GITHUB_CLIENT_SECRET, "key": ""}]
+            if GITHUB_CLIENT_ID
+            else []
+        ),
+        **({"GITHUB_URL": GITHUB_URL} if GITHUB_URL else {}),
+    }
+}
+
+GITHUB_FORM_ACTION = [GITHUB_URL or "https://github.com"] if GITHUB_CLIENT_ID else []
+
+# LDAP/Active Directory through Dex, on when OIDC_ISSUER is set. The endpoints come from the
+# issuer's discovery document, read at start-up (orgs.oidc.configure).
+OIDC_ISSUER = env_str("OIDC_ISSUER").rstrip("/")
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_secret("OIDC_CLIENT_SECRET") or ""
+OIDC_CONNECTOR_ID = env_str("OIDC_CONNECTOR_ID", "ldap")
+OIDC_LABEL = env_str("OIDC_LABEL", "LDAP")
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email profile groups"
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = True
+OIDC_AUTH_REQUEST_EXTRA_PARAMS = {"connector_id": OIDC_CONNECTOR_ID} if OIDC_CONNECTOR_ID else {}
+OIDC_OP_AUTHORIZATION_ENDPOINT = ""
+OIDC_OP_TOKEN_ENDPOINT = ""
+OIDC_OP_USER_ENDPOINT = ""
+OIDC_OP_JWKS_ENDPOINT = ""
+OIDC_VERIFY_SSL = True
+OIDC_TIMEOUT = 10
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
+
+# First run: the first-admin page asks for the code ``make run`` prints (kept here too).
+SETUP_CODE_FILE = Path(env_str("SETUP_CODE_FILE", str(DATA_DIR / "setup-code")))
+
+# Mail (invitations, password resets, address verification, notifications): the console
+# unless an SMTP server is given.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pipeline Secrets <noreply@localhost>")
+# Links in mails point here (scheme://host[:port]); without it, at the host of the request.
+PUBLIC_URL = env_str("PUBLIC_URL").rstrip("/")
+INVITATION_DAYS = 7
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -151,7 +258,8 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        # Signing in with GitHub posts a form here that redirects to GitHub's authorize page.
+        "form-action": [SELF, *GITHUB_FORM_ACTION],
         "frame-ancestors": [NONE],
     },
 }
@@ -202,17 +310,9 @@ WEBHOOK_DENY_NETWORKS = env_networks(
 )
 WEBHOOK_ALLOW_NETWORKS = env_networks("WEBHOOK_ALLOW_NETWORKS", [])
 
-# Notification e-mail goes through Django's SMTP backend.
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") or ""
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "pipeline-secrets@localhost")
-
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "orgs.oidc.DexBearerAuthentication",
         "orgs.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

@@ -1,11 +1,10 @@
 """Root URLs: the dashboard, the API under /api/v1, its schema and docs, health probes."""
 
-from django.contrib.auth import views as auth_views
+from allauth.account import views as account_views
 from django.urls import URLPattern, URLResolver, include, path, register_converter
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from orgs import setup
-from orgs import views as org_views
 from pipeline_secrets import health
 from pipeline_secrets.core.converters import IdConverter, SecretIdConverter
 
@@ -29,17 +28,12 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("accounts/login/", setup.LoginView.as_view(), name="login"),
     path("setup/", setup.FirstAdminView.as_view(), name="setup"),
-    path(
-        "accounts/password/",
-        org_views.PasswordChangeView.as_view(),
-        name="password_change",
-    ),
-    path(
-        "accounts/password/done/",
-        auth_views.PasswordChangeDoneView.as_view(),
-        name="password_change_done",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", setup.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/logout/", account_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("allauth.urls")),
+    path("oidc/authenticate/", setup.OidcStartView.as_view(), name="oidc_authentication_init"),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("invites/<str:token>/", setup.InvitationView.as_view(), name="invitation"),
     path("orgs/<id:org_id>/secrets/", include("secrets_app.urls")),
     path("orgs/<id:org_id>/clusters/", include("clusters.urls")),
     path("", include("orgs.urls")),

@@ -188,3 +188,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             marks.add("browser")
         for mark in sorted(marks - {m.name for m in item.iter_markers()}):
             item.add_marker(mark)
+
+
+from tests.sso_fixtures import (  # noqa: E402, F401
+    dex,
+    github,
+    github_server,
+    ldap_signin,
+    mailbox,
+    slapd,
+    smtp_server,
+)

@@ -196,12 +196,12 @@ def test_a_canary_reaches_no_log_problem_audit_row_or_column(
     personas.viewer.save()
     browser = Client()
     pages = [
-        browser.post("/accounts/login/", {"username": "vera", "password": canary[:-1]}),
-        browser.post("/accounts/login/", {"username": "nobody", "password": canary}),
-        browser.post("/accounts/login/", {"username": "vera", "password": canary}),
+        browser.post("/accounts/login/", {"login": "vera", "password": canary[:-1]}),
+        browser.post("/accounts/login/", {"login": "nobody", "password": canary}),
+        browser.post("/accounts/login/", {"login": "vera", "password": canary}),
         browser.post(
             "/accounts/password/",
-            {"old_password": "wrong", "new_password1": canary, "new_password2": canary + "x"},
+            {"oldpassword": "wrong", "password1": canary, "password2": canary + "x"},
         ),
     ]
 

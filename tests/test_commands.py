@@ -102,7 +102,7 @@ def test_an_org_name_differing_only_in_case_is_the_same_org(personas: Personas) 
 def test_password_lets_the_user_sign_in_to_the_dashboard() -> None:
     bootstrap("--username", "ops", "--org", "acme", "--password", "s3cret-Passphrase")
     client = Client()
-    response = client.post("/accounts/login/", {"username": "ops", "password": "s3cret-Passphrase"})
+    response = client.post("/accounts/login/", {"login": "ops", "password": "s3cret-Passphrase"})
     assert response.status_code == 302 and response["Location"] == "/"
     home = client.get("/")
     assert home.status_code == 200 and "acme" in home.content.decode()
@@ -115,7 +115,7 @@ def test_password_lets_the_user_sign_in_to_the_dashboard() -> None:
 
 def test_without_password_a_new_user_cannot_sign_in() -> None:
     bootstrap("--username", "ops", "--org", "acme")
-    response = Client().post("/accounts/login/", {"username": "ops", "password": ""})
+    response = Client().post("/accounts/login/", {"login": "ops", "password": ""})
     assert response.status_code == 200
     assert not Client().login(username="ops", password="")
 

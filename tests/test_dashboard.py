@@ -52,7 +52,7 @@ def test_login_page_has_labelled_inputs_and_a_csrf_token(personas: Personas) -> 
     response = Client().get(LOGIN)
     assert response.status_code == 200
     page = scan(response.content.decode())
-    for name, kind in (("username", None), ("password", "password")):
+    for name, kind in (("login", None), ("password", "password")):
         field = page.inputs[name]
         assert field.get("id") in page.label_targets, (name, field)
         assert field.get("type") == kind
@@ -62,7 +62,7 @@ def test_login_page_has_labelled_inputs_and_a_csrf_token(personas: Personas) -> 
 
 def test_login_needs_the_csrf_token_and_then_redirects_home(personas: Personas) -> None:
     client = Client(enforce_csrf_checks=True)
-    credentials = {"username": "vera", "password": PASSWORD}
+    credentials = {"login": "vera", "password": PASSWORD}
     assert client.post(LOGIN, credentials).status_code == 403
 
     token = scan(client.get(LOGIN).content.decode()).inputs["csrfmiddlewaretoken"]["value"]
@@ -74,7 +74,7 @@ def test_login_needs_the_csrf_token_and_then_redirects_home(personas: Personas) 
 
 def test_a_wrong_password_shows_an_error_and_signs_nobody_in(personas: Personas) -> None:
     client = Client()
-    response = client.post(LOGIN, {"username": "vera", "password": "wrong"})
+    response = client.post(LOGIN, {"login": "vera", "password": "wrong"})
     assert response.status_code == 200
     assert 'role="alert"' in response.content.decode()
     assert client.get("/").status_code == 302
@@ -83,7 +83,7 @@ def test_a_wrong_password_shows_an_error_and_signs_nobody_in(personas: Personas)
 def test_login_honours_next(personas: Personas) -> None:
     target = secrets_page(personas.org.pk)
     response = Client().post(
-        f"{LOGIN}?next={target}", {"username": "mike", "password": PASSWORD, "next": target}
+        f"{LOGIN}?next={target}", {"login": "mike", "password": PASSWORD, "next": target}
     )
     assert response.status_code == 302 and response["Location"] == target
 

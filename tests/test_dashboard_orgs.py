@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from orgs import services as org_services
-from orgs.models import ApiToken, Membership, Organization, Role
+from orgs.models import ApiToken, Membership, Organization, Role, User
 from tests.conftest import Personas, make_user
 from tests.test_dashboard import scan, signed_in
 
@@ -190,48 +190,46 @@ def test_sign_out_is_a_post_with_csrf(personas: Personas) -> None:
     assert response.status_code == 302 and client.get("/").status_code == 302
 
 
-def test_adding_someone_without_an_account_creates_it_with_a_one_time_password(
-    personas: Personas,
-) -> None:
+def test_adding_an_unknown_username_creates_no_account(personas: Personas) -> None:
+    """Admins add existing accounts only; nobody's account or password comes from an admin."""
     client = signed_in(personas, "admin")
     response = client.post(
         members_url(personas, "add/"), {"username": "newbie", "role": "member"}, headers=HTMX
     )
     html = response.content.decode()
-    assert "no-store" in response["Cache-Control"]
-    assert "One-time password for newbie" in html
-    start = html.index('id="one-time-password"')
-    password = html[html.index(">", start) + 1 : html.index("</pre>", start)]
-    assert len(password) >= 16
-    assert Membership.objects.get(user__username="newbie").role == Role.MEMBER
-    newbie = Client()
-    assert newbie.login(username="newbie", password=password)
-    changed = newbie.post(
+    assert "No user named" in html and "one-time" not in html.lower()
+    assert 'type="password"' not in html
+    assert not User.objects.filter(username="newbie").exists()
+    assert not Membership.objects.filter(user__username="newbie").exists()
+
+
+def test_password_change_keeps_this_session(personas: Personas) -> None:
+    client = signed_in(personas, "viewer")
+    changed = client.post(
         "/accounts/password/",
         {
-            "old_password": password,
-            "new_password1": "a-fresh-long-passphrase",
-            "new_password2": "a-fresh-long-passphrase",
+            "oldpassword": "correct horse battery",
+            "password1": "a-fresh-long-passphrase",
+            "password2": "a-fresh-long-passphrase",
         },
     )
-    assert changed.status_code == 302 and changed["Location"] == "/accounts/password/done/"
-    assert Client().login(username="newbie", password="a-fresh-long-passphrase")
-    assert not Client().login(username="newbie", password=password)
-    members_page = client.get(members_url(personas)).content.decode()
-    assert password not in members_page
+    assert changed.status_code == 302
+    assert client.get("/").status_code == 200
+    assert Client().login(username="vera", password="a-fresh-long-passphrase")
+    assert not Client().login(username="vera", password="correct horse battery")
 
 
 def test_password_change_needs_the_old_password(personas: Personas) -> None:
     client = signed_in(personas, "viewer")
     page = client.get("/accounts/password/")
-    assert page.status_code == 200 and 'for="id_old_password"' in page.content.decode()
+    assert page.status_code == 200 and 'for="id_oldpassword"' in page.content.decode()
     wrong = client.post(
         "/accounts/password/",
         {
-            "old_password": "nope",
-            "new_password1": "x-long-pass-1",
-            "new_password2": "x-long-pass-1",
+            "oldpassword": "nope",
+            "password1": "x-long-pass-1",
+            "password2": "x-long-pass-1",
         },
     )
-    assert wrong.status_code == 200 and wrong.context["form"].errors["old_password"]
+    assert wrong.status_code == 200 and wrong.context["form"].errors["oldpassword"]
     assert Client().get("/accounts/password/").status_code == 302

@@ -107,7 +107,19 @@ def fillers(vault: Any, personas: Personas, clients: dict[str, APIClient]) -> di
     target, _ = notifications.target_create(
         actor=personas.admin, organization=personas.org, kind="email", name="t", emails=["t@x.io"]
     )
+    invitation, _ = org_services.invitation_create(
+        actor=personas.admin,
+        organization=personas.org,
+        email="bounds@example.org",
+        role="viewer",
+        base_url="http://testserver/",
+    )
+    mapping = org_services.group_mapping_set(
+        actor=personas.admin, organization=personas.org, group="bounds", role="viewer"
+    )
     return {
+        "invitation_id": str(invitation.pk),
+        "mapping_id": str(mapping.pk),
         "org_id": str(personas.org.pk),
         "user_id": str(personas.viewer.pk),
         "token_id": str(token.pk),

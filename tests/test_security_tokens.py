@@ -299,9 +299,9 @@ def test_changing_the_password_ends_the_other_sessions(personas: Personas) -> No
     response = changer.post(
         "/accounts/password/",
         {
-            "old_password": PASSWORD,
-            "new_password1": "a-fresh-long-passphrase",
-            "new_password2": "a-fresh-long-passphrase",
+            "oldpassword": PASSWORD,
+            "password1": "a-fresh-long-passphrase",
+            "password2": "a-fresh-long-passphrase",
         },
     )
     assert response.status_code == 302, response.content

@@ -22,6 +22,10 @@ need apache2-utils  command -v htpasswd
 need openssl        command -v openssl
 need openssh-client command -v ssh-keygen
 need chromium       test -x /usr/bin/chromium
+# The LDAP directory behind Dex in the sign-in tests and `make sso-up` (run as a throwaway
+# process; the package's own service is not used).
+need slapd          test -x /usr/sbin/slapd
+need ldap-utils     command -v ldapmodify
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "test dependencies: all present"

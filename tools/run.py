@@ -12,6 +12,7 @@ Environment (all optional):
   VAULT_TOKEN_FILE=DATA_DIR/vault/app-token.
 
 Steps: OpenBao (unless external) → ``manage.py migrate`` → ``manage.py collectstatic`` →
+``manage.py setup_code`` (prints the first-run setup code while there is no account) →
 gunicorn, plus ``manage.py periodic`` (rotation, renewal, re-sync and expiry of installed
 copies, and whatever else the apps register) every 60 s when that command exists.
 Ctrl-C or SIGTERM stops everything started here and exits 0; if gunicorn dies, OpenBao is
@@ -122,6 +123,8 @@ class Runner:
         self.start_vault()
         self.step("migrate", "--noinput")
         self.step("collectstatic", "--noinput", "--verbosity=0")
+        # A fresh installation: print the one-time code the first-admin page asks for.
+        self.step("setup_code")
         can_sync = self.has_command(PERIODIC)
         self.start_gunicorn()
         self.print_banner()

@@ -127,3 +127,23 @@ class AuditEventSerializer(serializers.Serializer):
     targetId = serializers.CharField(source="target_id")
     targetName = serializers.CharField(source="target_name")
     detail = serializers.DictField(help_text="Ids, names, versions, roles; never values.")
+
+
+class InvitationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Role.choices)
+    state = serializers.ChoiceField(
+        choices=["pending", "accepted", "revoked", "expired"],
+        help_text="Only a pending invitation's link works.",
+    )
+    invitedBy = serializers.CharField(source="invited_by")
+    createdAt = UtcDateTimeField(source="created_at")
+    expiresAt = UtcDateTimeField(source="expires_at")
+    acceptedAt = UtcDateTimeField(source="accepted_at", allow_null=True)
+    revokedAt = UtcDateTimeField(source="revoked_at", allow_null=True)
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=Role.choices)

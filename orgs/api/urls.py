@@ -11,6 +11,12 @@ urlpatterns = [
         views.MemberDetailView.as_view(),
         name="member",
     ),
+    path("orgs/<id:org_id>/invites", views.InvitationListView.as_view(), name="invites"),
+    path(
+        "orgs/<id:org_id>/invites/<id:invitation_id>",
+        views.InvitationDetailView.as_view(),
+        name="invite",
+    ),
     path("orgs/<id:org_id>/audit", views.AuditListView.as_view(), name="audit"),
     path(
         "orgs/<id:org_id>/notification-targets",

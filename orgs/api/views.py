@@ -13,6 +13,8 @@ from rest_framework.views import APIView
 from orgs import audit, selectors, services
 from orgs.api.serializers import (
     AuditEventSerializer,
+    InvitationCreateSerializer,
+    InvitationSerializer,
     MemberAddSerializer,
     MemberRoleSerializer,
     MemberSerializer,
@@ -23,7 +25,7 @@ from orgs.api.serializers import (
     TokenSerializer,
 )
 from orgs.authentication import SignedInSessionOnly
-from orgs.models import Membership, Role
+from orgs.models import Invitation, Membership, Role
 from orgs.scoping import (
     OrgScopedAPIView,
     actor,
@@ -158,6 +160,62 @@ class MemberDetailView(OrgScopedAPIView):
     def delete(self, request: Request, org_id: int, user_id: int) -> Response:
         services.member_remove(
             actor=actor(request), organization=self.organization, user_id=user_id
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+INVITATION_ID = id_parameter("invitation_id")
+
+
+class InvitationListView(OrgScopedAPIView):
+    required_roles = {"GET": Role.ADMIN, "POST": Role.ADMIN}
+
+    @extend_schema(
+        operation_id="listInvitations",
+        tags=["members"],
+        parameters=[ORG_ID],
+        responses={200: InvitationSerializer(many=True), **errors(403, 404)},
+        description="The organization's invitations, newest first, with their state (admins).",
+    )
+    def get(self, request: Request, org_id: int) -> Response:
+        invitations = Invitation.objects.for_org(self.organization)
+        return Response(InvitationSerializer(invitations, many=True).data)
+
+    @extend_schema(
+        operation_id="createInvitation",
+        tags=["members"],
+        parameters=[ORG_ID],
+        request=InvitationCreateSerializer,
+        responses={201: InvitationSerializer, **errors(400, 403, 404, 409, 413)},
+        description="Mails a single-use link (valid 7 days) to the address; whoever opens it "
+        "signs in or signs up and becomes a member with the role. The link is in the mail "
+        "only.",
+    )
+    def post(self, request: Request, org_id: int) -> Response:
+        body = InvitationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        invitation, _ = services.invitation_create(
+            actor=actor(request),
+            organization=self.organization,
+            base_url=request.build_absolute_uri("/"),
+            **body.validated_data,
+        )
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+
+class InvitationDetailView(OrgScopedAPIView):
+    required_roles = {"DELETE": Role.ADMIN}
+
+    @extend_schema(
+        operation_id="revokeInvitation",
+        tags=["members"],
+        parameters=[ORG_ID, INVITATION_ID],
+        responses={204: None, **errors(403, 404, 409)},
+        description="Revokes a pending invitation: its link stops working.",
+    )
+    def delete(self, request: Request, org_id: int, invitation_id: int) -> Response:
+        services.invitation_revoke(
+            actor=actor(request), organization=self.organization, invitation_id=invitation_id
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orgs", "0004_notifications"),
+        ("orgs", "0005_notifications"),
         ("secrets_app", "0002_index_value_keys"),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orgs", "0003_token_limits"),
+        ("orgs", "0004_signin"),
     ]
 
     operations = [

@@ -1,0 +1,166 @@
+"""What the three ways of signing in share: allauth's adapters (who may sign up, failed and
+refused logins in the audit trail), the sign-in audit, the GitHub synchronisation after a
+GitHub sign-in, the pending invitation kept in the session, and the first-run setup code.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.signals import user_logged_in as allauth_logged_in
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.core.exceptions import ValidationError
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from orgs import audit, github, services
+from orgs.models import Invitation, Organization, Source, User
+
+logger = logging.getLogger(__name__)
+
+INVITATION_SESSION_KEY = "invitation_token"
+OIDC_BACKEND = "orgs.oidc.DexBackend"
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def record_for_user(user: User | None, *, actor: str, action: str, **detail: Any) -> None:
+    """One event in each organization ``user`` belongs to (so its admins see it), or one
+    outside any organization."""
+    organizations = (
+        list(Organization.objects.filter(memberships__user=user)) if user is not None else []
+    )
+    target: dict[str, Any] = {
+        "target_type": "user",
+        "target_id": user.pk if user is not None else "",
+        "target_name": user.username if user is not None else actor,
+    }
+    events = [
+        audit.event(actor=actor, action=action, organization=org, **target, **detail)
+        for org in organizations
+    ] or [audit.event(actor=actor, action=action, **target, **detail)]
+    audit.record_many(events)
+
+
+def _login_name(credentials: dict[str, Any]) -> str:
+    return str(credentials.get("username") or credentials.get("email") or "")[:150]
+
+
+def _user_by_login(login: str) -> User | None:
+    if not login:
+        return None
+    if "@" in login:
+        return User.objects.filter(email__iexact=login).first()
+    return User.objects.filter(username__iexact=login).first()
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+def pending_invitation(request: HttpRequest) -> Invitation | None:
+    """The pending invitation whose link this browser opened, if any."""
+    raw = request.session.get(INVITATION_SESSION_KEY, "")
+    invitation = services.invitation_for_token(raw) if raw else None
+    if invitation is None or invitation.state != Invitation.State.PENDING:
+        return None
+    return invitation
+
+
+# --------------------------------------------------------------------------- allauth
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    """Local accounts: sign-up only with a pending invitation (for its address) or when
+    the operator opened it; failed and refused logins are audited."""
+
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        return bool(settings.ACCOUNT_SIGNUP_OPEN) or pending_invitation(request) is not None
+
+    def clean_email(self, email: str) -> str:
+        email = super().clean_email(email)
+        request = self.request
+        if request is not None and not settings.ACCOUNT_SIGNUP_OPEN:
+            invitation = pending_invitation(request)
+            if invitation is not None and invitation.email.lower() != email.lower():
+                raise ValidationError(
+                    f"Sign up with the address the invitation was sent to: {invitation.email}."
+                )
+        return email
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            login = _login_name(credentials)
+            record_for_user(
+                _user_by_login(login),
+                actor=login or "anonymous",
+                action="signin.locked",
+                source="local",
+            )
+            raise
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        login = _login_name(credentials)
+        record_for_user(
+            _user_by_login(login), actor=login or "anonymous", action="signin.fail", source="local"
+        )
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """GitHub: anyone the operator's GitHub app lets through may have an account (it sees no
+    organization until a link, a mapping or an invitation brings it in). An identity is never
+    attached to an existing account by email; allauth asks for another address instead."""
+
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
+        return True
+
+
+@receiver(allauth_logged_in)
+def _allauth_signed_in(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    sociallogin = kwargs.get("sociallogin")
+    source = sociallogin.account.provider if sociallogin is not None else "local"
+    if source == Source.GITHUB and sociallogin is not None and sociallogin.token is not None:
+        github.sync_user(user=user, token=sociallogin.token.token)
+    record_for_user(user, actor=user.username, action="signin", source=source)
+
+
+@receiver(user_logged_in)
+def _django_signed_in(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    if getattr(user, "backend", "") == OIDC_BACKEND:
+        record_for_user(user, actor=user.username, action="signin", source=Source.LDAP)
+
+
+# --------------------------------------------------------------------------- first run
+
+
+def setup_code() -> str:
+    """The one-time code the first-admin page asks for; made (owner-only) on first use."""
+    path = settings.SETUP_CODE_FILE
+    try:
+        return str(path.read_text().strip())
+    except FileNotFoundError:
+        pass
+    from pipeline_secrets.core.env import persistent_secret
+
+    return persistent_secret(path, nbytes=12)
+
+
+def setup_code_matches(offered: str) -> bool:
+    return hmac.compare_digest(offered.strip().encode(), setup_code().encode())
+
+
+def setup_code_discard() -> None:
+    settings.SETUP_CODE_FILE.unlink(missing_ok=True)
+
+
+def new_setup_code() -> str:
+    """A fresh code, replacing any earlier one."""
+    setup_code_discard()
+    return setup_code()
