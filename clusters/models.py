@@ -72,6 +72,10 @@ class Installation(models.Model):
     merged = models.BooleanField(default=False)
     # The names (never the values) of the data keys this installation wrote.
     keys = models.JSONField(default=list)
+    # Set by the periodic job (``expire_and_retry``) that claimed this row: until then no
+    # other runner takes it, so each due item is handled once per round, however many
+    # replicas or CronJob pods run the job at once.
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     objects = InstallationQuerySet.as_manager()
 

@@ -22,6 +22,7 @@ need apache2-utils  command -v htpasswd
 need openssl        command -v openssl
 need openssh-client command -v ssh-keygen
 need chromium       test -x /usr/bin/chromium
+need haproxy        command -v haproxy
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "test dependencies: all present"
