@@ -20,6 +20,10 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as _multiprocess
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # The samples directory must exist before the first metric is created.
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 HTTP_REQUESTS = Counter(
