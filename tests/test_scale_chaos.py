@@ -29,6 +29,7 @@ def stack() -> Iterator[ScaleStack]:
     finally:
         scale.stop()
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(scale.pg_dir, ignore_errors=True)
 
 
 def test_no_acknowledged_create_is_lost_when_the_raft_leader_is_killed(

@@ -200,6 +200,7 @@ def main() -> int:
     finally:
         stack.stop()
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(stack.pg_dir, ignore_errors=True)
 
     width = max(len(row[0]) for row in rows)
     print(f"\n{'measure'.ljust(width)}  {'value':>10}  note")

@@ -527,6 +527,10 @@ def down(work_dir: Path) -> int:
             _signal_group(pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
         Postgres(Path(state["postgres_dir"]), port=1).stop()
+    if Path(state["postgres_dir"]).parent != work_dir:
+        # As root the database lived in a temporary directory of its own: it goes too.
+        shutil.rmtree(state["postgres_dir"], ignore_errors=True)
+        (work_dir / "postgres-dir").unlink(missing_ok=True)
     for node_dir in work_dir.glob("vault-*"):
         (node_dir / "bao.pid").unlink(missing_ok=True)
     state_path.unlink()
