@@ -5,7 +5,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench venv test-deps clean kube-build kube-up kube-down dex-build sso-up sso-down
+.PHONY: run test test-fast lint bench venv test-deps clean kube-build kube-up kube-down \
+	dex-build sso-up sso-down helm-build scale-up scale-down bench-scale
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +30,7 @@ SQLITE_TESTS := not slow
 
 ## Installs what the tests need and runs the whole suite against real services on
 ## PostgreSQL, then all but the slow tests again on SQLite.
-test: $(STAMP) test-deps kube-build dex-build
+test: $(STAMP) test-deps kube-build dex-build helm-build
 	$(PY) tools/with_postgres.py -- $(PY) -m pytest $(PYTEST_ARGS)
 	$(SQLITE) $(PY) -m pytest -m "$(SQLITE_TESTS)" $(PYTEST_ARGS)
 
@@ -49,6 +50,27 @@ lint: $(STAMP)
 
 bench: $(STAMP) test-deps kube-build
 	$(PY) tools/bench.py
+
+## Scale-out on this machine: a 3-node OpenBao raft cluster, PostgreSQL, $(REPLICAS) app
+## replicas and HAProxy in front (http://127.0.0.1:$(SCALE_PORT)/); stopped by scale-down.
+REPLICAS ?= 2
+SCALE_PORT ?= 9190
+SCALE_DIR ?= var/scale
+scale-up: $(STAMP) test-deps
+	$(PY) tools/scale.py up --dir $(SCALE_DIR) --replicas $(REPLICAS) --port $(SCALE_PORT)
+
+scale-down:
+	test ! -x $(PY) || $(PY) tools/scale.py down --dir $(SCALE_DIR)
+
+## Throughput through the balancer with 1 and 2 replicas against raw OpenBao, and the
+## failure drills (raft leader, replica, PostgreSQL); non-zero exit when an acknowledged
+## write is lost.
+bench-scale: $(STAMP) test-deps
+	$(PY) tools/bench_scale.py
+
+## Builds helm from its Go module once (cached in ~/.cache/pipeline-secrets/helm).
+helm-build:
+	bash tools/helm/build.sh
 
 KUBE_DIR ?= var/kube
 

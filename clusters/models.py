@@ -78,6 +78,10 @@ class Installation(models.Model):
     restarted_at = models.DateTimeField(null=True, blank=True)
     restarted_for = models.CharField(max_length=64, blank=True)
     restart_error = models.TextField(blank=True)
+    # Set by the periodic job (``expire_and_retry``) that claimed this row: until then no
+    # other runner takes it, so each due item is handled once per round, however many
+    # replicas or CronJob pods run the job at once.
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     objects = InstallationQuerySet.as_manager()
 

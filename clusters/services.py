@@ -16,11 +16,12 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from clusters import kube, workloads
@@ -33,6 +34,7 @@ from pipeline_secrets.core.errors import (
     NotFoundError,
     UpstreamError,
 )
+from pipeline_secrets.core.metrics import SYNC_BACKLOG, SYNC_ITEMS, SYNC_LAG
 from secrets_app import selectors as secret_selectors
 from secrets_app import vault
 from secrets_app.models import SecretIndex
@@ -458,23 +460,69 @@ def _remaining_ttl(item: Installation) -> int | None:
     return max(1, int((item.expires_at - timezone.now()).total_seconds()))
 
 
+# How long a periodic run's claim on an item lasts: a round. The job runs every minute
+# (make run, the Helm chart's CronJob); a failed retry is tried again in the next round.
+CLAIM_SECONDS = 50
+# Items claimed per transaction: small, so concurrent runners share the work.
+CLAIM_BATCH = 10
+
+
+def _claim(candidates: QuerySet[Installation], now: datetime) -> list[Installation]:
+    """Claim up to CLAIM_BATCH due items no other runner holds or has handled this round.
+
+    On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED`` while the claim is
+    written, so runners never wait for each other and never claim the same row; on SQLite
+    (one writer at a time, IMMEDIATE transactions) the transaction alone does that."""
+    with transaction.atomic():
+        free = candidates.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        ids = list(
+            free.select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:CLAIM_BATCH]
+        )
+        if not ids:
+            return []
+        Installation.objects.filter(pk__in=ids).update(
+            claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
+        )
+    return list(
+        Installation.objects.filter(pk__in=ids)
+        .select_related("cluster", "cluster__organization")
+        .order_by("pk")
+    )
+
+
 def expire_and_retry(*, now: datetime | None = None) -> dict[str, int]:
-    """Delete expired installations from their clusters; retry failed syncs."""
+    """Delete expired installations from their clusters; retry failed syncs.
+
+    Safe to run in any number of processes at once: each item is claimed by one runner
+    (``_claim``) and handled once per round (CLAIM_SECONDS)."""
     now = now or timezone.now()
     counts = {"expired": 0, "retried": 0, "failed": 0}
-    expired = Installation.objects.filter(expires_at__lte=now).select_related(
-        "cluster", "cluster__organization"
-    )
-    for item in expired:
-        try:
-            uninstall(cluster=item.cluster, namespace=item.namespace, name=item.kube_name)
-            counts["expired"] += 1
-        except (UpstreamError, NotFoundError):
-            counts["failed"] += 1
-    failed = Installation.objects.filter(status=Installation.Status.FAILED).select_related(
-        "cluster", "cluster__organization"
-    )
-    for item in failed:
-        result = _reinstall(item)
-        counts["retried" if result.status != "failed" else "failed"] += 1
+    expired = Installation.objects.filter(expires_at__lte=now)
+    failed = Installation.objects.filter(status=Installation.Status.FAILED)
+    _measure_backlog(expired, failed, now)
+    while batch := _claim(expired, now):
+        for item in batch:
+            try:
+                uninstall(cluster=item.cluster, namespace=item.namespace, name=item.kube_name)
+                counts["expired"] += 1
+                SYNC_ITEMS.labels(result="expired").inc()
+            except (UpstreamError, NotFoundError):
+                counts["failed"] += 1
+                SYNC_ITEMS.labels(result="failed").inc()
+    while batch := _claim(failed.exclude(expires_at__lte=now), now):
+        for item in batch:
+            result = _reinstall(item)
+            outcome = "retried" if result.status != "failed" else "failed"
+            counts[outcome] += 1
+            SYNC_ITEMS.labels(result=outcome).inc()
     return counts
+
+
+def _measure_backlog(
+    expired: QuerySet[Installation], failed: QuerySet[Installation], now: datetime
+) -> None:
+    oldest = expired.order_by("expires_at").values_list("expires_at", flat=True).first()
+    SYNC_BACKLOG.set(expired.count() + failed.count())
+    SYNC_LAG.set((now - oldest).total_seconds() if oldest is not None else 0.0)

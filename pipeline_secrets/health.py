@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from django.db import connection
-from django.http import HttpRequest, JsonResponse
+import hmac
 
+from django.conf import settings
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+
+from pipeline_secrets.core.metrics import exposition
 from secrets_app import vault
 
 
@@ -29,3 +33,17 @@ def readyz(request: HttpRequest) -> JsonResponse:
         {"status": "ok" if ready else "unavailable", "checks": checks},
         status=200 if ready else 503,
     )
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics; a 404 unless ``METRICS_ENABLED``, and with ``METRICS_TOKEN`` set
+    only for a scraper sending it as a bearer token."""
+    if not settings.METRICS_ENABLED:
+        raise Http404("Not found.")
+    expected = settings.METRICS_TOKEN
+    if expected:
+        sent = request.META.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent.encode(), str(expected).encode()):
+            return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
+    body, content_type = exposition()
+    return HttpResponse(body, content_type=content_type)

@@ -278,6 +278,30 @@ VAULT_MAX_VERSIONS = env_int("VAULT_MAX_VERSIONS", 10)
 # expire, or a third of their validity before for shorter-lived ones.
 CERT_RENEWAL_DAYS = env_int("CERT_RENEWAL_DAYS", 30)
 
+# Transient failures (a leader election, a node restarting) are retried for this long
+# before a call fails with 503 and Retry-After. VAULT_ADDR may list several nodes,
+# comma-separated: calls then follow the active one.
+VAULT_RETRY_SECONDS = env_int("VAULT_RETRY_SECONDS", 10)
+# How the app gets its Vault token: "token" (VAULT_TOKEN or VAULT_TOKEN_FILE), "approle"
+# (VAULT_ROLE_ID + VAULT_SECRET_ID or VAULT_SECRET_ID_FILE) or "kubernetes" (the pod's
+# ServiceAccount token, VAULT_K8S_ROLE). Login tokens are replaced by a new login before
+# they expire and whenever Vault refuses one. VAULT_AUTH_MOUNT: the auth mount's path
+# (default "approle" or "kubernetes").
+VAULT_AUTH_METHOD = env_str("VAULT_AUTH_METHOD", "token")
+VAULT_AUTH_MOUNT = env_str("VAULT_AUTH_MOUNT", "")
+VAULT_ROLE_ID = env_str("VAULT_ROLE_ID", "")
+VAULT_SECRET_ID = env_secret("VAULT_SECRET_ID")
+VAULT_SECRET_ID_FILE = env_str("VAULT_SECRET_ID_FILE", "")
+VAULT_K8S_ROLE = env_str("VAULT_K8S_ROLE", "pipeline-secrets")
+VAULT_K8S_TOKEN_FILE = env_str(
+    "VAULT_K8S_TOKEN_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/token"
+)
+
+# Prometheus metrics at /metrics: off (404) unless enabled; with METRICS_TOKEN set, only a
+# scraper sending it as a bearer token gets them.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", False)
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+
 API_TOKEN_PREFIX = "pst_"
 
 # Outbound calls made for a tenant (cluster API servers, provider checks) never reach
@@ -353,9 +377,16 @@ LOGGING = {
         "plain": {
             "()": "pipeline_secrets.core.logsafe.ScrubbedFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {"()": "pipeline_secrets.core.logsafe.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            # LOG_FORMAT=json: one JSON object per line, each with the request id.
+            "formatter": "json" if env_str("LOG_FORMAT", "plain") == "json" else "plain",
         }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},

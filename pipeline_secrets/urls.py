@@ -25,6 +25,7 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
     path("api/v1/", include(api_v1)),
     path("accounts/login/", setup.LoginView.as_view(), name="login"),
     path("setup/", setup.FirstAdminView.as_view(), name="setup"),

@@ -75,6 +75,13 @@ def vault(vault_server: VaultServer) -> Iterator[VaultServer]:
 
 
 @pytest.fixture(autouse=True)
+def short_vault_retries(settings) -> None:
+    """Tests that stop or seal OpenBao expect the 503 at once, not after the production
+    retry bound (VAULT_RETRY_SECONDS) per call; the leader-election tests set their own."""
+    settings.VAULT_RETRY_SECONDS = 1
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings) -> None:
     """Tests create many users; the production hasher is slow on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -26,6 +26,7 @@ need chromium       test -x /usr/bin/chromium
 # process; the package's own service is not used).
 need slapd          test -x /usr/sbin/slapd
 need ldap-utils     command -v ldapmodify
+need haproxy        command -v haproxy
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "test dependencies: all present"

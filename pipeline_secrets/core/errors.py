@@ -28,10 +28,15 @@ class ConflictError(AppError):
 
 
 class VaultUnavailableError(AppError):
-    """Vault is sealed, unreachable or answering with a server error."""
+    """Vault is sealed, unreachable or answering with a server error (after the client's
+    retries); ``retry_after`` is the number of seconds a caller should wait."""
 
     status = 503
     title = "Vault unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class UpstreamError(AppError):

@@ -8,9 +8,17 @@ message. Our own log calls name ids and paths, never values.
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import traceback
 from types import TracebackType
+
+# The id of the request being served on this thread (set by RequestContextMiddleware), so
+# every log line written while serving it names it.
+current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "current_request_id", default="-"
+)
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -62,9 +70,27 @@ class ScrubbedFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         # django.request attaches the request: name it by its id, as the client saw it.
         request = getattr(record, "request", None)
-        record.request_id = getattr(request, "request_id", "-")
+        record.request_id = getattr(request, "request_id", None) or current_request_id.get()
         # A handler elsewhere may have cached the full traceback on the record.
         record.exc_text = None
         text = super().format(record)
         record.exc_text = None
         return text
+
+
+class JsonFormatter(ScrubbedFormatter):
+    """One JSON object per line (``LOG_FORMAT=json``): time, level, logger, request id,
+    message and, for errors, the scrubbed traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        request = getattr(record, "request", None)
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(request, "request_id", None) or current_request_id.get(),
+            "message": record.getMessage(),
+        }
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["exception"] = exception_summary(record.exc_info[1])
+        return json.dumps(entry, ensure_ascii=False)

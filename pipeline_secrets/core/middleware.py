@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable
 
@@ -10,6 +11,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
+from pipeline_secrets.core.logsafe import current_request_id
+from pipeline_secrets.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from pipeline_secrets.core.problems import problem_response
 
 
@@ -59,8 +62,26 @@ class RequestContextMiddleware:
         request.request_id = (  # type: ignore[attr-defined]
             incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
         )
-        response = self.get_response(request)
+        reset = current_request_id.set(request.request_id)  # type: ignore[attr-defined]
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        finally:
+            current_request_id.reset(reset)
+        _observe(request, response.status_code, time.perf_counter() - started)
         response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
         add_never_cache_headers(response)
         response["Pragma"] = "no-cache"
         return response
+
+
+def _observe(request: HttpRequest, status: int, seconds: float) -> None:
+    """Count the request under its URL pattern (never the path: it holds ids and names)."""
+    match = getattr(request, "resolver_match", None)
+    route = f"/{match.route}" if match is not None and match.route else "unmatched"
+    method = request.method if request.method in _METHODS else "other"
+    HTTP_REQUESTS.labels(route=route, method=method, status=str(status)).inc()
+    HTTP_LATENCY.labels(route=route, method=method).observe(seconds)
+
+
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}

@@ -65,7 +65,9 @@ def vault_unavailable(request: HttpRequest, exc: VaultUnavailableError) -> HttpR
         # htmx swaps only 2xx answers: show the alert in the page's alert region.
         response = render(request, "partials/_alert.html", context)
         return reswap(retarget(response, "#alerts"), "innerHTML")
-    return render(request, "errors/vault_unavailable.html", context, status=503)
+    response = render(request, "errors/vault_unavailable.html", context, status=503)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def app_error(request: HttpRequest, exc: AppError) -> HttpResponse:

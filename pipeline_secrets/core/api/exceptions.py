@@ -16,7 +16,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from pipeline_secrets.core.errors import AppError
+from pipeline_secrets.core.errors import AppError, VaultUnavailableError
 from pipeline_secrets.core.middleware import request_id
 from pipeline_secrets.core.problems import PROBLEM_CONTENT_TYPE, problem_body
 
@@ -54,7 +54,10 @@ def _validation_problem(errors: dict[str, list[str]]) -> Response:
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, AppError):
-        return problem(exc.status, exc.detail, title=exc.title)
+        answer = problem(exc.status, exc.detail, title=exc.title)
+        if isinstance(exc, VaultUnavailableError):
+            answer["Retry-After"] = str(exc.retry_after)
+        return answer
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             errors = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}

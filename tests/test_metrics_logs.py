@@ -1,0 +1,78 @@
+"""/metrics (off by default, token-protected when configured) and JSON logs with the request
+id on every line."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from pipeline_secrets.core.logsafe import JsonFormatter
+
+pytestmark = pytest.mark.django_db
+
+
+def test_metrics_are_not_public_by_default(client: Any) -> None:
+    assert client.get("/metrics").status_code == 404
+
+
+def test_metrics_count_requests_by_route_and_vault_calls_without_values(
+    vault: Any, personas: Any, clients: dict[str, Any], client: Any, settings: Any
+) -> None:
+    settings.METRICS_ENABLED = True
+    settings.METRICS_TOKEN = "scrape-token-123"
+    url = f"/api/v1/orgs/{personas.org.pk}/secrets"
+    created = clients["member"].post(
+        url, {"name": "m", "type": "generic", "values": {"k": "metric-canary"}}, format="json"
+    )
+    assert created.status_code == 201
+    assert client.get("/metrics").status_code == 401
+    answer = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token-123")
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("text/plain")
+    text = answer.content.decode()
+    assert (
+        'pipeline_secrets_http_requests_total{method="POST",'
+        'route="/api/v1/orgs/<id:org_id>/secrets",status="201"}'
+    ) in text
+    assert 'pipeline_secrets_vault_call_seconds_count{operation="write",outcome="ok"}' in text
+    assert "pipeline_secrets_sync_backlog" in text
+    assert "metric-canary" not in text and str(created.json()["id"]) not in text
+
+
+def test_json_logs_carry_the_request_id_on_every_line(
+    vault: Any, personas: Any, clients: dict[str, Any], app_log: io.StringIO
+) -> None:
+    root = logging.getLogger()
+    handler = next(h for h in root.handlers if isinstance(h, logging.StreamHandler))
+    saved = handler.formatter
+    handler.setFormatter(JsonFormatter())
+    try:
+        answer = clients["member"].post(
+            f"/api/v1/orgs/{personas.org.pk}/secrets",
+            {"name": "j", "type": "generic", "values": {"k": "json-canary"}},
+            format="json",
+            HTTP_X_REQUEST_ID="req-json-0123456789",
+        )
+    finally:
+        handler.setFormatter(saved)
+    assert answer.status_code == 201 and answer["X-Request-ID"] == "req-json-0123456789"
+    lines = [json.loads(line) for line in app_log.getvalue().splitlines() if line.strip()]
+    assert lines and all(line["request_id"] == "req-json-0123456789" for line in lines)
+    assert any(line["logger"] == "secrets_app.services" for line in lines)
+    assert "json-canary" not in app_log.getvalue()
+
+
+def test_vault_outage_answers_503_with_retry_after(
+    personas: Any, clients: dict[str, Any], settings: Any
+) -> None:
+    settings.VAULT_ADDR = "http://127.0.0.1:9,http://127.0.0.1:10"
+    settings.VAULT_TOKEN = "s.irrelevant"
+    answer = clients["member"].post(
+        f"/api/v1/orgs/{personas.org.pk}/secrets",
+        {"name": "r", "type": "generic", "values": {"k": "v"}},
+        format="json",
+    )
+    assert answer.status_code == 503 and int(answer["Retry-After"]) >= 1

@@ -1,0 +1,55 @@
+"""The zero-loss rule at scale, for real: 8 clients create secrets through HAProxy while
+the active OpenBao raft node is killed with SIGKILL; every create the API acknowledged
+(201) must read back afterwards with the values sent. Not a speed test: the figures
+(failure window, throughput) are printed by ``make bench-scale``, not asserted here."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tools.chaos import Load, bootstrap, lost_writes, under_load
+from tools.scale import ScaleStack, find_haproxy
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[ScaleStack]:
+    find_haproxy()
+    work = Path(tempfile.mkdtemp(prefix="pipeline-secrets-scale-test-"))
+    scale = ScaleStack(work / "stack", replicas=1, workers=2)
+    scale.start()
+    try:
+        yield scale
+    finally:
+        scale.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(scale.pg_dir, ignore_errors=True)
+
+
+def test_no_acknowledged_create_is_lost_when_the_raft_leader_is_killed(
+    stack: ScaleStack,
+) -> None:
+    tenant = bootstrap(stack.url, stack.env)
+    leader = stack.vault.wait_active()
+    load = Load(tenant, clients=8, kind="create")
+
+    under_load(load, before=2.0, event=lambda: stack.vault.kill(leader), after=5.0)
+
+    new_leader = stack.vault.wait_active()
+    assert new_leader is not leader and leader.process is None
+    created_after_kill = [c for c in load.calls if c.ok and c.started > load.calls[0].started + 2.5]
+    assert load.acknowledged and created_after_kill, "the load never got through"
+    lost = lost_writes(tenant, load.acknowledged)
+    print(
+        f"\ncreates acknowledged {len(load.acknowledged)}, failed {load.failed} "
+        f"{load.statuses()}, failure window {load.failure_window():.2f}s, "
+        f"slowest {load.slowest():.2f}s, lost acknowledged writes {len(lost)}; "
+        f"failures {load.samples}"
+    )
+    assert lost == []
