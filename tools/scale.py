@@ -143,7 +143,7 @@ class OpenBaoCluster:
             for node in self.nodes[1:]:
                 node.wait_responding(timeout)
                 node.join_and_unseal(self.credentials, timeout)
-            self.wait_active(timeout)
+            self.wait_voters(timeout)
         except BaseException:
             self.stop()
             raise
@@ -168,6 +168,21 @@ class OpenBaoCluster:
 
     def root_client(self) -> Any:
         return self.wait_active().root_client()
+
+    def wait_voters(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until every node is a voter: autopilot admits a joined node as a non-voter
+        and promotes it once stable, and until then losing the leader loses the quorum."""
+
+        def all_vote() -> bool:
+            active = self.active()
+            if active is None:
+                return False
+            with contextlib.suppress(Exception):
+                servers = active.root_client().sys.read_raft_config()["data"]["config"]["servers"]
+                return len(servers) == len(self.nodes) and all(s["voter"] for s in servers)
+            return False
+
+        wait_for(all_vote, timeout, "every OpenBao node to vote", error=StackError)
 
     def configure(self, approle_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> dict[str, str]:
         """KV v2, the app policy and an AppRole; returns the app's environment (VAULT_*),
