@@ -49,7 +49,7 @@ lint: $(STAMP)
 	DJANGO_SECRET_KEY=lint $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 bench: $(STAMP) test-deps kube-build
-	$(PY) tools/bench.py
+	$(PY) tools/bench.py $(ROWS)
 
 ## Scale-out on this machine: a 3-node OpenBao raft cluster, PostgreSQL, $(REPLICAS) app
 ## replicas and HAProxy in front (http://127.0.0.1:$(SCALE_PORT)/); stopped by scale-down.

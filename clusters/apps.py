@@ -8,15 +8,21 @@ class ClustersConfig(AppConfig):
     def ready(self) -> None:
         # secrets_app does not import this app: it announces secret writes and deletes
         # through its hook registry, and installed copies follow them from here.
-        from clusters import services
+        from clusters import selectors, services
         from secrets_app import hooks
 
         hooks.on_before_delete(services.refuse_deleting_a_kubeconfig)
         hooks.on_after_write(services.follow_secret_write)
         hooks.on_after_delete(services.forget_secret)
         hooks.on_verify_kubeconfig(services.verify_kubeconfig)
+        hooks.on_installations(selectors.installations_of_secrets)
 
         # `manage.py periodic` removes expired installed copies and retries failed syncs.
         from pipeline_secrets.core import periodic
 
         periodic.register("clusters.installations", lambda now: services.expire_and_retry(now=now))
+
+        # The activity page links events to the clusters still there.
+        from orgs import activity
+
+        activity.register_target("cluster", selectors.existing_ids, selectors.detail_url)

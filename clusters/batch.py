@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from clusters import kube, mapping
 from clusters.models import Cluster, Installation
+from pipeline_secrets.core import metrics
 from pipeline_secrets.core.errors import ConflictError, NotFoundError, VaultUnavailableError
 from secrets_app import selectors as secret_selectors
 from secrets_app.models import SecretIndex
@@ -281,6 +282,8 @@ class Batch:
     def record(self) -> None:
         """Upsert one Installation per installed item in one statement; mark the earlier
         installations of failed items as failed."""
+        metrics.INSTALLS.labels(result="installed").inc(len(self.done))
+        metrics.INSTALLS.labels(result="failed").inc(len(self.failed))
         for name, message in self.failed:
             Installation.objects.filter(
                 cluster=self.cluster, namespace=self.namespace, kube_name=name

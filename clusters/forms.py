@@ -13,8 +13,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from clusters import selectors as cluster_selectors
 from clusters.services import InstallQuery
-from orgs.models import Organization
+from orgs.models import Organization, Role
 from pipeline_secrets.core.forms import ServiceErrorsForm
 from secrets_app import selectors as secret_selectors
 from secrets_app.forms import INPUT_ATTRS, SecretTextarea, split_tags, type_choices
@@ -92,13 +93,17 @@ class ClusterCreateForm(ChoicesForm):
         }
 
 
+OVERWRITE_LABEL = "Replace Secrets of the same name that this product does not manage"
+
+
 class InstallForm(ChoicesForm):
-    """Where to install and which secrets: by type, tags and/or names (all must match)."""
+    """Where to install and which secrets: by type, tags and name text (all must match),
+    narrowed to the ones ticked in the preview when it was shown."""
 
     namespace = forms.CharField(
         max_length=63,
-        help_text=f"Created when missing. {LABEL_HELP}",
-        widget=forms.TextInput(attrs={**INPUT_ATTRS, "placeholder": "build"}),
+        help_text=f"Created when missing; the cluster's namespaces are suggested. {LABEL_HELP}",
+        widget=forms.TextInput(attrs={**INPUT_ATTRS, "placeholder": "build", "list": "namespaces"}),
     )
     type = forms.ChoiceField(required=False, label="Of type")
     tags = forms.CharField(
@@ -107,48 +112,70 @@ class InstallForm(ChoicesForm):
         help_text="Every tag must match. Separated by spaces or commas, such as repo:pipeline.",
         widget=forms.TextInput(attrs={**INPUT_ATTRS, "placeholder": "repo:pipeline"}),
     )
+    name = forms.CharField(
+        required=False,
+        max_length=253,
+        label="Name contains",
+        widget=forms.TextInput(attrs={**INPUT_ATTRS, "placeholder": "payments", "type": "search"}),
+    )
     ids = forms.MultipleChoiceField(
         required=False,
-        label="Or these secrets",
-        help_text="Ctrl or Cmd + click picks several.",
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        label="Secrets",
+        widget=forms.CheckboxSelectMultiple,
     )
+    picked = forms.BooleanField(required=False, widget=forms.HiddenInput)
     ttl = forms.IntegerField(
         required=False,
         label="Remove after (seconds)",
         help_text="Optional. The installed copies are deleted from the cluster after this long.",
         widget=forms.NumberInput(attrs={"min": 1, "placeholder": "3600"}),
     )
-    overwrite = forms.BooleanField(
-        required=False,
-        label="Replace Secrets of the same name that this product does not manage",
-    )
-    field_aliases = {"query.ids": "ids"}
+    overwrite = forms.BooleanField(required=False, label=OVERWRITE_LABEL)
+    field_aliases = {"query.ids": "ids", "query": "type"}
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.choice_field("type").choices = [("", "Any type"), *type_choices()]
-        # Names and types only: no lifecycle row is joined for a list of choices.
-        rows = (
-            secret_selectors.secret_list(organization=organization)
-            .select_related(None)
-            .only("secret_id", "name", "type")
-        )
-        self.choice_field("ids").choices = [(r.secret_id, f"{r.name} ({r.type})") for r in rows]
+        # Ids only: the preview shows the secrets; here they are only checked to be the org's.
+        rows = secret_selectors.secret_list(organization=organization).select_related(None)
+        self.choice_field("ids").choices = [
+            (secret_id, secret_id) for secret_id in rows.values_list("secret_id", flat=True)
+        ]
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean() or {}
-        if not self.errors and self.query().empty:
-            self.add_error(None, "Choose the secrets to install: by type, by tags or by name.")
+        if not self.errors and not (
+            cleaned.get("type") or cleaned.get("tags") or cleaned.get("name") or cleaned.get("ids")
+        ):
+            self.add_error(
+                "type", "Choose the secrets to install: by type, tags or name, then tick them."
+            )
+        if not self.errors and cleaned.get("picked") and not cleaned.get("ids"):
+            self.add_error("ids", "Tick at least one of the matching secrets.")
         return cleaned
 
-    def query(self) -> InstallQuery:
-        return InstallQuery(
-            type=self.cleaned_data.get("type") or None,
-            tags=split_tags(self.cleaned_data.get("tags") or ""),
-            ids=list(self.cleaned_data.get("ids") or []),
+    def matches(self) -> list[Any]:
+        """The secrets the filters match (type, tags, name text), by name."""
+        data = self.cleaned_data
+        return list(
+            secret_selectors.secret_list(
+                organization=self.organization,
+                type=data.get("type") or None,
+                tags=split_tags(data.get("tags") or ""),
+                name_contains=data.get("name") or None,
+            ).select_related(None)
         )
+
+    def query(self) -> InstallQuery:
+        """What to install: the ticked secrets that still match the filters, or (without the
+        preview) every match of the filters."""
+        data = self.cleaned_data
+        found = [row.secret_id for row in self.matches()]
+        if data.get("picked") or data.get("ids"):
+            ticked = set(data.get("ids") or [])
+            found = [secret_id for secret_id in found if secret_id in ticked]
+        return InstallQuery(ids=found)
 
 
 MAPPING_HELP = (
@@ -292,3 +319,41 @@ class InstallOneForm(ChoicesForm):
 
     def kube_name(self) -> str:
         return str(self.cleaned_data.get("name") or self.cleaned_data["secret"])
+
+
+class BulkInstallForm(ServiceErrorsForm):
+    """Which cluster and namespace the selected secrets are installed into."""
+
+    cluster = forms.TypedChoiceField(label="Cluster", coerce=int)
+    namespace = forms.CharField(
+        max_length=63,
+        help_text="Created when missing. Lowercase letters, digits and '-', up to 63 characters.",
+        widget=forms.TextInput(attrs={**INPUT_ATTRS, "placeholder": "build"}),
+    )
+    overwrite = forms.BooleanField(
+        required=False,
+        label="Replace Secrets of the same name that this product does not manage",
+    )
+
+    def __init__(self, *args: Any, organization: Organization, role: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        clusters = cluster_selectors.cluster_list(organization=organization)
+        field = self.fields["cluster"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(c.pk, c.name) for c in clusters]
+        if not Role.allows(role, Role.ADMIN):
+            del self.fields["overwrite"]
+
+    def describe_fields(self) -> None:
+        # With a prefix (the secret page's form), the ids carry it.
+        for name, field in self.fields.items():
+            auto = f"id_{self.add_prefix(name)}"
+            ids = [f"{auto}_helptext"] if field.help_text else []
+            field.widget.attrs["aria-describedby"] = " ".join([*ids, f"{auto}_error"])
+
+    @property
+    def has_clusters(self) -> bool:
+        field = self.fields["cluster"]
+        assert isinstance(field, forms.TypedChoiceField)
+        return bool(field.choices)

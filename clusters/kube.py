@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from typing import Any
 from urllib3 import BaseHTTPResponse, PoolManager
 from urllib3.util.retry import Retry
 
-from pipeline_secrets.core import outbound
+from pipeline_secrets.core import metrics, outbound
 from secrets_app.types._kubeconfig import parse_kubeconfig, server_of
 
 __all__ = ["KubeError", "KubeRefusedError", "SecretObject", "parse_kubeconfig", "server_of"]
@@ -188,22 +189,29 @@ def _error(action: str, exc: BaseException) -> KubeError:
 
 
 @contextmanager
-def _errors(action: str) -> Iterator[None]:
+def _errors(operation: str, action: str) -> Iterator[None]:
+    """Time one call as ``operation`` (a fixed word for the metrics) and turn what the client
+    raises into a KubeError about ``action`` (the sentence callers see)."""
+    started = time.perf_counter()
+    outcome = "error"
     try:
         yield
+        outcome = "ok"
     except KubeError:
         raise
     except Exception as exc:
         # ``from None``: the client's exception (whose text may hold a header that was
         # sent, or the server's answer) is neither shown nor chained into tracebacks.
         raise _error(action, exc) from None
+    finally:
+        metrics.observe_kube_call(operation, outcome, time.perf_counter() - started)
 
 
 def server_version(kubeconfig: str) -> str:
     """The cluster's ``/version`` gitVersion."""
     from kubernetes import client
 
-    with _api(kubeconfig) as api, _errors("Reading the server version"):
+    with _api(kubeconfig) as api, _errors("version", "Reading the server version"):
         info = client.VersionApi(api).get_code(_request_timeout=TIMEOUT)
         return str(info.git_version)
 
@@ -214,7 +222,7 @@ def ensure_namespace(kubeconfig: str, namespace: str) -> bool:
 
     with _api(kubeconfig) as api:
         core = client.CoreV1Api(api)
-        with _errors(f"Reading namespace {namespace}"):
+        with _errors("namespace.read", f"Reading namespace {namespace}"):
             try:
                 core.read_namespace(namespace, _request_timeout=TIMEOUT)
                 return False
@@ -226,13 +234,24 @@ def ensure_namespace(kubeconfig: str, namespace: str) -> bool:
                     # the Secret calls will tell whether the namespace is usable.
                     return False
         body = client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace))
-        with _errors(f"Creating namespace {namespace}"):
+        with _errors("namespace.create", f"Creating namespace {namespace}"):
             try:
                 core.create_namespace(body, _request_timeout=TIMEOUT)
             except client.exceptions.ApiException as exc:
                 if exc.status != 409:
                     raise
     return True
+
+
+def namespaces(kubeconfig: str, *, limit: int = 500) -> list[str]:
+    """The names of the cluster's namespaces (up to ``limit``), sorted."""
+    from kubernetes import client
+
+    with _api(kubeconfig) as api:
+        core = client.CoreV1Api(api)
+        with _errors("namespace.list", "Listing namespaces"):
+            found = core.list_namespace(limit=limit, _request_timeout=TIMEOUT)
+    return sorted(str(item.metadata.name) for item in found.items if item.metadata)
 
 
 def _encode(data: dict[str, str]) -> dict[str, bytes | str]:
@@ -279,7 +298,7 @@ class SecretsClient:
         DaemonSet, so Kubernetes rolls its pods (what ``kubectl rollout restart`` does)."""
         patch = getattr(self._apps, f"patch_namespaced_{WORKLOAD_KINDS[kind]}")
         body = {"spec": {"template": {"metadata": {"annotations": annotations}}}}
-        with _errors(f"Restarting {kind} {namespace}/{name}"):
+        with _errors("workload.restart", f"Restarting {kind} {namespace}/{name}"):
             patch(
                 name,
                 namespace,
@@ -289,7 +308,7 @@ class SecretsClient:
             )
 
     def get(self, namespace: str, name: str) -> SecretObject | None:
-        with _errors(f"Reading Secret {namespace}/{name}"):
+        with _errors("secret.read", f"Reading Secret {namespace}/{name}"):
             try:
                 obj: Any = self._core.read_namespaced_secret(
                     name, namespace, _request_timeout=TIMEOUT
@@ -302,7 +321,7 @@ class SecretsClient:
 
     def list(self, namespace: str) -> dict[str, SecretObject]:
         """Every Secret in the namespace by name (one call for a whole batch)."""
-        with _errors(f"Listing Secrets in {namespace}"):
+        with _errors("secret.list", f"Listing Secrets in {namespace}"):
             items: Any = self._core.list_namespaced_secret(namespace, _request_timeout=TIMEOUT)
             return {obj.metadata.name: _secret_object(obj) for obj in items.items}
 
@@ -319,20 +338,20 @@ class SecretsClient:
         )
 
     def create(self, namespace: str, secret: SecretObject) -> None:
-        with _errors(f"Creating Secret {namespace}/{secret.name}"):
+        with _errors("secret.create", f"Creating Secret {namespace}/{secret.name}"):
             self._core.create_namespaced_secret(
                 namespace, self._body(namespace, secret), _request_timeout=TIMEOUT
             )
 
     def replace(self, namespace: str, secret: SecretObject) -> None:
-        with _errors(f"Updating Secret {namespace}/{secret.name}"):
+        with _errors("secret.update", f"Updating Secret {namespace}/{secret.name}"):
             self._core.replace_namespaced_secret(
                 secret.name, namespace, self._body(namespace, secret), _request_timeout=TIMEOUT
             )
 
     def delete(self, namespace: str, name: str) -> bool:
         """Delete the Secret; False when it was already gone."""
-        with _errors(f"Deleting Secret {namespace}/{name}"):
+        with _errors("secret.delete", f"Deleting Secret {namespace}/{name}"):
             try:
                 self._core.delete_namespaced_secret(name, namespace, _request_timeout=TIMEOUT)
             except self._client.exceptions.ApiException as exc:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
+from django.urls import reverse
 
 from clusters.models import Cluster, Installation
 from orgs.models import Organization
@@ -28,13 +29,14 @@ def installation_list(*, cluster: Cluster) -> QuerySet[Installation]:
     return Installation.objects.filter(cluster=cluster)
 
 
-def installations_of_secret(
-    *, organization: Organization, secret_id: str
+def installations_of_secrets(
+    *, organization: Organization, secret_ids: list[str]
 ) -> QuerySet[Installation]:
     return (
         Installation.objects.for_org(organization)
-        .filter(secret_id=secret_id)
+        .filter(secret_id__in=secret_ids)
         .select_related("cluster")
+        .order_by("cluster__name", "namespace")
     )
 
 
@@ -60,3 +62,14 @@ def installed_secrets(*, cluster: Cluster) -> list[InstalledSecret]:
         )
     }
     return [InstalledSecret(rows[item.secret_id], item) for item in items if item.secret_id in rows]
+
+
+def existing_ids(organization: Organization, cluster_ids: set[str]) -> set[str]:
+    """Which of ``cluster_ids`` (as text, as audit events hold them) the org still has."""
+    wanted = [int(i) for i in cluster_ids if i.isdigit() and len(i) < 19]
+    found = Cluster.objects.for_org(organization).filter(pk__in=wanted)
+    return {str(pk) for pk in found.values_list("pk", flat=True)}
+
+
+def detail_url(organization: Organization, cluster_id: str) -> str:
+    return reverse("clusters:detail", args=[organization.pk, int(cluster_id)])

@@ -30,6 +30,7 @@ from clusters.models import Cluster, Installation
 from orgs import audit, notifications
 from orgs.models import Organization, Role, User
 from pipeline_secrets.core.errors import (
+    AppError,
     ConflictError,
     NotFoundError,
     UpstreamError,
@@ -291,6 +292,9 @@ def install(
         raise ValidationError({"ttl": f"Must be between 1 and {MAX_TTL} seconds."})
     cleaned = workloads.clean_workloads(workload_list)
     rows = _select(cluster.organization, query)
+    if not rows:
+        # Nothing matches: nothing is sent, so no namespace is created for nothing.
+        return []
     kubeconfig = cluster_kubeconfig(cluster)
     batch = Batch(cluster, namespace, actor.username, ttl, workloads=cleaned)
     try:
@@ -317,25 +321,32 @@ def _install_rows(
     batch: Batch, kubeconfig: str, rows: list[SecretIndex], overwrite: bool
 ) -> list[ItemResult]:
     namespace = batch.namespace
-    kube.check_kubeconfig(kubeconfig)
-    _open_namespace(batch.cluster, kubeconfig, namespace)
-    # Vault reads run ahead in one pool; Kubernetes writes go out a few at a time in another.
-    # Threads touch only Vault and Kubernetes; the database is written once, below.
-    with (
-        ThreadPoolExecutor(max_workers=vault.READERS) as readers,
-        ThreadPoolExecutor(max_workers=KUBE_WRITERS) as writers,
-        kube.secrets_client(kubeconfig) as client,
-    ):
+    # Vault reads run ahead in one pool, from the start: they overlap the kubeconfig check
+    # and the namespace set-up (values stay in memory; a refused cluster discards them).
+    # Kubernetes writes go out a few at a time in another pool. Threads touch only Vault and
+    # Kubernetes; the database is written once, below.
+    readers = ThreadPoolExecutor(max_workers=vault.READERS)
+    try:
         values = readers.map(values_or_error, rows)
-        try:
-            listed: dict[str, kube.SecretObject] | None = client.list(namespace)
-        except kube.KubeError:
-            listed = None  # e.g. credentials without "list": read each item instead
-        futures = [
-            writers.submit(batch.put, client, row, row_values, overwrite=overwrite, listed=listed)
-            for row, row_values in zip(rows, values, strict=True)
-        ]
-        results = [future.result() for future in futures]
+        kube.check_kubeconfig(kubeconfig)
+        _open_namespace(batch.cluster, kubeconfig, namespace)
+        with (
+            ThreadPoolExecutor(max_workers=KUBE_WRITERS) as writers,
+            kube.secrets_client(kubeconfig) as client,
+        ):
+            try:
+                listed: dict[str, kube.SecretObject] | None = client.list(namespace)
+            except kube.KubeError:
+                listed = None  # e.g. credentials without "list": read each item instead
+            futures = [
+                writers.submit(
+                    batch.put, client, row, row_values, overwrite=overwrite, listed=listed
+                )
+                for row, row_values in zip(rows, values, strict=True)
+            ]
+            results = [future.result() for future in futures]
+    finally:
+        readers.shutdown(wait=True, cancel_futures=True)
     batch.record()
     workloads.restart_changed(batch, kubeconfig)
     return results
@@ -367,6 +378,16 @@ def uninstall(*, cluster: Cluster, namespace: str, name: str, actor: str = SYSTE
         raise UpstreamError(f"Cluster {cluster.name} refused: {exc.message}") from None
     _audit(actor, "cluster.uninstall", cluster, namespace=namespace, secret=name)
     item.delete()
+
+
+def namespace_names(*, cluster: Cluster) -> list[str]:
+    """The cluster's namespaces, for suggestions; empty when they cannot be listed (an
+    unreachable cluster, credentials without the right to list namespaces)."""
+    try:
+        return kube.namespaces(cluster_kubeconfig(cluster))
+    except (kube.KubeError, AppError) as exc:
+        logger.info("namespaces of cluster %s: %s", cluster.pk, getattr(exc, "message", exc))
+        return []
 
 
 def refresh_installations(*, organization: Organization, secret_id: str) -> list[ItemResult]:

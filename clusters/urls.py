@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from clusters import views
+from clusters import bulk, views
 
 app_name = "clusters"
 
@@ -11,9 +11,12 @@ CLUSTER = "<id:cluster_id>/"
 urlpatterns = [
     path("", views.ClusterListView.as_view(), name="list"),
     path("new/", views.ClusterCreateView.as_view(), name="create"),
+    path("bulk-install/", bulk.BulkInstallView.as_view(), name="bulk-install"),
     path(CLUSTER, views.ClusterDetailView.as_view(), name="detail"),
     path(f"{CLUSTER}check/", views.ClusterCheckView.as_view(), name="check"),
     path(f"{CLUSTER}install/", views.InstallView.as_view(), name="install"),
+    path(f"{CLUSTER}install/preview/", views.InstallPreviewView.as_view(), name="install-preview"),
+    path(f"{CLUSTER}namespaces/", views.NamespacesView.as_view(), name="namespaces"),
     path(f"{CLUSTER}install-one/", views.InstallOneView.as_view(), name="install-one"),
     path(f"{CLUSTER}uninstall/", views.UninstallView.as_view(), name="uninstall"),
     path(f"{CLUSTER}delete/", views.ClusterDeleteView.as_view(), name="delete"),
@@ -21,5 +24,15 @@ urlpatterns = [
         "installations/<secret_id:secret_id>/",
         views.SecretInstallationsView.as_view(),
         name="secret-installations",
+    ),
+    path(
+        "installations/<secret_id:secret_id>/install/",
+        views.SecretInstallView.as_view(),
+        name="secret-install",
+    ),
+    path(
+        "installations/<secret_id:secret_id>/uninstall/",
+        views.SecretUninstallView.as_view(),
+        name="secret-uninstall",
     ),
 ]

@@ -8,6 +8,7 @@ it, never an error page.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.contrib import messages
@@ -17,14 +18,53 @@ from django.shortcuts import redirect
 
 from clusters import selectors, services, single
 from clusters.batch import ItemResult
-from clusters.forms import ClusterCreateForm, InstallForm, InstallOneForm
+from clusters.forms import (
+    OVERWRITE_LABEL,
+    BulkInstallForm,
+    ClusterCreateForm,
+    InstallForm,
+    InstallOneForm,
+)
 from clusters.models import Cluster, Installation
 from orgs.models import Organization, Role
 from orgs.views import OrgView
 from pipeline_secrets.core.errors import ConflictError, NotFoundError, UpstreamError
 from pipeline_secrets.core.web import form_errors, is_htmx, redirect_to, render_page, time_context
 from secrets_app import selectors as secret_selectors
-from secrets_app.types import Context
+from secrets_app.forms import split_tags
+from secrets_app.models import SecretIndex
+from secrets_app.types import REGISTRY, Context
+
+# The install picker's preview lists at most this many secrets; more asks to narrow down.
+PREVIEW_LIMIT = 200
+API_OVERWRITE_HINT = "pass overwrite=true to replace it."
+
+
+def install_error(error: str) -> str:
+    """An install error in the dashboard's words: the API's parameter becomes the checkbox
+    of the install form."""
+    return error.replace(
+        API_OVERWRITE_HINT,
+        f"an admin can replace it: tick \u201c{OVERWRITE_LABEL}\u201d and install again.",
+    )
+
+
+def installed_keys(row: SecretIndex) -> list[str]:
+    """The data keys the secret's v1.Secret gets, from its key names alone (no value is
+    read): the type's ``install_data`` run over empty placeholders."""
+    stype = REGISTRY.get(row.type)
+    if stype is None:
+        return sorted(row.keys)
+    try:
+        return sorted(stype.install_data(dict.fromkeys(row.keys, "")))
+    except (KeyError, ValueError, TypeError):
+        opaque = {f.name for f in stype.fields if f.opaque}
+        return sorted(k for k in row.keys if k not in opaque)
+
+
+def kubernetes_type(row: SecretIndex) -> str:
+    stype = REGISTRY.get(row.type)
+    return (stype.kubernetes_type if stype else None) or "Opaque"
 
 
 class ClusterView(OrgView):
@@ -154,7 +194,8 @@ def installation_rows(organization: Organization, cluster: Cluster) -> list[Inst
 
 
 class InstallView(ClusterDetailView):
-    """Install the selected secrets; htmx gets the per-secret result and the new table."""
+    """Install the picked secrets; htmx gets the per-secret result and the new table. When
+    nothing matches, nothing is sent to the cluster (no namespace is created)."""
 
     required_role = Role.MEMBER
 
@@ -163,12 +204,15 @@ class InstallView(ClusterDetailView):
         form = InstallForm(request.POST, organization=self.organization)
         if not form.is_valid():
             return form_errors(request, self.page, self.cluster_context(cluster, form=form))
+        query = form.query()
+        if query.empty:
+            return self.result_response(cluster, form, results=[])
         try:
             results = services.install(
                 actor=self.user,
                 cluster=cluster,
                 namespace=form.cleaned_data["namespace"],
-                query=form.query(),
+                query=query,
                 overwrite=form.cleaned_data["overwrite"],
                 ttl=form.cleaned_data["ttl"],
                 role=self.membership.role,
@@ -178,7 +222,10 @@ class InstallView(ClusterDetailView):
             return form_errors(request, self.page, self.cluster_context(cluster, form=form))
         except (UpstreamError, NotFoundError) as exc:
             return self.result_response(cluster, form, upstream_error=exc.detail, status=502)
-        return self.result_response(cluster, form, results=results)
+        by_name = {row.name: row.secret_id for row in form.matches()}
+        shown = [replace(r, error=install_error(r.error)) for r in results]
+        retry = [by_name[r.name] for r in results if r.status == "failed" and r.name in by_name]
+        return self.result_response(cluster, form, results=shown, retry_ids=retry)
 
     def result_response(
         self, cluster: Cluster, form: InstallForm, *, status: int = 200, **extra: Any
@@ -188,6 +235,66 @@ class InstallView(ClusterDetailView):
         # htmx swaps only 2xx answers; the alert is in the body either way.
         context = self.cluster_context(cluster, form=form, oob=True, **extra)
         return render_page(self.request, "clusters/partials/_install_result.html", context)
+
+
+class InstallPreviewView(ClusterView):
+    """The install picker's preview: the secrets the filters match, each with the keys and
+    the Kubernetes type of the v1.Secret it becomes (from the index: no value is read)."""
+
+    required_role = Role.MEMBER
+
+    def get(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
+        cluster = self.get_cluster(cluster_id)
+        query = request.GET
+        kind = query.get("type", "")
+        tags = split_tags(query.get("tags", "").replace("\x00", ""))[:20]
+        name = query.get("name", "").replace("\x00", "").strip()[:253]
+        error = ""
+        if kind and kind not in REGISTRY:
+            error, kind = f"There is no type named \u201c{kind[:40]}\u201d.", ""
+        rows: list[SecretIndex] = []
+        total = 0
+        if kind or tags or name:
+            found = secret_selectors.secret_list(
+                organization=self.organization,
+                type=kind or None,
+                tags=tags,
+                name_contains=name or None,
+            ).select_related(None)
+            rows = list(found[: PREVIEW_LIMIT + 1])
+            total = len(rows)
+        ticked = set(query.getlist("ids"))
+        items = [
+            {
+                "row": row,
+                "keys": installed_keys(row),
+                "kube_type": kubernetes_type(row),
+                "checked": not ticked or row.secret_id in ticked,
+            }
+            for row in rows[:PREVIEW_LIMIT]
+        ]
+        context = self.get_context_data(
+            cluster=cluster,
+            items=items,
+            total=total,
+            too_many=total > PREVIEW_LIMIT,
+            limit=PREVIEW_LIMIT,
+            filtered=bool(kind or tags or name),
+            error=error,
+        )
+        return render_page(request, "clusters/partials/_install_preview.html", context)
+
+
+class NamespacesView(ClusterView):
+    """The cluster's namespaces as ``<datalist>`` options; none when it cannot say."""
+
+    required_role = Role.MEMBER
+
+    def get(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
+        cluster = self.get_cluster(cluster_id)
+        names = services.namespace_names(cluster=cluster)
+        context = self.get_context_data(namespaces=names)
+        return render_page(request, "clusters/partials/_namespaces.html", context)
 
 
 class InstallOneView(ClusterDetailView):
@@ -276,12 +383,105 @@ class ClusterDeleteView(ClusterView):
 
 
 class SecretInstallationsView(ClusterView):
-    """Where one secret is installed: the panel on the secret's page, which loads it."""
+    """Where one secret is installed, with install and uninstall: the panel on the secret's
+    page, which loads it, and which its forms swap."""
+
+    template = "clusters/partials/_secret_installations.html"
 
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
-        row = secret_selectors.secret_get(organization=self.organization, secret_id=secret_id)
-        found = selectors.installations_of_secret(
-            organization=self.organization, secret_id=row.secret_id
+        return self.panel(self.get_secret(secret_id))
+
+    def get_secret(self, secret_id: str) -> SecretIndex:
+        return secret_selectors.secret_get(organization=self.organization, secret_id=secret_id)
+
+    def panel(
+        self,
+        row: SecretIndex,
+        form: BulkInstallForm | None = None,
+        *,
+        status: int = 200,
+        **extra: Any,
+    ) -> HttpResponse:
+        found = selectors.installations_of_secrets(
+            organization=self.organization, secret_ids=[row.secret_id]
+        ).order_by("cluster__name", "namespace", "kube_name")
+        if form is None and Role.allows(self.membership.role, Role.MEMBER):
+            form = self.install_form()
+        context = self.get_context_data(
+            secret=row, installations=list(found), install_form=form, **extra
         )
-        context = self.get_context_data(secret=row, installations=list(found))
-        return render_page(request, "clusters/partials/_secret_installations.html", context)
+        return render_page(self.request, self.template, context, status=status)
+
+    def install_form(self, data: Any = None) -> BulkInstallForm:
+        return BulkInstallForm(
+            data, prefix="inst", organization=self.organization, role=self.membership.role
+        )
+
+
+class SecretInstallView(SecretInstallationsView):
+    """Install this one secret into a cluster's namespace, from the secret's page."""
+
+    required_role = Role.MEMBER
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
+        row = self.get_secret(secret_id)
+        form = self.install_form(request.POST)
+        if not form.is_valid():
+            return self.panel(row, form)
+        data = form.cleaned_data
+        cluster = self.get_cluster(data["cluster"])
+        try:
+            results = services.install(
+                actor=self.user,
+                cluster=cluster,
+                namespace=data["namespace"],
+                query=services.InstallQuery(ids=[row.secret_id]),
+                overwrite=bool(data.get("overwrite")),
+                role=self.membership.role,
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+            return self.panel(row, form)
+        except PermissionDenied as exc:
+            form.add_error("overwrite" if "overwrite" in form.fields else None, str(exc))
+            return self.panel(row, form)
+        except (UpstreamError, NotFoundError) as exc:
+            return self.panel(row, form, error=exc.detail)
+        shown = [replace(r, error=install_error(r.error)) for r in results]
+        failed = [r for r in shown if r.status == "failed"]
+        if failed:
+            return self.panel(row, form, error=failed[0].error)
+        notice = f"Installed into {data['namespace']} on {cluster.name}: {shown[0].status}."
+        return self.panel(row, notice=notice)
+
+
+class SecretUninstallView(SecretInstallationsView):
+    """Remove one installed copy of this secret, from the secret's page."""
+
+    required_role = Role.MEMBER
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
+        row = self.get_secret(secret_id)
+        raw = request.POST.get("installation", "")
+        item = (
+            selectors.installations_of_secrets(
+                organization=self.organization, secret_ids=[row.secret_id]
+            )
+            .filter(pk=int(raw) if raw.isdigit() and len(raw) < 12 else 0)
+            .first()
+        )
+        if item is None:
+            return self.panel(row, error="That copy is no longer installed.")
+        try:
+            services.uninstall(
+                cluster=item.cluster,
+                namespace=item.namespace,
+                name=item.kube_name,
+                actor=self.user.username,
+            )
+        except (UpstreamError, NotFoundError) as exc:
+            return self.panel(row, error=exc.detail)
+        notice = f"Removed {item.kube_name} from {item.namespace} on {item.cluster.name}."
+        return self.panel(row, notice=notice)

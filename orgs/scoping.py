@@ -58,12 +58,17 @@ def resolve_membership(
         raise NotFoundError(ORG_NOT_FOUND) from None
     if token is not None and token.organization_id not in (None, org_pk):
         raise NotFoundError(ORG_NOT_FOUND)
-    membership = (
-        Membership.objects.select_related("organization")
-        .filter(user=user, organization_id=org_pk)
-        .order_by()
-        .first()
-    )
+    known = token.membership_of if token is not None else None
+    if known is not None and known[0] == org_pk and token is not None and token.user_id == user.pk:
+        membership = known[1]  # read with the token, in the same statement
+        token.membership_of = None  # once: a later call asks the database again
+    else:
+        membership = (
+            Membership.objects.select_related("organization")
+            .filter(user=user, organization_id=org_pk)
+            .order_by()
+            .first()
+        )
     if membership is None:
         raise NotFoundError(ORG_NOT_FOUND)
     return cap_to_token(membership, token)

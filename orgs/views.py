@@ -16,9 +16,10 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.generic import TemplateView
 
-from orgs import audit, selectors, services
+from orgs import activity, selectors, services
 from orgs.forms import (
     GitHubLinkForm,
     GroupMappingForm,
@@ -36,7 +37,13 @@ from pipeline_secrets.core.errors import (
     NotFoundError,
 )
 from pipeline_secrets.core.paging import keyset_page
-from pipeline_secrets.core.web import app_error, is_htmx, redirect_to, render_page
+from pipeline_secrets.core.web import (
+    app_error,
+    is_htmx,
+    redirect_to,
+    render_page,
+    wants_partial,
+)
 
 
 def current_user(request: HttpRequest) -> User:
@@ -405,38 +412,48 @@ class GroupMappingDeleteView(SignInSettingsView):
 # --------------------------------------------------------------------------- activity
 
 ACTIVITY_PAGE = 50
-ACTIVITY_KINDS = [
-    ("", "Everything"),
-    ("secret.", "Secrets"),
-    ("secret.read", "Values read"),
-    ("member.", "Members"),
-    ("signin", "Sign-ins"),
-    ("invitation.", "Invitations"),
-    ("cluster.", "Clusters"),
-]
 
 
 class ActivityView(OrgView):
-    """The organization's audit trail, newest first (admins)."""
+    """The organization's audit trail, newest first, filtered by kind, actor, target and
+    dates (a bookmarkable GET); ``?export=csv`` or ``json`` downloads the filtered trail
+    (admins)."""
 
     section = "activity"
     required_role = Role.ADMIN
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        kind = request.GET.get("kind", "")
-        if kind not in dict(ACTIVITY_KINDS):
-            kind = ""
-        events = audit.events(organization=self.organization, action=kind or None)
-        before = request.GET.get("before", "")
-        page, older = keyset_page(
-            events, before=int(before) if before.isdigit() else None, limit=ACTIVITY_PAGE
-        )
+        filters = activity.ActivityFilters.from_query(request.GET)
+        kind = request.GET.get("export", "")
+        if kind in ("csv", "json") and not filters.errors:
+            name = f"activity-org-{self.organization.pk}-{timezone.now():%Y%m%d-%H%M%S}"
+            return activity.export(  # type: ignore[return-value]
+                filters.events(self.organization), kind, name
+            )
+        page: list[Any] = []
+        older = None
+        if not filters.errors:
+            before = request.GET.get("before", "")
+            page, older = keyset_page(
+                filters.events(self.organization),
+                before=int(before) if before.isdigit() and len(before) < 19 else None,
+                limit=ACTIVITY_PAGE,
+            )
         context = self.get_context_data(
+            rows=activity.rows(page, self.organization),
             events=page,
             older=older,
-            kind=kind,
-            kinds=ACTIVITY_KINDS,
+            filters=filters,
+            kind=filters.kind,
+            kinds=activity.ACTIVITY_KINDS,
+            actors=activity.actors(self.organization),
+            time_zone=timezone.get_current_timezone_name(),
         )
         return render_page(
-            request, "orgs/activity.html", context, partial="orgs/partials/_activity.html"
+            request,
+            "orgs/activity.html",
+            context,
+            partial="orgs/partials/_activity.html",
+            # htmx swaps only 2xx answers: the filters' alert is in the swapped panel.
+            status=400 if filters.errors and not wants_partial(request) else 200,
         )

@@ -54,20 +54,24 @@ INSTALLED_APPS = [
     "clusters",
 ]
 
+# Requests with an API token (Authorization: Bearer pst_...) skip what lies between
+# PagesOnlyStart and PagesOnlyEnd: they carry no session, cookie or sign-in flow.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "pipeline_secrets.core.middleware.RequestContextMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "pipeline_secrets.core.middleware.CSPMiddleware",
     "pipeline_secrets.core.middleware.ApiBodyLimitMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "pipeline_secrets.core.middleware.PagesOnlyStart",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "pipeline_secrets.core.middleware.PagesOnlyEnd",
 ]
 
 ROOT_URLCONF = "pipeline_secrets.urls"
@@ -343,6 +347,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": (
+        "pipeline_secrets.core.api.negotiation.JsonFirstNegotiation"
+    ),
+    # No throttling classes: token limits are roles and organizations, not rates.
+    "DEFAULT_THROTTLE_CLASSES": [],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "pipeline_secrets.core.api.exceptions.problem_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

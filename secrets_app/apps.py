@@ -12,3 +12,9 @@ class SecretsAppConfig(AppConfig):
 
         periodic.register("secrets.rotation", lifecycle.run_rotations)
         periodic.register("secrets.renewal", lifecycle.run_renewals)
+
+        # The activity page links events to the secrets still there.
+        from orgs import activity
+        from secrets_app import selectors
+
+        activity.register_target("secret", selectors.existing_ids, selectors.detail_url)

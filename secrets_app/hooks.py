@@ -7,6 +7,9 @@ of every write and delete. They register here, in their ``AppConfig.ready()``:
 - ``after_write(organization, secret_id)`` runs after every write of a secret's document
   (updates and tag changes alike) and returns per-item results for the caller;
 - ``after_delete(organization, secret_id)`` runs once the secret is gone;
+- ``installations_of(organization, secret_ids)`` lists where the secrets are installed
+  (objects with ``secret_id``, ``cluster.name``, ``namespace`` and ``kube_name``), for pages
+  that warn before a delete;
 - ``verify_kubeconfig(text)`` checks a kubeconfig against its cluster (raising
   ``ValueError`` with a message safe to show), for the ``kubernetes`` type's remote check.
 """
@@ -24,12 +27,17 @@ class SecretHook(Protocol):
     def __call__(self, *, organization: Organization, secret_id: str) -> Any: ...
 
 
+class SecretsReader(Protocol):
+    def __call__(self, *, organization: Organization, secret_ids: list[str]) -> Any: ...
+
+
 ItemResults = list[dict[str, Any]]
 
 _before_delete: list[SecretHook] = []
 _after_write: list[SecretHook] = []
 _after_delete: list[SecretHook] = []
 _kubeconfig_verifiers: list[Callable[[str], None]] = []
+_installation_readers: list[SecretsReader] = []
 
 
 def _register(hooks: list[Any], hook: Any) -> None:
@@ -48,6 +56,10 @@ def on_after_write(hook: SecretHook) -> None:
 
 def on_after_delete(hook: SecretHook) -> None:
     _register(_after_delete, hook)
+
+
+def on_installations(hook: SecretsReader) -> None:
+    _register(_installation_readers, hook)
 
 
 def on_verify_kubeconfig(hook: Callable[[str], None]) -> None:
@@ -74,3 +86,14 @@ def after_delete(*, organization: Organization, secret_id: str) -> None:
 def verify_kubeconfig(text: str) -> None:
     for hook in _kubeconfig_verifiers:
         hook(text)
+
+
+def installations_of(*, organization: Organization, secret_ids: list[str]) -> list[Any]:
+    found: list[Any] = []
+    for hook in _installation_readers:
+        found.extend(hook(organization=organization, secret_ids=secret_ids) or [])
+    return found
+
+
+def installations(*, organization: Organization, secret_id: str) -> list[Any]:
+    return installations_of(organization=organization, secret_ids=[secret_id])

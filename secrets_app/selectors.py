@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, OrderBy, Q, QuerySet
+from django.urls import reverse
 
 from orgs.models import Organization
 from pipeline_secrets.core.errors import NotFoundError
@@ -55,6 +56,37 @@ def secret_list(
     return qs.select_related("lifecycle").order_by("name")
 
 
+# The list's orders: each ends on the name (unique with the secret id), so pages are stable.
+SORTS: dict[str, tuple[OrderBy | str, ...]] = {
+    "name": ("name", "secret_id"),
+    "-name": ("-name", "secret_id"),
+    "type": ("type", "name", "secret_id"),
+    "-type": ("-type", "name", "secret_id"),
+    "updated": (F("updated_at").asc(), "name", "secret_id"),
+    "-updated": (F("updated_at").desc(), "name", "secret_id"),
+    # Secrets without an expiry come last either way.
+    "expiry": (F("expires_at").asc(nulls_last=True), "name", "secret_id"),
+    "-expiry": (F("expires_at").desc(nulls_last=True), "name", "secret_id"),
+}
+
+
+def secret_search(
+    *,
+    organization: Organization,
+    type: str | None = None,
+    tags: Iterable[str] = (),
+    text: str | None = None,
+    sort: str = "name",
+) -> QuerySet[SecretIndex]:
+    """``secret_list`` where ``text`` matches the name or any tag (case-insensitive), in
+    one of the ``SORTS`` orders."""
+    qs = secret_list(organization=organization, type=type, tags=tags)
+    if text:
+        tagged = SecretTag.objects.filter(organization=organization, tag__icontains=text)
+        qs = qs.filter(Q(name__icontains=text) | Q(pk__in=tagged.values("secret_id")))
+    return qs.order_by(*SORTS[sort])
+
+
 def secret_get(*, organization: Organization, secret_id: str) -> SecretIndex:
     row = SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).first()
     if row is None:
@@ -96,3 +128,13 @@ def secret_expiring(*, organization: Organization, horizon: datetime) -> QuerySe
     return secret_list(organization=organization, expires_before=horizon).order_by(
         "expires_at", "name"
     )
+
+
+def existing_ids(organization: Organization, secret_ids: set[str]) -> set[str]:
+    """Which of ``secret_ids`` the org still has (one query)."""
+    found = SecretIndex.objects.for_org(organization).filter(secret_id__in=secret_ids)
+    return set(found.values_list("secret_id", flat=True))
+
+
+def detail_url(organization: Organization, secret_id: str) -> str:
+    return reverse("secrets:detail", args=[organization.pk, secret_id])

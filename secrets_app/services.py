@@ -22,9 +22,10 @@ from django.db import transaction
 
 from orgs import audit
 from orgs.models import Organization, User
+from pipeline_secrets.core.api.rows import RowLoader, fetch_one, insert, split, statement
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
 from secrets_app import hooks, schedule, vault
-from secrets_app.models import SecretIndex, SecretTag
+from secrets_app.models import SecretIndex, SecretLifecycle, SecretTag
 from secrets_app.selectors import SECRET_NOT_FOUND, secret_get, vault_path
 from secrets_app.types import Context, SecretType, get_type
 from secrets_app.validation import (
@@ -74,22 +75,24 @@ def _index_upsert(
     tags: list[str] = list(document.get("tags") or [])
     keys = sorted(document.get("values") or {})
     if fresh:
+        # Statements written once (rows.insert), not built by the ORM on every create.
         with transaction.atomic():
-            row = SecretIndex.objects.create(
-                organization=organization,
-                secret_id=secret_id,
-                name=document["name"],
-                type=document["type"],
-                tags=tags,
-                keys=keys,
-                version=version,
-                updated_by=document.get("updatedBy") or "",
-                updated_at=updated_at,
-                expires_at=expires_at,
+            row = insert(
+                SecretIndex(
+                    organization=organization,
+                    secret_id=secret_id,
+                    name=document["name"],
+                    type=document["type"],
+                    tags=tags,
+                    keys=keys,
+                    version=version,
+                    updated_by=document.get("updatedBy") or "",
+                    updated_at=updated_at,
+                    expires_at=expires_at,
+                )
             )
-            SecretTag.objects.bulk_create(
-                [SecretTag(organization=organization, secret=row, tag=t) for t in tags]
-            )
+            for t in tags:
+                insert(SecretTag(organization=organization, secret=row, tag=t))
         return row
     with transaction.atomic():
         row, _ = SecretIndex.objects.update_or_create(
@@ -200,7 +203,7 @@ def secret_create(
     secret_id = secret_id_for(name)
     # Vault decides: an index row whose document is gone is stale and index_sync drops it.
     if (
-        SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).exists()
+        _indexed(organization, secret_id)
         and index_sync(organization=organization, secret_id=secret_id) is not None
     ):
         raise ConflictError(f"A secret named {name!r} already exists in this organization.")
@@ -489,6 +492,49 @@ def secret_reveal_many(*, actor: User, rows: list[SecretIndex]) -> list[dict[str
         ]
     )
     return [dict(d.data.get("values") or {}) for d in documents if d is not None]
+
+
+_INDEX = RowLoader(SecretIndex)
+_LIFECYCLE = RowLoader(SecretLifecycle)
+
+
+def _row_query() -> str:
+    i, lc = _INDEX, _LIFECYCLE
+    return (
+        # Identifiers from the models' metadata only; every value is a bound parameter.
+        f"SELECT {i.columns('i')}, {lc.columns('l')} FROM {i.table} i "  # noqa: S608
+        f"LEFT JOIN {lc.table} l ON {lc.column('l', 'secret')} = {i.column('i', 'id')} "
+        f"WHERE {i.column('i', 'organization')} = %s AND {i.column('i', 'secret_id')} = %s"
+    )
+
+
+def _indexed_query() -> str:
+    i = _INDEX
+    return (
+        # Identifiers from the model's metadata only; every value is a bound parameter.
+        f"SELECT 1 FROM {i.table} i WHERE {i.column('i', 'organization')} = %s "  # noqa: S608
+        f"AND {i.column('i', 'secret_id')} = %s"
+    )
+
+
+def _indexed(organization: Organization, secret_id: str) -> bool:
+    """Whether the index has a row for ``secret_id`` in the org (one prepared statement)."""
+    found = fetch_one(statement("indexed", _indexed_query), [organization.pk, secret_id])
+    return found is not None
+
+
+def secret_row(*, organization: Organization, secret_id: str) -> SecretIndex:
+    """``selectors.secret_get`` for the API's per-request path: the index row with its
+    organization and its lifecycle row (rotation schedule) set, from one statement."""
+    found = fetch_one(statement("secret_row", _row_query), [organization.pk, secret_id])
+    if found is None:
+        raise NotFoundError(SECRET_NOT_FOUND)
+    row, lifecycle = split(found, _INDEX, _LIFECYCLE)
+    SecretIndex.organization.field.set_cached_value(row, organization)
+    SecretIndex.lifecycle.related.set_cached_value(row, lifecycle)
+    if lifecycle is not None:
+        SecretLifecycle.secret.field.set_cached_value(lifecycle, row)
+    return row  # type: ignore[no-any-return]
 
 
 def index_rebuild(*, organizations: list[Organization] | None = None) -> dict[str, int]:

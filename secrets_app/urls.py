@@ -2,14 +2,16 @@
 
 from django.urls import path
 
-from secrets_app import lifecycle_views, views
+from secrets_app import lifecycle_views, list_views, views
 
 app_name = "secrets"
 
 SECRET = "<secret_id:secret_id>/"
 
 urlpatterns = [
-    path("", views.SecretListView.as_view(), name="list"),
+    path("", list_views.SecretListView.as_view(), name="list"),
+    path("bulk/tag/", list_views.BulkTagView.as_view(), name="bulk-tag"),
+    path("bulk/delete/", list_views.BulkDeleteView.as_view(), name="bulk-delete"),
     path("new/", views.SecretCreateView.as_view(), name="create"),
     path("expiring/", lifecycle_views.ExpiringView.as_view(), name="expiring"),
     path("new/fields/", views.SecretTypeFieldsView.as_view(), name="type-fields"),
@@ -21,6 +23,7 @@ urlpatterns = [
     path(f"{SECRET}tags/remove/", views.TagView.as_view(), {"action": "remove"}, name="tag-remove"),
     path(f"{SECRET}edit/", views.SecretEditView.as_view(), name="edit"),
     path(f"{SECRET}delete/", views.SecretDeleteView.as_view(), name="delete"),
+    path(f"{SECRET}download/env/", views.SecretEnvDownloadView.as_view(), name="download-env"),
     path(f"{SECRET}versions/", lifecycle_views.SecretVersionsView.as_view(), name="versions"),
     path(
         f"{SECRET}versions/<id:version>/rollback/",

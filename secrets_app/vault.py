@@ -45,10 +45,20 @@ class VaultDocument:
     created_time: str
 
 
+# Keep-alive connections kept per Vault node: a worker's request threads (gunicorn
+# --threads, 8 in the chart) plus the READERS of one listing or install batch may all be in
+# a call at once. With fewer, a busy moment would close connections that the next calls then
+# open again (a TCP and, with TLS, a handshake each).
+POOL_SIZE = 32
+
+
 def _new_session() -> requests.Session:
     session = requests.Session()
     # Vault is addressed directly: skip proxy and netrc look-ups on every call.
     session.trust_env = False
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     return session
 
 
@@ -190,11 +200,23 @@ def _token() -> str:
         return str(settings.VAULT_TOKEN)
     path = Path(settings.VAULT_TOKEN_FILE)
     try:
-        return path.read_text().strip()
+        # Read again only when the file changed (a rotated token): a stat per call.
+        seen = path.stat()
+        key = (str(path), seen.st_ino, seen.st_mtime_ns, seen.st_size)
+        cached = _token_files.get(str(path))
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        token = path.read_text().strip()
     except OSError:
         raise VaultUnavailableError(
             f"Vault token file {path} is missing: is Vault set up (make run)?"
         ) from None
+    _token_files[str(path)] = (key, token)
+    return token
+
+
+# The token last read from each token file, with the file's identity and change time.
+_token_files: dict[str, tuple[tuple[str, int, int, int], str]] = {}
 
 
 def client() -> hvac.Client:

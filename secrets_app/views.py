@@ -7,11 +7,12 @@ and are never stored anywhere else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -19,29 +20,29 @@ from django_htmx.http import push_url
 
 from orgs.models import Role
 from orgs.views import OrgView
-from pipeline_secrets.core.errors import ConflictError
+from pipeline_secrets.core.errors import ConflictError, VaultUnavailableError
 from pipeline_secrets.core.web import (
     form_errors,
     is_htmx,
     redirect_to,
     render_page,
     time_context,
-    wants_partial,
 )
-from secrets_app import schedule, selectors, services
+from secrets_app import hooks, schedule, selectors, services
 from secrets_app.api.serializers import lifecycle_of
 from secrets_app.forms import (
+    DeleteConfirmForm,
     SecretCreateForm,
     SecretEditForm,
-    SecretFilters,
     ServiceErrorsMixin,
     TagForm,
+    ValueControlsMixin,
+    env_text,
+    type_label,
 )
 from secrets_app.models import SecretIndex
-from secrets_app.permissions import require_values_role
+from secrets_app.permissions import may_use_values, require_values_role
 from secrets_app.types import REGISTRY, Context, SecretType, get_type
-
-PAGE_SIZE = 50
 
 
 def requested_type(query: QueryDict) -> SecretType:
@@ -49,16 +50,35 @@ def requested_type(query: QueryDict) -> SecretType:
     return REGISTRY.get(query.get("type", ""), next(iter(REGISTRY.values())))
 
 
+@dataclass
+class Display:
+    """What the detail page shows without a reveal: the stored keys (None when Vault could
+    not be read) and the values of the fields safe to display (for roles that read values)."""
+
+    keys: list[str] | None = None
+    shown: dict[str, str] = dc_field(default_factory=dict)
+
+
 def value_row(
-    stype: SecretType | None, name: str, revealed: dict[str, Any] | None
+    stype: SecretType | None,
+    name: str,
+    revealed: dict[str, Any] | None,
+    display: Display | None = None,
 ) -> dict[str, Any]:
-    """One line of the values table: ``name`` "" stands for all values of a schemaless type."""
+    """One line of the values table: ``name`` "" stands for all values of a schemaless
+    secret whose keys could not be read."""
     spec = next((f for f in stype.fields if f.name == name), None) if stype else None
+    display = display or Display()
     row: dict[str, Any] = {
         "name": name,
         "description": spec.description if spec else "",
         "revealed": revealed is not None,
+        "safe": bool(spec and spec.safe_to_display),
+        "shown": name in display.shown,
+        "unset": display.keys is not None and bool(name) and name not in display.keys,
     }
+    if name in display.shown:
+        row["value"] = display.shown[name]
     if revealed is not None:
         row["value"] = revealed.get(name) if name else None
         row["pairs"] = [] if name else sorted(revealed.items())
@@ -66,10 +86,16 @@ def value_row(
 
 
 def value_rows(
-    stype: SecretType | None, field: str = "", revealed: dict[str, Any] | None = None
+    stype: SecretType | None,
+    field: str = "",
+    revealed: dict[str, Any] | None = None,
+    display: Display | None = None,
 ) -> list[dict[str, Any]]:
-    names = [f.name for f in stype.fields] if stype and stype.strict else [""]
-    return [value_row(stype, n, revealed if n == field else None) for n in names]
+    if stype and stype.strict:
+        names = [f.name for f in stype.fields]
+    else:
+        names = list(display.keys) if display and display.keys is not None else [""]
+    return [value_row(stype, n, revealed if n == field else None, display) for n in names]
 
 
 def rotation_context(row: SecretIndex, every: str | None = None, error: str = "") -> dict[str, Any]:
@@ -96,6 +122,7 @@ class SecretView(OrgView):
         *,
         field: str = "",
         revealed: dict[str, Any] | None = None,
+        display: Display | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
         """The page's context; of ``revealed`` only the value of ``field`` reaches it."""
@@ -103,46 +130,35 @@ class SecretView(OrgView):
         stype = REGISTRY.get(row.type)
         context["secret"] = row
         context["secret_type"] = stype
-        context["value_rows"] = value_rows(stype, field, revealed)
+        context["type_label"] = type_label(row.type)
+        context["may_read_values"] = may_use_values(self.membership, row.type)
+        context["value_rows"] = value_rows(stype, field, revealed, display)
         context.update(time_context())
         for key, value in rotation_context(row).items():
             context.setdefault(key, value)
         return context
 
-
-# --------------------------------------------------------------------------- list
-
-
-class SecretListView(SecretView):
-    """Filter by type, tags and name; 50 a page; a constant number of queries."""
-
-    page = "secrets_app/list.html"
-    partial = "secrets_app/partials/_results.html"
-
-    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        filters = SecretFilters.from_query(request.GET)
-        rows = selectors.secret_list(
-            organization=self.organization,
-            type=filters.type or None,
-            tags=filters.tags,
-            name_contains=filters.q or None,
-        )
-        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-        tags = selectors.tag_list(organization=self.organization)
-        context = self.get_context_data(
-            page_obj=page,
-            filters=filters,
-            types=list(REGISTRY),
-            available_tags=[t for t in tags if t not in filters.tags],
-            has_tags=bool(tags),
-            active_tags=[(t, filters.without_tag(t)) for t in filters.tags],
-            tag_prefix=filters.prefix("tag"),
-            type_prefix=filters.prefix("type", type=""),
-            page_prefix=filters.prefix("page"),
-            **time_context(),
-            oob=wants_partial(request),
-        )
-        return render_page(request, self.page, context, partial=self.partial)
+    def display(self, row: SecretIndex) -> Display:
+        """The keys of the stored values and, for roles that read values, those safe to
+        display: one read of Vault, audited as a read of those fields when any is shown.
+        Vault being away leaves the page with its metadata only."""
+        stype = REGISTRY.get(row.type)
+        safe = [f.name for f in stype.fields if f.safe_to_display] if stype else []
+        if stype is not None and stype.strict and not safe:
+            return Display()
+        try:
+            if safe and may_use_values(self.membership, row.type):
+                document = services.secret_reveal(
+                    actor=self.user, row=row, fields=safe, purpose="display"
+                )
+                values = dict(document.data.get("values") or {})
+                shown = {k: values[k] for k in safe if k in values}
+                return Display(keys=sorted(values), shown=shown)
+            values = dict(selectors.secret_document(row=row).data.get("values") or {})
+        except VaultUnavailableError:
+            return Display()
+        # Key names only: no value reaches the page, so nothing is read on anyone's behalf.
+        return Display(keys=sorted(values))
 
 
 # --------------------------------------------------------------------------- create
@@ -161,12 +177,15 @@ class SecretCreateView(SecretView):
 
     def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
         stype = requested_type(request.POST)
-        form = SecretCreateForm(request.POST, organization=self.organization, secret_type=stype)
+        form = SecretCreateForm(
+            request.POST, request.FILES, organization=self.organization, secret_type=stype
+        )
         require_values_role(self.membership, stype.name)
-        if form.is_valid():
-            values = form.values()
-            if not form.errors:
-                return self.create(form, values)
+        form.is_valid()
+        values = form.values()
+        if not form.errors:
+            return self.create(form, values)
+        check_values(form, values)
         return form_errors(request, self.page, self.get_context_data(form=form, types=REGISTRY))
 
     def create(self, form: SecretCreateForm, values: dict[str, str]) -> HttpResponse:
@@ -178,16 +197,33 @@ class SecretCreateView(SecretView):
                 type=form.secret_type.name,
                 values=values,
                 tags=form.tag_list(),
-                ctx=Context(verify_remote=form.cleaned_data["verify"]),
+                ctx=Context(
+                    verify_remote=form.cleaned_data["verify"],
+                    password_specs=form.generates_password,
+                ),
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
+            check_values(form, values)
         except ConflictError as exc:
             form.add_error("name", exc.detail)
+            check_values(form, values)
         if form.errors:
             context = self.get_context_data(form=form, types=REGISTRY)
             return form_errors(self.request, self.page, context)
         return written(self, result.row, result.generated, "Created")
+
+
+def check_values(form: ValueControlsMixin, values: dict[str, str]) -> None:
+    """Add the type's verdict on ``values`` to a form that has other errors, so that one
+    submit names every problem. Nothing is written and no provider is asked."""
+    if any(key.startswith(("v_", "pair_")) for key in form.errors):
+        return
+    ctx = Context(verify_remote=False, password_specs=form.generates_password)
+    try:
+        form.secret_type.clean(values, ctx)
+    except ValidationError as exc:
+        form.add_service_errors(exc)
 
 
 def written(
@@ -245,12 +281,15 @@ class PairRowView(SecretView):
 
 
 class SecretDetailView(SecretView):
-    """Metadata, masked values, tags. Nothing is read from Vault to show this page."""
+    """Metadata, tags, the stored keys, the fields safe to display in clear (an audited read,
+    for roles that read values) and the others masked until revealed one by one."""
 
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
-        context = self.secret_context(row, tag_form=TagForm(organization=self.organization))
-        return render_page(request, "secrets_app/detail.html", context)
+        context = self.secret_context(
+            row, display=self.display(row), tag_form=TagForm(organization=self.organization)
+        )
+        return render_page(request, "secrets_app/detail.html", context, private=True)
 
 
 class SecretValueView(SecretView):
@@ -263,7 +302,7 @@ class SecretValueView(SecretView):
         if not is_htmx(request):
             return redirect("secrets:detail", org_id=self.organization.pk, secret_id=secret_id)
         context = self.secret_context(row)
-        context["vrow"] = value_row(context["secret_type"], field, None)
+        context["vrow"] = {**value_row(context["secret_type"], field, None), "focus": True}
         return render_page(request, "secrets_app/partials/_value.html", context)
 
     def post(
@@ -275,8 +314,9 @@ class SecretValueView(SecretView):
             actor=self.user, row=row, fields=[field] if field else None
         )
         revealed = dict(document.data.get("values") or {})
-        context = self.secret_context(row, field=field, revealed=revealed)
-        context["vrow"] = value_row(context["secret_type"], field, revealed)
+        display = self.display(row) if not is_htmx(request) else None
+        context = self.secret_context(row, field=field, revealed=revealed, display=display)
+        context["vrow"] = {**value_row(context["secret_type"], field, revealed), "focus": True}
         context["tag_form"] = TagForm(organization=self.organization)
         return render_page(
             request,
@@ -304,7 +344,7 @@ class TagView(SecretView):
             return redirect("secrets:detail", org_id=self.organization.pk, secret_id=secret_id)
         if not form.errors:
             form = TagForm(organization=self.organization)
-        context = self.secret_context(row, tag_form=form)
+        context = self.secret_context(row, tag_form=form, tag_focus=True)
         return render_page(request, "secrets_app/partials/_tags.html", context)
 
     def change(self, form: TagForm, secret_id: str, action: str) -> SecretIndex | None:
@@ -338,16 +378,17 @@ class SecretEditView(SecretView):
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
         require_values_role(self.membership, row.type)
-        form = self.make_form(row, data=request.POST)
-        if form.is_valid():
-            values = form.values()
-            if not form.errors:
-                try:
-                    return self.update(row, form, values)
-                except ValidationError as exc:
-                    form.add_service_errors(exc)
-                except ConflictError as exc:
-                    form.add_error(None, exc.detail)
+        form = self.make_form(row, data=request.POST, files=request.FILES)
+        form.is_valid()
+        values = form.values()
+        if not form.errors:
+            try:
+                return self.update(row, form, values)
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            except ConflictError as exc:
+                form.add_error(None, exc.detail)
+        check_values(form, values)
         return form_errors(request, self.page, self.secret_context(row, form=form))
 
     def make_form(self, row: SecretIndex, **kwargs: Any) -> SecretEditForm:
@@ -360,7 +401,9 @@ class SecretEditView(SecretView):
             **kwargs,
         )
 
-    def update(self, row: SecretIndex, form: SecretEditForm, values: dict[str, str]):
+    def update(
+        self, row: SecretIndex, form: SecretEditForm, values: dict[str, str]
+    ) -> HttpResponse:
         result = services.secret_update(
             actor=self.user,
             organization=self.organization,
@@ -368,24 +411,62 @@ class SecretEditView(SecretView):
             values=values,
             tags=list(row.tags),
             expected_version=form.cleaned_data["version"],
-            ctx=Context(verify_remote=form.cleaned_data["verify"]),
+            ctx=Context(
+                verify_remote=form.cleaned_data["verify"],
+                password_specs=form.generates_password,
+            ),
         )
         return written(self, result.row, result.generated, "Updated")
 
 
 class SecretDeleteView(SecretView):
-    """GET asks for confirmation; POST removes every version."""
+    """GET asks for confirmation, listing the installed copies that go too; POST removes
+    every version (and, through the clusters' hooks, the copies). With copies installed the
+    secret's name must be typed."""
 
     required_role = Role.MEMBER
+    page = "secrets_app/delete.html"
 
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
         require_values_role(self.membership, row.type)
-        return render_page(request, "secrets_app/delete.html", self.secret_context(row))
+        installed = self.installed(row)
+        form = DeleteConfirmForm(secret_name=row.name, required=bool(installed))
+        return render_page(request, self.page, self.delete_context(row, installed, form))
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
         require_values_role(self.membership, row.type)
+        installed = self.installed(row)
+        form = DeleteConfirmForm(request.POST, secret_name=row.name, required=bool(installed))
+        if not form.is_valid():
+            return form_errors(request, self.page, self.delete_context(row, installed, form))
         services.secret_delete(actor=self.user, organization=self.organization, secret_id=secret_id)
         messages.success(request, f"Deleted {row.name} and all its versions.")
         return redirect_to(request, self.org_url("secrets:list"))
+
+    def installed(self, row: SecretIndex) -> list[Any]:
+        return hooks.installations(organization=self.organization, secret_id=row.secret_id)
+
+    def delete_context(
+        self, row: SecretIndex, installed: list[Any], form: DeleteConfirmForm
+    ) -> dict[str, Any]:
+        clusters = sorted({item.cluster.name for item in installed})
+        return self.secret_context(row, installations=installed, clusters=clusters, form=form)
+
+
+class SecretEnvDownloadView(SecretView):
+    """POST: the values as a ``.env`` file, read from Vault now (audited), never cached."""
+
+    required_role = Role.MEMBER
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
+        row = self.get_row(secret_id)
+        require_values_role(self.membership, row.type)
+        document = services.secret_reveal(actor=self.user, row=row, purpose="download")
+        values = {k: str(v) for k, v in (document.data.get("values") or {}).items()}
+        response = HttpResponse(env_text(values), content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{row.name}.env"'
+        response["Cache-Control"] = "no-store"
+        return response

@@ -76,3 +76,29 @@ def test_vault_outage_answers_503_with_retry_after(
         format="json",
     )
     assert answer.status_code == 503 and int(answer["Retry-After"]) >= 1
+
+
+def test_installs_count_and_time_their_kubernetes_calls(
+    vault: Any, personas: Any, clients: dict[str, Any], kube_control_plane: Any
+) -> None:
+    from prometheus_client import REGISTRY
+
+    from tests.test_clusters import clusters_url, create_secret, new_namespace, register
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    org = personas.org.pk
+    cluster = register(clients["admin"], org, "dev", kube_control_plane.admin_kubeconfig())
+    create_secret(clients["member"], org, "db", "generic", {"k": "kube-metric-canary"}, ["m"])
+    created = "pipeline_secrets_kube_call_seconds_count"
+    before = sample(created, operation="secret.create", outcome="ok")
+    installed = sample("pipeline_secrets_installs_total", result="installed")
+    answer = clients["member"].post(
+        f"{clusters_url(org)}/{cluster['id']}/secrets",
+        {"namespace": new_namespace(), "query": {"tags": ["m"]}},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+    assert sample(created, operation="secret.create", outcome="ok") == before + 1
+    assert sample("pipeline_secrets_installs_total", result="installed") == installed + 1

@@ -39,6 +39,23 @@ def median_ms(fn: Callable[[int], object], runs: int, warmup: int = 5) -> float:
     return statistics.median(samples)
 
 
+def interleaved_medians(
+    fns: dict[str, Callable[[int], object]], runs: int, warmup: int = 5
+) -> dict[str, float]:
+    """The median ms of each function, called in turn (a, b, c, a, b, c, ...): on a shared
+    machine a busy moment then slows every series alike, so their ratios stay fair."""
+    for i in range(warmup):
+        for fn in fns.values():
+            fn(-1 - i)
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for i in range(runs):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn(i)
+            samples[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def print_table(rows: list[Row]) -> None:
     """The README table: machine line, then a row per benchmark."""
     cpu = next(

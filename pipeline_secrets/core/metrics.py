@@ -51,7 +51,7 @@ KUBE_CALLS = Histogram(
 )
 INSTALLS = Counter(
     "pipeline_secrets_installs_total",
-    "Secrets installed into clusters, by result (installed, skipped, failed).",
+    "Secrets installed into clusters (unchanged copies included), by result (installed, failed).",
     ["result"],
 )
 SYNC_ITEMS = Counter(

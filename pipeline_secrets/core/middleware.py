@@ -1,15 +1,22 @@
-"""Request plumbing: the API's body-size guard, request ids and cache headers."""
+"""Request plumbing: the API's body-size guard, request ids and cache headers, and the
+short cut that takes API-token requests past the middleware only pages need."""
 
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
 
+import csp.middleware
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.utils import build_policy
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import http_date
 
 from pipeline_secrets.core.logsafe import current_request_id
 from pipeline_secrets.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -70,9 +77,17 @@ class RequestContextMiddleware:
             current_request_id.reset(reset)
         _observe(request, response.status_code, time.perf_counter() - started)
         response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
-        add_never_cache_headers(response)
+        if "Cache-Control" in response or "Expires" in response:
+            add_never_cache_headers(response)  # merges with what the view set
+        else:
+            # What add_never_cache_headers writes on a response without cache headers.
+            response["Expires"] = http_date()
+            response["Cache-Control"] = NEVER_CACHE
         response["Pragma"] = "no-cache"
         return response
+
+
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
 def _observe(request: HttpRequest, status: int, seconds: float) -> None:
@@ -85,3 +100,110 @@ def _observe(request: HttpRequest, status: int, seconds: float) -> None:
 
 
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+# --------------------------------------------------------------------------- API short cut
+
+
+def is_api_token_request(request: HttpRequest) -> bool:
+    """An API call with one of this product's tokens (``Authorization: Bearer pst_…``).
+
+    Such a request is authenticated by its token alone (``orgs.authentication``): it never
+    reads or writes a session, a message or a sign-in flow. A sign-in provider's bearer
+    token, a session cookie and every page take the whole chain."""
+    if not request.path_info.startswith("/api/"):
+        return False
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, raw = header.partition(" ")
+    return scheme.lower() == "bearer" and raw.strip().startswith(settings.API_TOKEN_PREFIX)
+
+
+_handoff = threading.local()
+
+
+class PagesOnlyEnd:
+    """Marks the end of the middleware that ``PagesOnlyStart`` lets API-token requests skip
+    (everything between the two in ``MIDDLEWARE``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        # Django builds the chain from the innermost middleware out, in one thread: the
+        # start marker, built next after the ones between, picks this up.
+        _handoff.after_pages_only = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+
+class PagesOnlyStart:
+    """Sends API-token requests (``is_api_token_request``) straight to the middleware after
+    ``PagesOnlyEnd``; every other request goes through the middleware between the two
+    (sessions, CSRF, the signed-in user, messages, htmx, sign-in flows)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        after = getattr(_handoff, "after_pages_only", None)
+        if after is None:
+            raise ImproperlyConfigured("PagesOnlyStart needs PagesOnlyEnd after it in MIDDLEWARE.")
+        _handoff.after_pages_only = None
+        self.skip_to: Callable[[HttpRequest], HttpResponse] = after
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api_token_request(request):
+            return self.skip_to(request)
+        return self.get_response(request)
+
+
+# --------------------------------------------------------------------------- CSP
+
+
+class CSPMiddleware(csp.middleware.CSPMiddleware):
+    """django-csp's middleware, with the policy of a response that asks for nothing of its
+    own (no nonce, no per-view policy) built once per settings object instead of on every
+    response: the same header, from the same function."""
+
+    _built: dict[bool, tuple[object, str]]
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        super().__init__(get_response)
+        self._built = {}
+
+    def _default_policy(self, report_only: bool) -> str:
+        name = "CONTENT_SECURITY_POLICY_REPORT_ONLY" if report_only else "CONTENT_SECURITY_POLICY"
+        source = getattr(settings, name, None)
+        cached = self._built.get(report_only)
+        if cached is not None and cached[0] is source:
+            return cached[1]
+        policy = build_policy(report_only=report_only)
+        self._built[report_only] = (source, policy)
+        return policy
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        own = ("_csp_config", "_csp_update", "_csp_replace")
+        own_ro = ("_csp_config_ro", "_csp_update_ro", "_csp_replace_ro")
+        if (
+            settings.DEBUG
+            or getattr(request, "_csp_nonce", None) is not None
+            or any(getattr(response, name, None) is not None for name in (*own, *own_ro))
+        ):
+            return super().process_response(request, response)
+        for header, report_only, exempt in (
+            (HEADER, False, "_csp_exempt"),
+            (HEADER_REPORT_ONLY, True, "_csp_exempt_ro"),
+        ):
+            policy = self._default_policy(report_only)
+            if not policy or header in response or getattr(response, exempt, False) is not False:
+                continue
+            name = (
+                "CONTENT_SECURITY_POLICY_REPORT_ONLY" if report_only else "CONTENT_SECURITY_POLICY"
+            )
+            prefixes = (getattr(settings, name, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
+            if not request.path_info.startswith(tuple(prefixes)):
+                response[header] = policy
+        # As django-csp does: a nonce asked for after the header was written is an error.
+        request.csp_nonce = csp.middleware.CheckableLazyObject(  # type: ignore[attr-defined]
+            self._csp_nonce_post_response
+        )
+        return response

@@ -1,7 +1,10 @@
 """Request parsing and response shapes of the secrets API (camelCase, as the original).
 
 Every answer is the ``.data`` of the serializer its operation documents: the OpenAPI
-document and the output are one definition.
+document and the output are one definition. The one exception is the per-request path of a
+single secret (``secret_item_data``, ``secret_created_data``): they build the same answer as
+``SecretItemSerializer``/``SecretCreatedSerializer`` without a serializer instance (whose
+field copies cost more than the rest of the answer), and tests hold them equal.
 """
 
 from __future__ import annotations
@@ -264,6 +267,50 @@ class SecretItemSerializer(SecretSerializer):
         if item is None or item.rotate_every is None:
             return None
         return dict(RotationSerializer(item).data)
+
+
+_TIME = UtcDateTimeField(allow_null=True)
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else _TIME.to_representation(value)
+
+
+def _strings(mapping: dict[str, Any]) -> dict[str, str | None]:
+    return {str(k): None if v is None else str(v) for k, v in mapping.items()}
+
+
+def secret_item_data(row: SecretIndex, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``SecretItemSerializer(row, context={"values": {row.secret_id: values}}).data`` (with
+    ``values`` None: the value names with ``"<hidden>"``), built directly."""
+    item = lifecycle_of(row)
+    rotation = None
+    if item is not None and item.rotate_every is not None:
+        rotation = {
+            "every": schedule.format_every(item.rotate_every) if item.rotate_every else "",
+            "nextRotationAt": _time(item.next_rotation_at),
+            "lastRotatedAt": _time(item.last_rotated_at),
+            "lastRotatedBy": str(item.last_rotated_by),
+            "lastError": str(item.last_error),
+        }
+    return {
+        "id": str(row.secret_id),
+        "name": str(row.name),
+        "type": str(row.type),
+        "tags": [None if tag is None else str(tag) for tag in row.tags],
+        "version": int(row.version),
+        "updatedAt": _time(row.updated_at),
+        "updatedBy": str(row.updated_by),
+        "expiresAt": _time(row.expires_at),
+        "values": _strings(dict.fromkeys(row.keys, HIDDEN) if values is None else values),
+        "rotation": rotation,
+    }
+
+
+def secret_created_data(row: SecretIndex, generated: dict[str, Any]) -> dict[str, Any]:
+    """``SecretCreatedSerializer(row, context={"generated": generated}).data``, built
+    directly."""
+    return {**secret_item_data(row), "generated": _strings(generated)}
 
 
 # A written secret; ``generated`` (and after an update ``installations``) are given in the

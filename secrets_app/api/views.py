@@ -37,6 +37,8 @@ from secrets_app.api.serializers import (
     SecretValidationSerializer,
     SecretVersionSerializer,
     SecretWriteSerializer,
+    secret_created_data,
+    secret_item_data,
 )
 from secrets_app.permissions import may_use_values, require_values_role
 from secrets_app.types import REGISTRY, Context, get_type
@@ -175,8 +177,9 @@ class SecretListView(OrgScopedAPIView):
             ctx=Context(verify_remote=flag(request, "validate", default=True)),
             **body.validated_data,
         )
-        created = SecretCreatedSerializer(result.row, context={"generated": result.generated})
-        return Response(created.data, status=status.HTTP_201_CREATED)
+        # Read back with its lifecycle row (a rotation given, or a certificate to renew).
+        row = services.secret_row(organization=self.organization, secret_id=result.row.secret_id)
+        return Response(secret_created_data(row, result.generated), status=status.HTTP_201_CREATED)
 
 
 class SecretDetailView(OrgScopedAPIView):
@@ -196,12 +199,12 @@ class SecretDetailView(OrgScopedAPIView):
         description="Values are included for members and admins; viewers get metadata only.",
     )
     def get(self, request: Request, org_id: int, secret_id: str) -> Response:
-        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        row = services.secret_row(organization=self.organization, secret_id=secret_id)
         version = positive_int(request, "version")
         if not may_use_values(self.membership, row.type):
             if flag(request, "values") or version is not None:
                 require_values_role(self.membership, row.type)
-            return Response(SecretItemSerializer(row).data)
+            return Response(secret_item_data(row))
         if version is not None:
             old = services.secret_reveal(actor=actor(request), row=row, version=version)
             earlier = EarlierVersion.of(row, old)
@@ -212,7 +215,7 @@ class SecretDetailView(OrgScopedAPIView):
             # Vault moved on without the index (a repaired failure): catch the index up.
             row = services.index_sync(organization=self.organization, secret_id=secret_id) or row
         values = dict(document.data.get("values") or {})
-        return Response(SecretItemSerializer(row, context={"values": {row.secret_id: values}}).data)
+        return Response(secret_item_data(row, values))
 
     @extend_schema(
         operation_id="updateSecret",

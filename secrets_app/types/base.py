@@ -22,6 +22,15 @@ Sourcing = Literal["env", "volume"]
 KEY_RE = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 
 
+def article(word: str) -> str:
+    """ "a" or "an" before ``word`` as it is read aloud (an amazon, an ssh, a tls)."""
+    lowered = word.lower()
+    # Names read letter by letter take the article of their first letter's name.
+    spelled = lowered in {"ssh", "fn", "tls", "pkecert", "htpasswd"}
+    vowel_sound = lowered[:1] in ("aefhilmnorsx" if spelled else "aeio")
+    return "an" if vowel_sound else "a"
+
+
 @dataclass(frozen=True)
 class Field:
     """One field of a secret type.
@@ -38,6 +47,8 @@ class Field:
     opaque: bool = False
     safe_to_display: bool = False
     description: str = ""
+    # The values a form offers for this field (key types, validities); empty for free text.
+    choices: tuple[str, ...] = ()
 
     @property
     def client_required(self) -> bool:
@@ -53,6 +64,10 @@ class Context:
     rng: Random = field(default_factory=secrets.SystemRandom)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     verify_remote: bool = True
+    # Whether a password value may be a generation spec ("randAlpha,32"). The dashboard has
+    # its own Generate control and sends typed passwords with this off: they are stored as
+    # typed.
+    password_specs: bool = True
 
 
 @dataclass
@@ -124,10 +139,11 @@ class SecretType:
         password's length and alphabet, a certificate's hosts, validity and key type).
         ``generated`` names every value that changed. The default refuses: the type's values
         come from elsewhere."""
+        kind = f"{article(self.name).capitalize()} {self.name} secret"
         raise ValidationError(
             {
-                "type": f"A {self.name} secret cannot be rotated here: its values come from "
-                "elsewhere. Update it with new values instead."
+                "type": f"{kind} cannot be rotated here: its values come from elsewhere. "
+                "Update it with new values instead."
             }
         )
 
@@ -139,7 +155,9 @@ class SecretType:
 
     def renew(self, values: dict[str, str], ctx: Context, window: timedelta) -> Prepared:
         """The values with what is due at ``ctx.now`` renewed (see ``renewal_due``)."""
-        raise ValidationError({"type": f"A {self.name} secret has nothing to renew."})
+        raise ValidationError(
+            {"type": f"{article(self.name).capitalize()} {self.name} secret has nothing to renew."}
+        )
 
     def _check_shape(self, values: Any) -> dict[str, str]:
         if values is None:

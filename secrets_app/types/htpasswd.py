@@ -71,7 +71,9 @@ class HtpasswdType(SecretType):
         if values.get("htpasswd") and not values.get("password"):
             self._check_line(username, values["htpasswd"])
             return Prepared(values={"username": username, "htpasswd": values["htpasswd"]})
-        password, generated = resolve_password(values.get("password"), ctx.rng)
+        password, generated = resolve_password(
+            values.get("password"), ctx.rng, specs=ctx.password_specs
+        )
         if len(password.encode()) > BCRYPT_MAX_BYTES:
             raise ValidationError(
                 {"values.password": f"bcrypt takes at most {BCRYPT_MAX_BYTES} bytes of a password."}

@@ -45,11 +45,11 @@ def generate_password(
     return "".join(rng.choice(alphabet) for _ in range(length))
 
 
-def resolve_password(value: str | None, rng: Random) -> tuple[str, bool]:
-    """The password to store and whether it was generated (empty or a spec)."""
+def resolve_password(value: str | None, rng: Random, *, specs: bool = True) -> tuple[str, bool]:
+    """The password to store and whether it was generated (empty, or a spec when ``specs``)."""
     if not value:
         return generate_password(rng), True
-    spec = parse_spec(value)
+    spec = parse_spec(value) if specs else None
     if spec is None:
         return value, False
     return generate_password(rng, *spec), True
@@ -98,7 +98,9 @@ class PasswordType(SecretType):
     )
 
     def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
-        password, generated = resolve_password(values.get("password"), ctx.rng)
+        password, generated = resolve_password(
+            values.get("password"), ctx.rng, specs=ctx.password_specs
+        )
         stored = {**values, "password": password}
         return Prepared(values=stored, generated={"password": password} if generated else {})
 

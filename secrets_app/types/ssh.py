@@ -153,6 +153,7 @@ class SshType(SecretType):
             "keyType",
             safe_to_display=True,
             description=f"Generated key type: {', '.join(KEY_TYPES)} (default {DEFAULT_KEY_TYPE}).",
+            choices=KEY_TYPES,
         ),
     )
 
@@ -178,19 +179,24 @@ class SshType(SecretType):
         return data
 
     def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
+        # Every field is checked before anything is reported, so one answer names them all.
+        errors: dict[str, str] = {}
         for name in ("user", "identifier"):
             if values.get(name) and not NAME_RE.fullmatch(values[name]):
-                raise ValidationError(
-                    {f"values.{name}": "Must be 1-255 characters without whitespace or '@'."}
-                )
+                errors[f"values.{name}"] = "Must be 1-255 characters without whitespace or '@'."
         key_type = values.get("keyType") or DEFAULT_KEY_TYPE
         if key_type not in KEY_TYPES:
-            raise ValidationError({"values.keyType": f"Must be one of {', '.join(KEY_TYPES)}."})
-        if not values.get("private_key_data"):
-            if values.get("public_key_data"):
-                raise ValidationError(
-                    {"values.public_key_data": "Give private_key_data too, or neither to generate."}
-                )
+            errors["values.keyType"] = f"Must be one of {', '.join(KEY_TYPES)}."
+        loaded = None
+        if values.get("private_key_data"):
+            loaded, reason = load_private(values["private_key_data"])
+            if loaded is None:
+                errors["values.private_key_data"] = reason
+        elif values.get("public_key_data"):
+            errors["values.public_key_data"] = "Give private_key_data too, or neither to generate."
+        if errors:
+            raise ValidationError(errors)
+        if loaded is None:
             key = generate(key_type)
             line, blob = public_line(key)
             made = {
@@ -200,9 +206,6 @@ class SshType(SecretType):
             }
             stored = {**values, "keyType": key_type, **made}
             return Prepared(values=stored, generated=made)
-        loaded, reason = load_private(values["private_key_data"])
-        if loaded is None:
-            raise ValidationError({"values.private_key_data": reason})
         line, blob = public_line(loaded)
         stored = dict(values)
         if OPENSSH_MARKER not in values["private_key_data"]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import cast
+from typing import TypeVar, cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -33,6 +34,8 @@ from secrets_app.types.durations import parse_duration
 
 DEFAULT_KEY_TYPE = "rsa-2048"
 DEFAULT_VALIDITY = "8760h"
+# What a form offers: a month, three months, a year, two years, five years.
+VALIDITY_CHOICES = ("720h", "2160h", "8760h", "17520h", "43800h")
 MAX_VALIDITY = timedelta(days=100 * 365)
 # The shortest validity a renewal gives certificates supplied without a ``validity``.
 MIN_RENEWED_VALIDITY = timedelta(hours=1)
@@ -49,6 +52,7 @@ MATERIAL = tuple(name for pair in PAIRS for name in pair)
 REQUIRED_SUPPLIED = ("caCert", "serverCert", "serverKey")
 _LABEL = r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?"
 DNS_RE = re.compile(rf"^(?:\*\.)?(?:{_LABEL}\.)*{_LABEL}$", re.IGNORECASE)
+T = TypeVar("T")
 
 
 def parse_hosts(text: str) -> list[Host]:
@@ -83,6 +87,16 @@ def parse_validity(text: str) -> timedelta:
     if validity > MAX_VALIDITY:
         raise ValidationError({"values.validity": "Must be at most 100 years (876000h)."})
     return validity
+
+
+def collect(errors: dict[str, list[str]], check: Callable[[], T]) -> T | None:
+    """The result of ``check``, or None with its field errors added to ``errors``."""
+    try:
+        return check()
+    except ValidationError as exc:
+        for key, messages in exc.message_dict.items():
+            errors.setdefault(key, []).extend(messages)
+        return None
 
 
 def _covers(cert: x509.Certificate, host: Host) -> bool:
@@ -210,11 +224,13 @@ class TlsType(SecretType):
             "validity",
             safe_to_display=True,
             description=f"Go-style duration of generated certificates, default {DEFAULT_VALIDITY}.",
+            choices=VALIDITY_CHOICES,
         ),
         Field(
             "keyType",
             safe_to_display=True,
             description=f"Generated key type: {', '.join(KEY_TYPES)} (default {DEFAULT_KEY_TYPE}).",
+            choices=KEY_TYPES,
         ),
         Field("caCert", generatable=True, description="The CA certificate (PEM)."),
         Field("caKey", generatable=True, description="The CA private key (PEM)."),
@@ -227,14 +243,22 @@ class TlsType(SecretType):
     )
 
     def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:
-        hosts = parse_hosts(values["hosts"])
-        validity = parse_validity(values.get("validity") or DEFAULT_VALIDITY)
+        # Every field is checked before anything is reported, so one answer names them all.
+        errors: dict[str, list[str]] = {}
+        hosts = collect(errors, lambda: parse_hosts(values["hosts"])) or []
+        validity = collect(
+            errors, lambda: parse_validity(values.get("validity") or DEFAULT_VALIDITY)
+        )
         key_type = values.get("keyType") or DEFAULT_KEY_TYPE
         if key_type not in KEY_TYPES:
-            raise ValidationError({"values.keyType": f"Must be one of {', '.join(KEY_TYPES)}."})
+            errors["values.keyType"] = [f"Must be one of {', '.join(KEY_TYPES)}."]
         if any(values.get(name) for name in MATERIAL):
-            expires_at = validate_supplied(values, hosts, ctx.now)
+            expires_at = collect(errors, lambda: validate_supplied(values, hosts, ctx.now))
+            if errors or expires_at is None:
+                raise ValidationError(errors)
             return Prepared(values=values, expires_at=expires_at)
+        if errors or validity is None:
+            raise ValidationError(errors)
         made = generate(hosts, validity, key_type, ctx)
         stored = {
             "hosts": values["hosts"],

@@ -1,4 +1,5 @@
-// Small behaviours on top of htmx: copy buttons, error alerts, focus after errors.
+// Small behaviours on top of htmx: copy and download buttons, error alerts, focus after
+// errors and swaps, "/" to search.
 (function () {
   "use strict";
 
@@ -38,6 +39,59 @@
       button.firstChild.nodeValue = "Copied";
       setTimeout(function () { button.firstChild.nodeValue = label; }, 1500);
     }, function () { showAlert("Copying failed: select the value and copy it by hand."); });
+  });
+
+
+  // Generated values are shown once: a download saves what the page shows, made in the
+  // browser (nothing is fetched again).
+  function save(name, text) {
+    var url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+    var link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  }
+
+  document.addEventListener("click", function (event) {
+    var one = event.target.closest("[data-download]");
+    if (one) {
+      var source = one.closest(".copyable").querySelector(".secret-text");
+      var text = source.textContent;
+      save(one.getAttribute("data-download"), text.endsWith("\n") ? text : text + "\n");
+      return;
+    }
+    var all = event.target.closest("[data-download-all]");
+    if (!all) return;
+    var parts = [];
+    all.closest(".reveal-once").querySelectorAll(".generated .copyable").forEach(function (item) {
+      var value = item.querySelector(".secret-text").textContent;
+      parts.push("# " + item.querySelector("dt").textContent.trim() + "\n" + value + (value.endsWith("\n") ? "" : "\n"));
+    });
+    save(all.getAttribute("data-download-all"), parts.join("\n"));
+  });
+
+  // "/" moves to the page's search box, as on most sites, unless one is typing.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var active = document.activeElement;
+    if (active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName))) return;
+    var search = document.querySelector("input[type=search]");
+    if (!search) return;
+    event.preventDefault();
+    search.focus();
+    search.select();
+  });
+
+  // A swapped-in control marked autofocus takes the focus (Reveal becomes Hide and back,
+  // a tag removed leaves focus in the tag box) instead of dropping it to the page.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.target;
+    if (!target.querySelector) return;
+    var wanted = target.matches("[autofocus]") ? target : target.querySelector("[autofocus]");
+    if (wanted && document.contains(wanted) && document.activeElement !== wanted) wanted.focus();
   });
 
   // The organization menu closes on a click elsewhere and on Escape.
