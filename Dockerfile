@@ -24,5 +24,6 @@ RUN pip install --no-cache-dir . \
 USER 10001:10001
 EXPOSE 8080
 # The root filesystem may be read-only: everything written goes to /tmp (an emptyDir).
-CMD ["gunicorn", "pipeline_secrets.wsgi:application", "--bind=0.0.0.0:8080", \
+CMD ["gunicorn", "pipeline_secrets.wsgi:application", \
+     "--config=python:pipeline_secrets.gunicorn_conf", "--bind=0.0.0.0:8080", \
      "--workers=2", "--threads=8", "--access-logfile=-"]

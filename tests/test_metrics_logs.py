@@ -102,3 +102,44 @@ def test_installs_count_and_time_their_kubernetes_calls(
     assert answer.status_code == 200, answer.content
     assert sample(created, operation="secret.create", outcome="ok") == before + 1
     assert sample("pipeline_secrets_installs_total", result="installed") == installed + 1
+
+
+def test_every_problem_document_names_the_request_id(
+    vault: Any, personas: Any, clients: dict[str, Any]
+) -> None:
+    missing = clients["viewer"].get(f"/api/v1/orgs/{personas.org.pk}/secrets/{'0' * 64}")
+    invalid = clients["member"].post(
+        f"/api/v1/orgs/{personas.org.pk}/secrets", {"name": "Bad Name"}, format="json"
+    )
+    anonymous = clients["anonymous"].get(f"/api/v1/orgs/{personas.org.pk}/secrets")
+    for answer, status in ((missing, 404), (invalid, 400), (anonymous, 401)):
+        assert answer.status_code == status
+        assert answer.json()["requestId"] == answer["X-Request-ID"] != ""
+
+
+def test_a_database_outage_is_a_503_to_retry() -> None:
+    from django.db import OperationalError
+    from rest_framework.test import APIRequestFactory
+
+    from pipeline_secrets.core.api.exceptions import problem_exception_handler
+
+    request = APIRequestFactory().get("/api/v1/orgs")
+    answer = problem_exception_handler(
+        OperationalError("connection refused to db-host"), {"request": request}
+    )
+    assert answer is not None and answer.status_code == 503
+    assert answer["Retry-After"] == "5"
+    assert "db-host" not in str(answer.data) and answer.data["code"] == 503
+
+
+def test_an_exited_workers_live_gauges_are_dropped(tmp_path: Any, monkeypatch: Any) -> None:
+    from types import SimpleNamespace
+
+    from pipeline_secrets import gunicorn_conf
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    gone, alive = tmp_path / "gauge_livesum_4242.db", tmp_path / "gauge_livesum_4243.db"
+    gone.write_bytes(b"")
+    alive.write_bytes(b"")
+    gunicorn_conf.child_exit(None, SimpleNamespace(pid=4242))
+    assert not gone.exists() and alive.exists()

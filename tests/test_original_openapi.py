@@ -41,8 +41,8 @@ DELIBERATE_DIFFERENCES: list[Difference] = [
     ExtraMembers(
         "Error",
         ("errors", "requestId"),
-        "problem details extensions: the invalid fields with their messages, and on a 500 "
-        "the id the error was logged under",
+        "problem details extensions: the invalid fields with their messages, and the "
+        "request's id (logged with it, also in X-Request-ID)",
     ),
     ExtraMembers(
         "SecretItem",

@@ -127,6 +127,10 @@ def terminate(process: subprocess.Popen[bytes] | None, timeout: float = STOP_TIM
             continue
 
 
+# Hooks shared by every way the product is served (metrics of exited workers).
+GUNICORN_CONFIG = "python:pipeline_secrets.gunicorn_conf"
+
+
 def gunicorn_command(
     port: int,
     *,
@@ -139,6 +143,7 @@ def gunicorn_command(
     repository root as working directory)."""
     return [
         *(sys.executable, "-m", "gunicorn", app),
+        *("--config", GUNICORN_CONFIG),
         *("--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)),
         *options,
     ]

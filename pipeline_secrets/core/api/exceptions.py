@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -52,7 +53,31 @@ def _validation_problem(errors: dict[str, list[str]]) -> Response:
     return problem(status.HTTP_400_BAD_REQUEST, f"{where}{messages[0]}", errors=errors)
 
 
+# The database restarting or failing over: the request may be retried, as with Vault.
+DATABASE_RETRY_AFTER = 5
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every error as a problem document carrying the request's id (``requestId``, also in
+    the ``X-Request-ID`` header), so a caller can quote it."""
+    answer = _problem_for(exc, context)
+    request = context.get("request")
+    if answer is not None and isinstance(answer.data, dict) and request is not None:
+        answer.data.setdefault("requestId", request_id(request))
+    return answer
+
+
+def _problem_for(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError):
+        # Logged without its message (the formatter withholds it), as any unexpected error.
+        logger.warning("database unavailable: %s", type(exc).__qualname__)
+        answer = problem(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "The database is unavailable; retry shortly.",
+            title="Service unavailable",
+        )
+        answer["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return answer
     if isinstance(exc, AppError):
         answer = problem(exc.status, exc.detail, title=exc.title)
         if isinstance(exc, VaultUnavailableError):

@@ -1,0 +1,18 @@
+"""gunicorn settings read by every way the product is served (``make run``, the scale stack,
+the Helm chart, the image): ``--config python:pipeline_secrets.gunicorn_conf``.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set, each worker writes its metric samples there; a
+worker that exits must be marked dead, or its live gauges would keep being reported.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
