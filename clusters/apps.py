@@ -21,6 +21,10 @@ class ClustersConfig(AppConfig):
         from pipeline_secrets.core import periodic
 
         periodic.register("clusters.installations", lambda now: services.expire_and_retry(now=now))
+        # Its queue and lag are read at each scrape: a CronJob run exits before any scrape.
+        from pipeline_secrets.core import metrics
+
+        metrics.on_scrape(services.measure_backlog)
 
         # The activity page links events to the clusters still there.
         from orgs import activity

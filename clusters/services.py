@@ -541,6 +541,16 @@ def expire_and_retry(*, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
+def measure_backlog() -> None:
+    """The periodic job's queue and lag as of now (measured at each scrape of /metrics)."""
+    now = timezone.now()
+    _measure_backlog(
+        Installation.objects.filter(expires_at__lte=now),
+        Installation.objects.filter(status=Installation.Status.FAILED),
+        now,
+    )
+
+
 def _measure_backlog(
     expired: QuerySet[Installation], failed: QuerySet[Installation], now: datetime
 ) -> None:

@@ -143,3 +143,36 @@ def test_an_exited_workers_live_gauges_are_dropped(tmp_path: Any, monkeypatch: A
     alive.write_bytes(b"")
     gunicorn_conf.child_exit(None, SimpleNamespace(pid=4242))
     assert not gone.exists() and alive.exists()
+
+
+def test_the_periodic_backlog_is_measured_at_each_scrape(
+    personas: Any, client: Any, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from prometheus_client import REGISTRY
+
+    from clusters.models import Cluster, Installation
+
+    settings.METRICS_ENABLED = True
+    settings.METRICS_TOKEN = ""
+    cluster = Cluster.objects.create(
+        organization=personas.org, name="dev", kubeconfig_secret_id="0" * 64
+    )
+    for name, status in (("due", "installed"), ("broken", "failed")):
+        Installation.objects.create(
+            cluster=cluster,
+            namespace="ns",
+            secret_id="1" * 64,
+            secret_name=name,
+            kube_name=name,
+            version=1,
+            sourcing="env",
+            status=status,
+            expires_at=timezone.now() - timedelta(minutes=5) if name == "due" else None,
+        )
+    # No periodic run happened in this process: the scrape itself reads the queue.
+    assert client.get("/metrics").status_code == 200
+    assert REGISTRY.get_sample_value("pipeline_secrets_sync_backlog") == 2
+    assert (REGISTRY.get_sample_value("pipeline_secrets_sync_lag_seconds") or 0) >= 300

@@ -9,6 +9,7 @@ its samples there and ``/metrics`` adds them up, whichever worker answers.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -79,8 +80,20 @@ def observe_kube_call(operation: str, outcome: str, seconds: float) -> None:
     KUBE_CALLS.labels(operation=operation, outcome=outcome).observe(seconds)
 
 
+# Gauges measured when scraped (registered by the apps in their ready()): a periodic job run
+# as a CronJob exits before any scrape, so what it would set is read from the database here.
+_ON_SCRAPE: list[Callable[[], None]] = []
+
+
+def on_scrape(measure: Callable[[], None]) -> None:
+    if measure not in _ON_SCRAPE:
+        _ON_SCRAPE.append(measure)
+
+
 def exposition() -> tuple[bytes, str]:
     """The current samples in Prometheus' text format, and its content type."""
+    for measure in _ON_SCRAPE:
+        measure()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         _multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
