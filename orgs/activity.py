@@ -133,7 +133,9 @@ def readable(value: Any) -> str:
         return ", ".join(readable(v) for v in value) or "none"
     if isinstance(value, dict):
         parts = []
-        for key, item in value.items():
+        # In key order: PostgreSQL's jsonb keeps no insertion order, and the text should not
+        # depend on the database.
+        for key, item in sorted(value.items()):
             if isinstance(item, int) and not isinstance(item, bool):
                 parts.append(f"{item} {key}")
             elif isinstance(item, dict) and {"kind", "name"} <= set(item):
