@@ -57,3 +57,25 @@ def test_rotation_settings_rotate_now_and_rollback(
     row = SecretIndex.objects.get(pk=row.pk)
     assert row.version == 3 and secret_values(row=row)["password"] == first
     assert dash.fits_width()
+
+
+def test_the_expiring_view_lists_what_expires_inside_the_window(
+    dash: Dashboard, vault: object, personas: Personas
+) -> None:
+    for name, validity in (("short-tls", "48h"), ("long-tls", "8760h")):
+        services.secret_create(
+            actor=personas.admin,
+            organization=personas.org,
+            name=name,
+            type="tls",
+            values={"hosts": "localhost", "validity": validity, "keyType": "ecdsa-p256"},
+        )
+    dash.sign_in_as(personas.member)
+    page = dash.goto(f"/orgs/{personas.org.pk}/secrets/")
+    page.get_by_role("link", name="Expiring").click()
+    expect(page.locator("h1")).to_have_text("Expiring secrets")
+    listed = page.locator("table.expiring a.secret-link")
+    expect(listed).to_have_count(1)
+    expect(listed).to_have_text("short-tls")
+    expect(page.locator("table.expiring")).to_contain_text("renewed automatically")
+    assert dash.fits_width()
