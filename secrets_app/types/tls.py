@@ -233,7 +233,14 @@ class TlsType(SecretType):
             choices=KEY_TYPES,
         ),
         Field("caCert", generatable=True, description="The CA certificate (PEM)."),
-        Field("caKey", generatable=True, description="The CA private key (PEM)."),
+        # Opaque: the CA's key signs renewals here and is never written into a cluster, where
+        # anyone reading the Secret could mint certificates the CA vouches for.
+        Field(
+            "caKey",
+            generatable=True,
+            opaque=True,
+            description="The CA private key (PEM); kept here, not installed into clusters.",
+        ),
         Field("serverCert", generatable=True, description="Server certificate (serverAuth)."),
         Field("serverKey", generatable=True, description="The server private key (PEM)."),
         Field("clientCert", generatable=True, description="Client certificate (clientAuth)."),
