@@ -73,6 +73,21 @@ def record(**kwargs: Any) -> AuditEvent:
     return insert(event(**kwargs))
 
 
+def amend(recorded: AuditEvent, **detail: Any) -> None:
+    """Correct the detail of an event just recorded (say, the version a read found)."""
+    unsafe = set(detail) - SAFE_DETAIL
+    if unsafe:
+        raise ValueError(f"audit detail keys not allowed: {sorted(unsafe)}")
+    recorded.detail = {**recorded.detail, **detail}
+    AuditEvent.objects.filter(pk=recorded.pk).update(detail=recorded.detail)
+
+
+def withdraw(recorded: AuditEvent) -> None:
+    """Take back an event recorded ahead of an act that then did not happen (a read of
+    values recorded while Vault answered, and Vault had nothing or failed)."""
+    AuditEvent.objects.filter(pk=recorded.pk).delete()
+
+
 def record_many(events: list[AuditEvent]) -> None:
     """Save events built with ``event`` in one statement."""
     AuditEvent.objects.bulk_create(events)

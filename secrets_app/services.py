@@ -12,7 +12,9 @@ Invariants:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from orgs import audit
-from orgs.models import Organization, User
+from orgs.models import AuditEvent, Organization, User
 from pipeline_secrets.core.api.rows import RowLoader, fetch_one, insert, split, statement
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
 from secrets_app import hooks, schedule, vault
@@ -75,8 +77,9 @@ def _index_upsert(
     tags: list[str] = list(document.get("tags") or [])
     keys = sorted(document.get("values") or {})
     if fresh:
-        # Statements written once (rows.insert), not built by the ORM on every create.
-        with transaction.atomic():
+        # Statements written once (rows.insert), not built by the ORM on every create; part
+        # of the caller's transaction (see _write_index_or_repair), without a savepoint.
+        with transaction.atomic(savepoint=False):
             row = insert(
                 SecretIndex(
                     organization=organization,
@@ -150,21 +153,27 @@ def _write_index_or_repair(
     written: vault.Written,
     expires_at: datetime | None,
     created: bool,
+    then: Callable[[SecretIndex], None] | None = None,
 ) -> SecretIndex:
-    """The index row (and the renewal time) of a document Vault has just accepted."""
+    """The index row (and the renewal time) of a document Vault has just accepted, with
+    ``then(row)`` (a create's schedule and audit row) in the same transaction: one commit,
+    and either all of it is written or none of it, and Vault is repaired."""
     try:
-        row = _index_upsert(
-            organization=organization,
-            secret_id=secret_id,
-            document=document,
-            version=written.version,
-            updated_at=written.created_at,
-            expires_at=expires_at,
-            fresh=created,
-        )
-        schedule.after_write(
-            row=row, stype=get_type(document["type"]), values=document.get("values") or {}
-        )
+        with transaction.atomic() if then is not None else nullcontext():
+            row = _index_upsert(
+                organization=organization,
+                secret_id=secret_id,
+                document=document,
+                version=written.version,
+                updated_at=written.created_at,
+                expires_at=expires_at,
+                fresh=created,
+            )
+            schedule.after_write(
+                row=row, stype=get_type(document["type"]), values=document.get("values") or {}
+            )
+            if then is not None:
+                then(row)
         return row
     except Exception:
         path = vault_path(organization.pk, secret_id)
@@ -216,6 +225,22 @@ def secret_create(
         raise ConflictError(
             f"A secret named {name!r} already exists in this organization."
         ) from None
+
+    def scheduled_and_audited(row: SecretIndex) -> None:
+        schedule.set_rotation(row=row, change=change, now=ctx.now)
+        if change.every is None and not stype.renewable:
+            # A new secret without a schedule has no lifecycle row: say so, no query.
+            SecretIndex.lifecycle.related.set_cached_value(row, None)
+        _audit(
+            actor,
+            "secret.create",
+            row,
+            type=stype.name,
+            version=row.version,
+            fields=sorted(prepared.generated),
+            **change.audit(),
+        )
+
     row = _write_index_or_repair(
         organization=organization,
         secret_id=secret_id,
@@ -223,16 +248,7 @@ def secret_create(
         written=written,
         expires_at=prepared.expires_at,
         created=True,
-    )
-    schedule.set_rotation(row=row, change=change, now=ctx.now)
-    _audit(
-        actor,
-        "secret.create",
-        row,
-        type=stype.name,
-        version=row.version,
-        fields=sorted(prepared.generated),
-        **change.audit(),
+        then=scheduled_and_audited,
     )
     return SecretWrite(row=row, generated=prepared.generated)
 
@@ -245,10 +261,10 @@ def _needs_values(stype: SecretType) -> bool:
     return must_give or not any(f.generatable for f in fields)
 
 
-def _audit(actor: Actor, action: str, row: SecretIndex, **detail: Any) -> None:
+def _audit(actor: Actor, action: str, row: SecretIndex, **detail: Any) -> AuditEvent:
     """One audit event (and log line) about a secret: ids, names and versions, never values."""
     name = actor_name(actor)
-    audit.record(
+    recorded = audit.record(
         actor=name,
         action=action,
         organization=row.organization,
@@ -258,6 +274,7 @@ def _audit(actor: Actor, action: str, row: SecretIndex, **detail: Any) -> None:
         **detail,
     )
     logger.info("%s org=%s id=%s by=%s", action, row.organization_id, row.secret_id, name)
+    return recorded
 
 
 def _refuse_read_only(tags: list[str]) -> None:
@@ -451,16 +468,30 @@ def secret_reveal(
     purpose: str | None = None,
 ) -> vault.VaultDocument:
     """The Vault document of a secret (its current version, or ``version``), for showing its
-    values; the read is audited (which fields, when given, and why: ``edit``, ``validate``)."""
-    document = vault.read(vault_path(row.organization_id, row.secret_id), version=version)
+    values; the read is audited (which fields, when given, and why: ``edit``, ``validate``).
+
+    The audit row is written while Vault prepares its answer (``vault.read_later``), and is
+    in the database before any value is returned: if it cannot be written, the answer is
+    dropped unread. It names the version the index knows; a read that finds another one
+    corrects it, and a read that finds nothing or fails takes the row back."""
+    answer = vault.read_later(vault_path(row.organization_id, row.secret_id), version=version)
+    expected = version if version is not None else row.version
+    detail: dict[str, Any] = {"version": expected, "fields": sorted(fields or [])}
+    if purpose:
+        detail["purpose"] = purpose
+    recorded = _audit(actor, "secret.read", row, **detail)
+    try:
+        document = answer()
+    except BaseException:
+        audit.withdraw(recorded)
+        raise
     if document is None:
+        audit.withdraw(recorded)
         raise NotFoundError(
             SECRET_NOT_FOUND if version is None else f"The secret has no version {version}."
         )
-    detail: dict[str, Any] = {"version": document.version, "fields": sorted(fields or [])}
-    if purpose:
-        detail["purpose"] = purpose
-    _audit(actor, "secret.read", row, **detail)
+    if document.version != expected:
+        audit.amend(recorded, version=document.version)
     return document
 
 

@@ -8,6 +8,7 @@ Configuration comes from settings (``VAULT_ADDR``, ``VAULT_TOKEN`` or ``VAULT_TO
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -20,11 +21,14 @@ from typing import Any, TypeVar
 
 import hvac
 import hvac.exceptions
+import hvac.utils
 import requests
 from django.conf import settings
 
 from pipeline_secrets.core.errors import VaultUnavailableError
 from pipeline_secrets.core.metrics import observe_vault_call
+from secrets_app import vault_transport
+from secrets_app.vault_transport import PooledJSONAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -45,20 +49,11 @@ class VaultDocument:
     created_time: str
 
 
-# Keep-alive connections kept per Vault node: a worker's request threads (gunicorn
-# --threads, 8 in the chart) plus the READERS of one listing or install batch may all be in
-# a call at once. With fewer, a busy moment would close connections that the next calls then
-# open again (a TCP and, with TLS, a handshake each).
-POOL_SIZE = 32
-
-
 def _new_session() -> requests.Session:
+    """The session of health probes (calls go through ``vault_transport``'s pool)."""
     session = requests.Session()
-    # Vault is addressed directly: skip proxy and netrc look-ups on every call.
+    # Vault is addressed directly: skip proxy and netrc look-ups.
     session.trust_env = False
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
     return session
 
 
@@ -156,7 +151,7 @@ def _login() -> str:
         if cached is not None and time.monotonic() < cached.renew_at:
             return cached.token
         anonymous = hvac.Client(
-            url=current_address(), timeout=settings.VAULT_TIMEOUT, session=_session
+            url=current_address(), timeout=settings.VAULT_TIMEOUT, adapter=PooledJSONAdapter
         )
         if _method() == "approle":
             secret_id = settings.VAULT_SECRET_ID or _read_secret_file(
@@ -232,7 +227,7 @@ def client() -> hvac.Client:
     if cached is None:
         if len(_clients) > 8:
             _clients.clear()
-        cached = hvac.Client(url=key[0], token=key[1], timeout=key[2], session=_session)
+        cached = hvac.Client(url=key[0], token=key[1], timeout=key[2], adapter=PooledJSONAdapter)
         _clients[key] = cached
     if _method() == "token" and time.monotonic() >= _renew_due.get(key[1], 0.0):
         _renew_if_due(cached, key[1])
@@ -430,7 +425,11 @@ def read(path: str, version: int | None = None) -> VaultDocument | None:
         except hvac.exceptions.InvalidPath:
             return None
 
-    response = _call("read", path, call)
+    return _document(_call("read", path, call))
+
+
+def _document(response: Any) -> VaultDocument | None:
+    """The document of a KV v2 read's answer (None: none, or deleted)."""
     if response is None:
         return None
     payload = response["data"]
@@ -442,6 +441,45 @@ def read(path: str, version: int | None = None) -> VaultDocument | None:
         version=int(metadata["version"]),
         created_time=str(metadata["created_time"]),
     )
+
+
+def read_later(path: str, version: int | None = None) -> Callable[[], VaultDocument | None]:
+    """``read`` in two halves: the request goes out now, and the function returned reads the
+    answer (what ``read`` returns or raises). The caller's own work in between (an audit
+    row) overlaps Vault's. Any answer but a plain 200 (a missing or deleted version, a
+    refused token, a standby's redirect, a dropped connection) is left to ``read``, which
+    asks again under its rules."""
+    try:
+        adapter = client().adapter
+    except VaultUnavailableError:
+        return lambda: read(path, version)
+    started = time.monotonic()
+    url = adapter.base_uri + hvac.utils.format_url(
+        "/v1/{mount_point}/data/{path}", mount_point=settings.VAULT_MOUNT, path=path
+    )
+    if version is not None:
+        url += f"?version={int(version)}"
+    headers = {"X-Vault-Request": "true", "X-Vault-Token": str(adapter.token)}
+    sent = vault_transport.send_get(
+        url,
+        headers,
+        timeout=float(settings.VAULT_TIMEOUT),
+        verify=adapter._kwargs.get("verify"),
+        cert=adapter._kwargs.get("cert"),
+    )
+
+    def answer() -> VaultDocument | None:
+        got = sent.answer() if sent is not None else None
+        if got is None or got[0] != 200:
+            return read(path, version)
+        try:
+            document = _document(json.loads(got[1]))
+        except (ValueError, KeyError, TypeError):
+            return read(path, version)
+        observe_vault_call("read", "ok", time.monotonic() - started)
+        return document
+
+    return answer
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,19 @@ def vault(vault_server: VaultServer) -> Iterator[VaultServer]:
         _wipe_orgs(vault_server.root)
 
 
+@pytest.fixture
+def own_vault(tmp_path: Path, settings) -> Iterator[OpenBao]:
+    """An OpenBao of this test alone, so stopping it disturbs nobody else."""
+    server = OpenBao(tmp_path / "bao")
+    server.start_ready()
+    settings.VAULT_ADDR = server.addr
+    settings.VAULT_TOKEN = server.configure_app(mount=settings.VAULT_MOUNT)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(autouse=True)
 def short_vault_retries(settings) -> None:
     """Tests that stop or seal OpenBao expect the 503 at once, not after the production

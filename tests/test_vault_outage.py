@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from secrets_app.models import SecretIndex
 from tests.helpers import assert_problem
-from tools.stack import OpenBao
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def own_vault(tmp_path, settings) -> Iterator[OpenBao]:
-    """An OpenBao of this test alone, so stopping it disturbs nobody else."""
-    server = OpenBao(tmp_path / "bao")
-    server.start_ready()
-    settings.VAULT_ADDR = server.addr
-    settings.VAULT_TOKEN = server.configure_app(mount=settings.VAULT_MOUNT)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def url(org_id: int) -> str:

@@ -177,9 +177,9 @@ class SecretListView(OrgScopedAPIView):
             ctx=Context(verify_remote=flag(request, "validate", default=True)),
             **body.validated_data,
         )
-        # Read back with its lifecycle row (a rotation given, or a certificate to renew).
-        row = services.secret_row(organization=self.organization, secret_id=result.row.secret_id)
-        return Response(secret_created_data(row, result.generated), status=status.HTTP_201_CREATED)
+        return Response(
+            secret_created_data(result.row, result.generated), status=status.HTTP_201_CREATED
+        )
 
 
 class SecretDetailView(OrgScopedAPIView):
