@@ -1,8 +1,9 @@
 """The one module that talks to Kubernetes, through the official client.
 
-Every function takes a kubeconfig (YAML text) and builds an API client from it, with short
-timeouts. Failures become ``KubeError`` with the Kubernetes reason and a status; nothing
-here logs or raises a Secret's data.
+Every function takes a kubeconfig (YAML text) and uses an API client built from it, with
+short timeouts. Failures become ``KubeError`` with the Kubernetes reason and a status;
+nothing here logs or raises a Secret's data. A client, with its kept-alive TLS
+connections, serves the calls that follow for the same kubeconfig text (see ``_api``).
 
 Invariants:
 - a kubeconfig holds its credentials inline: a file path, a plugin or a proxy anywhere in it
@@ -18,9 +19,12 @@ Invariants:
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -110,31 +114,91 @@ def _client(config: dict[str, Any]) -> Any:
     return api
 
 
+@dataclass
+class _Built:
+    """A kubeconfig's sanitised form and the client built from it, and when it was last
+    handed out (monotonic seconds)."""
+
+    config: dict[str, Any]
+    client: Any = None
+    used: float = 0.0
+
+
+# By the SHA-256 of the kubeconfig text, most recently used last. Parsing the YAML and
+# building a client (TLS context, certificates) cost more than a Secret write; the TLS
+# handshake of a new connection costs more again. What is kept depends on the text alone:
+# a new kubeconfig is a new entry, and the checks that depend on the operator's settings
+# (the server's network) run at every use.
+_built: OrderedDict[str, _Built] = OrderedDict()
+_built_lock = threading.Lock()
+KEPT_CLIENTS = 32
+CLIENT_IDLE_SECONDS = 300.0
+
+
+def _entry(kubeconfig: str) -> _Built:
+    """The parsed kubeconfig of this text (parsed once); ValueError if it is refused."""
+    key = hashlib.sha256(kubeconfig.encode()).hexdigest()
+    with _built_lock:
+        found = _built.get(key)
+        if found is not None:
+            _built.move_to_end(key)
+            return found
+    found = _Built(config=parse_kubeconfig(kubeconfig))
+    with _built_lock:
+        found = _built.setdefault(key, found)
+        now = time.monotonic()
+        stale = [
+            k
+            for k, entry in _built.items()
+            if entry.client is not None and now - entry.used > CLIENT_IDLE_SECONDS
+        ]
+        while len(_built) - len(stale) > KEPT_CLIENTS:
+            stale.append(next(k for k in _built if k not in stale))
+        for k in stale:
+            dropped = _built.pop(k)
+            if dropped.client is not None:
+                # Idle connections close now; one in use closes when its call ends.
+                dropped.client.rest_client.pool_manager.clear()
+    return found
+
+
 def check_kubeconfig(kubeconfig: str) -> dict[str, Any]:
     """The sanitised kubeconfig (``parse_kubeconfig``) when it may be used now: well formed,
     credentials inline, its server outside the denied networks. KubeRefusedError if not."""
+    return _checked(kubeconfig).config
+
+
+def _checked(kubeconfig: str) -> _Built:
     try:
-        config = parse_kubeconfig(kubeconfig)
+        entry = _entry(kubeconfig)
     except ValueError as exc:
         raise KubeRefusedError(f"The kubeconfig {exc}.") from None
     try:
-        outbound.check_url(server_of(config))
+        outbound.check_url(server_of(entry.config))
     except outbound.OutboundRefusedError as exc:
         raise KubeRefusedError(f"The kubeconfig's server is refused: {exc}") from None
-    return config
+    return entry
 
 
 @contextmanager
 def _api(kubeconfig: str) -> Iterator[Any]:
-    config = check_kubeconfig(kubeconfig)
-    try:
-        client = _client(config)
-    except Exception as exc:
-        raise KubeRefusedError(f"The kubeconfig cannot be used ({type(exc).__name__}).") from None
-    try:
-        yield client
-    finally:
-        client.close()
+    """The API client of ``kubeconfig``, checked for this use, built on first use and kept
+    for the calls that follow (``_entry``)."""
+    entry = _checked(kubeconfig)
+    if entry.client is None:
+        try:
+            client = _client(entry.config)
+        except Exception as exc:
+            raise KubeRefusedError(
+                f"The kubeconfig cannot be used ({type(exc).__name__})."
+            ) from None
+        with _built_lock:
+            if entry.client is None:
+                entry.client = client
+            else:
+                client.rest_client.pool_manager.clear()
+    entry.used = time.monotonic()
+    yield entry.client
 
 
 def _reason(status: int, body: Any) -> str:
@@ -218,29 +282,8 @@ def server_version(kubeconfig: str) -> str:
 
 def ensure_namespace(kubeconfig: str, namespace: str) -> bool:
     """Create ``namespace`` unless it exists; True when it was created."""
-    from kubernetes import client
-
-    with _api(kubeconfig) as api:
-        core = client.CoreV1Api(api)
-        with _errors("namespace.read", f"Reading namespace {namespace}"):
-            try:
-                core.read_namespace(namespace, _request_timeout=TIMEOUT)
-                return False
-            except client.exceptions.ApiException as exc:
-                if exc.status not in (403, 404):
-                    raise
-                if exc.status == 403:
-                    # Credentials scoped to one namespace may not read namespaces at all;
-                    # the Secret calls will tell whether the namespace is usable.
-                    return False
-        body = client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace))
-        with _errors("namespace.create", f"Creating namespace {namespace}"):
-            try:
-                core.create_namespace(body, _request_timeout=TIMEOUT)
-            except client.exceptions.ApiException as exc:
-                if exc.status != 409:
-                    raise
-    return True
+    with secrets_client(kubeconfig) as client:
+        return client.ensure_namespace(namespace)
 
 
 def namespaces(kubeconfig: str, *, limit: int = 500) -> list[str]:
@@ -271,6 +314,13 @@ def _secret_object(obj: Any) -> SecretObject:
         labels=dict(meta.labels or {}),
         annotations=dict(meta.annotations or {}),
     )
+
+
+def _drain(response: Any) -> None:
+    """Read and let go of an answer whose body is not needed (the written object, echoed
+    back): its connection goes back to the pool, and no model is built from it."""
+    response.read()
+    response.release_conn()
 
 
 # The workloads whose pod template ``annotate_pod_template`` patches, by kind.
@@ -307,6 +357,37 @@ class SecretsClient:
                 _content_type="application/merge-patch+json",
             )
 
+    def ensure_namespace(self, namespace: str) -> bool:
+        """Create ``namespace`` unless it exists; True when it was created."""
+        client = self._client
+        with _errors("namespace.read", f"Reading namespace {namespace}"):
+            try:
+                _drain(
+                    self._core.read_namespace(
+                        namespace, _request_timeout=TIMEOUT, _preload_content=False
+                    )
+                )
+                return False
+            except client.exceptions.ApiException as exc:
+                if exc.status not in (403, 404):
+                    raise
+                if exc.status == 403:
+                    # Credentials scoped to one namespace may not read namespaces at all;
+                    # the Secret calls will tell whether the namespace is usable.
+                    return False
+        body = client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace))
+        with _errors("namespace.create", f"Creating namespace {namespace}"):
+            try:
+                _drain(
+                    self._core.create_namespace(
+                        body, _request_timeout=TIMEOUT, _preload_content=False
+                    )
+                )
+            except client.exceptions.ApiException as exc:
+                if exc.status != 409:
+                    raise
+        return True
+
     def get(self, namespace: str, name: str) -> SecretObject | None:
         with _errors("secret.read", f"Reading Secret {namespace}/{name}"):
             try:
@@ -339,14 +420,25 @@ class SecretsClient:
 
     def create(self, namespace: str, secret: SecretObject) -> None:
         with _errors("secret.create", f"Creating Secret {namespace}/{secret.name}"):
-            self._core.create_namespaced_secret(
-                namespace, self._body(namespace, secret), _request_timeout=TIMEOUT
+            _drain(
+                self._core.create_namespaced_secret(
+                    namespace,
+                    self._body(namespace, secret),
+                    _request_timeout=TIMEOUT,
+                    _preload_content=False,
+                )
             )
 
     def replace(self, namespace: str, secret: SecretObject) -> None:
         with _errors("secret.update", f"Updating Secret {namespace}/{secret.name}"):
-            self._core.replace_namespaced_secret(
-                secret.name, namespace, self._body(namespace, secret), _request_timeout=TIMEOUT
+            _drain(
+                self._core.replace_namespaced_secret(
+                    secret.name,
+                    namespace,
+                    self._body(namespace, secret),
+                    _request_timeout=TIMEOUT,
+                    _preload_content=False,
+                )
             )
 
     def delete(self, namespace: str, name: str) -> bool:

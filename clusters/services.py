@@ -252,9 +252,9 @@ def _select(organization: Organization, query: InstallQuery) -> list[SecretIndex
     return rows
 
 
-def _open_namespace(cluster: Cluster, kubeconfig: str, namespace: str) -> None:
+def _open_namespace(cluster: Cluster, client: kube.SecretsClient, namespace: str) -> None:
     try:
-        kube.ensure_namespace(kubeconfig, namespace)
+        client.ensure_namespace(namespace)
     except kube.KubeRefusedError:
         raise
     except kube.KubeError as exc:
@@ -323,17 +323,16 @@ def _install_rows(
     namespace = batch.namespace
     # Vault reads run ahead in one pool, from the start: they overlap the kubeconfig check
     # and the namespace set-up (values stay in memory; a refused cluster discards them).
-    # Kubernetes writes go out a few at a time in another pool. Threads touch only Vault and
-    # Kubernetes; the database is written once, below.
+    # Kubernetes writes go out a few at a time in another pool, over the connections of one
+    # client. Threads touch only Vault and Kubernetes; the database is written once, below.
     readers = ThreadPoolExecutor(max_workers=vault.READERS)
     try:
         values = readers.map(values_or_error, rows)
-        kube.check_kubeconfig(kubeconfig)
-        _open_namespace(batch.cluster, kubeconfig, namespace)
         with (
-            ThreadPoolExecutor(max_workers=KUBE_WRITERS) as writers,
             kube.secrets_client(kubeconfig) as client,
+            ThreadPoolExecutor(max_workers=KUBE_WRITERS) as writers,
         ):
+            _open_namespace(batch.cluster, client, namespace)
             try:
                 listed: dict[str, kube.SecretObject] | None = client.list(namespace)
             except kube.KubeError:

@@ -97,10 +97,9 @@ def install_one(
     kubeconfig = cluster_kubeconfig(cluster)
     batch = Batch(cluster, namespace, actor.username, None, workloads=restart)
     try:
-        kube.check_kubeconfig(kubeconfig)
-        if not merge:
-            _open_namespace(cluster, kubeconfig, namespace)
         with kube.secrets_client(kubeconfig) as client:
+            if not merge:
+                _open_namespace(cluster, client, namespace)
             status = _write(client, batch, row, values, name, cleaned, merge, role)
     except kube.KubeRefusedError as exc:
         message = f"The kubeconfig of cluster {cluster.name} is refused. {exc.message}"
