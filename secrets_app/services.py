@@ -1,4 +1,5 @@
-"""Writes of secrets. Vault is written first, then the index, in that order, always.
+"""Writes of secrets. Vault accepts a document first, then the index commits, always (a
+create writes its index rows while Vault works and commits them once Vault accepted).
 
 Invariants:
 - a create is a check-and-set 0 write: an existing name is a 409, never an overwrite;
@@ -14,18 +15,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from orgs import audit
 from orgs.models import AuditEvent, Organization, User
 from pipeline_secrets.core.api.rows import RowLoader, fetch_one, insert, split, statement
-from pipeline_secrets.core.errors import ConflictError, NotFoundError
+from pipeline_secrets.core.errors import ConflictError, NotFoundError, VaultUnavailableError
 from secrets_app import hooks, schedule, vault
 from secrets_app.models import SecretIndex, SecretLifecycle, SecretTag
 from secrets_app.selectors import SECRET_NOT_FOUND, secret_get, vault_path
@@ -78,7 +79,7 @@ def _index_upsert(
     keys = sorted(document.get("values") or {})
     if fresh:
         # Statements written once (rows.insert), not built by the ORM on every create; part
-        # of the caller's transaction (see _write_index_or_repair), without a savepoint.
+        # of the caller's transaction (see _create_index), without a savepoint.
         with transaction.atomic(savepoint=False):
             row = insert(
                 SecretIndex(
@@ -152,37 +153,95 @@ def _write_index_or_repair(
     document: dict[str, Any],
     written: vault.Written,
     expires_at: datetime | None,
-    created: bool,
-    then: Callable[[SecretIndex], None] | None = None,
 ) -> SecretIndex:
-    """The index row (and the renewal time) of a document Vault has just accepted, with
-    ``then(row)`` (a create's schedule and audit row) in the same transaction: one commit,
-    and either all of it is written or none of it, and Vault is repaired."""
+    """The index row (and the renewal time) of a new version Vault has just accepted."""
     try:
-        with transaction.atomic() if then is not None else nullcontext():
-            row = _index_upsert(
-                organization=organization,
-                secret_id=secret_id,
-                document=document,
-                version=written.version,
-                updated_at=written.created_at,
-                expires_at=expires_at,
-                fresh=created,
-            )
-            schedule.after_write(
-                row=row, stype=get_type(document["type"]), values=document.get("values") or {}
-            )
-            if then is not None:
-                then(row)
+        row = _index_upsert(
+            organization=organization,
+            secret_id=secret_id,
+            document=document,
+            version=written.version,
+            updated_at=written.created_at,
+            expires_at=expires_at,
+        )
+        schedule.after_write(
+            row=row, stype=get_type(document["type"]), values=document.get("values") or {}
+        )
         return row
     except Exception:
         path = vault_path(organization.pk, secret_id)
         logger.exception("index write failed for %s; repairing", path)
         try:
-            if created:
-                vault.delete_all(path)
-            else:
-                index_sync(organization=organization, secret_id=secret_id)
+            index_sync(organization=organization, secret_id=secret_id)
+        except Exception:
+            logger.exception("repair of %s failed; run `manage.py rebuild_secret_index`", path)
+        raise
+
+
+def _create_index(
+    *,
+    organization: Organization,
+    secret_id: str,
+    document: dict[str, Any],
+    written: Callable[[], vault.Written],
+    expires_at: datetime | None,
+    then: Callable[[SecretIndex], None],
+) -> SecretIndex:
+    """The index row, tags, renewal time and ``then(row)`` (schedule, audit row) of a new
+    secret, written while Vault takes its document (``written`` reads Vault's answer) and
+    committed once Vault accepted it: one transaction, all of it or none of it.
+
+    The row is written as version 1, which a create (check-and-set 0) always makes; the
+    time is Vault's, set from its answer. A row the index still holds for this id is stale
+    when Vault accepts the create (its document is gone): the new row takes its place. If
+    the index cannot be written, the document Vault accepted is removed again; a refused
+    create (``CasMismatchError``, ``VaultUnavailableError``) leaves nothing behind."""
+    outcome: vault.Written | None = None
+
+    def store(*, stale: bool) -> SecretIndex:
+        nonlocal outcome
+        with transaction.atomic():
+            if stale:
+                SecretIndex.objects.filter(organization=organization, secret_id=secret_id).delete()
+            row = _index_upsert(
+                organization=organization,
+                secret_id=secret_id,
+                document=document,
+                version=1,
+                updated_at=timezone.now(),  # until Vault's time is known, below
+                expires_at=expires_at,
+                fresh=True,
+            )
+            schedule.after_write(
+                row=row, stype=get_type(document["type"]), values=document.get("values") or {}
+            )
+            then(row)
+            if outcome is None:
+                outcome = written()
+            row.version, row.updated_at = outcome.version, outcome.created_at
+            SecretIndex.objects.filter(pk=row.pk).update(
+                version=row.version, updated_at=row.updated_at
+            )
+        return row
+
+    try:
+        try:
+            return store(stale=False)
+        except IntegrityError:
+            if outcome is None:
+                outcome = written()  # a lost race (the document exists) is raised here
+            return store(stale=True)
+    except (vault.CasMismatchError, VaultUnavailableError):
+        raise
+    except Exception:
+        path = vault_path(organization.pk, secret_id)
+        logger.exception("index write failed for %s; repairing", path)
+        try:
+            if outcome is None:
+                outcome = written()
+            vault.delete_all(path)
+        except (vault.CasMismatchError, VaultUnavailableError):
+            pass  # not written, or nothing known: rebuild_secret_index settles it
         except Exception:
             logger.exception("repair of %s failed; run `manage.py rebuild_secret_index`", path)
         raise
@@ -210,21 +269,12 @@ def secret_create(
         raise ValidationError({"values": f"Values are required for a {stype.name} secret."})
     prepared = stype.clean(values, ctx)
     secret_id = secret_id_for(name)
-    # Vault decides: an index row whose document is gone is stale and index_sync drops it.
-    if (
-        _indexed(organization, secret_id)
-        and index_sync(organization=organization, secret_id=secret_id) is not None
-    ):
-        raise ConflictError(f"A secret named {name!r} already exists in this organization.")
     document = _document(
         name=name, type=stype.name, values=prepared.values, tags=clean_tags, actor=actor.username
     )
-    try:
-        written = vault.write(vault_path(organization.pk, secret_id), document, cas=0)
-    except vault.CasMismatchError:
-        raise ConflictError(
-            f"A secret named {name!r} already exists in this organization."
-        ) from None
+    # Vault decides whether the name is taken (check-and-set 0); the index is written while
+    # it does (see _create_index).
+    written = vault.write_later(vault_path(organization.pk, secret_id), document, cas=0)
 
     def scheduled_and_audited(row: SecretIndex) -> None:
         schedule.set_rotation(row=row, change=change, now=ctx.now)
@@ -241,15 +291,19 @@ def secret_create(
             **change.audit(),
         )
 
-    row = _write_index_or_repair(
-        organization=organization,
-        secret_id=secret_id,
-        document=document,
-        written=written,
-        expires_at=prepared.expires_at,
-        created=True,
-        then=scheduled_and_audited,
-    )
+    try:
+        row = _create_index(
+            organization=organization,
+            secret_id=secret_id,
+            document=document,
+            written=written,
+            expires_at=prepared.expires_at,
+            then=scheduled_and_audited,
+        )
+    except vault.CasMismatchError:
+        raise ConflictError(
+            f"A secret named {name!r} already exists in this organization."
+        ) from None
     return SecretWrite(row=row, generated=prepared.generated)
 
 
@@ -340,7 +394,6 @@ def _store_update(
         document=document,
         written=written,
         expires_at=expires_at,
-        created=False,
     )
     return row, hooks.after_write(organization=organization, secret_id=secret_id)
 
@@ -537,21 +590,6 @@ def _row_query() -> str:
         f"LEFT JOIN {lc.table} l ON {lc.column('l', 'secret')} = {i.column('i', 'id')} "
         f"WHERE {i.column('i', 'organization')} = %s AND {i.column('i', 'secret_id')} = %s"
     )
-
-
-def _indexed_query() -> str:
-    i = _INDEX
-    return (
-        # Identifiers from the model's metadata only; every value is a bound parameter.
-        f"SELECT 1 FROM {i.table} i WHERE {i.column('i', 'organization')} = %s "  # noqa: S608
-        f"AND {i.column('i', 'secret_id')} = %s"
-    )
-
-
-def _indexed(organization: Organization, secret_id: str) -> bool:
-    """Whether the index has a row for ``secret_id`` in the org (one prepared statement)."""
-    found = fetch_one(statement("indexed", _indexed_query), [organization.pk, secret_id])
-    return found is not None
 
 
 def secret_row(*, organization: Organization, secret_id: str) -> SecretIndex:

@@ -443,30 +443,43 @@ def _document(response: Any) -> VaultDocument | None:
     )
 
 
+def _send(
+    method: str, path: str, body: dict[str, Any] | None = None, query: str = ""
+) -> tuple[vault_transport.Sent | None, float]:
+    """Send a KV v2 call for ``path`` over ``vault_transport.send`` with the app's client
+    (its address, token and TLS set-up): the request on the wire (None: it could not be
+    sent) and when it was sent."""
+    try:
+        adapter = client().adapter
+    except (VaultUnavailableError, hvac.exceptions.VaultError, requests.RequestException):
+        return None, time.monotonic()  # no token to send with: the hvac path tells why
+    url = adapter.base_uri + hvac.utils.format_url(
+        "/v1/{mount_point}/data/{path}", mount_point=settings.VAULT_MOUNT, path=path
+    )
+    headers = {"X-Vault-Request": "true", "X-Vault-Token": str(adapter.token)}
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    sent = vault_transport.send(
+        method,
+        url + query,
+        headers,
+        payload,
+        timeout=float(settings.VAULT_TIMEOUT),
+        verify=adapter._kwargs.get("verify"),
+        cert=adapter._kwargs.get("cert"),
+    )
+    return sent, time.monotonic()
+
+
 def read_later(path: str, version: int | None = None) -> Callable[[], VaultDocument | None]:
     """``read`` in two halves: the request goes out now, and the function returned reads the
     answer (what ``read`` returns or raises). The caller's own work in between (an audit
     row) overlaps Vault's. Any answer but a plain 200 (a missing or deleted version, a
     refused token, a standby's redirect, a dropped connection) is left to ``read``, which
     asks again under its rules."""
-    try:
-        adapter = client().adapter
-    except VaultUnavailableError:
-        return lambda: read(path, version)
-    started = time.monotonic()
-    url = adapter.base_uri + hvac.utils.format_url(
-        "/v1/{mount_point}/data/{path}", mount_point=settings.VAULT_MOUNT, path=path
-    )
-    if version is not None:
-        url += f"?version={int(version)}"
-    headers = {"X-Vault-Request": "true", "X-Vault-Token": str(adapter.token)}
-    sent = vault_transport.send_get(
-        url,
-        headers,
-        timeout=float(settings.VAULT_TIMEOUT),
-        verify=adapter._kwargs.get("verify"),
-        cert=adapter._kwargs.get("cert"),
-    )
+    sent, started = _send("GET", path, query="" if version is None else f"?version={version}")
 
     def answer() -> VaultDocument | None:
         got = sent.answer() if sent is not None else None
@@ -534,7 +547,47 @@ def write(path: str, data: dict[str, Any], *, cas: int) -> Written:
     ``cas + 1`` holding exactly ``data`` is this write, landed; version ``cas`` means it did
     not land and is tried again; anything else is a lost race (``CasMismatchError``). So a
     write is never applied twice, and never reported failed when it landed, as long as
-    Vault answers within ``VAULT_RETRY_SECONDS``."""
+    Vault answers within ``VAULT_RETRY_SECONDS``.
+
+    The first attempt goes out over ``vault_transport.send``; anything but a 200 answer is
+    left to hvac, after the check whether it landed when it may have."""
+    return write_later(path, data, cas=cas)()
+
+
+def write_later(path: str, data: dict[str, Any], *, cas: int) -> Callable[[], Written]:
+    """``write`` in two halves: the request goes out now, and the function returned reads
+    the answer (what ``write`` returns or raises). Until it is called, the caller does not
+    know whether the write landed; it must call it."""
+    sent, started = _send("POST", path, {"data": data, "options": {"cas": cas}})
+
+    def answer() -> Written:
+        got = sent.answer() if sent is not None else None
+        if got is not None and got[0] == 200:
+            try:
+                meta = json.loads(got[1])["data"]
+                written = Written(
+                    version=int(meta["version"]),
+                    created_at=parse_time(str(meta["created_time"])),
+                )
+            except (ValueError, KeyError, TypeError):
+                pass  # a 200 that is not a KV v2 answer: ask whether the write landed
+            else:
+                observe_vault_call("write", "ok", time.monotonic() - started)
+                return written
+        elif sent is None or (got is not None and got[0] < 500):
+            # Not sent, or refused (a lost check-and-set race, a token to renew, a standby's
+            # redirect): nothing was written; hvac's attempt tells which and acts on it.
+            return _write(path, data, cas)
+        landed = _landed(path, data, cas)
+        if landed is not None:
+            return landed
+        return _write(path, data, cas)
+
+    return answer
+
+
+def _write(path: str, data: dict[str, Any], cas: int) -> Written:
+    """``write`` through hvac, with the retry rules ``write`` describes."""
     deadline = time.monotonic() + _retry_bound()
     backoff = FIRST_BACKOFF
     logged_in_again = False

@@ -195,11 +195,13 @@ class PooledJSONAdapter(hvac.adapters.JSONAdapter):
 
 # --------------------------------------------------------------------------- send now, read later
 #
-# A read of values is followed by its audit row. Sending the read first and writing the
-# row while Vault works on the answer overlaps the two. These connections are kept apart
-# from the pool above (urllib3 sends and reads in one call); only plain GETs use them, and
-# any answer the caller does not take as is (not a 200, a dropped connection) makes it ask
-# again through hvac, whose rules (redirects, retries, errors) then apply.
+# The two calls every API request makes, a read of values and the write of a new version,
+# go out over plain ``http.client`` connections: a third less of the client's own time per
+# call than hvac over urllib3, and the send is split from the read of the answer. So a read
+# is sent first and its audit row written while Vault works on the answer. These
+# connections are kept apart from the pool above; any answer the caller does not take as
+# is (not a 200, a dropped connection) is left to the hvac path, whose rules (redirects,
+# retries, a write's check whether it landed) then apply.
 
 _idle: dict[tuple[Any, ...], list[http.client.HTTPConnection]] = {}
 _idle_lock = threading.Lock()
@@ -223,7 +225,7 @@ def _tls_context(verify: Any, cert: Any) -> ssl.SSLContext:
 
 
 class Sent:
-    """A GET on the wire; ``answer()`` reads its status and body (None: ask again)."""
+    """A request on the wire; ``answer()`` reads its status and body (None: no answer)."""
 
     def __init__(self, connection: http.client.HTTPConnection, key: tuple[Any, ...]) -> None:
         self._connection = connection
@@ -250,10 +252,18 @@ class Sent:
         return response.status, body
 
 
-def send_get(
-    url: str, headers: dict[str, str], *, timeout: float, verify: Any, cert: Any
+def send(
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes | None = None,
+    *,
+    timeout: float,
+    verify: Any,
+    cert: Any,
 ) -> Sent | None:
-    """Send a GET to ``url`` now, on a kept-alive connection; None if it could not be sent."""
+    """Send a request to ``url`` now, on a kept-alive connection; None if it could not be
+    sent (then the server cannot have acted on it: its body never arrived whole)."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     cert = tuple(cert) if isinstance(cert, list) else cert
@@ -270,7 +280,7 @@ def send_get(
             connection = http.client.HTTPConnection(parts.hostname or "", port, timeout=timeout)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     try:
-        connection.request("GET", target, headers=headers)
+        connection.request(method, target, body=body, headers=headers)
     except (OSError, http.client.HTTPException):
         connection.close()
         return None
