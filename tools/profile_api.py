@@ -46,7 +46,20 @@ READ_STAGES: list[Stage] = [
     ("index lookup", "secrets_app.selectors", "secret_get", None),
     ("index lookup", "secrets_app.services", "secret_row", None),
     ("reveal (own work)", "secrets_app.services", "secret_reveal", None),
-    ("Vault call", "secrets_app.vault", "read", "reveal (own work)"),
+    # Sent first, answer read after the audit row: the wait is what the row did not cover.
+    (
+        "Vault call (send, wait for answer)",
+        "secrets_app.vault_transport",
+        "send",
+        "reveal (own work)",
+    ),
+    (
+        "Vault call (send, wait for answer)",
+        "secrets_app.vault_transport",
+        "Sent.answer",
+        "reveal (own work)",
+    ),
+    ("Vault call (send, wait for answer)", "secrets_app.vault", "read", "reveal (own work)"),
     ("audit write", "orgs.audit", "record", "reveal (own work)"),
     (
         "serialisation",
@@ -61,21 +74,20 @@ CREATE_STAGES: list[Stage] = [
     ("authentication", "rest_framework.request", "Request._authenticate", None),
     ("membership + role", "orgs.scoping", "resolve_membership", None),
     ("body parsing + validation", "rest_framework.serializers", "BaseSerializer.is_valid", None),
-    ("create: type checks, existence query", "secrets_app.services", "secret_create", None),
-    ("Vault call", "secrets_app.vault", "write", "create: type checks, existence query"),
+    ("create: type checks, Vault send", "secrets_app.services", "secret_create", None),
     (
-        "index write",
+        "index, schedule, audit rows (one transaction)",
         "secrets_app.services",
-        "_write_index_or_repair",
-        "create: type checks, existence query",
+        "_create_index",
+        "create: type checks, Vault send",
     ),
+    # The answer is read inside the transaction, after its rows were written.
     (
-        "rotation schedule",
-        "secrets_app.schedule",
-        "set_rotation",
-        "create: type checks, existence query",
+        "Vault call (wait for answer)",
+        "secrets_app.vault_transport",
+        "Sent.answer",
+        "index, schedule, audit rows (one transaction)",
     ),
-    ("audit write", "orgs.audit", "record", "create: type checks, existence query"),
     (
         "serialisation",
         "rest_framework.serializers",
@@ -83,7 +95,6 @@ CREATE_STAGES: list[Stage] = [
         None,
     ),
     ("serialisation", "secrets_app.api.views", "secret_created_data", None),
-    ("serialisation", "secrets_app.services", "secret_row", None),
     ("JSON rendering", "rest_framework.renderers", "JSONRenderer.render", None),
 ]
 
