@@ -147,14 +147,22 @@ class Bench:
         def base(_: int) -> None:
             kv.read_secret_version(path=path, mount_point="secret", raise_on_deleted_version=True)
 
-        with self._floor_server() as floor_url:
+        with (
+            self._floor_server() as floor_url,
+            self._floor_server("product_transport") as transport_floor_url,
+        ):
             session = requests.Session()
             session.trust_env = False
 
             def floor(_: int) -> None:
                 session.get(floor_url, params=path).raise_for_status()
 
-            got = interleaved_medians({"ours": ours, "floor": floor, "raw": base}, 300)
+            def transport_floor(_: int) -> None:
+                session.get(transport_floor_url, params=path).raise_for_status()
+
+            got = interleaved_medians(
+                {"ours": ours, "floor": floor, "raw": base, "transport": transport_floor}, 300
+            )
         self.read_ms = got
         self.rows.append(
             Row(
@@ -174,14 +182,23 @@ class Bench:
                 got["ours"] / got["floor"] <= 1.35,
             )
         )
+        self.rows.append(
+            Row(
+                "API read vs the floor app reading through the product's Vault transport",
+                got["ours"],
+                got["transport"],
+                "reported (the product's share without the client's)",
+                True,
+            )
+        )
 
     @contextmanager
-    def _floor_server(self) -> Iterator[str]:
-        """The floor app (tools/bench_floor.py) served as the product is; yields its URL."""
+    def _floor_server(self, app: str = "application") -> Iterator[str]:
+        """A floor app (tools/bench_floor.py) served as the product is; yields its URL."""
         port = free_port()
         env = {**self.env, "PYTHONPATH": str(ROOT)}
         floor = subprocess.Popen(
-            gunicorn_command(port, app="tools.bench_floor:application", options=QUIET),
+            gunicorn_command(port, app=f"tools.bench_floor:{app}", options=QUIET),
             cwd=ROOT,
             env=env,
         )
