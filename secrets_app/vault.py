@@ -448,11 +448,12 @@ def _send(
 ) -> tuple[vault_transport.Sent | None, float]:
     """Send a KV v2 call for ``path`` over ``vault_transport.send`` with the app's client
     (its address, token and TLS set-up): the request on the wire (None: it could not be
-    sent) and when it was sent."""
+    sent) and when the call started."""
+    started = time.monotonic()
     try:
         adapter = client().adapter
     except (VaultUnavailableError, hvac.exceptions.VaultError, requests.RequestException):
-        return None, time.monotonic()  # no token to send with: the hvac path tells why
+        return None, started  # no token to send with: the hvac path tells why
     url = adapter.base_uri + hvac.utils.format_url(
         "/v1/{mount_point}/data/{path}", mount_point=settings.VAULT_MOUNT, path=path
     )
@@ -470,7 +471,7 @@ def _send(
         verify=adapter._kwargs.get("verify"),
         cert=adapter._kwargs.get("cert"),
     )
-    return sent, time.monotonic()
+    return sent, started
 
 
 def read_later(path: str, version: int | None = None) -> Callable[[], VaultDocument | None]:

@@ -85,16 +85,19 @@ def test_viewers_see_field_names_but_no_safe_values(vault: VaultServer, personas
 def test_reveal_and_hide_answers_keep_the_focus_on_the_control(
     vault: VaultServer, personas: Personas
 ) -> None:
+    # The answer marks the control with data-focus, which app.js focuses once htmx has wired
+    # it up (autofocus would let the browser focus it before, and an Enter then leaves).
     row = make_secret(personas, type="password", values={"username": "u", "password": VALUE})
     client = signed_in(personas, "member")
     shown = client.post(detail(personas, row, "values/password/"), headers=HTMX).content.decode()
-    assert 'class="hide-link"' in shown and " autofocus>Hide" in shown
+    assert 'class="hide-link"' in shown and " data-focus>Hide" in shown
+    assert "autofocus" not in shown
     hidden = client.get(detail(personas, row, "values/password/"), headers=HTMX).content.decode()
-    assert "autofocus>Reveal" in hidden
+    assert "data-focus>Reveal" in hidden and "autofocus" not in hidden
     page = client.get(detail(personas, row)).content.decode()
-    assert "autofocus" not in page
+    assert "autofocus" not in page and "data-focus" not in page
     tags = client.post(detail(personas, row, "tags/add/"), {"tag": "a"}, headers=HTMX)
-    assert "autofocus" in tags.content.decode()
+    assert "data-focus" in tags.content.decode() and "autofocus" not in tags.content.decode()
 
 
 # --------------------------------------------------------------------------- .env

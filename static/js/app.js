@@ -85,12 +85,14 @@
     search.select();
   });
 
-  // A swapped-in control marked autofocus takes the focus (Reveal becomes Hide and back,
-  // a tag removed leaves focus in the tag box) instead of dropping it to the page.
+  // A swapped-in control marked data-focus takes the focus (Reveal becomes Hide and back,
+  // a tag removed leaves focus in the tag box) instead of dropping it to the page. Not the
+  // autofocus attribute: the browser would focus the control as soon as it is inserted,
+  // before htmx has wired it up, and an Enter pressed then would leave the page.
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.target;
     if (!target.querySelector) return;
-    var wanted = target.matches("[autofocus]") ? target : target.querySelector("[autofocus]");
+    var wanted = target.matches("[data-focus]") ? target : target.querySelector("[data-focus]");
     if (wanted && document.contains(wanted) && document.activeElement !== wanted) wanted.focus();
   });
 
