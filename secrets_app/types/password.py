@@ -41,8 +41,15 @@ def parse_spec(value: str) -> tuple[str, int] | None:
 def generate_password(
     rng: Random, method: str = DEFAULT_METHOD, length: int = DEFAULT_LENGTH
 ) -> str:
+    """``length`` random characters of ``method``'s alphabet that use it: an alphanumeric
+    password has a letter and a digit, an ASCII one a character besides those. So the spec
+    read back from a password (``spec_of``) is the one it was made with, and a rotation
+    keeps it. Drawn again until it fits (a few draws at worst, for short lengths)."""
     alphabet = ALPHABETS[method]
-    return "".join(rng.choice(alphabet) for _ in range(length))
+    while True:
+        candidate = "".join(rng.choice(alphabet) for _ in range(length))
+        if spec_of(candidate)[0] == method:
+            return candidate
 
 
 def resolve_password(value: str | None, rng: Random, *, specs: bool = True) -> tuple[str, bool]:
