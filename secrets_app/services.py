@@ -25,7 +25,14 @@ from django.utils import timezone
 
 from orgs import audit
 from orgs.models import AuditEvent, Organization, User
-from pipeline_secrets.core.api.rows import RowLoader, fetch_one, insert, split, statement
+from pipeline_secrets.core.api.rows import (
+    RowLoader,
+    fetch_one,
+    insert,
+    split,
+    statement,
+    update,
+)
 from pipeline_secrets.core.errors import ConflictError, NotFoundError, VaultUnavailableError
 from secrets_app import hooks, schedule, vault
 from secrets_app.models import SecretIndex, SecretLifecycle, SecretTag
@@ -219,9 +226,7 @@ def _create_index(
             if outcome is None:
                 outcome = written()
             row.version, row.updated_at = outcome.version, outcome.created_at
-            SecretIndex.objects.filter(pk=row.pk).update(
-                version=row.version, updated_at=row.updated_at
-            )
+            update(row, "version", "updated_at")
         return row
 
     try:

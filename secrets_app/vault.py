@@ -412,7 +412,13 @@ def _vault_errors(action: str, path: str, *, final: bool = True) -> Iterator[Non
 
 def read(path: str, version: int | None = None) -> VaultDocument | None:
     """``version`` of ``path`` (default the current one), or None when it does not exist,
-    was deleted or has been pruned."""
+    was deleted or has been pruned. Sent over ``vault_transport`` first (``read_later``);
+    anything but a plain 200 is asked again through hvac."""
+    return read_later(path, version)()
+
+
+def _read_hvac(path: str, version: int | None) -> VaultDocument | None:
+    """``read`` through hvac, with the retry rules of ``_call``."""
 
     def call(vault_client: hvac.Client) -> Any:
         try:
@@ -478,18 +484,18 @@ def read_later(path: str, version: int | None = None) -> Callable[[], VaultDocum
     """``read`` in two halves: the request goes out now, and the function returned reads the
     answer (what ``read`` returns or raises). The caller's own work in between (an audit
     row) overlaps Vault's. Any answer but a plain 200 (a missing or deleted version, a
-    refused token, a standby's redirect, a dropped connection) is left to ``read``, which
-    asks again under its rules."""
+    refused token, a standby's redirect, a dropped connection) is asked again through hvac,
+    under its rules."""
     sent, started = _send("GET", path, query="" if version is None else f"?version={version}")
 
     def answer() -> VaultDocument | None:
         got = sent.answer() if sent is not None else None
         if got is None or got[0] != 200:
-            return read(path, version)
+            return _read_hvac(path, version)
         try:
             document = _document(json.loads(got[1]))
         except (ValueError, KeyError, TypeError):
-            return read(path, version)
+            return _read_hvac(path, version)
         observe_vault_call("read", "ok", time.monotonic() - started)
         return document
 

@@ -134,3 +134,26 @@ def insert(instance: M) -> M:
     instance._state.adding = False
     instance._state.db = connection.alias
     return instance
+
+
+def update(instance: M, *names: str) -> None:
+    """Write the fields ``names`` of a saved ``instance`` with one UPDATE by primary key,
+    their values prepared as ``Model.save`` prepares them (no save hooks or signals)."""
+    meta = instance._meta
+    pk = meta.pk
+    assert pk is not None
+    concrete = {f.name: f for f in meta.concrete_fields}
+    fields = [concrete[name] for name in names]
+    quote = connection.ops.quote_name
+    sql = statement(
+        f"update:{meta.label}:{','.join(names)}",
+        lambda: (
+            # Identifiers from the model's metadata only; every value is a bound parameter.
+            f"UPDATE {quote(meta.db_table)} SET "  # noqa: S608
+            f"{', '.join(f'{quote(f.column)} = %s' for f in fields)} "
+            f"WHERE {quote(pk.column)} = %s"
+        ),
+    )
+    params = [f.get_db_prep_save(getattr(instance, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, pk.get_db_prep_value(instance.pk, connection)])
