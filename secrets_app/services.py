@@ -209,7 +209,7 @@ def _create_index(
         nonlocal outcome
         with transaction.atomic():
             if stale:
-                SecretIndex.objects.filter(organization=organization, secret_id=secret_id).delete()
+                SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).delete()
             row = _index_upsert(
                 organization=organization,
                 secret_id=secret_id,
