@@ -33,7 +33,8 @@ class OrganizationForm(ServiceErrorsForm):
 class MemberAddForm(ServiceErrorsForm):
     username = forms.CharField(
         max_length=150,
-        help_text="An existing account only; invite anyone else by email.",
+        help_text="An existing account: it is invited at its address and joins when it "
+        "accepts. Invite anyone else by email.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
@@ -135,7 +136,8 @@ class GitHubLinkForm(ServiceErrorsForm):
         max_length=100,
         required=False,
         label="GitHub organization",
-        help_text="Its members join at their next GitHub sign-in; empty removes the link.",
+        help_text="One the operator trusts (GITHUB_TRUSTED_ORGS). Its members join at their "
+        "next GitHub sign-in; empty removes the link.",
     )
     default_role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
     team_roles = forms.CharField(
@@ -158,5 +160,9 @@ class GitHubLinkForm(ServiceErrorsForm):
 
 
 class GroupMappingForm(ServiceErrorsForm):
-    group = forms.CharField(max_length=200, label="LDAP group")
+    group = forms.CharField(
+        max_length=200,
+        label="LDAP group",
+        help_text="One the operator trusts (LDAP_TRUSTED_GROUPS).",
+    )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)

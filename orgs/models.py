@@ -101,6 +101,7 @@ class Membership(models.Model):
         default="",
         choices=[
             ("", "admin"),
+            ("creator", "creating it"),
             ("invitation", "invitation"),
             ("github", "GitHub organization"),
             ("ldap", "LDAP group"),
@@ -307,6 +308,7 @@ class Source(models.TextChoices):
     """Where a membership comes from: synchronised ones are added and removed at sign-in."""
 
     MANUAL = "", "Added by an admin"
+    CREATOR = "creator", "Creator of the organization"
     INVITATION = "invitation", "Invitation"
     GITHUB = "github", "GitHub organization"
     LDAP = "ldap", "LDAP group"
@@ -317,7 +319,9 @@ class InvitationQuerySet(OrgScopedQuerySet["Invitation"]):
 
 
 class Invitation(models.Model):
-    """An emailed, single-use link that makes its opener a member with ``role``.
+    """An emailed, single-use link that makes the person it was sent to a member with
+    ``role``: it is accepted only by an account with a verified address equal to ``email``,
+    or, when it was sent to an existing account (``invitee``), by that account only.
 
     Only the SHA-256 of the link's token is kept; the token is in the mail only.
     """
@@ -342,6 +346,14 @@ class Invitation(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    invitee = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The existing account invited by its username; only it may accept.",
+    )
 
     objects = InvitationQuerySet.as_manager()
 
@@ -350,6 +362,16 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} to {self.organization} ({self.role})"
+
+    @property
+    def shown_email(self) -> str:
+        """The address as admins see it: an account's own address (an invitation by
+        username) is masked, so inviting a username does not reveal where its owner gets
+        mail."""
+        if self.invitee_id is None:
+            return self.email
+        local, _, domain = self.email.partition("@")
+        return f"{local[:1]}***@{domain}"
 
     @property
     def state(self) -> str:

@@ -30,7 +30,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from orgs import audit, sync
+from orgs import audit, signin, sync
 from orgs.authentication import BearerTokenScheme
 from orgs.models import OidcIdentity, Source, User
 
@@ -119,9 +119,7 @@ def user_for_claims(claims: dict[str, Any], *, link_to: User | None = None) -> U
             wanted = str(claims.get("preferred_username") or claims.get("name") or "")
             if not wanted:
                 wanted = str(claims.get("email") or "").partition("@")[0]
-            user = User(username=_unique_username(wanted))
-            user.set_unusable_password()
-            user.save()
+            user = signin.provider_user_create(username=_unique_username(wanted), claims=claims)
         try:
             with transaction.atomic():
                 OidcIdentity.objects.create(user=user, issuer=issuer, subject=subject)

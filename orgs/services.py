@@ -1,28 +1,25 @@
-"""Writes for organizations, memberships and API tokens."""
+"""Writes for organizations, memberships, API tokens and directory links (invitations are
+in ``orgs.invitations``). Who may act on whom is decided by ``orgs.consent``."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orgs import audit
+from orgs import audit, consent
 from orgs.authentication import hash_token
 from orgs.models import (
     ApiToken,
     GitHubLink,
     GroupMapping,
-    Invitation,
     Membership,
     Organization,
     Role,
@@ -34,14 +31,18 @@ from orgs.selectors import member_get
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
 
 
-def _validate_role(role: str) -> None:
+def validate_role(role: str) -> None:
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}; choose one of {Role.values}."})
 
 
 @transaction.atomic
-def organization_create(*, actor: User, name: str) -> Organization:
-    """A new organization whose creator is its first admin."""
+def organization_create(*, actor: User, name: str, operator: bool = False) -> Organization:
+    """A new organization whose creator is its first admin (a membership of source
+    ``creator``). Refused (PermissionDenied) to whoever ``ORG_CREATION`` does not allow,
+    unless the operator's own tooling asks (``operator``: the first run, ``bootstrap``)."""
+    if not operator:
+        consent.require_org_creation(actor)
     name = name.strip()
     if not name:
         raise ValidationError({"name": "This field may not be blank."})
@@ -54,7 +55,9 @@ def organization_create(*, actor: User, name: str) -> Organization:
             organization = Organization.objects.create(name=name)
     except IntegrityError:
         raise ConflictError(f"An organization named {name!r} already exists.") from None
-    Membership.objects.create(user=actor, organization=organization, role=Role.ADMIN)
+    Membership.objects.create(
+        user=actor, organization=organization, role=Role.ADMIN, source=Source.CREATOR
+    )
     audit.record(
         actor=actor.username,
         action="org.create",
@@ -66,22 +69,7 @@ def organization_create(*, actor: User, name: str) -> Organization:
     return organization
 
 
-@transaction.atomic
-def member_add(*, actor: User, organization: Organization, username: str, role: str) -> Membership:
-    _validate_role(role)
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        raise ValidationError({"username": f"No user named {username!r}."})
-    membership, created = Membership.objects.get_or_create(
-        user=user, organization=organization, defaults={"role": role}
-    )
-    if not created:
-        raise ConflictError(f"{username} is already a member of {organization.name}.")
-    _audit_member(actor, "member.add", membership)
-    return membership
-
-
-def _audit_member(actor: User, action: str, membership: Membership) -> None:
+def audit_member(actor: User, action: str, membership: Membership) -> None:
     audit.record(
         actor=actor.username,
         action=action,
@@ -111,13 +99,13 @@ def _ensure_another_admin(membership: Membership) -> None:
 def member_change_role(
     *, actor: User, organization: Organization, user_id: int, role: str
 ) -> Membership:
-    _validate_role(role)
+    validate_role(role)
     membership = member_get(organization=organization, user_id=user_id)
     if role != Role.ADMIN:
         _ensure_another_admin(membership)
     membership.role = role
     membership.save(update_fields=["role"])
-    _audit_member(actor, "member.role", membership)
+    audit_member(actor, "member.role", membership)
     return membership
 
 
@@ -125,7 +113,7 @@ def member_change_role(
 def member_remove(*, actor: User, organization: Organization, user_id: int) -> None:
     membership = member_get(organization=organization, user_id=user_id)
     _ensure_another_admin(membership)
-    _audit_member(actor, "member.remove", membership)
+    audit_member(actor, "member.remove", membership)
     membership.delete()
 
 
@@ -154,7 +142,7 @@ def first_admin_create(*, username: str, password: str, organization_name: str) 
         raise ValidationError({"password": exc.messages}) from None
     user.set_password(password)
     user.save()
-    organization_create(actor=user, name=organization_name)
+    organization_create(actor=user, name=organization_name, operator=True)
     return user
 
 
@@ -251,135 +239,6 @@ def end_other_sessions(*, user: User, keep: str | None) -> int:
     return ended
 
 
-# --------------------------------------------------------------------------- invitations
-
-
-def invitation_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def invitation_create(
-    *, actor: User, organization: Organization, email: str, role: str, base_url: str
-) -> tuple[Invitation, str]:
-    """Invite ``email`` with ``role`` and mail it a single-use link under ``base_url``.
-    Returns the invitation and the raw link token (which is kept nowhere else)."""
-    email = email.strip()
-    _validate_role(role)
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError({"email": "Enter a valid email address."}) from None
-    pending = Invitation.objects.for_org(organization).filter(
-        email__iexact=email,
-        accepted_at__isnull=True,
-        revoked_at__isnull=True,
-        expires_at__gt=timezone.now(),
-    )
-    if pending.exists():
-        raise ConflictError(f"{email} already has a pending invitation; revoke it first.")
-    raw = secrets.token_urlsafe(32)
-    with transaction.atomic():
-        invitation = Invitation.objects.create(
-            organization=organization,
-            email=email,
-            role=role,
-            token_hash=invitation_hash(raw),
-            invited_by=actor.username,
-            expires_at=timezone.now() + timedelta(days=settings.INVITATION_DAYS),
-        )
-        audit.record(
-            actor=actor.username,
-            action="invitation.send",
-            organization=organization,
-            target_type="invitation",
-            target_id=invitation.pk,
-            target_name=email,
-            role=role,
-        )
-    link = f"{settings.PUBLIC_URL or base_url.rstrip('/')}/invites/{raw}/"
-    send_mail(
-        subject=f"[Pipeline Secrets] {actor.username} invites you to {organization.name}",
-        message=(
-            f"{actor.username} invites you to the organization {organization.name} on "
-            f"Pipeline Secrets, as {role}.\n\nOpen this link to accept; it works once, "
-            f"until {invitation.expires_at:%Y-%m-%d %H:%M} UTC:\n\n{link}\n\n"
-            "If you did not expect this, ignore this message.\n"
-        ),
-        from_email=None,
-        recipient_list=[email],
-    )
-    return invitation, raw
-
-
-def invitation_revoke(*, actor: User, organization: Organization, invitation_id: int) -> None:
-    with transaction.atomic():
-        invitation = (
-            Invitation.objects.for_org(organization)
-            .select_for_update()
-            .filter(pk=invitation_id)
-            .first()
-        )
-        if invitation is None:
-            raise NotFoundError("Invitation not found.")
-        if invitation.state != Invitation.State.PENDING:
-            raise ConflictError(f"This invitation is {invitation.state}; it cannot be revoked.")
-        invitation.revoked_at = timezone.now()
-        invitation.save(update_fields=["revoked_at"])
-        audit.record(
-            actor=actor.username,
-            action="invitation.revoke",
-            organization=organization,
-            target_type="invitation",
-            target_id=invitation.pk,
-            target_name=invitation.email,
-            role=invitation.role,
-        )
-
-
-def invitation_for_token(raw: str) -> Invitation | None:
-    """The invitation a link token belongs to, whatever its state, or None."""
-    if not raw or len(raw) > 100:
-        return None
-    return (
-        Invitation.objects.select_related("organization")
-        .filter(token_hash=invitation_hash(raw))
-        .first()
-    )
-
-
-@transaction.atomic
-def invitation_accept(*, user: User, raw: str) -> Membership:
-    """Make ``user`` a member with the invited role; the link is used up."""
-    found = invitation_for_token(raw)
-    if found is None:
-        raise NotFoundError("This invitation link is not valid.")
-    invitation = Invitation.objects.select_for_update().get(pk=found.pk)
-    if invitation.state != Invitation.State.PENDING:
-        raise ConflictError(f"This invitation is {invitation.state}.")
-    if Membership.objects.filter(user=user, organization_id=invitation.organization_id).exists():
-        raise ConflictError(f"You are already a member of {found.organization.name}.")
-    membership = Membership.objects.create(
-        user=user,
-        organization=found.organization,
-        role=invitation.role,
-        source=Source.INVITATION,
-    )
-    invitation.accepted_at = timezone.now()
-    invitation.accepted_by = user
-    invitation.save(update_fields=["accepted_at", "accepted_by"])
-    audit.record(
-        actor=user.username,
-        action="invitation.accept",
-        organization=found.organization,
-        target_type="invitation",
-        target_id=invitation.pk,
-        target_name=invitation.email,
-        role=invitation.role,
-    )
-    _audit_member(user, "member.add", membership)
-    return membership
-
-
 # --------------------------------------------------------------------------- directory links
 
 
@@ -394,12 +253,19 @@ def github_link_set(
 ) -> GitHubLink | None:
     """Link the organization to a GitHub organization (an empty name removes the link)."""
     github_org = github_org.strip()
-    _validate_role(default_role)
+    validate_role(default_role)
     for slug, role in team_roles.items():
         if not slug or role not in Role.values:
             raise ValidationError({"team_roles": f"Unknown role {role!r} for team {slug!r}."})
     if github_org and not all(c.isalnum() or c == "-" for c in github_org):
         raise ValidationError({"github_org": "A GitHub organization name: letters, digits, -."})
+    if github_org and not consent.github_org_trusted(github_org):
+        raise ValidationError(
+            {
+                "github_org": f"The operator does not allow linking the GitHub organization "
+                f"{github_org!r} here (GITHUB_TRUSTED_ORGS)."
+            }
+        )
     GitHubLink.objects.filter(organization=organization).delete()
     link = None
     if github_org:
@@ -430,7 +296,14 @@ def group_mapping_set(
         raise ValidationError({"group": "This field may not be blank."})
     if len(group) > 200 or not group.isprintable():
         raise ValidationError({"group": "At most 200 printable characters."})
-    _validate_role(role)
+    if not consent.group_trusted(group):
+        raise ValidationError(
+            {
+                "group": f"The operator does not allow mapping the directory group {group!r} "
+                "here (LDAP_TRUSTED_GROUPS)."
+            }
+        )
+    validate_role(role)
     mapping, _ = GroupMapping.objects.update_or_create(
         organization=organization, group=group, defaults={"role": role}
     )

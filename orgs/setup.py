@@ -11,14 +11,14 @@ from allauth.account.adapter import get_adapter
 from allauth.account.forms import ChangePasswordForm
 from django.contrib import messages
 from django.contrib.auth import login
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views import View
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
-from orgs import github, oidc, services, signin
+from orgs import github, invitations, oidc, services, signin
 from orgs.forms import FirstAdminForm
 from orgs.models import Invitation, Membership, User
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
@@ -120,14 +120,15 @@ class OidcStartView(OIDCAuthenticationRequestView):
 
 
 class InvitationView(View):
-    """The link from an invitation mail: shows whose invitation it is; a signed-in visitor
-    accepts it; anyone else signs in or signs up first (local sign-up is then open for the
-    invited address only)."""
+    """The link from an invitation mail: shows whose invitation it is; the invited person,
+    signed in, accepts it (``orgs.invitations`` says who that is: anyone else is refused);
+    a visitor signs in or signs up first (local sign-up is then open for the invited address
+    only, and that address counts as verified: the link reached it)."""
 
     template_name = "orgs/invitation.html"
 
     def invitation(self, token: str) -> Invitation | None:
-        return services.invitation_for_token(token)
+        return invitations.invitation_for_token(token)
 
     def refused(self, request: HttpRequest, invitation: Invitation | None) -> HttpResponse:
         state = invitation.state if invitation is not None else "invalid"
@@ -163,11 +164,14 @@ class InvitationView(View):
         user = request.user
         assert isinstance(user, User)
         try:
-            membership = services.invitation_accept(user=user, raw=token)
+            membership = invitations.invitation_accept(user=user, raw=token)
         except NotFoundError:
             return self.refused(request, None)
         except ConflictError as exc:
             return self.page(request, {"invitation": invitation, "error": exc.detail}, status=409)
+        except PermissionDenied as exc:
+            # Not the invited person: the link stays usable for them, nothing changed here.
+            return self.page(request, {"invitation": invitation, "error": str(exc)}, status=403)
         request.session.pop(signin.INVITATION_SESSION_KEY, None)
         messages.success(
             request, f"You joined {membership.organization.name} as {membership.role}."

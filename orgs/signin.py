@@ -10,16 +10,17 @@ import logging
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress
 from allauth.account.signals import user_logged_in as allauth_logged_in
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from orgs import audit, github, services
-from orgs.models import Invitation, Organization, Source, User
+from orgs import audit, consent, github, invitations
+from orgs.models import Invitation, Source, User
 
 logger = logging.getLogger(__name__)
 
@@ -31,20 +32,20 @@ OIDC_BACKEND = "orgs.oidc.DexBackend"
 
 
 def record_for_user(user: User | None, *, actor: str, action: str, **detail: Any) -> None:
-    """One event in each organization ``user`` belongs to (so its admins see it), or one
-    outside any organization."""
-    organizations = (
-        list(Organization.objects.filter(memberships__user=user)) if user is not None else []
-    )
+    """One event in ``user``'s own security log (outside any organization), and one in each
+    organization they joined by consent (``orgs.consent``), so its admins see it; an
+    organization an admin put them in without their consent sees nothing."""
+    organizations = consent.consenting_organizations(user) if user is not None else []
     target: dict[str, Any] = {
         "target_type": "user",
         "target_id": user.pk if user is not None else "",
         "target_name": user.username if user is not None else actor,
     }
-    events = [
+    events = [audit.event(actor=actor, action=action, **target, **detail)]
+    events += [
         audit.event(actor=actor, action=action, organization=org, **target, **detail)
         for org in organizations
-    ] or [audit.event(actor=actor, action=action, **target, **detail)]
+    ]
     audit.record_many(events)
 
 
@@ -66,7 +67,7 @@ def _user_by_login(login: str) -> User | None:
 def pending_invitation(request: HttpRequest) -> Invitation | None:
     """The pending invitation whose link this browser opened, if any."""
     raw = request.session.get(INVITATION_SESSION_KEY, "")
-    invitation = services.invitation_for_token(raw) if raw else None
+    invitation = invitations.invitation_for_token(raw) if raw else None
     if invitation is None or invitation.state != Invitation.State.PENDING:
         return None
     return invitation
@@ -114,12 +115,36 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
-    """GitHub: anyone the operator's GitHub app lets through may have an account (it sees no
-    organization until a link, a mapping or an invitation brings it in). An identity is never
-    attached to an existing account by email; allauth asks for another address instead."""
+    """GitHub: a new account follows the rule of local sign-up (``orgs.consent``): only for
+    a person with a pending invitation to an address GitHub verified for them, unless the
+    operator opened it (``SOCIAL_SIGNUP=open``). Accounts already linked sign in as before.
+    An identity is never attached to an existing account by email; allauth asks for another
+    address instead."""
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
-        return True
+        verified = [a.email for a in sociallogin.email_addresses if a.verified]
+        return consent.provider_signup_allowed(verified)
+
+
+class SignUpClosed(SuspiciousOperation):
+    """A new account through LDAP while the operator has not opened sign-up to it."""
+
+
+def provider_user_create(*, username: str, claims: dict[str, Any]) -> User:
+    """A new account for an LDAP person (the OIDC claims), only where ``orgs.consent``
+    allows it (SignUpClosed otherwise); an address the provider verified is kept as a
+    verified address of the account, so an invitation to it can be accepted."""
+    email = str(claims.get("email") or "").strip()
+    verified = email if email and claims.get("email_verified") is True else ""
+    if not consent.provider_signup_allowed([verified] if verified else []):
+        raise SignUpClosed("sign-up through the directory is closed for this person")
+    taken = bool(verified) and EmailAddress.objects.filter(email__iexact=verified).exists()
+    user = User(username=username, email="" if taken else verified)
+    user.set_unusable_password()
+    user.save()
+    if verified and not taken:
+        EmailAddress.objects.create(user=user, email=verified, verified=True, primary=True)
+    return user
 
 
 @receiver(allauth_logged_in)

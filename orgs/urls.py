@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from orgs import notifications_views, views
+from orgs import access_views, notifications_views, views
 
 app_name = "dashboard"
 
@@ -22,22 +22,28 @@ urlpatterns = [
         views.MemberRemoveView.as_view(),
         name="member-remove",
     ),
-    path("orgs/<id:org_id>/invites/", views.InvitationsView.as_view(), name="invites"),
+    path("orgs/<id:org_id>/invites/", access_views.InvitationsView.as_view(), name="invites"),
     path(
         "orgs/<id:org_id>/invites/<id:invitation_id>/revoke/",
-        views.InvitationRevokeView.as_view(),
+        access_views.InvitationRevokeView.as_view(),
         name="invite-revoke",
     ),
     path(
         "orgs/<id:org_id>/settings/",
-        views.SignInSettingsView.as_view(),
+        access_views.SignInSettingsView.as_view(),
         name="signin-settings",
     ),
-    path("orgs/<id:org_id>/settings/github/", views.GitHubLinkView.as_view(), name="github-link"),
-    path("orgs/<id:org_id>/settings/groups/", views.GroupMappingView.as_view(), name="groups"),
+    path(
+        "orgs/<id:org_id>/settings/github/",
+        access_views.GitHubLinkView.as_view(),
+        name="github-link",
+    ),
+    path(
+        "orgs/<id:org_id>/settings/groups/", access_views.GroupMappingView.as_view(), name="groups"
+    ),
     path(
         "orgs/<id:org_id>/settings/groups/<id:mapping_id>/delete/",
-        views.GroupMappingDeleteView.as_view(),
+        access_views.GroupMappingDeleteView.as_view(),
         name="group-delete",
     ),
     path("orgs/<id:org_id>/activity/", views.ActivityView.as_view(), name="activity"),
@@ -57,6 +63,7 @@ urlpatterns = [
         name="notification-remove",
     ),
     path("account/tokens/", views.TokensView.as_view(), name="tokens"),
+    path("account/security/", access_views.SecurityLogView.as_view(), name="security"),
     path(
         "account/tokens/<id:token_id>/revoke/",
         views.TokenRevokeView.as_view(),

@@ -12,24 +12,21 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from orgs import activity, selectors, services
+from orgs import activity, consent, invitations, selectors, services
 from orgs.forms import (
-    GitHubLinkForm,
-    GroupMappingForm,
-    InvitationForm,
     MemberAddForm,
     MemberRoleForm,
     OrganizationForm,
     TokenCreateForm,
 )
-from orgs.models import ROLE_RULES, GitHubLink, GroupMapping, Invitation, Role, User
+from orgs.models import ROLE_RULES, Role, User
 from orgs.scoping import OrgScopedViewMixin
 from pipeline_secrets.core.errors import (
     AppError,
@@ -102,14 +99,19 @@ class HomeView(AccountView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["form"] = OrganizationForm()
+        context["may_create_orgs"] = consent.may_create_organizations(self.user)
         return context
 
 
 class OrganizationCreateView(AccountView):
+    """Creates an organization; who may is the operator's choice (``ORG_CREATION``), which
+    the service enforces: a refusal is the form's message with a 403."""
+
     template_name = "orgs/org_form.html"
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = OrganizationForm(request.POST)
+        status = 200
         if form.is_valid():
             try:
                 org = services.organization_create(actor=self.user, name=form.cleaned_data["name"])
@@ -117,13 +119,17 @@ class OrganizationCreateView(AccountView):
                 form.add_service_errors(exc)
             except ConflictError as exc:
                 form.add_error("name", exc.detail)
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
+                status = 403
             else:
                 messages.success(request, f"Created {org.name}. You are its admin.")
                 return redirect_to(request, reverse("secrets:list", args=[org.pk]))
-        return self.render_to_response(self.get_context_data(form=form))
+        return self.render_to_response(self.get_context_data(form=form), status=status)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("form", OrganizationForm())
+        kwargs["may_create_orgs"] = consent.may_create_organizations(self.user)
         return super().get_context_data(**kwargs)
 
 
@@ -161,26 +167,32 @@ class MembersView(OrgView):
 
 
 class MemberAddView(MembersView):
-    """Adds an existing account by username; accounts are never created here."""
+    """Invites an existing account by username: it becomes a member when it accepts.
+    Accounts are never created here, and nobody joins without accepting."""
 
     required_role = Role.ADMIN
 
     def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
         form = MemberAddForm(request.POST, organization=self.organization)
         if form.is_valid():
+            username = form.cleaned_data["username"].strip()
             try:
-                member = services.member_add(
+                invitation = invitations.member_invite(
                     actor=self.user,
                     organization=self.organization,
-                    username=form.cleaned_data["username"].strip(),
+                    username=username,
                     role=form.cleaned_data["role"],
+                    base_url=request.build_absolute_uri("/"),
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
             except ConflictError as exc:
                 form.add_error("username", exc.detail)
             else:
-                return self.done(f"Added {member.user.username} as {member.role}.")
+                return self.done(
+                    f"Invited {username} as {invitation.role}: they join when they accept "
+                    "the invitation mailed to them."
+                )
         return self.members_response(add_form=form)
 
 
@@ -273,140 +285,6 @@ class TokenRevokeView(TokensView):
             return self.tokens_response(notice=notice)
         messages.success(request, notice)
         return redirect("dashboard:tokens")
-
-
-# --------------------------------------------------------------------------- invitations
-
-
-class InvitationsView(OrgView):
-    """Invitations of the organization with their state; admins send and revoke them."""
-
-    section = "invites"
-    required_role = Role.ADMIN
-
-    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        return self.invites_response()
-
-    def invites_response(self, status: int = 200, **extra: Any) -> HttpResponse:
-        context = self.get_context_data(**extra)
-        context.setdefault("form", InvitationForm())
-        context["invitations"] = Invitation.objects.for_org(self.organization)
-        response = render_page(self.request, "orgs/invites.html", context)
-        response.status_code = status
-        return response
-
-    def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        form = InvitationForm(request.POST)
-        if form.is_valid():
-            try:
-                invitation, _ = services.invitation_create(
-                    actor=self.user,
-                    organization=self.organization,
-                    base_url=request.build_absolute_uri("/"),
-                    **form.cleaned_data,
-                )
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            except ConflictError as exc:
-                form.add_error("email", exc.detail)
-            else:
-                messages.success(request, f"Sent an invitation to {invitation.email}.")
-                return redirect(self.org_url("dashboard:invites"))
-        return self.invites_response(status=400, form=form)
-
-
-class InvitationRevokeView(InvitationsView):
-    http_method_names = ["post"]
-
-    def post(self, request: HttpRequest, org_id: int, invitation_id: int) -> HttpResponse:  # type: ignore[override]
-        try:
-            services.invitation_revoke(
-                actor=self.user, organization=self.organization, invitation_id=invitation_id
-            )
-        except ConflictError as exc:
-            return self.invites_response(status=409, error=exc.detail)
-        messages.success(request, "Revoked the invitation; its link no longer works.")
-        return redirect(self.org_url("dashboard:invites"))
-
-
-# --------------------------------------------------------------------------- sign-in settings
-
-
-class SignInSettingsView(OrgView):
-    """The organization's GitHub link and LDAP group mappings (admins)."""
-
-    section = "settings"
-    required_role = Role.ADMIN
-
-    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        return self.settings_response()
-
-    def settings_response(self, status: int = 200, **extra: Any) -> HttpResponse:
-        link = GitHubLink.objects.filter(organization=self.organization).first()
-        initial = (
-            {
-                "github_org": link.github_org,
-                "default_role": link.default_role,
-                "team_roles": "\n".join(f"{k}={v}" for k, v in link.team_roles.items()),
-            }
-            if link
-            else {}
-        )
-        context = self.get_context_data(**extra)
-        context.setdefault("github_form", GitHubLinkForm(initial=initial))
-        context.setdefault("group_form", GroupMappingForm())
-        context["github_link"] = link
-        context["mappings"] = GroupMapping.objects.for_org(self.organization)
-        response = render_page(self.request, "orgs/signin_settings.html", context)
-        response.status_code = status
-        return response
-
-
-class GitHubLinkView(SignInSettingsView):
-    http_method_names = ["post"]
-
-    def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        form = GitHubLinkForm(request.POST)
-        if form.is_valid():
-            try:
-                services.github_link_set(
-                    actor=self.user, organization=self.organization, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            else:
-                messages.success(request, "Saved the GitHub link.")
-                return redirect(self.org_url("dashboard:signin-settings"))
-        return self.settings_response(status=400, github_form=form)
-
-
-class GroupMappingView(SignInSettingsView):
-    http_method_names = ["post"]
-
-    def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        form = GroupMappingForm(request.POST)
-        if form.is_valid():
-            try:
-                services.group_mapping_set(
-                    actor=self.user, organization=self.organization, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            else:
-                messages.success(request, "Saved the group mapping.")
-                return redirect(self.org_url("dashboard:signin-settings"))
-        return self.settings_response(status=400, group_form=form)
-
-
-class GroupMappingDeleteView(SignInSettingsView):
-    http_method_names = ["post"]
-
-    def post(self, request: HttpRequest, org_id: int, mapping_id: int) -> HttpResponse:  # type: ignore[override]
-        services.group_mapping_delete(
-            actor=self.user, organization=self.organization, mapping_id=mapping_id
-        )
-        messages.success(request, "Removed the group mapping.")
-        return redirect(self.org_url("dashboard:signin-settings"))
 
 
 # --------------------------------------------------------------------------- activity

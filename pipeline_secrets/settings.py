@@ -14,6 +14,7 @@ from csp.constants import NONE, SELF
 
 from pipeline_secrets.core.env import (
     env_bool,
+    env_choice,
     env_int,
     env_list,
     env_networks,
@@ -155,6 +156,25 @@ SOCIALACCOUNT_EMAIL_REQUIRED = False
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+
+# --------------------------------------------------------------------------- consent
+# Who may act on whom, as the operator decides (orgs/consent.py holds the rules).
+# Creating organizations: "staff" (operator accounts, such as the first admin made by the
+# first-run page) or "anyone" signed in.
+ORG_CREATION = env_choice("ORG_CREATION", ("staff", "anyone"), "staff")
+# New accounts through GitHub or LDAP: "closed" follows local sign-up (an account is made only
+# for a person with a pending invitation to a verified address of theirs); "open" makes one
+# for anyone the provider lets through. Follows ACCOUNT_SIGNUP_OPEN unless set.
+SOCIAL_SIGNUP = env_choice(
+    "SOCIAL_SIGNUP", ("closed", "open"), "open" if ACCOUNT_SIGNUP_OPEN else "closed"
+)
+# What an org admin may link: GitHub organization logins ("*": any) and directory-group
+# patterns (fnmatch, case-sensitive). Empty: nothing may be linked or mapped.
+GITHUB_TRUSTED_ORGS = env_list("GITHUB_TRUSTED_ORGS", [])
+LDAP_TRUSTED_GROUPS = env_list("LDAP_TRUSTED_GROUPS", [])
+# GitHub's verified addresses are read at sign-in (scope user:email): an invitation to one
+# of them may open sign-up.
+SOCIALACCOUNT_QUERY_EMAIL = True
 
 # GitHub (or GitHub Enterprise at GITHUB_URL), on when GITHUB_CLIENT_ID is set.
 GITHUB_CLIENT_ID = env_str("GITHUB_CLIENT_ID")

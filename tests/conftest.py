@@ -19,7 +19,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from orgs import services as org_services
-from orgs.models import Membership, Organization, Role, User
+from orgs.models import Membership, Organization, Role, Source, User
 from pipeline_secrets.core.logsafe import ScrubbedFormatter
 from tests.schema_check import CheckedAPIClient
 from tools.stack import OpenBao
@@ -121,12 +121,14 @@ def make_user(username: str) -> User:
 def personas(db: None) -> Personas:
     admin = make_user("alice")
     outsider = make_user("oscar")
-    org = org_services.organization_create(actor=admin, name="org-a")
-    other = org_services.organization_create(actor=outsider, name="org-b")
+    # Set up as the operator would (ORG_CREATION does not limit it); mike and vera joined by
+    # accepting invitations, the only way in besides creating an org or a trusted link.
+    org = org_services.organization_create(actor=admin, name="org-a", operator=True)
+    other = org_services.organization_create(actor=outsider, name="org-b", operator=True)
     member = make_user("mike")
     viewer = make_user("vera")
-    Membership.objects.create(user=member, organization=org, role=Role.MEMBER)
-    Membership.objects.create(user=viewer, organization=org, role=Role.VIEWER)
+    for user, role in ((member, Role.MEMBER), (viewer, Role.VIEWER)):
+        Membership.objects.create(user=user, organization=org, role=role, source=Source.INVITATION)
     return Personas(org, other, admin, member, viewer, outsider)
 
 

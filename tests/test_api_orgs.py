@@ -7,12 +7,27 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from orgs.models import Membership, Organization, Role, User
+from orgs.models import Invitation, Membership, Organization, Role, User
 from orgs.scoping import ORG_NOT_FOUND
 from tests.conftest import Personas, make_user, token_client
 from tests.helpers import assert_problem, check_access
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def anyone_creates_orgs(settings) -> None:
+    """These personas are no staff accounts: the operator lets anyone create organizations
+    (tests/test_security_consent.py covers the default, staff only)."""
+    settings.ORG_CREATION = "anyone"
+
+
+def with_address(username: str) -> User:
+    user = make_user(username)
+    user.email = f"{username}@example.org"
+    user.save(update_fields=["email"])
+    return user
+
 
 ORGS = "/api/v1/orgs"
 
@@ -73,6 +88,7 @@ def test_list_roles(personas: Personas, clients: dict[str, APIClient]) -> None:
     assert_bearer_challenge(responses["anonymous"])
 
 
+@pytest.mark.usefixtures("anyone_creates_orgs")
 def test_create_makes_the_caller_its_admin(
     personas: Personas, clients: dict[str, APIClient]
 ) -> None:
@@ -93,6 +109,7 @@ def test_create_makes_the_caller_its_admin(
     assert_problem(clients["admin"].get(org_url(org.pk)), 404)
 
 
+@pytest.mark.usefixtures("anyone_creates_orgs")
 def test_create_roles(personas: Personas, clients: dict[str, APIClient]) -> None:
     responses = check_access(
         clients,
@@ -110,6 +127,7 @@ def test_create_roles(personas: Personas, clients: dict[str, APIClient]) -> None
         assert org.memberships.count() == 1
 
 
+@pytest.mark.usefixtures("anyone_creates_orgs")
 @pytest.mark.parametrize("name", ["org-a", "ORG-A", "  org-a  "])
 def test_create_with_a_taken_name_is_409(
     personas: Personas, clients: dict[str, APIClient], name: str
@@ -121,6 +139,7 @@ def test_create_with_a_taken_name_is_409(
     assert role_in(personas.org, personas.outsider) is None
 
 
+@pytest.mark.usefixtures("anyone_creates_orgs")
 @pytest.mark.parametrize("payload", [{"name": ""}, {"name": "   "}, {}, {"name": "x" * 101}])
 def test_create_with_a_bad_name_is_400_naming_name(
     personas: Personas, clients: dict[str, APIClient], payload: dict[str, str]
@@ -177,36 +196,49 @@ def test_member_detail(personas: Personas, clients: dict[str, APIClient]) -> Non
     assert_problem(clients["admin"].get(member_url(personas.org.pk, personas.outsider.pk)), 404)
 
 
-def test_add_member_is_admin_only(personas: Personas, clients: dict[str, APIClient]) -> None:
-    newbie = make_user("nina")
+def test_add_member_is_admin_only_and_invites(
+    personas: Personas, clients: dict[str, APIClient], mailbox
+) -> None:
+    newbie = with_address("nina")
     responses = check_access(
         clients,
         "post",
         members_url(personas.org.pk),
         allowed=("admin",),
-        ok=201,
+        ok=202,
         body={"username": "nina", "role": "member"},
     )
     body = responses["admin"].json()
     assert body["username"] == "nina" and body["role"] == "member"
-    assert body["userId"] == newbie.pk
-    assert role_in(personas.org, newbie) == Role.MEMBER
+    assert body["state"] == "pending" and body["email"] == "n***@example.org"
+    assert Invitation.objects.get(pk=body["id"]).invitee == newbie
+    assert role_in(personas.org, newbie) is None  # a member only once nina accepts
+    assert "/invites/" in mailbox.last_to("nina@example.org").get_content()
     assert_bearer_challenge(responses["anonymous"])
 
 
-def test_added_member_defaults_to_viewer_and_can_then_read_the_org(
-    personas: Personas, clients: dict[str, APIClient]
+def test_added_member_defaults_to_viewer_and_needs_an_address(
+    personas: Personas, clients: dict[str, APIClient], mailbox
 ) -> None:
+    body = assert_problem(
+        clients["admin"].post(members_url(personas.org.pk), {"username": "oscar"}, format="json"),
+        400,
+        field="username",
+    )
+    assert "no e-mail address" in body["detail"]
+    assert not Invitation.objects.exists() and not mailbox.messages
+    personas.outsider.email = "oscar@example.org"
+    personas.outsider.save(update_fields=["email"])
     response = clients["admin"].post(
         members_url(personas.org.pk), {"username": "oscar"}, format="json"
     )
-    assert response.status_code == 201, response.content
+    assert response.status_code == 202, response.content
     assert response.json()["role"] == "viewer"
-    got = clients["outsider"].get(org_url(personas.org.pk))
-    assert got.status_code == 200 and got.json()["role"] == "viewer"
+    # Not a member until oscar accepts: org A is still not found for him.
+    assert_problem(clients["outsider"].get(org_url(personas.org.pk)), 404)
     assert_problem(
         clients["outsider"].post(members_url(personas.org.pk), {"username": "x"}, format="json"),
-        403,
+        404,
     )
 
 

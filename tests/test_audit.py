@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from django.test import Client
 
 from orgs import audit
 from orgs.models import AuditEvent, User
@@ -55,13 +57,22 @@ def test_secret_lifecycle_is_audited_without_values(vault, personas, clients):
     assert generated not in dump and GIVEN not in dump
 
 
-def test_members_and_tokens_are_audited(vault, personas, clients):
+def test_members_and_tokens_are_audited(vault, personas, clients, mailbox):
     org = personas.org.pk
     admin = clients["admin"]
-    User.objects.create_user(username="nina", password="x-long-password-1")
-    added = admin.post(
+    nina = User.objects.create_user(
+        username="nina", email="nina@example.org", password="x-long-password-1"
+    )
+    invited = admin.post(
         f"/api/v1/orgs/{org}/members", {"username": "nina", "role": "viewer"}, format="json"
-    ).json()
+    )
+    assert invited.status_code == 202, invited.content
+    link = re.search(r"/invites/[\w-]+/", mailbox.last_to("nina@example.org").get_content())
+    assert link
+    browser = Client()
+    browser.force_login(nina)
+    assert browser.post(link.group(0)).status_code == 302  # nina accepts
+    added = {"userId": nina.pk}
     admin.put(f"/api/v1/orgs/{org}/members/{added['userId']}", {"role": "member"}, format="json")
     admin.delete(f"/api/v1/orgs/{org}/members/{added['userId']}")
     signed_in = CheckedAPIClient()  # tokens are managed from a session, not with a token
@@ -69,7 +80,13 @@ def test_members_and_tokens_are_audited(vault, personas, clients):
     token = signed_in.post("/api/v1/tokens", {"name": "ci"}, format="json").json()
     signed_in.delete(f"/api/v1/tokens/{token['id']}")
     actions = [e["action"] for e in admin.get(audit_url(org)).json()]
-    assert actions[:3] == ["member.remove", "member.role", "member.add"]
+    assert actions[:5] == [
+        "member.remove",
+        "member.role",
+        "member.add",
+        "invitation.accept",
+        "invitation.send",
+    ]
     assert not any(a.startswith("token.") for a in actions)  # tokens are personal, not org events
     token_events = AuditEvent.objects.filter(
         action__startswith="token.", organization=None, target_name="ci"

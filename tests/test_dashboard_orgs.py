@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from orgs import services as org_services
-from orgs.models import ApiToken, Membership, Organization, Role, User
+from orgs.models import ApiToken, Invitation, Membership, Organization, Role, User
 from tests.conftest import Personas, make_user
 from tests.test_dashboard import scan, signed_in
 
@@ -33,6 +33,14 @@ def assert_every_input_labelled(html: str) -> None:
 # --------------------------------------------------------------------------- organizations
 
 
+@pytest.fixture
+def anyone_creates_orgs(settings) -> None:
+    """These personas are no staff accounts: the operator lets anyone create organizations
+    (tests/test_security_consent.py covers the default, staff only)."""
+    settings.ORG_CREATION = "anyone"
+
+
+@pytest.mark.usefixtures("anyone_creates_orgs")
 def test_creating_an_org_makes_you_its_admin(personas: Personas) -> None:
     client = signed_in(personas, "viewer")
     response = client.post("/orgs/new/", {"name": "  vera-team "})
@@ -43,6 +51,7 @@ def test_creating_an_org_makes_you_its_admin(personas: Personas) -> None:
     assert "Created vera-team" in page and "Create your first secret" in page
 
 
+@pytest.mark.usefixtures("anyone_creates_orgs")
 def test_org_names_are_checked(personas: Personas) -> None:
     client = signed_in(personas, "viewer")
     taken = client.post("/orgs/new/", {"name": "ORG-A"}).content.decode()
@@ -52,6 +61,7 @@ def test_org_names_are_checked(personas: Personas) -> None:
     assert Organization.objects.count() == 2
 
 
+@pytest.mark.usefixtures("anyone_creates_orgs")
 def test_the_switcher_lists_your_orgs_and_keeps_the_section(personas: Personas) -> None:
     org_services.organization_create(actor=personas.viewer, name="zeta")
     html = signed_in(personas, "viewer").get(members_url(personas)).content.decode()
@@ -60,6 +70,7 @@ def test_the_switcher_lists_your_orgs_and_keeps_the_section(personas: Personas) 
     assert "org-b" not in html
 
 
+@pytest.mark.usefixtures("anyone_creates_orgs")
 def test_a_new_user_is_told_what_to_do(db: None) -> None:
     client = Client()
     client.force_login(make_user("newbie"))
@@ -87,21 +98,37 @@ def test_members_page_lists_members_and_the_role_rules(personas: Personas) -> No
     assert signed_in(personas, "outsider").get(members_url(personas)).status_code == 404
 
 
-def test_admins_add_members_by_username(personas: Personas) -> None:
-    make_user("nina")
+def test_admins_invite_members_by_username(personas: Personas, mailbox) -> None:
+    nina = make_user("nina")
+    nina.email = "nina@example.org"
+    nina.save(update_fields=["email"])
     client = signed_in(personas, "admin")
     response = client.post(
         members_url(personas, "add/"), {"username": "nina", "role": "member"}, headers=HTMX
     )
     html = response.content.decode()
-    assert "Added nina as member." in html and "<html" not in html
-    assert Membership.objects.get(user__username="nina").role == Role.MEMBER
+    assert "Invited nina as member" in html and "<html" not in html
+    assert not Membership.objects.filter(user=nina).exists()  # only accepting makes it
+    invitation = Invitation.objects.get(invitee=nina)
+    assert (invitation.role, invitation.email) == (Role.MEMBER, "nina@example.org")
+    assert "/invites/" in mailbox.last_to("nina@example.org").get_content()
+    invites = client.get(f"/orgs/{personas.org.pk}/invites/").content.decode()
+    assert "nina" in invites and "nina@example.org" not in invites  # the address stays hers
+    pending = client.post(
+        members_url(personas, "add/"), {"username": "nina", "role": "viewer"}, headers=HTMX
+    )
+    assert "pending invitation" in pending.content.decode()
+    make_user("nomail")
+    no_address = client.post(
+        members_url(personas, "add/"), {"username": "nomail", "role": "viewer"}, headers=HTMX
+    )
+    assert "no e-mail address" in no_address.content.decode()
     blank = client.post(
         members_url(personas, "add/"), {"username": "  ", "role": "viewer"}, headers=HTMX
     )
     assert "This field is required" in blank.content.decode()
     again = client.post(
-        members_url(personas, "add/"), {"username": "nina", "role": "viewer"}, headers=HTMX
+        members_url(personas, "add/"), {"username": "vera", "role": "viewer"}, headers=HTMX
     )
     assert "already a member" in again.content.decode()
 
@@ -174,7 +201,7 @@ def test_tokens_are_revoked_and_private(personas: Personas) -> None:
 
 def test_every_input_has_a_label(personas: Personas) -> None:
     client = signed_in(personas, "admin")
-    pages = ["/", "/orgs/new/", members_url(personas), "/account/tokens/"]
+    pages = ["/", "/orgs/new/", members_url(personas), "/account/tokens/", "/account/security/"]
     pages += [f"/orgs/{personas.org.pk}/secrets/", f"/orgs/{personas.org.pk}/secrets/new/"]
     for url in pages:
         response = client.get(url)

@@ -17,7 +17,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from orgs import notifications
+from orgs import invitations, notifications
 from orgs import services as org_services
 from pipeline_secrets.core.converters import ID_MAX, IdConverter
 from tests.conftest import Personas
@@ -93,7 +93,10 @@ def test_converter_rejects_ids_no_row_can_have(value: str) -> None:
 
 
 @pytest.fixture
-def fillers(vault: Any, personas: Personas, clients: dict[str, APIClient]) -> dict[str, str]:
+def fillers(
+    vault: Any, personas: Personas, clients: dict[str, APIClient], settings: Any
+) -> dict[str, str]:
+    settings.LDAP_TRUSTED_GROUPS = ["bounds"]  # the operator trusts the mapped group
     """Real values for every placeholder, so only the id under test is wrong (no cluster is
     registered: a cluster id only matters where it is the id under test)."""
     response = clients["admin"].post(
@@ -107,7 +110,7 @@ def fillers(vault: Any, personas: Personas, clients: dict[str, APIClient]) -> di
     target, _ = notifications.target_create(
         actor=personas.admin, organization=personas.org, kind="email", name="t", emails=["t@x.io"]
     )
-    invitation, _ = org_services.invitation_create(
+    invitation, _ = invitations.invitation_create(
         actor=personas.admin,
         organization=personas.org,
         email="bounds@example.org",

@@ -11,8 +11,8 @@ from allauth.account.models import EmailAddress
 from django.test import Client
 from django.utils import timezone
 
-from orgs import services
-from orgs.models import AuditEvent, Invitation, Membership, Role, User
+from orgs import invitations
+from orgs.models import AuditEvent, Invitation, Membership, Role, Source, User
 from tests.conftest import Personas
 from tests.helpers import assert_problem, check_access
 from tests.sso_fixtures import Mailbox
@@ -151,7 +151,7 @@ def test_expired_and_revoked_links_are_refused_plainly(
             expires_at=timezone.now() - timedelta(seconds=1)
         )
     else:
-        services.invitation_revoke(
+        invitations.invitation_revoke(
             actor=personas.admin, organization=personas.org, invitation_id=invitation.pk
         )
     client = signed_in(personas, "outsider")
@@ -252,10 +252,11 @@ def test_the_takeover_through_admin_made_accounts_no_longer_works(
     assert "No user named" in html and "one-time" not in html.lower()
     assert 'id="one-time-password"' not in html
     assert not User.objects.filter(username="dave").exists()
-    # So org B can only add a dave who made his own account, and A's admin has no password for it.
+    # So org B can only have a dave who made his own account (and accepted its invitation),
+    # and A's admin has no password for it.
     dave = User.objects.create_user(username="dave", password="daves-own-passphrase")
-    services.member_add(
-        actor=personas.outsider, organization=personas.other_org, username="dave", role="member"
+    Membership.objects.create(
+        user=dave, organization=personas.other_org, role="member", source=Source.INVITATION
     )
     thief = Client()
     assert not thief.login(username="dave", password="")

@@ -26,7 +26,7 @@ needs_postgres = pytest.mark.skipif(
 
 def _items() -> None:
     admin = make_user("periodic")
-    org = org_services.organization_create(actor=admin, name="periodic-org")
+    org = org_services.organization_create(actor=admin, name="periodic-org", operator=True)
     # The kubeconfig secret does not exist: each item is handled (and counted as failed)
     # without a cluster, which is all this test needs to count who handled what.
     cluster = Cluster.objects.create(organization=org, name="c", kubeconfig_secret_id="gone")

@@ -24,9 +24,10 @@ def test_swagger_ui_is_served_from_local_static_files(client):
     assert "cdn" not in html.lower()
 
 
-def test_every_answer_of_a_full_session_fits_the_schema(vault, personas, clients):
+def test_every_answer_of_a_full_session_fits_the_schema(vault, personas, clients, settings):
     admin, viewer = clients["admin"], clients["viewer"]
     org = personas.org.pk
+    settings.ORG_CREATION = "anyone"  # alice is no staff account
 
     def check(client, method, path, body=None, status=None):
         call = getattr(client, method)
@@ -42,6 +43,8 @@ def test_every_answer_of_a_full_session_fits_the_schema(vault, personas, clients
     check(admin, "get", "/api/v1/orgs", status=200)
     check(admin, "post", "/api/v1/orgs", {"name": "org-c"}, status=201)
     check(admin, "post", "/api/v1/orgs", {"name": "org-c"}, status=409)
+    settings.ORG_CREATION = "staff"
+    check(admin, "post", "/api/v1/orgs", {"name": "org-d"}, status=403)
     check(admin, "get", f"/api/v1/orgs/{org}", status=200)
     members = check(admin, "get", f"/api/v1/orgs/{org}/members", status=200).json()
     vera = next(m for m in members if m["username"] == "vera")

@@ -13,11 +13,19 @@ from django.contrib.auth import SESSION_KEY
 from django.test import Client
 
 from orgs import services
-from orgs.models import AuditEvent, Membership, Role, User
+from orgs.models import AuditEvent, Membership, Role, Source, User
 from tests.conftest import Personas
 from tests.github_standin import GitHubStandIn
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def operator_trusts_github(settings) -> None:
+    """These tests are about synchronisation: the operator trusts the linked GitHub
+    organization and lets GitHub sign up (tests/test_security_consent.py covers both off)."""
+    settings.GITHUB_TRUSTED_ORGS = ["acme-gh"]
+    settings.SOCIAL_SIGNUP = "open"
 
 
 def github_sign_in(client: Client, standin: GitHubStandIn, login: str) -> Client:
@@ -100,8 +108,8 @@ def test_synchronisation_leaves_other_memberships_alone(
     client = github_sign_in(Client(), github, "octo")
     user = signed_in_user(client)
     assert user is not None
-    services.member_add(
-        actor=personas.admin, organization=personas.org, username="octo", role=Role.MEMBER
+    Membership.objects.create(  # octo accepted an invitation
+        user=user, organization=personas.org, role=Role.MEMBER, source=Source.INVITATION
     )
     github_sign_in(Client(), github, "octo")
     assert Membership.objects.get(user=user, organization=personas.org).role == Role.MEMBER
@@ -116,8 +124,8 @@ def test_github_never_takes_over_an_account_by_email(
         username="dave", email="dave@example.org", password="daves-own-passphrase"
     )
     EmailAddress.objects.create(user=dave, email="dave@example.org", verified=True, primary=True)
-    services.member_add(
-        actor=personas.admin, organization=personas.org, username="dave", role=Role.MEMBER
+    Membership.objects.create(
+        user=dave, organization=personas.org, role=Role.MEMBER, source=Source.INVITATION
     )
     for verified in (False, True):
         github.users.clear()

@@ -18,6 +18,14 @@ from tools.sso import Dex
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def operator_trusts_the_directory(settings) -> None:
+    """The operator trusts every directory group and lets the directory sign up
+    (tests/test_security_consent.py covers both off)."""
+    settings.LDAP_TRUSTED_GROUPS = ["*"]
+    settings.SOCIAL_SIGNUP = "open"
+
+
 def bearer(token: str) -> CheckedAPIClient:
     client = CheckedAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")

@@ -12,6 +12,12 @@ from tests.test_dashboard import signed_in
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def operator_trusts(settings) -> None:
+    settings.GITHUB_TRUSTED_ORGS = ["acme-gh", "acme"]
+    settings.LDAP_TRUSTED_GROUPS = ["g-*", "ops"]
+
+
 def expected(persona: str) -> int:
     return {"admin": 200, "member": 403, "viewer": 403, "outsider": 404}[persona]
 

@@ -436,7 +436,7 @@ class Bench:
         from secrets_app.types import Context
 
         user = User.objects.get(username="bench")
-        org = organization_create(actor=user, name="bench-dashboard")
+        org = organization_create(actor=user, name="bench-dashboard", operator=True)
         for i in range(1000):
             secret_create(
                 actor=user,

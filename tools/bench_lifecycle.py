@@ -19,7 +19,7 @@ def _seed(org_name: str, count: int, make: object) -> tuple[object, object]:
     from orgs.services import organization_create
 
     user = User.objects.get(username="bench")
-    org = organization_create(actor=user, name=org_name)
+    org = organization_create(actor=user, name=org_name, operator=True)
     for i in range(count):
         make(user, org, i)  # type: ignore[operator]
     return user, org

@@ -131,7 +131,15 @@ class AuditEventSerializer(serializers.Serializer):
 
 class InvitationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    email = serializers.EmailField()
+    email = serializers.EmailField(
+        source="shown_email",
+        help_text="The invited address; masked when an account was invited by username.",
+    )
+    username = serializers.CharField(
+        source="invitee.username",
+        allow_null=True,
+        help_text="The account invited by username (only it may accept); null: an address.",
+    )
     role = serializers.ChoiceField(choices=Role.choices)
     state = serializers.ChoiceField(
         choices=["pending", "accepted", "revoked", "expired"],
@@ -147,3 +155,11 @@ class InvitationSerializer(serializers.Serializer):
 class InvitationCreateSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     role = serializers.ChoiceField(choices=Role.choices)
+
+
+class SecurityEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    at = UtcDateTimeField(source="created_at")
+    action = serializers.CharField(help_text="signin, signin.fail, signin.locked, identity.link")
+    actor = serializers.CharField(help_text="The name used (or the account's username).")
+    detail = serializers.DictField(help_text="How: the sign-in source; never a password.")

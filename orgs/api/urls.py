@@ -34,5 +34,6 @@ urlpatterns = [
         name="notification-deliveries",
     ),
     path("tokens", views.TokenListView.as_view(), name="tokens"),
+    path("me/security-events", views.SecurityEventListView.as_view(), name="security-events"),
     path("tokens/<id:token_id>", views.TokenDetailView.as_view(), name="token"),
 ]

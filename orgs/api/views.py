@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orgs import audit, selectors, services
+from orgs import audit, consent, invitations, selectors, services
 from orgs.api.serializers import (
     AuditEventSerializer,
     InvitationCreateSerializer,
@@ -20,6 +20,7 @@ from orgs.api.serializers import (
     MemberSerializer,
     OrganizationCreateSerializer,
     OrganizationSerializer,
+    SecurityEventSerializer,
     TokenCreatedSerializer,
     TokenCreateSerializer,
     TokenSerializer,
@@ -61,10 +62,13 @@ class OrganizationListView(APIView):
             201: OrganizationSerializer,
             **errors(400, 403, 409, 413),
             403: OpenApiResponse(
-                ProblemSerializer, description="The API token is limited to an org or a role."
+                ProblemSerializer,
+                description="The operator allows only staff accounts to create organizations "
+                "(ORG_CREATION=staff), or the API token is limited to an org or a role.",
             ),
         },
-        description="Creates an organization; you become its first admin. "
+        description="Creates an organization; you become its first admin. Who may is the "
+        "operator's choice (ORG_CREATION: staff accounts only, or anyone). "
         "A token limited to an organization or a role cannot.",
     )
     def post(self, request: Request) -> Response:
@@ -107,15 +111,28 @@ class MemberListView(OrgScopedAPIView):
         tags=["members"],
         parameters=[ORG_ID],
         request=MemberAddSerializer,
-        responses={201: MemberSerializer, **errors(400, 403, 404, 409, 413)},
+        responses={
+            202: OpenApiResponse(
+                InvitationSerializer,
+                description="The account was invited; it becomes a member when it accepts.",
+            ),
+            **errors(400, 403, 404, 409, 413),
+        },
+        description="Invites an existing account, by username, with the role: the invitation "
+        "is mailed to the account's address and only that account can accept it. Nobody "
+        "becomes a member without accepting. 400 (`username`) for an unknown user or one "
+        "without an e-mail address; 409 for a member or a pending invitation.",
     )
     def post(self, request: Request, org_id: int) -> Response:
         body = MemberAddSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        membership = services.member_add(
-            actor=actor(request), organization=self.organization, **body.validated_data
+        invitation = invitations.member_invite(
+            actor=actor(request),
+            organization=self.organization,
+            base_url=request.build_absolute_uri("/"),
+            **body.validated_data,
         )
-        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_202_ACCEPTED)
 
 
 class MemberDetailView(OrgScopedAPIView):
@@ -178,8 +195,8 @@ class InvitationListView(OrgScopedAPIView):
         description="The organization's invitations, newest first, with their state (admins).",
     )
     def get(self, request: Request, org_id: int) -> Response:
-        invitations = Invitation.objects.for_org(self.organization)
-        return Response(InvitationSerializer(invitations, many=True).data)
+        rows = Invitation.objects.for_org(self.organization).select_related("invitee")
+        return Response(InvitationSerializer(rows, many=True).data)
 
     @extend_schema(
         operation_id="createInvitation",
@@ -187,14 +204,14 @@ class InvitationListView(OrgScopedAPIView):
         parameters=[ORG_ID],
         request=InvitationCreateSerializer,
         responses={201: InvitationSerializer, **errors(400, 403, 404, 409, 413)},
-        description="Mails a single-use link (valid 7 days) to the address; whoever opens it "
-        "signs in or signs up and becomes a member with the role. The link is in the mail "
-        "only.",
+        description="Mails a single-use link (valid 7 days) to the address; the person with a "
+        "verified address equal to it (or who signs up for it from the link) accepts it and "
+        "becomes a member with the role; anyone else is refused. The link is in the mail only.",
     )
     def post(self, request: Request, org_id: int) -> Response:
         body = InvitationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        invitation, _ = services.invitation_create(
+        invitation, _ = invitations.invitation_create(
             actor=actor(request),
             organization=self.organization,
             base_url=request.build_absolute_uri("/"),
@@ -214,7 +231,7 @@ class InvitationDetailView(OrgScopedAPIView):
         description="Revokes a pending invitation: its link stops working.",
     )
     def delete(self, request: Request, org_id: int, invitation_id: int) -> Response:
-        services.invitation_revoke(
+        invitations.invitation_revoke(
             actor=actor(request), organization=self.organization, invitation_id=invitation_id
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -313,3 +330,35 @@ class AuditListView(OrgScopedAPIView):
             raise ValidationError({"limit": f"Must be between 1 and {AUDIT_MAX}."})
         page, _ = keyset_page(events, before=before, limit=limit or 100)
         return Response(AuditEventSerializer(page, many=True).data)
+
+
+SECURITY_MAX = 500
+
+
+class SecurityEventListView(APIView):
+    permission_classes = [SignedInSessionOnly]
+
+    @extend_schema(
+        operation_id="listMySecurityEvents",
+        tags=["tokens"],
+        parameters=[
+            OpenApiParameter("before", OpenApiTypes.INT, description="Events older than this id."),
+            OpenApiParameter(
+                "limit", OpenApiTypes.INT, description=f"At most {SECURITY_MAX} (100)."
+            ),
+        ],
+        responses={200: SecurityEventSerializer(many=True), **errors(400, 403), **TOKEN_REFUSED},
+        description="Your own security log, newest first: sign-ins, failures, lockouts and "
+        "linked identities. Organizations see these only where you joined by consent."
+        + SESSION_ONLY,
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        before = whole_number(params.get("before"), "before")
+        limit = whole_number(params.get("limit"), "limit", default=100)
+        if not 1 <= (limit or 0) <= SECURITY_MAX:
+            raise ValidationError({"limit": f"Must be between 1 and {SECURITY_MAX}."})
+        page, _ = keyset_page(
+            consent.security_events(actor(request)), before=before, limit=limit or 100
+        )
+        return Response(SecurityEventSerializer(page, many=True).data)

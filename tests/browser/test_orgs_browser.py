@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from orgs.models import ApiToken, Membership, Organization, Role
+from orgs.models import ApiToken, Membership, Organization, Role, Source
 from tests.browser.conftest import Dashboard
 from tests.conftest import Personas, make_user
 
@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct horse battery"  # conftest.make_user's
 
 
-def test_sign_in_create_an_org_and_sign_out(dash: Dashboard, personas: Personas) -> None:
+def test_sign_in_create_an_org_and_sign_out(dash: Dashboard, personas: Personas, settings) -> None:
+    settings.ORG_CREATION = "anyone"  # vera is no staff account
     page = dash.goto("/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
     page.fill("#id_login", "vera")
@@ -41,14 +42,22 @@ def test_sign_in_create_an_org_and_sign_out(dash: Dashboard, personas: Personas)
 
 
 def test_members_and_roles(dash: Dashboard, personas: Personas) -> None:
-    make_user("nina")
+    nina_user = make_user("nina")
+    nina_user.email = "nina@example.org"
+    nina_user.save(update_fields=["email"])
     dash.sign_in_as(personas.admin)
     page = dash.goto(f"/orgs/{personas.org.pk}/members/")
     expect(page.locator(".rules")).to_contain_text("Also manages members and clusters.")
     page.fill("#id_username", "nina")
     page.select_option("#id_role", "viewer")
-    page.click("button:has-text('Add member')")
-    expect(page.locator("#members-panel .flash.success")).to_have_text("Added nina as viewer.")
+    page.click("button:has-text('Invite member')")
+    expect(page.locator("#members-panel .flash.success")).to_contain_text("Invited nina as viewer")
+    assert not Membership.objects.filter(user=nina_user).exists()
+    # nina accepts the invitation (tests/test_security_consent.py follows the link itself).
+    Membership.objects.create(
+        user=nina_user, organization=personas.org, role=Role.VIEWER, source=Source.INVITATION
+    )
+    page = dash.goto(f"/orgs/{personas.org.pk}/members/")
     nina = Membership.objects.get(user__username="nina")
     page.select_option(f"#role-{nina.user_id}", "member")
     page.get_by_role("button", name="Save role of nina").click()

@@ -19,6 +19,15 @@ from tools.sso import Dex, Slapd
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def operator_trusts_the_providers(settings) -> None:
+    """The operator trusts the linked GitHub organization and directory groups, and lets
+    both providers sign people up (tests/test_security_consent.py covers them closed)."""
+    settings.GITHUB_TRUSTED_ORGS = ["*"]
+    settings.LDAP_TRUSTED_GROUPS = ["*"]
+    settings.SOCIAL_SIGNUP = "open"
+
+
 def ldap_form_sign_in(dash: Dashboard, username: str, password: str) -> None:
     page = dash.goto("/accounts/login/")
     page.click("#sign-in-oidc")

@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
             org = Organization.objects.filter(name__iexact=org_name).first()
             if org is None:
-                org = services.organization_create(actor=user, name=org_name)
+                org = services.organization_create(actor=user, name=org_name, operator=True)
             Membership.objects.update_or_create(
                 user=user, organization=org, defaults={"role": Role.ADMIN}
             )
