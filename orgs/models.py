@@ -320,10 +320,8 @@ class InvitationQuerySet(OrgScopedQuerySet["Invitation"]):
 
 class Invitation(models.Model):
     """An emailed, single-use link that makes the person it was sent to a member with
-    ``role``: it is accepted only by an account with a verified address equal to ``email``,
-    or, when it was sent to an existing account (``invitee``), by that account only.
-
-    Only the SHA-256 of the link's token is kept; the token is in the mail only.
+    ``role``: accepted only by an account with a verified address equal to ``email``, or by
+    ``invitee`` when sent to an existing account. Only the SHA-256 of the token is kept.
     """
 
     class State(models.TextChoices):
@@ -365,13 +363,9 @@ class Invitation(models.Model):
 
     @property
     def shown_email(self) -> str:
-        """The address as admins see it: an account's own address (an invitation by
-        username) is masked, so inviting a username does not reveal where its owner gets
-        mail."""
-        if self.invitee_id is None:
-            return self.email
+        """The address as admins see it: masked when an account was invited by username."""
         local, _, domain = self.email.partition("@")
-        return f"{local[:1]}***@{domain}"
+        return self.email if self.invitee_id is None else f"{local[:1]}***@{domain}"
 
     @property
     def state(self) -> str:
