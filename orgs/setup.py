@@ -149,11 +149,15 @@ class InvitationView(View):
         if invitation is None or invitation.state != Invitation.State.PENDING:
             return self.refused(request, invitation)
         request.session[signin.INVITATION_SESSION_KEY] = token
+        context: dict[str, Any] = {"invitation": invitation, "next": request.path}
         if not request.user.is_authenticated:
             # The link reached this address: a local account made for it needs no other
             # verification mail.
             get_adapter(request).stash_verified_email(request, invitation.email)
-        return self.page(request, {"invitation": invitation, "next": request.path})
+        else:
+            assert isinstance(request.user, User)
+            context["error"] = invitations.acceptance_refusal(request.user, invitation)
+        return self.page(request, context)
 
     def post(self, request: HttpRequest, token: str) -> HttpResponse:
         if not request.user.is_authenticated:
