@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import re
 import urllib.parse
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.apps import apps
 from django.test import Client
+from django.utils import timezone
 
 from orgs import services
 from orgs.models import (
@@ -244,8 +246,23 @@ def test_a_directory_stranger_gets_no_account_while_sign_up_is_closed(
     assert_problem(client.get(f"/api/v1/orgs/{personas.org.pk}/members"), 401)
     assert not User.objects.filter(oidc_identities__isnull=False).exists()
     assert not Membership.objects.filter(source=Source.LDAP).exists()
-    settings.SOCIAL_SIGNUP = "open"  # the operator opens it: the same token now works
+    # A pending invitation to the address the directory verified opens it for that person.
+    Invitation.objects.create(
+        organization=personas.other_org,
+        email="BOB@example.org",
+        token_hash="0" * 64,
+        invited_by="oscar",
+        expires_at=timezone.now() + timedelta(days=1),
+    )
     assert client.get(f"/api/v1/orgs/{personas.org.pk}/members").status_code == 200
+    bob = User.objects.get(oidc_identities__isnull=False)
+    assert EmailAddress.objects.get(user=bob).email == "bob@example.org"
+    assert EmailAddress.objects.get(user=bob).verified
+    carol = token_client(personas.admin)
+    carol.credentials(HTTP_AUTHORIZATION=f"Bearer {dex_tokens(ldap_signin, 'carol').access_token}")
+    assert_problem(carol.get("/api/v1/orgs"), 401)
+    settings.SOCIAL_SIGNUP = "open"  # the operator opens it: carol's token now works
+    assert carol.get("/api/v1/orgs").status_code == 200
 
 
 # --------------------------------------------------------------------------- finding 4: links
