@@ -18,7 +18,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views import View
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
-from orgs import github, oidc, services, signin
+from orgs import github, oidc, policy, services, signin
 from orgs.forms import FirstAdminForm
 from orgs.models import Invitation, Membership, User
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
@@ -41,6 +41,8 @@ def _oidc_label() -> str:
 class LoginView(account_views.LoginView):
     """allauth's sign-in, which sends a fresh installation to the first-run page."""
 
+    policy_audience = {"GET": policy.PUBLIC, "POST": policy.PUBLIC, "PUT": policy.PUBLIC}
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not User.objects.exists():
             return redirect("setup")
@@ -56,6 +58,8 @@ class LoginView(account_views.LoginView):
 class FirstAdminView(View):
     """Create the first account and its organization, with the setup code ``make run``
     printed; closed once any account exists."""
+
+    policy_audience = {"GET": policy.PUBLIC, "POST": policy.PUBLIC}
 
     template_name = "registration/setup.html"
 
@@ -98,6 +102,8 @@ class FirstAdminView(View):
 class PasswordChangeView(account_views.PasswordChangeView):
     """allauth's password change; it also ends the user's other sessions at once."""
 
+    policy_audience = {"GET": policy.SESSION, "POST": policy.SESSION, "PUT": policy.SESSION}
+
     def form_valid(self, form: ChangePasswordForm) -> HttpResponse:
         response = super().form_valid(form)  # saves, keeps this session signed in
         services.end_other_sessions(user=form.user, keep=self.request.session.session_key)
@@ -106,6 +112,8 @@ class PasswordChangeView(account_views.PasswordChangeView):
 
 class OidcStartView(OIDCAuthenticationRequestView):
     """Starts the LDAP sign-in at Dex; says so plainly when it is off or unreachable."""
+
+    policy_audience = {"GET": policy.PUBLIC}
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if not oidc.ready():
@@ -123,6 +131,8 @@ class InvitationView(View):
     """The link from an invitation mail: shows whose invitation it is; a signed-in visitor
     accepts it; anyone else signs in or signs up first (local sign-up is then open for the
     invited address only)."""
+
+    policy_audience = {"GET": policy.PUBLIC, "POST": policy.PUBLIC}
 
     template_name = "orgs/invitation.html"
 
