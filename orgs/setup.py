@@ -18,7 +18,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views import View
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
-from orgs import github, oidc, policy, services, signin
+from orgs import github, oidc, policy, providers, services, signin
 from orgs.forms import FirstAdminForm
 from orgs.models import Invitation, Membership, User
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
@@ -107,6 +107,49 @@ class PasswordChangeView(account_views.PasswordChangeView):
     def form_valid(self, form: ChangePasswordForm) -> HttpResponse:
         response = super().form_valid(form)  # saves, keeps this session signed in
         services.end_other_sessions(user=form.user, keep=self.request.session.session_key)
+        return response
+
+
+def _no_local_password(request: HttpRequest, user: User) -> HttpResponse:
+    context = {
+        "status": 403,
+        "title": "No password for this account",
+        "detail": providers.local_password_refusal(user),
+    }
+    return render(request, "errors/app_error.html", context, status=403)
+
+
+class PasswordSetView(account_views.PasswordSetView):
+    """allauth's password set, refused to an account whose identity is GitHub's or LDAP's
+    (``orgs.providers``): a local password would outlive its access there."""
+
+    policy_audience = {"GET": policy.SESSION, "POST": policy.SESSION, "PUT": policy.SESSION}
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user = request.user
+        if isinstance(user, User) and not providers.may_set_local_password(user):
+            return _no_local_password(request, user)
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PasswordResetFromKeyView(account_views.PasswordResetFromKeyView):
+    """allauth's reset by the mailed link, refused in the same way: the link proves the
+    address, not that GitHub or the directory still vouches for the person."""
+
+    policy_audience = {"GET": policy.PUBLIC, "POST": policy.PUBLIC, "PUT": policy.PUBLIC}
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = getattr(self, "reset_user", None)
+        if isinstance(user, User) and not providers.may_set_local_password(user):
+            return _no_local_password(request, user)
+        response: HttpResponse = super().get(request, *args, **kwargs)
+        return response
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = getattr(self, "reset_user", None)
+        if isinstance(user, User) and not providers.may_set_local_password(user):
+            return _no_local_password(self.request, user)
+        response: HttpResponse = super().form_valid(form)
         return response
 
 
