@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from orgs import consent, invitations, services
+from orgs import consent, invitations, policy, services
 from orgs.forms import GitHubLinkForm, GroupMappingForm, InvitationForm
-from orgs.models import GitHubLink, GroupMapping, Invitation, Role
+from orgs.models import GitHubLink, GroupMapping, Invitation
 from orgs.views import AccountView, OrgView
 from pipeline_secrets.core.errors import ConflictError
 from pipeline_secrets.core.paging import keyset_page
@@ -26,7 +26,7 @@ class InvitationsView(OrgView):
     """Invitations of the organization with their state; admins send and revoke them."""
 
     section = "invites"
-    required_role = Role.ADMIN
+    policy_actions = {"GET": "invitation.manage", "POST": "invitation.manage"}
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         return self.invites_response()
@@ -82,7 +82,7 @@ class SignInSettingsView(OrgView):
     """The organization's GitHub link and LDAP group mappings (admins)."""
 
     section = "settings"
-    required_role = Role.ADMIN
+    policy_actions = {"GET": "signin.manage", "POST": "signin.manage"}
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         return self.settings_response()
@@ -165,6 +165,7 @@ class SecurityLogView(AccountView):
 
     section = "security"
     template_name = "orgs/security.html"
+    policy_audience = {"GET": policy.SIGNED_IN}
 
     def get(self, request: HttpRequest) -> HttpResponse:
         before = request.GET.get("before", "")

@@ -16,6 +16,11 @@ class OrgsConfig(AppConfig):
 
         periodic.register("notifications", notifications.run_due)
 
+        # GitHub memberships are asked again; those GitHub no longer grants end.
+        from orgs import providers
+
+        periodic.register("orgs.provider-recheck", providers.run_due)
+
         from orgs import oidc, signin  # noqa: F401  (signin connects the sign-in receivers)
 
         # LDAP sign-in's endpoints come from the provider's discovery document, read once

@@ -25,6 +25,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from orgs import policy
 from orgs.models import AuditEvent, Invitation, Membership, Organization, Source, User
 
 ORG_CREATION_REFUSED = (
@@ -36,13 +37,9 @@ ORG_CREATION_REFUSED = (
 # --------------------------------------------------------------------------- organizations
 
 
-def may_create_organizations(user: User) -> bool:
-    return settings.ORG_CREATION == "anyone" or bool(user.is_staff)
-
-
 def require_org_creation(user: User) -> None:
-    """PermissionDenied unless ``user`` may create organizations here."""
-    if not may_create_organizations(user):
+    """PermissionDenied unless ``user`` may create organizations here (the policy's rule)."""
+    if not policy.may_create_organizations(user):
         raise PermissionDenied(ORG_CREATION_REFUSED)
 
 

@@ -109,6 +109,14 @@ def _send(invitation: Invitation, actor: User, link: str) -> None:
     )
 
 
+def shown_email(invitation: Invitation) -> str:
+    """The address as admins see it: masked when an account was invited by username, so
+    inviting a username does not reveal where its owner gets mail."""
+    if invitation.invitee_id is None:
+        return invitation.email
+    return "***@" + invitation.email.partition("@")[2]
+
+
 def address_of(user: User) -> str:
     """Where to mail ``user``: their primary (else verified, else any) address, or ''."""
     address = EmailAddress.objects.filter(user=user).order_by("-primary", "-verified", "pk").first()

@@ -107,6 +107,8 @@ class Membership(models.Model):
             ("ldap", "LDAP group"),
         ],
     )
+    # A GitHub or LDAP membership: when that provider last confirmed it (orgs.providers).
+    provider_checked_at = models.DateTimeField(null=True, blank=True)
 
     objects = MembershipQuerySet.as_manager()
 
@@ -166,6 +168,13 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Minted under a GitHub or LDAP membership: that source and membership (null once it
+    # ended), and when the token last re-checked it (orgs.providers.check_token).
+    provider_source = models.CharField(max_length=12, blank=True, default="")
+    provider_membership = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    provider_checked_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -319,10 +328,8 @@ class InvitationQuerySet(OrgScopedQuerySet["Invitation"]):
 
 
 class Invitation(models.Model):
-    """An emailed, single-use link that makes the person it was sent to a member with
-    ``role``: accepted only by an account with a verified address equal to ``email``, or by
-    ``invitee`` when sent to an existing account. Only the SHA-256 of the token is kept.
-    """
+    """A mailed single-use link, accepted only by an account with a verified address equal to
+    ``email`` (or by ``invitee``, when sent to an account). Only the token's SHA-256 is kept."""
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -344,13 +351,9 @@ class Invitation(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The existing account invited by its username: only it may accept.
     invitee = models.ForeignKey(
-        User,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="+",
-        help_text="The existing account invited by its username; only it may accept.",
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
 
     objects = InvitationQuerySet.as_manager()
@@ -360,12 +363,6 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} to {self.organization} ({self.role})"
-
-    @property
-    def shown_email(self) -> str:
-        """The address as admins see it: masked when an account was invited by username."""
-        local, _, domain = self.email.partition("@")
-        return self.email if self.invitee_id is None else f"{local[:1]}***@{domain}"
 
     @property
     def state(self) -> str:

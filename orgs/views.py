@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from orgs import activity, consent, invitations, selectors, services
+from orgs import activity, consent, invitations, policy, selectors, services
 from orgs.forms import (
     MemberAddForm,
     MemberRoleForm,
@@ -82,8 +82,8 @@ class OrgView(OrgScopedViewMixin, DashboardView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["can_write"] = Role.allows(self.membership.role, Role.MEMBER)
-        context["is_admin"] = Role.allows(self.membership.role, Role.ADMIN)
+        context["can_write"] = policy.allows(self.membership, "secret.values.write")
+        context["is_admin"] = policy.allows(self.membership, "org.manage")
         return context
 
     def org_url(self, name: str, *args: Any) -> str:
@@ -94,12 +94,13 @@ class OrgView(OrgScopedViewMixin, DashboardView):
 
 
 class HomeView(AccountView):
+    policy_audience = {"GET": policy.SIGNED_IN}
     template_name = "orgs/home.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["form"] = OrganizationForm()
-        context["may_create_orgs"] = consent.may_create_organizations(self.user)
+        context["may_create_orgs"] = policy.may_create_organizations(self.user)
         return context
 
 
@@ -107,6 +108,7 @@ class OrganizationCreateView(AccountView):
     """Creates an organization; who may is the operator's choice (``ORG_CREATION``), which
     the service enforces: a refusal is the form's message with a 403."""
 
+    policy_audience = {"GET": policy.ORG_CREATORS, "POST": policy.ORG_CREATORS}
     template_name = "orgs/org_form.html"
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -119,21 +121,28 @@ class OrganizationCreateView(AccountView):
                 form.add_service_errors(exc)
             except ConflictError as exc:
                 form.add_error("name", exc.detail)
-            except PermissionDenied as exc:
-                form.add_error(None, str(exc))
-                status = 403
+            except PermissionDenied:
+                status = 403  # the page says why (refused_message)
             else:
                 messages.success(request, f"Created {org.name}. You are its admin.")
                 return redirect_to(request, reverse("secrets:list", args=[org.pk]))
         return self.render_to_response(self.get_context_data(form=form), status=status)
 
+    def get(self, request: HttpRequest) -> HttpResponse:
+        context = self.get_context_data()
+        status = 200 if context["may_create_orgs"] else 403
+        return self.render_to_response(context, status=status)
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("form", OrganizationForm())
-        kwargs["may_create_orgs"] = consent.may_create_organizations(self.user)
+        kwargs["may_create_orgs"] = policy.may_create_organizations(self.user)
+        kwargs["refused_message"] = consent.ORG_CREATION_REFUSED
         return super().get_context_data(**kwargs)
 
 
 class OrganizationRootView(OrgView):
+    policy_actions = {"GET": "org.view"}
+
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         return redirect("secrets:list", org_id=self.organization.pk)
 
@@ -143,6 +152,8 @@ class OrganizationRootView(OrgView):
 
 class MembersView(OrgView):
     """Members and their roles; admins add, change and remove them."""
+
+    policy_actions = {"GET": "member.view"}
 
     section = "members"
     page = "orgs/members.html"
@@ -170,7 +181,7 @@ class MemberAddView(MembersView):
     """Invites an existing account by username: it becomes a member when it accepts.
     Accounts are never created here, and nobody joins without accepting."""
 
-    required_role = Role.ADMIN
+    policy_actions = {"GET": "member.manage", "POST": "member.manage"}
 
     def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
         form = MemberAddForm(request.POST, organization=self.organization)
@@ -197,7 +208,7 @@ class MemberAddView(MembersView):
 
 
 class MemberRoleView(MembersView):
-    required_role = Role.ADMIN
+    policy_actions = {"POST": "member.manage"}
     http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, org_id: int, user_id: int) -> HttpResponse:
@@ -218,7 +229,7 @@ class MemberRoleView(MembersView):
 
 
 class MemberRemoveView(MembersView):
-    required_role = Role.ADMIN
+    policy_actions = {"POST": "member.manage"}
     http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, org_id: int, user_id: int) -> HttpResponse:
@@ -238,6 +249,8 @@ class MemberRemoveView(MembersView):
 
 class TokensView(AccountView):
     """The user's API tokens: a new token's value is shown once, in the answer to its POST."""
+
+    policy_audience = {"GET": policy.SIGNED_IN, "POST": policy.SIGNED_IN}
 
     section = "tokens"
     page = "orgs/tokens.html"
@@ -276,6 +289,7 @@ class TokensView(AccountView):
 
 
 class TokenRevokeView(TokensView):
+    policy_audience = {"POST": policy.SIGNED_IN}
     http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, token_id: int) -> HttpResponse:  # type: ignore[override]
@@ -298,7 +312,7 @@ class ActivityView(OrgView):
     (admins)."""
 
     section = "activity"
-    required_role = Role.ADMIN
+    policy_actions = {"GET": "activity.view"}
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         filters = activity.ActivityFilters.from_query(request.GET)

@@ -218,6 +218,20 @@ LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
 # First run: the first-admin page asks for the code ``make run`` prints (kept here too).
 SETUP_CODE_FILE = Path(env_str("SETUP_CODE_FILE", str(DATA_DIR / "setup-code")))
 
+# Provider-backed accounts (orgs.providers). An account whose identity comes from GitHub or
+# LDAP gets no local password unless the operator allows it. Memberships from GitHub are
+# re-checked with GitHub this often (by `manage.py periodic`, and at the use of an API token
+# minted under one, at most once per interval per token); memberships from LDAP, which
+# cannot be asked again without the user, stop carrying API tokens when no LDAP sign-in has
+# confirmed them for PROVIDER_SIGNIN_MAX_AGE_SECONDS. The GitHub token kept for the re-check
+# is stored encrypted with a key derived from DJANGO_SECRET_KEY.
+PROVIDER_LOCAL_PASSWORDS = env_bool("PROVIDER_LOCAL_PASSWORDS", False)
+PROVIDER_RECHECK_SECONDS = env_int("PROVIDER_RECHECK_SECONDS", 3600)
+PROVIDER_SIGNIN_MAX_AGE_SECONDS = env_int("PROVIDER_SIGNIN_MAX_AGE_SECONDS", 14 * 24 * 3600)
+# Bearer JWTs from the OIDC provider are verified here against its JWKS (kept in memory);
+# an unknown key id fetches the JWKS again at most once per this many seconds.
+OIDC_JWKS_REFRESH_SECONDS = env_int("OIDC_JWKS_REFRESH_SECONDS", 60)
+
 # Mail (invitations, password resets, address verification, notifications): the console
 # unless an SMTP server is given.
 EMAIL_HOST = env_str("EMAIL_HOST")

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from orgs.models import Role
+from orgs import policy
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
 from pipeline_secrets.core.web import is_htmx, redirect_to, render_page, time_context
 from secrets_app import lifecycle, schedule, selectors
@@ -27,6 +27,8 @@ def _problem(exc: Exception) -> str:
 class SecretVersionsView(SecretView):
     """The versions Vault keeps, newest first; members roll back, admins destroy."""
 
+    policy_actions = {"GET": "secret.versions"}
+
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
         context = self.secret_context(row, versions=selectors.secret_versions(row=row))
@@ -37,7 +39,7 @@ class SecretVersionsView(SecretView):
 class VersionActionView(SecretView):
     """POST: roll back to a version (member), or destroy it (admin)."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"POST": "secret.values.write"}
     http_method_names = ["post"]
 
     def post(
@@ -63,8 +65,7 @@ class VersionActionView(SecretView):
                     f"it is now version {result.row.version}.",
                 )
             else:
-                if not Role.allows(self.membership.role, Role.ADMIN):
-                    raise PermissionDenied("Destroying versions needs the admin role.")
+                policy.require(self.membership, "secret.version.destroy")
                 lifecycle.secret_destroy_version(
                     actor=self.user,
                     organization=self.organization,
@@ -77,6 +78,14 @@ class VersionActionView(SecretView):
         return redirect_to(request, versions_url)
 
 
+class RollbackView(VersionActionView):
+    policy_actions = {"POST": "secret.values.write"}
+
+
+class DestroyVersionView(VersionActionView):
+    policy_actions = {"POST": "secret.version.destroy"}
+
+
 def _int(raw: str | None) -> int | None:
     return int(raw) if raw and raw.isdigit() else None
 
@@ -84,7 +93,7 @@ def _int(raw: str | None) -> int | None:
 class RotationView(SecretView):
     """POST ``every`` (empty: no schedule) to set the rotation schedule; answers the card."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"POST": "secret.rotate"}
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
@@ -113,7 +122,7 @@ class RotationView(SecretView):
 class RotateNowView(SecretView):
     """POST: rotate now; the new values are shown once, as after a create."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"POST": "secret.rotate"}
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
@@ -131,6 +140,8 @@ class RotateNowView(SecretView):
 
 class ExpiringView(SecretView):
     """Secrets with a certificate inside the renewal window (or expired), soonest first."""
+
+    policy_actions = {"GET": "secret.list"}
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         window = schedule.renewal_window()

@@ -351,7 +351,7 @@ def test_the_migration_marks_existing_creators(personas: Personas) -> None:
     """Organizations made before consent: their creator (from the org.create event) counts
     as having consented; anyone an admin added directly does not."""
     Membership.objects.update(source="")
-    migration = importlib.import_module("orgs.migrations.0006_consent")
+    migration = importlib.import_module("orgs.migrations.0007_consent")
     migration.mark_creators(apps, None)
     sources = dict(
         Membership.objects.filter(organization=personas.org).values_list("user__username", "source")

@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
-from orgs.models import Role
+from orgs import invitations
+from orgs.models import Invitation, Role
 
 
 class UtcDateTimeField(serializers.DateTimeField):
@@ -131,9 +133,8 @@ class AuditEventSerializer(serializers.Serializer):
 
 class InvitationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    email = serializers.EmailField(
-        source="shown_email",
-        help_text="The invited address; masked when an account was invited by username.",
+    email = serializers.SerializerMethodField(
+        help_text="The invited address; masked when an account was invited by username."
     )
     username = serializers.CharField(
         source="invitee.username",
@@ -150,6 +151,10 @@ class InvitationSerializer(serializers.Serializer):
     expiresAt = UtcDateTimeField(source="expires_at")
     acceptedAt = UtcDateTimeField(source="accepted_at", allow_null=True)
     revokedAt = UtcDateTimeField(source="revoked_at", allow_null=True)
+
+    @extend_schema_field(OpenApiTypes.EMAIL)
+    def get_email(self, invitation: Invitation) -> str:
+        return invitations.shown_email(invitation)
 
 
 class InvitationCreateSerializer(serializers.Serializer):

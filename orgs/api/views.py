@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orgs import audit, consent, invitations, selectors, services
+from orgs import audit, consent, invitations, policy, selectors, services
 from orgs.api.serializers import (
     AuditEventSerializer,
     InvitationCreateSerializer,
@@ -26,7 +26,7 @@ from orgs.api.serializers import (
     TokenSerializer,
 )
 from orgs.authentication import SignedInSessionOnly
-from orgs.models import Invitation, Membership, Role
+from orgs.models import Invitation, Membership
 from orgs.scoping import (
     OrgScopedAPIView,
     actor,
@@ -43,6 +43,8 @@ USER_ID = id_parameter("user_id")
 
 
 class OrganizationListView(APIView):
+    policy_audience = {"GET": policy.SIGNED_IN, "POST": policy.ORG_CREATORS}
+
     @extend_schema(
         operation_id="listOrgs",
         tags=["organizations"],
@@ -83,6 +85,8 @@ class OrganizationListView(APIView):
 
 
 class OrganizationDetailView(OrgScopedAPIView):
+    policy_actions = {"GET": "org.view"}
+
     @extend_schema(
         operation_id="getOrg",
         tags=["organizations"],
@@ -94,7 +98,7 @@ class OrganizationDetailView(OrgScopedAPIView):
 
 
 class MemberListView(OrgScopedAPIView):
-    required_roles = {"GET": Role.VIEWER, "POST": Role.ADMIN}
+    policy_actions = {"GET": "member.view", "POST": "member.manage"}
 
     @extend_schema(
         operation_id="listMembers",
@@ -136,7 +140,7 @@ class MemberListView(OrgScopedAPIView):
 
 
 class MemberDetailView(OrgScopedAPIView):
-    required_roles = {"GET": Role.VIEWER, "PUT": Role.ADMIN, "DELETE": Role.ADMIN}
+    policy_actions = {"GET": "member.view", "PUT": "member.manage", "DELETE": "member.manage"}
 
     @extend_schema(
         operation_id="getMember",
@@ -185,7 +189,7 @@ INVITATION_ID = id_parameter("invitation_id")
 
 
 class InvitationListView(OrgScopedAPIView):
-    required_roles = {"GET": Role.ADMIN, "POST": Role.ADMIN}
+    policy_actions = {"GET": "invitation.manage", "POST": "invitation.manage"}
 
     @extend_schema(
         operation_id="listInvitations",
@@ -221,7 +225,7 @@ class InvitationListView(OrgScopedAPIView):
 
 
 class InvitationDetailView(OrgScopedAPIView):
-    required_roles = {"DELETE": Role.ADMIN}
+    policy_actions = {"DELETE": "invitation.manage"}
 
     @extend_schema(
         operation_id="revokeInvitation",
@@ -246,6 +250,7 @@ TOKEN_REFUSED = {
 
 
 class TokenListView(APIView):
+    policy_audience = {"GET": policy.SESSION, "POST": policy.SESSION}
     permission_classes = [SignedInSessionOnly]
 
     @extend_schema(
@@ -281,6 +286,7 @@ class TokenListView(APIView):
 
 
 class TokenDetailView(APIView):
+    policy_audience = {"DELETE": policy.SESSION}
     permission_classes = [SignedInSessionOnly]
 
     @extend_schema(
@@ -296,7 +302,7 @@ class TokenDetailView(APIView):
 
 
 class AuditListView(OrgScopedAPIView):
-    required_roles = {"GET": Role.ADMIN}
+    policy_actions = {"GET": "activity.view"}
 
     @extend_schema(
         operation_id="listAuditEvents",
@@ -337,6 +343,7 @@ SECURITY_MAX = 500
 
 class SecurityEventListView(APIView):
     permission_classes = [SignedInSessionOnly]
+    policy_audience = {"GET": policy.SESSION}
 
     @extend_schema(
         operation_id="listMySecurityEvents",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orgs.models import Role
+from orgs import policy
 from orgs.scoping import OrgScopedAPIView, actor
 from pipeline_secrets.core.api.params import flag, positive_int, texts
 from pipeline_secrets.core.api.schema import (
@@ -81,6 +81,8 @@ def expires_before(request: Request) -> datetime | None:
 
 
 class SecretTypeListView(APIView):
+    policy_audience = {"GET": policy.SIGNED_IN}
+
     @extend_schema(
         operation_id="listSecretTypes",
         tags=["secret types"],
@@ -97,6 +99,8 @@ class SecretTypeListView(APIView):
 
 
 class SecretTypeDetailView(APIView):
+    policy_audience = {"GET": policy.SIGNED_IN}
+
     @extend_schema(
         operation_id="getSecretType",
         tags=["secret types"],
@@ -112,6 +116,8 @@ class SecretTypeDetailView(APIView):
 
 
 class SecretListView(OrgScopedAPIView):
+    policy_actions = {"GET": "secret.list", "POST": "secret.values.write"}
+
     @extend_schema(
         operation_id="listSecrets",
         tags=["secrets"],
@@ -140,8 +146,8 @@ class SecretListView(OrgScopedAPIView):
     )
     def get(self, request: Request, org_id: int) -> Response:
         with_values = flag(request, "values")
-        if with_values and not self.has_role(Role.MEMBER):
-            raise PermissionDenied("Reading values needs the member role.")
+        if with_values:
+            policy.require(self.membership, "secret.values.read")
         tags = texts(request, "tags") + texts(request, "tag")
         kinds = texts(request, "type")  # the last one counts, as QueryDict.get has it
         kind = get_type(kinds[-1]).name if kinds and kinds[-1] else None
@@ -183,6 +189,8 @@ class SecretListView(OrgScopedAPIView):
 
 
 class SecretDetailView(OrgScopedAPIView):
+    policy_actions = {"GET": "secret.view", "PUT": "secret.values.write", "DELETE": "secret.delete"}
+
     @extend_schema(
         operation_id="getSecret",
         tags=["secrets"],
@@ -262,6 +270,8 @@ class SecretDetailView(OrgScopedAPIView):
 
 
 class SecretVersionsView(OrgScopedAPIView):
+    policy_actions = {"GET": "secret.versions"}
+
     @extend_schema(
         operation_id="listSecretVersions",
         tags=["secrets"],
@@ -280,6 +290,8 @@ class SecretVersionsView(OrgScopedAPIView):
 
 
 class SecretTagListView(OrgScopedAPIView):
+    policy_actions = {"GET": "secret.view"}
+
     @extend_schema(
         operation_id="listSecretTags",
         tags=["secrets"],
@@ -292,6 +304,8 @@ class SecretTagListView(OrgScopedAPIView):
 
 
 class SecretTagView(OrgScopedAPIView):
+    policy_actions = {"PUT": "secret.tag", "DELETE": "secret.tag"}
+
     @extend_schema(
         operation_id="addSecretTag",
         tags=["secrets"],
@@ -320,7 +334,7 @@ class SecretTagView(OrgScopedAPIView):
 
 
 class SecretValidateView(OrgScopedAPIView):
-    required_roles = {"GET": Role.MEMBER}
+    policy_actions = {"GET": "secret.values.read"}
 
     @extend_schema(
         operation_id="validateSecret",
@@ -344,6 +358,8 @@ class SecretValidateView(OrgScopedAPIView):
 
 
 class SecretRollbackView(OrgScopedAPIView):
+    policy_actions = {"POST": "secret.values.write"}
+
     @extend_schema(
         operation_id="rollbackSecret",
         tags=["secrets"],
@@ -373,6 +389,8 @@ class SecretRollbackView(OrgScopedAPIView):
 
 
 class SecretRotateView(OrgScopedAPIView):
+    policy_actions = {"POST": "secret.rotate"}
+
     @extend_schema(
         operation_id="rotateSecret",
         tags=["secrets"],
@@ -396,7 +414,7 @@ class SecretRotateView(OrgScopedAPIView):
 
 
 class SecretVersionView(OrgScopedAPIView):
-    required_roles = {"DELETE": Role.ADMIN}
+    policy_actions = {"DELETE": "secret.version.destroy"}
 
     @extend_schema(
         operation_id="destroySecretVersion",

@@ -20,7 +20,7 @@ def mark_creators(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orgs", "0005_notifications"),
+        ("orgs", "0006_provider_origin"),
     ]
 
     operations = [
@@ -29,7 +29,6 @@ class Migration(migrations.Migration):
             name="invitee",
             field=models.ForeignKey(
                 blank=True,
-                help_text="The existing account invited by its username; only it may accept.",
                 null=True,
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="+",

@@ -1,0 +1,218 @@
+"""Who may do what: the one policy of the product.
+
+Every decision about a caller's right to act is answered here, below the views: services
+and selectors ask ``require(standing, action, obj)``; views only name the action a route
+performs (``policy_actions``) and turn a refusal into a 403 (a 404 for another org's
+object, which the org-scoped querysets already give).
+
+An action is a name such as ``secret.values.read``. ``ACTIONS`` holds, for each, the
+weakest organization role allowed. Apps above this one add object rules in their
+``AppConfig.ready()`` (``register_object_rule``): a rule may only ask for *more* than the
+action's role (the values of a ``kubernetes`` secret need ``admin``; a namespace outside a
+cluster's rule needs ``admin``), never less. API tokens are held to their limits before
+the policy is asked: ``orgs.scoping`` resolves the membership with its role capped to the
+token's, and an org outside the token's limit is not found.
+
+The worker and the periodic command act as ``SYSTEM``: they re-sync copies that an allowed
+caller installed, connect to clusters with their credentials and deliver notifications;
+they never show values to a person, so object rules do not apply to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+
+from orgs.models import Membership, Role
+
+# Who may call a route with no organization in it (a view's ``policy_audience``).
+PUBLIC = "public"  # anyone, signed in or not
+SIGNED_IN = "signed_in"  # any signed-in account, by session or API token
+SESSION = "session"  # a signed-in session: no API token may (token management)
+UNLIMITED = "unlimited"  # a session or a token limited to no organization and no role
+ORG_CREATORS = "org_creators"  # UNLIMITED, and whom ORG_CREATION allows (see below)
+AUDIENCES = (PUBLIC, SIGNED_IN, SESSION, UNLIMITED, ORG_CREATORS)
+
+# Routes of the libraries the product mounts (sign-in, OpenID Connect, the API schema,
+# probes), by URL name, or by path where the library names none: the audience of every
+# method they serve (the libraries check sign-in themselves). Routes of the product's own
+# views are declared on the view (``policy_actions`` inside an organization,
+# ``policy_audience`` outside); the route x persona test reads all three.
+LIBRARY_ROUTES: dict[str, str] = {
+    "healthz": PUBLIC,
+    "readyz": PUBLIC,
+    "metrics": PUBLIC,
+    "openapi": PUBLIC,
+    "api-docs": PUBLIC,
+    "logout": PUBLIC,
+    "account_login": PUBLIC,
+    "account_logout": PUBLIC,
+    "account_inactive": PUBLIC,
+    "account_signup": PUBLIC,
+    "account_reauthenticate": SESSION,
+    "account_request_reauthentication_code": SESSION,
+    "account_confirm_reauthentication_code": SESSION,
+    "account_email": SESSION,
+    "account_email_verification_sent": PUBLIC,
+    "account_change_password": SESSION,
+    "account_set_password": SESSION,
+    "account_reset_password": PUBLIC,
+    "account_confirm_login_code": PUBLIC,
+    "account_confirm_email": PUBLIC,
+    "account_reset_password_from_key_done": PUBLIC,
+    "account_reset_password_from_key": PUBLIC,
+    "account_reset_password_done": PUBLIC,
+    "socialaccount_login_cancelled": PUBLIC,
+    "socialaccount_login_error": PUBLIC,
+    "socialaccount_signup": PUBLIC,
+    "socialaccount_connections": SESSION,
+    "accounts/social/login/cancelled/": PUBLIC,
+    "accounts/social/login/error/": PUBLIC,
+    "accounts/social/signup/": PUBLIC,
+    "accounts/social/connections/": PUBLIC,
+    "github_login": PUBLIC,
+    "github_callback": PUBLIC,
+    "oidc_authentication_callback": PUBLIC,
+    "oidc_authentication_init": PUBLIC,
+    "oidc_logout": PUBLIC,
+}
+
+ACTIONS: dict[str, str] = {
+    # The organization itself and its people.
+    "org.view": Role.VIEWER,
+    "org.manage": Role.ADMIN,
+    "member.view": Role.VIEWER,
+    "member.manage": Role.ADMIN,
+    "invitation.manage": Role.ADMIN,
+    "signin.manage": Role.ADMIN,
+    "activity.view": Role.ADMIN,
+    "notification.manage": Role.ADMIN,
+    # Secrets: metadata, values, lifecycle.
+    "secret.list": Role.VIEWER,
+    "secret.view": Role.VIEWER,
+    "secret.values.read": Role.MEMBER,
+    "secret.values.write": Role.MEMBER,
+    "secret.tag": Role.MEMBER,
+    "secret.delete": Role.MEMBER,
+    "secret.versions": Role.VIEWER,
+    "secret.version.destroy": Role.ADMIN,
+    "secret.rotate": Role.MEMBER,
+    # Clusters and what is installed in them.
+    "cluster.list": Role.VIEWER,
+    "cluster.view": Role.VIEWER,
+    "cluster.manage": Role.ADMIN,
+    "cluster.check": Role.MEMBER,
+    "cluster.install": Role.MEMBER,
+    "cluster.uninstall": Role.MEMBER,
+    "cluster.restart": Role.MEMBER,
+}
+
+ACTION_HELP: dict[str, str] = {
+    "org.view": "see the organization",
+    "org.manage": "rename or delete the organization",
+    "member.view": "list members and their roles",
+    "member.manage": "invite, change roles, remove members",
+    "invitation.manage": "create and revoke invitations",
+    "signin.manage": "link GitHub organizations and directory groups",
+    "activity.view": "read and export the organization's activity",
+    "notification.manage": "manage notification targets and read deliveries",
+    "secret.list": "list secrets (names, types, tags, masked values)",
+    "secret.view": "read a secret's metadata",
+    "secret.values.read": "read a secret's values (also: install, export, download)",
+    "secret.values.write": "create or change a secret's values (update, rollback)",
+    "secret.tag": "add and remove tags",
+    "secret.delete": "delete a secret",
+    "secret.versions": "list a secret's versions",
+    "secret.version.destroy": "destroy a version for good",
+    "secret.rotate": "rotate now, set a rotation schedule",
+    "cluster.list": "list clusters",
+    "cluster.view": "see a cluster and what is installed in it",
+    "cluster.manage": "register, edit, delete clusters and their namespace rule",
+    "cluster.check": "contact a cluster now to check it",
+    "cluster.install": "install secrets into a namespace the cluster's rule allows",
+    "cluster.uninstall": "remove an installed copy",
+    "cluster.restart": "name workloads to restart, in an allowed namespace",
+}
+
+
+@dataclass(frozen=True)
+class System:
+    """The worker and the periodic command, acting for the product itself."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return f"system ({self.reason})"
+
+
+Standing = Membership | System
+
+# An object rule: the role an action on ``obj`` needs beyond the action's own, or None.
+ObjectRule = Callable[[str, Any], str | None]
+
+_OBJECT_RULES: list[tuple[str, ObjectRule]] = []
+
+
+def register_object_rule(prefix: str, rule: ObjectRule) -> None:
+    """Ask ``rule`` for actions starting with ``prefix``; it may only raise the role needed."""
+    if (prefix, rule) not in _OBJECT_RULES:
+        _OBJECT_RULES.append((prefix, rule))
+
+
+def needed_role(action: str, obj: Any = None) -> str:
+    """The weakest role allowed to perform ``action`` on ``obj``."""
+    try:
+        needed = ACTIONS[action]
+    except KeyError:
+        raise LookupError(f"No policy row for the action {action!r}.") from None
+    if obj is None:
+        return needed
+    for prefix, rule in _OBJECT_RULES:
+        if action.startswith(prefix):
+            stronger = rule(action, obj)
+            if stronger is not None and Role.rank(stronger) > Role.rank(needed):
+                needed = stronger
+    return needed
+
+
+def allows(standing: Standing, action: str, obj: Any = None) -> bool:
+    """Whether ``standing`` (a membership with its effective role, or SYSTEM) may act."""
+    needed = needed_role(action, obj)
+    if isinstance(standing, System):
+        return True
+    return Role.allows(standing.role, needed)
+
+
+def require(standing: Standing, action: str, obj: Any = None) -> None:
+    """PermissionDenied, naming the role needed, unless ``standing`` may perform ``action``."""
+    if allows(standing, action, obj):
+        return
+    assert isinstance(standing, Membership)
+    needed = needed_role(action, obj)
+    what = ACTION_HELP.get(action, action)
+    raise PermissionDenied(
+        f"To {what} you need the {needed} role in {standing.organization.name}; "
+        f"you are {standing.role}."
+    )
+
+
+def may_create_organizations(user: Any) -> bool:
+    """Whether ``user`` may create organizations: the operator's ``ORG_CREATION`` says
+    ``anyone`` (any signed-in account) or ``staff`` (operator staff only)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return getattr(settings, "ORG_CREATION", "anyone") == "anyone" or bool(user.is_staff)
+
+
+def require_may_create_organizations(user: Any) -> None:
+    if not may_create_organizations(user):
+        raise PermissionDenied("Only the operator's staff may create organizations here.")
+
+
+def table() -> list[tuple[str, str, str]]:
+    """(action, weakest role, what it allows): the policy table, for the README and tests."""
+    return [(action, role, ACTION_HELP.get(action, "")) for action, role in ACTIONS.items()]
