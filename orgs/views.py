@@ -113,8 +113,8 @@ class OrganizationCreateView(AccountView):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = OrganizationForm(request.POST)
-        status = 200
-        if form.is_valid():
+        status = 200 if policy.may_create_organizations(self.user) else 403
+        if status == 200 and form.is_valid():
             try:
                 org = services.organization_create(actor=self.user, name=form.cleaned_data["name"])
             except ValidationError as exc:

@@ -199,6 +199,7 @@ def test_tokens_are_revoked_and_private(personas: Personas) -> None:
 # --------------------------------------------------------------------------- pages
 
 
+@pytest.mark.usefixtures("anyone_creates_orgs")
 def test_every_input_has_a_label(personas: Personas) -> None:
     client = signed_in(personas, "admin")
     pages = ["/", "/orgs/new/", members_url(personas), "/account/tokens/", "/account/security/"]

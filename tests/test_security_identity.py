@@ -55,6 +55,7 @@ def operator_trusts_the_providers(settings) -> None:
     settings.LDAP_TRUSTED_GROUPS = ["*"]
     settings.SOCIAL_SIGNUP = "open"
 
+
 NEW_PASSWORD = "a brand new local passphrase"
 
 

@@ -75,6 +75,7 @@ class OrganizationListView(APIView):
     )
     def post(self, request: Request) -> Response:
         require_unlimited_token(request, "create organizations")
+        consent.require_org_creation(actor(request))  # before the body: a refusal says why
         body = OrganizationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         org = services.organization_create(actor=actor(request), name=body.validated_data["name"])
