@@ -16,6 +16,7 @@ class OrgsConfig(AppConfig):
         from pipeline_secrets.core import periodic
 
         periodic.register("notifications", tasks.enqueue_due)
+        periodic.register("tasks.prune", tasks.prune_finished)
 
         from orgs import oidc, signin  # noqa: F401  (signin connects the sign-in receivers)
 

@@ -8,14 +8,20 @@ twice sends nothing twice.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
 from django_tasks import task
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from orgs import notifications_send as send
 from orgs.models import NotificationDelivery
+
+# How long finished task rows are kept (what ran, and why a task failed).
+KEEP_SUCCESSFUL = timedelta(days=7)
+KEEP_FAILED = timedelta(days=30)
 
 
 @task()
@@ -43,3 +49,13 @@ def enqueue_due(now: datetime) -> dict[str, int]:
         marked = NotificationDelivery.objects.filter(unqueued).update(lease_until=now + send.QUEUED)
         queue_deliveries()
     return {"runs": 1, "due": marked}
+
+
+def prune_finished(now: datetime) -> dict[str, int]:
+    """The periodic job ``tasks.prune``: forget the task rows (of every app) that finished
+    longer ago than ``KEEP_SUCCESSFUL`` / ``KEEP_FAILED``; queued and running ones stay."""
+    old = Q(status=TaskResultStatus.SUCCESSFUL, finished_at__lt=now - KEEP_SUCCESSFUL) | Q(
+        status=TaskResultStatus.FAILED, finished_at__lt=now - KEEP_FAILED
+    )
+    deleted, _ = DBTaskResult.objects.filter(old).delete()
+    return {"pruned": deleted}

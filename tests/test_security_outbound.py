@@ -20,8 +20,9 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import connections, transaction
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
-from orgs import notifications
+from orgs import notifications, tasks
 from orgs.models import NotificationDelivery, NotificationTarget
 from pipeline_secrets.core import outbound
 from secrets_app.models import SecretIndex
@@ -335,3 +336,20 @@ def test_webhook_host_that_does_not_resolve_is_refused_at_save(personas, clients
     body = assert_problem(response, 400, field="url")
     assert "does not resolve" in body["errors"]["url"][0]
     assert not NotificationTarget.objects.exists()
+
+
+def test_finished_task_rows_are_pruned_and_queued_ones_kept(personas):
+    notifications.target_create(
+        actor=personas.admin, organization=personas.org, kind="email", name="o", emails=["o@x.io"]
+    )
+    for _ in range(3):
+        notify_rotated(personas.org)
+    now = timezone.now()
+    done, failed, waiting = DBTaskResult.objects.order_by("enqueued_at")
+    DBTaskResult.objects.filter(pk=done.pk).update(status="SUCCESSFUL", finished_at=now)
+    DBTaskResult.objects.filter(pk=failed.pk).update(status="FAILED", finished_at=now)
+
+    assert tasks.prune_finished(now + timedelta(days=6)) == {"pruned": 0}
+    assert tasks.prune_finished(now + timedelta(days=8)) == {"pruned": 1}
+    assert tasks.prune_finished(now + timedelta(days=31)) == {"pruned": 1}
+    assert list(DBTaskResult.objects.values_list("pk", flat=True)) == [waiting.pk]
