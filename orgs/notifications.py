@@ -4,8 +4,8 @@ Other code calls ``notify``; it records one delivery per target that wants the e
 queues a worker run in the caller's transaction (``orgs.tasks``), so the deliveries and the
 task commit with the change they announce, or not at all. The worker sends them
 (``orgs.notifications_send``): no request and no periodic job waits on a receiver. What fails
-is retried with exponential backoff, until ``MAX_ATTEMPTS``; the periodic job queues a run
-for what has come due again (``orgs.tasks.enqueue_due``).
+is retried with exponential backoff (``notifications_send.MAX_ATTEMPTS`` tries); the periodic
+job queues a run for what has come due again (``orgs.tasks.enqueue_due``).
 
 Invariants:
 - a notification carries ids, names, versions and dates only: ``notify`` refuses detail keys
@@ -67,7 +67,6 @@ MAX_DETAIL_TEXT = 300
 
 MAX_TARGETS = 20
 MAX_EMAILS = 10
-MAX_ATTEMPTS = send.MAX_ATTEMPTS
 
 
 # --------------------------------------------------------------------------- detail guard
