@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.github",
     "mozilla_django_oidc",
+    # Background tasks (outbound deliveries), kept in the database: see TASKS below.
+    "django_tasks",
+    "django_tasks_db",
     "orgs",
     "secrets_app",
     "clusters",
@@ -371,6 +374,19 @@ WEBHOOK_DENY_NETWORKS = env_networks(
     ],
 )
 WEBHOOK_ALLOW_NETWORKS = env_networks("WEBHOOK_ALLOW_NETWORKS", [])
+
+# --- Outbound deliveries leave the request: the task queue and its limits ---
+# Notifications (webhooks, e-mail) are sent by the worker (`manage.py db_worker`, started by
+# `make run` and the chart's worker Deployment), never by a request or `manage.py periodic`.
+# A task is a database row written in the transaction of the change that queues it.
+TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
+}
+# Seconds one webhook may take, connecting and answering together.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
+# Seconds of sending one organization may use in one worker run; its deliveries left over
+# then wait for a later run, the other organizations' do not.
+DELIVERY_TENANT_BUDGET_SECONDS = env_int("DELIVERY_TENANT_BUDGET_SECONDS", 20)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
