@@ -12,6 +12,7 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
 from allauth.account.signals import user_logged_in as allauth_logged_in
+from allauth.account.utils import filter_users_by_email
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
@@ -57,8 +58,17 @@ def _user_by_login(login: str) -> User | None:
     if not login:
         return None
     if "@" in login:
-        return User.objects.filter(email__iexact=login).first()
+        # Any of the account's addresses, as allauth's e-mail login accepts them.
+        found = filter_users_by_email(login, prefer_verified=True)
+        return found[0] if found else None
     return User.objects.filter(username__iexact=login).first()
+
+
+def login_limit_key(login: str) -> str:
+    """What failed logins are counted under: the account, whichever of its names or
+    addresses was typed and in whatever case; the typed name when no account has it."""
+    user = _user_by_login(login.strip())
+    return f"account:{user.pk}" if user is not None else f"name:{login.strip().lower()}"
 
 
 # --------------------------------------------------------------------------- invitations
@@ -93,6 +103,10 @@ class AccountAdapter(DefaultAccountAdapter):
                     f"Sign up with the address the invitation was sent to: {invitation.email}."
                 )
         return email
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        # allauth's key is the typed name under the request's host; one account is one key.
+        return login_limit_key(_login_name(credentials))
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         try:

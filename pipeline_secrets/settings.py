@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "orgs",
     "secrets_app",
     "clusters",
+    # After migrate: the database cache table (pipeline_secrets/core/apps.py).
+    "pipeline_secrets.core",
 ]
 
 # Requests with an API token (Authorization: Bearer pst_...) skip what lies between
@@ -141,8 +143,10 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SESSION_REMEMBER = None
 # Local sign-up without an invitation only when the operator opens it.
 ACCOUNT_SIGNUP_OPEN = env_bool("ACCOUNT_SIGNUP_OPEN", False)
-# Failed logins: per address and per account name; past the limit the form refuses for the
-# rest of the window and says so.
+# Failed logins: per address and per account (whichever of its names or addresses was typed,
+# in any case: orgs.signin.AccountAdapter); past the limit the form refuses for the rest of
+# the window and says so. Counted in the shared cache below, so the limit holds across
+# workers, pods and restarts.
 LOGIN_FAILURES_ALLOWED = env_int("LOGIN_FAILURES_ALLOWED", 5)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 300)
 ACCOUNT_RATE_LIMITS = {
@@ -217,6 +221,18 @@ OIDC_OP_JWKS_ENDPOINT = ""
 OIDC_VERIFY_SSL = True
 OIDC_TIMEOUT = 10
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
+
+# --------------------------------------------------------------------------- shared cache
+# One cache for every worker and pod: a table in the database (made by ``migrate``), so the
+# login limits above are counted once per deployment and survive restarts. Entries are
+# culled only far beyond what a limit window holds, so flooding cannot evict a lockout.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "pipeline_secrets_cache",
+        "OPTIONS": {"MAX_ENTRIES": 1_000_000, "CULL_FREQUENCY": 4},
+    }
+}
 
 # First run: the first-admin page asks for the code ``make run`` prints (kept here too).
 SETUP_CODE_FILE = Path(env_str("SETUP_CODE_FILE", str(DATA_DIR / "setup-code")))

@@ -59,3 +59,21 @@ def test_successful_sign_ins_are_audited_with_their_source(personas: Personas) -
     )
     event = AuditEvent.objects.get(action="signin", organization=personas.org)
     assert event.actor == "mike" and event.detail == {"source": "local"}
+
+
+def test_the_limit_counts_the_account_whichever_name_or_address_is_typed(
+    personas: Personas, settings
+) -> None:
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.create(
+        user=personas.viewer, email="vera@example.com", verified=True, primary=True
+    )
+    spellings = ["VERA", "vera@example.com", "Vera", "VERA@EXAMPLE.COM", " vera"]
+    for attempt in range(settings.LOGIN_FAILURES_ALLOWED):
+        login = spellings[attempt % len(spellings)]
+        wrong = Client().post("/accounts/login/", {"login": login, "password": "wrong"})
+        assert "Too many" not in wrong.content.decode()
+    for login in ("vera", "Vera@Example.com"):
+        locked = Client().post("/accounts/login/", {"login": login, "password": PASSWORD})
+        assert "Too many failed login attempts" in locked.content.decode()
