@@ -7,7 +7,6 @@ errors keyed ``secretId``, ``values.K8Sconfig`` or ``query.ids`` land on the fie
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -16,6 +15,7 @@ from django.core.exceptions import ValidationError
 from clusters import selectors as cluster_selectors
 from clusters.services import InstallQuery
 from orgs.models import Organization, Role
+from pipeline_secrets.core import safejson
 from pipeline_secrets.core.forms import ServiceErrorsForm
 from secrets_app import selectors as secret_selectors
 from secrets_app.forms import INPUT_ATTRS, SecretTextarea, split_tags, type_choices
@@ -192,7 +192,7 @@ def parse_mapping(text: str) -> dict[str, dict[str, Any]] | None:
         return None
     if text.startswith("{"):
         try:
-            spec = json.loads(text)
+            spec = safejson.loads(text)
         except ValueError:
             raise ValueError("Not a valid JSON object.") from None
         if not isinstance(spec, dict):
@@ -210,13 +210,13 @@ def parse_mapping(text: str) -> dict[str, dict[str, Any]] | None:
             lines[key] = {}
         elif rest.startswith('"'):
             try:
-                value = json.loads(rest)
+                value = safejson.loads(rest)
             except ValueError:
                 raise ValueError(f"Line {number}: the text must be one quoted string.") from None
             lines[key] = {"value": value}
         elif rest.startswith("{"):
             try:
-                lines[key] = {"sourceMap": json.loads(rest)}
+                lines[key] = {"sourceMap": safejson.loads(rest)}
             except ValueError:
                 raise ValueError(f"Line {number}: not a valid JSON object.") from None
         else:

@@ -45,6 +45,10 @@ DETAIL_LABELS = {
 }
 
 
+FIRST_DAY = date.min + timedelta(days=1)
+LAST_DAY = date.max - timedelta(days=1)
+
+
 @dataclass
 class ActivityFilters:
     """What the trail is narrowed to, from the query string; bad input is an error per
@@ -73,9 +77,15 @@ class ActivityFilters:
             if not raw:
                 continue
             try:
-                setattr(found, name, date.fromisoformat(raw[:10]))
+                day = date.fromisoformat(raw[:10])
             except ValueError:
                 found.errors[name] = "Give a date as YYYY-MM-DD."
+                continue
+            # A day's bounds in any time zone must stay within what a datetime holds.
+            if not FIRST_DAY <= day <= LAST_DAY:
+                found.errors[name] = f"Give a date from {FIRST_DAY} to {LAST_DAY}."
+                continue
+            setattr(found, name, day)
         if found.since and found.until and found.until < found.since:
             found.errors["until"] = "The end date comes before the start date."
         return found

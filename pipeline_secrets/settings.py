@@ -67,7 +67,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "pipeline_secrets.core.middleware.RequestContextMiddleware",
     "pipeline_secrets.core.middleware.CSPMiddleware",
-    "pipeline_secrets.core.middleware.ApiBodyLimitMiddleware",
+    "pipeline_secrets.core.middleware.BodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "pipeline_secrets.core.middleware.PagesOnlyStart",
@@ -283,9 +283,27 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-# One mebibyte is the most any API or form request may carry.
+# --------------------------------------------------------------------------- body limits
+# One mebibyte is the most any API request or form's fields may carry. Every request body is
+# checked against its route's limit before anything reads it (BodyLimitMiddleware: the
+# Content-Length up front, a chunked body while it is read): over it is a 413, and nothing is
+# parsed or written to disk. Pages may add a key file upload (64 KiB) to a form's fields;
+# sign-in and account pages take a few short fields. Uploads are kept in memory, never
+# spooled to a temporary file.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 API_MAX_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+PAGE_MAX_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE + 128 * 1024
+SIGNIN_MAX_BODY_BYTES = 64 * 1024
+# Path prefix -> limit (the first that matches); PAGE_MAX_BODY_BYTES elsewhere.
+REQUEST_BODY_LIMITS = {
+    "/api/": API_MAX_BODY_BYTES,
+    "/accounts/": SIGNIN_MAX_BODY_BYTES,
+    "/setup/": SIGNIN_MAX_BODY_BYTES,
+    "/oidc/": SIGNIN_MAX_BODY_BYTES,
+    "/invites/": SIGNIN_MAX_BODY_BYTES,
+}
+FILE_UPLOAD_MAX_MEMORY_SIZE = PAGE_MAX_BODY_BYTES
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 
 SESSION_COOKIE_HTTPONLY = True
 # Behind TLS: SECURE_COOKIES=true, or a proxy that sets X-Forwarded-Proto and is trusted
@@ -412,7 +430,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a nesting limit (a too-deep body is a 400, not a 500).
+    "DEFAULT_PARSER_CLASSES": ["pipeline_secrets.core.api.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": (
         "pipeline_secrets.core.api.negotiation.JsonFirstNegotiation"
     ),

@@ -19,6 +19,7 @@ from django.http import QueryDict
 from django.utils.http import urlencode
 
 from orgs.models import Organization
+from pipeline_secrets.core import safejson
 from pipeline_secrets.core.forms import ServiceErrorsForm
 from secrets_app.types import REGISTRY, Field, SecretType
 from secrets_app.types.base import KEY_RE
@@ -362,7 +363,7 @@ class ValueControlsMixin(ServiceErrorsMixin):
         if not text.strip():
             return {}
         try:
-            document = json.loads(text)
+            document = safejson.loads(text)
         except json.JSONDecodeError as exc:
             self.add_error(
                 source, f"Not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}."

@@ -1,8 +1,9 @@
-"""Request plumbing: the API's body-size guard, request ids and cache headers, and the
+"""Request plumbing: the body-size guard, request ids and cache headers, and the
 short cut that takes API-token requests past the middleware only pages need."""
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 import time
@@ -23,27 +24,58 @@ from pipeline_secrets.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from pipeline_secrets.core.problems import problem_response
 
 
-class ApiBodyLimitMiddleware:
-    """Refuse API requests whose declared body exceeds ``API_MAX_BODY_BYTES``.
+def body_limit(path: str) -> int:
+    """The most bytes a request body to ``path`` may have (``REQUEST_BODY_LIMITS``)."""
+    for prefix, limit in settings.REQUEST_BODY_LIMITS.items():
+        if path.startswith(prefix):
+            return int(limit)
+    return int(settings.PAGE_MAX_BODY_BYTES)
 
-    Runs before anything reads the body, so an oversized request is never parsed.
-    """
+
+def _too_large(limit: int, length: int | None = None) -> HttpResponse:
+    size = f"{length} bytes" if length is not None else f"over {limit} bytes"
+    return problem_response(413, f"The request body is {size}; the limit is {limit}.")
+
+
+class BodyLimitMiddleware:
+    """Refuse a request whose body exceeds its route's limit (``body_limit``) with 413, before
+    anything reads, parses or spools it: a declared ``Content-Length`` is checked up front, a
+    chunked body is counted while it is read and, within the limit, handed on from memory.
+    (A WSGI server that does not end its input at the end of the body hands Django no
+    chunked body at all.)"""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/"):
+        limit = body_limit(request.path_info)
+        declared = request.META.get("CONTENT_LENGTH")
+        if declared:
             try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
+                length = int(declared)
             except ValueError:
-                length = 0
-            limit = settings.API_MAX_BODY_BYTES
+                length = 0  # as Django reads it: no body
             if length > limit:
-                return problem_response(
-                    413, f"The request body is {length} bytes; the limit is {limit}."
-                )
+                return _too_large(limit, length)
+        elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            refused = self._take_chunked(request, limit)
+            if refused is not None:
+                return refused
         return self.get_response(request)
+
+    @staticmethod
+    def _take_chunked(request: HttpRequest, limit: int) -> HttpResponse | None:
+        environ = getattr(request, "environ", {})
+        stream = environ.get("wsgi.input")
+        if stream is None or not environ.get("wsgi.input_terminated"):
+            return None
+        body = stream.read(limit + 1)
+        if len(body) > limit:
+            return _too_large(limit)
+        # What HttpRequest.read() and the form parsers read, as for a declared length.
+        request._stream = io.BytesIO(body)  # type: ignore[attr-defined]
+        request.META["CONTENT_LENGTH"] = str(len(body))
+        return None
 
 
 REQUEST_ID_HEADER = "X-Request-ID"

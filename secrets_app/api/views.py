@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from orgs import policy
 from orgs.scoping import OrgScopedAPIView, actor
-from pipeline_secrets.core.api.params import flag, positive_int, texts
+from pipeline_secrets.core.api.params import aware_time, flag, positive_int, texts
 from pipeline_secrets.core.api.schema import (
     ORG_ID,
     VALIDATE,
@@ -66,18 +66,15 @@ def expires_before(request: Request) -> datetime | None:
     raw = request.query_params.get("expiresBefore")
     if raw is None or raw == "":
         return None
+    when = aware_time(raw, "expiresBefore")
+    if when is not None:
+        return when
     try:
-        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            return timezone.now() + schedule.parse_every(raw)
-        except ValidationError:
-            raise ValidationError(
-                {"expiresBefore": "An RFC 3339 time with offset, or a duration such as 30d."}
-            ) from None
-    if when.tzinfo is None:
-        raise ValidationError({"expiresBefore": "The time needs an offset (Z or +hh:mm)."})
-    return when
+        return timezone.now() + schedule.parse_every(raw)
+    except (ValidationError, OverflowError):
+        raise ValidationError(
+            {"expiresBefore": "An RFC 3339 time with offset, or a duration such as 30d."}
+        ) from None
 
 
 class SecretTypeListView(APIView):

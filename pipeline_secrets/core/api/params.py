@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.core.exceptions import ValidationError
 from rest_framework.request import Request
 
@@ -41,3 +43,20 @@ def whole_number(raw: str | None, name: str, *, default: int | None = None) -> i
         return int(raw)
     except ValueError:
         raise ValidationError({name: "Must be a whole number."}) from None
+
+
+def aware_time(raw: str, name: str) -> datetime | None:
+    """``raw`` as an RFC 3339 time with offset, in UTC; None when it is not written as a time.
+    A field error naming ``name`` when it has no offset, or when it lies outside what a
+    database column holds (years 1 to 9999 in UTC: ``0001-01-01T00:00:00+01:00`` does not)."""
+    try:
+        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        raise ValidationError({name: "The time needs an offset (Z or +hh:mm)."})
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        message = "The time must lie within the years 1 to 9999 in UTC."
+        raise ValidationError({name: message}) from None
