@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 # Requests with an API token (Authorization: Bearer pst_...) skip what lies between
 # PagesOnlyStart and PagesOnlyEnd: they carry no session, cookie or sign-in flow.
 MIDDLEWARE = [
+    # /healthz, /readyz and /metrics, whatever Host a kubelet or scraper names.
+    "pipeline_secrets.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "pipeline_secrets.core.middleware.RequestContextMiddleware",
@@ -372,10 +374,11 @@ VAULT_K8S_TOKEN_FILE = env_str(
     "VAULT_K8S_TOKEN_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/token"
 )
 
-# Prometheus metrics at /metrics: off (404) unless enabled; with METRICS_TOKEN set, only a
-# scraper sending it as a bearer token gets them.
-METRICS_ENABLED = env_bool("METRICS_ENABLED", False)
+# Prometheus metrics at /metrics, only for a scraper sending METRICS_TOKEN as a bearer token
+# (401 otherwise). Without a token they are off (404), whatever METRICS_ENABLED says;
+# METRICS_ENABLED=false turns them off with a token set.
 METRICS_TOKEN = env_secret("METRICS_TOKEN")
+METRICS_ENABLED = bool(METRICS_TOKEN) and env_bool("METRICS_ENABLED", True)
 
 API_TOKEN_PREFIX = "pst_"
 

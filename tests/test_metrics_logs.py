@@ -15,8 +15,15 @@ from pipeline_secrets.core.logsafe import JsonFormatter
 pytestmark = pytest.mark.django_db
 
 
-def test_metrics_are_not_public_by_default(client: Any) -> None:
+def test_metrics_are_not_public_by_default(client: Any, settings: Any) -> None:
     assert client.get("/metrics").status_code == 404
+    # Switched on without a token, they stay off: there is no unauthenticated scrape.
+    settings.METRICS_ENABLED = True
+    settings.METRICS_TOKEN = None
+    assert client.get("/metrics").status_code == 404
+    settings.METRICS_TOKEN = "scrape-token-123"
+    for sent in ("", "Bearer", "Bearer wrong", "Basic scrape-token-123", "scrape-token-123"):
+        assert client.get("/metrics", HTTP_AUTHORIZATION=sent).status_code == 401
 
 
 def test_metrics_count_requests_by_route_and_vault_calls_without_values(
@@ -156,7 +163,7 @@ def test_the_periodic_backlog_is_measured_at_each_scrape(
     from clusters.models import Cluster, Installation
 
     settings.METRICS_ENABLED = True
-    settings.METRICS_TOKEN = ""
+    settings.METRICS_TOKEN = "scrape-token-123"
     cluster = Cluster.objects.create(
         organization=personas.org, name="dev", kubeconfig_secret_id="0" * 64
     )
@@ -173,6 +180,7 @@ def test_the_periodic_backlog_is_measured_at_each_scrape(
             expires_at=timezone.now() - timedelta(minutes=5) if name == "due" else None,
         )
     # No periodic run happened in this process: the scrape itself reads the queue.
-    assert client.get("/metrics").status_code == 200
+    scrape = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token-123")
+    assert scrape.status_code == 200
     assert REGISTRY.get_sample_value("pipeline_secrets_sync_backlog") == 2
     assert (REGISTRY.get_sample_value("pipeline_secrets_sync_lag_seconds") or 0) >= 300
