@@ -105,7 +105,7 @@ or database password, no host names, no pod/service networks to keep tenants out
 {{- end -}}
 {{- $password := "" -}}
 {{- if contains ":" $parsed.userinfo -}}
-{{- $password = $parsed.userinfo | splitn ":" 2 | pluck "_1" | first -}}
+{{- $password = splitList ":" $parsed.userinfo | rest | join ":" -}}
 {{- end -}}
 {{- if not $password -}}
 {{- fail "secret.DATABASE_URL has no database password: put one in the URL (postgres://USER:PASSWORD@HOST:5432/DB)." -}}
