@@ -154,6 +154,10 @@ LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 300)
 ACCOUNT_RATE_LIMITS = {
     "login_failed": f"20/m/ip,{LOGIN_FAILURES_ALLOWED}/{LOGIN_LOCKOUT_SECONDS}s/key",
 }
+# The per-address part counts the client's address: behind proxies that append it to
+# X-Forwarded-For (an Ingress controller), say how many, or every client shares theirs.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 # A GitHub or OIDC identity never joins an existing account by email: linking is done by the
 # account's owner while signed in.
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False

@@ -259,6 +259,14 @@ def test_outbound_calls_never_reach_the_clusters_own_networks(helm: str) -> None
     for network in ("10.42.0.0/16", "10.43.0.0/16", "fd00:43::/112", "127.0.0.0/8", "::1/128"):
         assert network in denied
     assert "169.254.0.0/16" in denied and "fe80::/10" in denied
+    # Behind the Ingress, login limits count the address its controller appends.
+    assert config["data"]["TRUSTED_PROXY_COUNT"] == "0"
+    (behind,) = [
+        o
+        for o in render(helm, "apps", "--set", "ingress.enabled=true")
+        if o["metadata"]["name"] == "rel-config"
+    ]
+    assert behind["data"]["TRUSTED_PROXY_COUNT"] == "1"
 
 
 def hook(obj: dict[str, Any]) -> tuple[set[str], int]:

@@ -144,6 +144,10 @@ or database password, no host names, no pod/service networks to keep tenants out
 {{- end }}
 {{- end }}
 OUTBOUND_DENY_NETWORKS: {{ include "ps.denyNetworks" . | quote }}
+{{- if not (hasKey .Values.config "TRUSTED_PROXY_COUNT") }}
+{{- /* Behind the Ingress controller, the client is the address it appends. */}}
+TRUSTED_PROXY_COUNT: {{ ternary "1" "0" (.Values.ingress.enabled | default false) | quote }}
+{{- end }}
 {{- end -}}
 
 {{/* The Secret's data, shared likewise. */}}
