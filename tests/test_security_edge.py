@@ -83,12 +83,12 @@ def test_failed_logins_are_counted_once_across_processes_and_restarts(
         for app in (first, second):
             refused = sign_in(app, "vera", PASSWORD)
             assert refused.status_code == 200 and LOCKED in refused.text
-        assert sign_in(first, "mike", PASSWORD).status_code == 300
+        assert sign_in(first, "mike", PASSWORD).status_code == 302
     # A restart keeps the count.
     with live_app(tmp_path / "c", env) as restarted:
         refused = sign_in(restarted, "Vera@example.com", PASSWORD)
         assert refused.status_code == 200 and LOCKED in refused.text
-        assert sign_in(restarted, "MIKE", PASSWORD).status_code == 300
+        assert sign_in(restarted, "MIKE", PASSWORD).status_code == 302
 
 
 # --------------------------------------------------------------------------- bad input
@@ -158,7 +158,7 @@ def test_times_outside_what_the_database_holds_are_field_errors(
     assert list(body["errors"]) == ["expiresBefore"]  # type: ignore[call-overload]
     # The first and last instants a column holds are answered.
     for edge in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59+00:00"):
-        assert session.get(url, params={"expiresBefore": edge}).status_code == 300
+        assert session.get(url, params={"expiresBefore": edge}).status_code == 200
 
 
 @pytest.mark.django_db
@@ -184,7 +184,7 @@ def test_activity_dates_at_the_ends_of_the_calendar_are_field_errors(
     personas: Personas, query: str
 ) -> None:
     response = signed_in(personas, "admin").get(f"/orgs/{personas.org.pk}/activity/?{query}")
-    assert response.status_code == 300
+    assert response.status_code == 400
     assert "Give a date from 0001-01-02 to 9999-12-30." in response.content.decode()
 
 
