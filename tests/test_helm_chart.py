@@ -233,9 +233,9 @@ def test_unsafe_or_missing_values_refuse_to_render(
 def test_an_existing_secret_is_the_operators_to_fill(helm: str) -> None:
     objects = render(helm, "apps", values={"existingSecret": "ops-env", "secret": {}})
     assert not [o for o in objects if o["kind"] == "Secret"]
-    (deployment,) = by_kind(objects, "Deployment")
-    env_from = deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]
-    assert {"secretRef": {"name": "ops-env"}} in env_from
+    for deployment in by_kind(objects, "Deployment"):  # the web pods and the worker
+        env_from = deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+        assert {"secretRef": {"name": "ops-env"}} in env_from
 
 
 def test_the_auth_delegator_binding_needs_vaults_kubernetes_auth(helm: str) -> None:
@@ -341,7 +341,7 @@ def test_the_rendered_probes_pass_against_the_app_as_the_chart_configures_it(
             "secret": {"VAULT_TOKEN": vault.app_token, "METRICS_TOKEN": token},
         },
     )
-    (deployment,) = by_kind(objects, "Deployment")
+    (deployment,) = [o for o in by_kind(objects, "Deployment") if o["metadata"]["name"] == "rel"]
     (app,) = deployment["spec"]["template"]["spec"]["containers"]
     env = container_env(objects, app)
     assert env["ALLOWED_HOSTS"] == "secrets.example.org" and env["VAULT_TOKEN"] == vault.app_token
