@@ -77,3 +77,26 @@ def test_the_limit_counts_the_account_whichever_name_or_address_is_typed(
     for login in ("vera", "Vera@Example.com"):
         locked = Client().post("/accounts/login/", {"login": login, "password": PASSWORD})
         assert "Too many failed login attempts" in locked.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_makes_the_shared_cache_table() -> None:
+    """Every process counts in one table, which ``migrate`` (make run, the chart's hook)
+    makes: without it no login could be counted, and none would be let through."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    table = settings_cache_table()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {connection.ops.quote_name(table)}")
+    assert table not in connection.introspection.table_names()
+    call_command("migrate", verbosity=0)
+    assert table in connection.introspection.table_names()
+    cache.set("probe", 1)
+    assert cache.get("probe") == 1
+
+
+def settings_cache_table() -> str:
+    from django.conf import settings
+
+    return str(settings.CACHES["default"]["LOCATION"])
