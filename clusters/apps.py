@@ -8,8 +8,13 @@ class ClustersConfig(AppConfig):
     def ready(self) -> None:
         # secrets_app does not import this app: it announces secret writes and deletes
         # through its hook registry, and installed copies follow them from here.
-        from clusters import selectors, services
+        from clusters import namespaces, selectors, services
+        from orgs import policy
         from secrets_app import hooks
+
+        # Outside a cluster's namespace rule, installing, uninstalling and naming workloads
+        # to restart need the admin role.
+        policy.register_object_rule("cluster.", namespaces.namespace_rule)
 
         hooks.on_before_delete(services.refuse_deleting_a_kubeconfig)
         hooks.on_after_write(services.follow_secret_write)

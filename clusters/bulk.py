@@ -31,12 +31,11 @@ class BulkInstallView(BulkView):
                 organization=self.organization, cluster_id=data["cluster"]
             )
             done = cluster_services.install(
-                actor=self.user,
+                actor=self.membership,
                 cluster=cluster,
                 namespace=data["namespace"],
                 query=cluster_services.InstallQuery(ids=[r.secret_id for r in rows]),
                 overwrite=bool(data.get("overwrite")),
-                role=self.membership.role,
             )
         except ValidationError as exc:
             form.add_service_errors(exc)

@@ -24,11 +24,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from clusters import kube, workloads
+from clusters import kube, namespaces, workloads
 from clusters.batch import KUBE_WRITERS, Batch, ItemResult, unmerge, values_or_error
 from clusters.models import Cluster, Installation
-from orgs import audit, notifications
-from orgs.models import Organization, Role, User
+from orgs import audit, notifications, policy
+from orgs.models import Organization
 from pipeline_secrets.core.errors import (
     AppError,
     ConflictError,
@@ -37,9 +37,9 @@ from pipeline_secrets.core.errors import (
 )
 from pipeline_secrets.core.metrics import SYNC_BACKLOG, SYNC_ITEMS, SYNC_LAG
 from secrets_app import selectors as secret_selectors
-from secrets_app import vault
+from secrets_app import values as secret_values
 from secrets_app.models import SecretIndex
-from secrets_app.types import Context
+from secrets_app.types import Context, get_type
 from secrets_app.types.kubernetes import FIELD as KUBECONFIG_FIELD
 from secrets_app.types.kubernetes import kubeconfig_text
 
@@ -49,6 +49,9 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 MAX_TTL = 30 * 24 * 3600
 # Who the audit trail names for what the product does by itself (expiry, clean-up).
 SYSTEM_ACTOR = "system"
+# The product's own standing when it connects to a cluster with the cluster's kubeconfig.
+CONNECT = policy.System("connect to a cluster with its kubeconfig")
+RESYNC = policy.System("re-sync an installed copy")
 
 
 @dataclass
@@ -77,11 +80,13 @@ def validate_label(value: Any, field_name: str) -> str:
 
 
 def cluster_kubeconfig(cluster: Cluster) -> str:
-    """The kubeconfig of the cluster, from its ``kubernetes`` secret in Vault."""
+    """The kubeconfig of the cluster, from its ``kubernetes`` secret in Vault: read by the
+    product itself to connect (it never leaves this process)."""
     row = secret_selectors.secret_get(
         organization=cluster.organization, secret_id=cluster.kubeconfig_secret_id
     )
-    return str(secret_selectors.secret_values(row=row)[KUBECONFIG_FIELD])
+    values = secret_values.read_values(standing=CONNECT, row=row, purpose="connect")
+    return str(values[KUBECONFIG_FIELD])
 
 
 def _usable(kubeconfig: str, field_name: str) -> None:
@@ -117,7 +122,7 @@ def cluster_check(*, cluster: Cluster) -> Cluster:
 
 def cluster_create(
     *,
-    actor: User,
+    actor: policy.Actor,
     organization: Organization,
     name: Any,
     secret_id: str | None = None,
@@ -129,6 +134,7 @@ def cluster_create(
     not be used (see ``kube.check_kubeconfig``) is a ValidationError on the field giving it."""
     from secrets_app import services as secret_services
 
+    policy.require(policy.standing_of(actor, organization), "cluster.manage")
     name = validate_label(name, "name")
     if Cluster.objects.for_org(organization).filter(name=name).exists():
         raise ConflictError(f"A cluster named {name!r} already exists in this organization.")
@@ -155,18 +161,18 @@ def cluster_create(
             raise ValidationError(
                 {"secretId": "Must be the id of a kubernetes secret of this organization."}
             )
-        values = secret_selectors.secret_values(row=row)
+        values = secret_values.read_values(standing=actor, row=row, purpose="connect")
         _usable(str(values.get(KUBECONFIG_FIELD) or ""), "secretId")
     try:
         cluster = Cluster.objects.create(
             organization=organization,
             name=name,
             kubeconfig_secret_id=str(secret_id),
-            created_by=actor.username,
+            created_by=policy.actor_name(actor),
         )
     except IntegrityError:
         raise ConflictError(f"A cluster named {name!r} already exists.") from None
-    _audit(actor.username, "cluster.create", cluster)
+    _audit(policy.actor_name(actor), "cluster.create", cluster)
     return cluster_check(cluster=cluster)
 
 
@@ -182,9 +188,10 @@ def _audit(actor: str, action: str, cluster: Cluster, **detail: Any) -> None:
     )
 
 
-def cluster_delete(*, actor: User, cluster: Cluster) -> None:
+def cluster_delete(*, actor: policy.Actor, cluster: Cluster) -> None:
     """Remove what was installed (best effort: an unreachable cluster keeps its copies),
     then the cluster. Its kubeconfig secret stays, and may then be deleted."""
+    policy.require(policy.standing_of(actor, cluster.organization), "cluster.manage", cluster)
     installations = list(cluster.installations.all())
     if installations:
         try:
@@ -193,7 +200,7 @@ def cluster_delete(*, actor: User, cluster: Cluster) -> None:
                     _remove(client, item)
         except (kube.KubeError, NotFoundError) as exc:
             logger.warning("cluster %s deleted with copies left: %s", cluster.pk, exc)
-    _audit(actor.username, "cluster.delete", cluster)
+    _audit(policy.actor_name(actor), "cluster.delete", cluster)
     cluster.delete()
 
 
@@ -264,49 +271,82 @@ def _open_namespace(cluster: Cluster, client: kube.SecretsClient, namespace: str
         logger.info("namespace %s on cluster %s: %s", namespace, cluster.pk, exc.message)
 
 
+def require_install(
+    standing: policy.Standing,
+    cluster: Cluster,
+    namespace: str,
+    *,
+    overwrite: bool = False,
+    restarts: list[dict[str, str]] | None = None,
+) -> None:
+    """What an install asks the policy before anything is read or sent: the namespace must
+    be inside the cluster's rule (or the caller an admin), likewise for naming workloads
+    to restart there, and replacing Secrets this product does not manage needs admin."""
+    namespaces.require_in(standing, "cluster.install", cluster, namespace)
+    if restarts:
+        namespaces.require_in(standing, "cluster.restart", cluster, namespace, "workloads")
+    if overwrite and not policy.allows(standing, "cluster.manage", cluster):
+        role = getattr(standing, "role", "")
+        raise PermissionDenied(
+            "Replacing Secrets this product does not manage (overwrite) needs the admin role "
+            f"in {cluster.organization.name}; you are {role}."
+        )
+
+
+def refused_result(row: SecretIndex, namespace: str) -> ItemResult:
+    """The per-item answer for a secret whose values the caller may not read."""
+    role = secret_values.values_role(row)
+    message = (
+        f"Installing the values of {row.type} secrets needs the {role} role; nothing was written."
+    )
+    return ItemResult(row.name, get_type(row.type).sourcing, "failed", namespace, message)
+
+
 def install(
     *,
-    actor: User,
+    actor: policy.Actor,
     cluster: Cluster,
     namespace: Any,
     query: InstallQuery,
     overwrite: bool = False,
     ttl: int | None = None,
-    role: str = Role.MEMBER,
     workload_list: Any = None,
 ) -> list[ItemResult]:
     """Install the org's secrets selected by ``query`` into ``namespace`` of ``cluster``.
 
-    ``role`` is the caller's effective role in the org (as resolved for the request, so an
-    API token's limit counts); ``overwrite`` (replacing Secrets this product does not manage)
-    needs admin. A kubeconfig that may not be used is a ValidationError; nothing is sent.
-    ``workload_list`` ({kind, name}) is recorded on every installation of the batch (None
-    keeps what each has), and those workloads restart when a copy's data changes."""
-    if overwrite and not Role.allows(role, Role.ADMIN):
-        raise PermissionDenied(
-            "Replacing Secrets this product does not manage (overwrite) needs the admin role "
-            f"in {cluster.organization.name}; you are {role}."
-        )
+    ``actor`` stands with its effective role (views pass the request's membership, so an
+    API token's limit counts). The policy decides: the namespace (and naming workloads)
+    inside the cluster's rule or admin, ``overwrite`` admin, and each secret's values
+    readable by the caller: a secret whose values are not (``kubernetes``, ``pkecert`` for
+    a member) is a failed item, never read nor sent. A kubeconfig that may not be used is a
+    ValidationError; nothing is sent. ``workload_list`` ({kind, name}) is recorded on every
+    installation of the batch (None keeps what each has), and those workloads restart when
+    a copy's data changes."""
+    standing = policy.standing_of(actor, cluster.organization)
     namespace = validate_label(namespace, "namespace")
     if ttl is not None and not 1 <= ttl <= MAX_TTL:
         raise ValidationError({"ttl": f"Must be between 1 and {MAX_TTL} seconds."})
     cleaned = workloads.clean_workloads(workload_list)
-    rows = _select(cluster.organization, query)
+    require_install(standing, cluster, namespace, overwrite=overwrite, restarts=cleaned)
+    selected = _select(cluster.organization, query)
+    rows = [r for r in selected if secret_values.may_read(standing, r)]
+    refused = [refused_result(r, namespace) for r in selected if r not in rows]
     if not rows:
-        # Nothing matches: nothing is sent, so no namespace is created for nothing.
-        return []
+        # Nothing to send: no namespace is created for nothing.
+        return refused
     kubeconfig = cluster_kubeconfig(cluster)
-    batch = Batch(cluster, namespace, actor.username, ttl, workloads=cleaned)
+    batch = Batch(cluster, namespace, policy.actor_name(standing), ttl, workloads=cleaned)
     try:
-        results = _install_rows(batch, kubeconfig, rows, overwrite)
+        results = _install_rows(batch, kubeconfig, rows, overwrite, standing)
     except kube.KubeRefusedError as exc:
         message = f"The kubeconfig of cluster {cluster.name} is refused. {exc.message}"
         raise ValidationError({"cluster": message}) from None
+    results += refused
     statuses: dict[str, int] = {}
     for item in results:
         statuses[item.status] = statuses.get(item.status, 0) + 1
     _audit(
-        actor.username,
+        policy.actor_name(standing),
         "cluster.install",
         cluster,
         namespace=namespace,
@@ -318,16 +358,20 @@ def install(
 
 
 def _install_rows(
-    batch: Batch, kubeconfig: str, rows: list[SecretIndex], overwrite: bool
+    batch: Batch,
+    kubeconfig: str,
+    rows: list[SecretIndex],
+    overwrite: bool,
+    standing: policy.Standing,
 ) -> list[ItemResult]:
     namespace = batch.namespace
     # Vault reads run ahead in one pool, from the start: they overlap the kubeconfig check
     # and the namespace set-up (values stay in memory; a refused cluster discards them).
     # Kubernetes writes go out a few at a time in another pool, over the connections of one
     # client. Threads touch only Vault and Kubernetes; the database is written once, below.
-    readers = ThreadPoolExecutor(max_workers=vault.READERS)
+    readers = ThreadPoolExecutor(max_workers=secret_values.READERS)
     try:
-        values = readers.map(values_or_error, rows)
+        values = readers.map(lambda row: values_or_error(standing, row), rows)
         with (
             kube.secrets_client(kubeconfig) as client,
             ThreadPoolExecutor(max_workers=KUBE_WRITERS) as writers,
@@ -361,11 +405,15 @@ def _remove(client: kube.SecretsClient, item: Installation) -> None:
         client.delete(item.namespace, item.kube_name)
 
 
-def uninstall(*, cluster: Cluster, namespace: str, name: str, actor: str = SYSTEM_ACTOR) -> None:
-    """Delete one installed Secret from the cluster and forget the installation."""
+def uninstall(
+    *, cluster: Cluster, namespace: str, name: str, actor: policy.Actor = SYSTEM_ACTOR
+) -> None:
+    """Delete one installed Secret from the cluster and forget the installation. Outside
+    the cluster's namespace rule only admins (and the product itself) uninstall."""
     item = cluster.installations.filter(namespace=namespace, kube_name=name).first()
     if item is None:
         raise NotFoundError("No such installation on this cluster.")
+    namespaces.require_in(actor, "cluster.uninstall", cluster, namespace)
     try:
         with kube.secrets_client(cluster_kubeconfig(cluster)) as client:
             _remove(client, item)
@@ -375,7 +423,7 @@ def uninstall(*, cluster: Cluster, namespace: str, name: str, actor: str = SYSTE
         item.last_error = exc.message
         item.save(update_fields=["last_error"])
         raise UpstreamError(f"Cluster {cluster.name} refused: {exc.message}") from None
-    _audit(actor, "cluster.uninstall", cluster, namespace=namespace, secret=name)
+    _audit(policy.actor_name(actor), "cluster.uninstall", cluster, namespace=namespace, secret=name)
     item.delete()
 
 
@@ -445,7 +493,7 @@ def _resync(item: Installation) -> ItemResult:
             result = batch.put(
                 client,
                 row,
-                values_or_error(row),
+                values_or_error(RESYNC, row),
                 overwrite=False,
                 listed=None,
                 name=item.kube_name,

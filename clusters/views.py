@@ -106,7 +106,7 @@ class ClusterCreateView(ClusterView):
         if form.is_valid():
             try:
                 cluster = services.cluster_create(
-                    actor=self.user,
+                    actor=self.membership,
                     organization=self.organization,
                     name=form.cleaned_data["name"],
                     ctx=Context(verify_remote=form.cleaned_data["verify"]),
@@ -209,13 +209,12 @@ class InstallView(ClusterDetailView):
             return self.result_response(cluster, form, results=[])
         try:
             results = services.install(
-                actor=self.user,
+                actor=self.membership,
                 cluster=cluster,
                 namespace=form.cleaned_data["namespace"],
                 query=query,
                 overwrite=form.cleaned_data["overwrite"],
                 ttl=form.cleaned_data["ttl"],
-                role=self.membership.role,
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
@@ -310,14 +309,13 @@ class InstallOneView(ClusterDetailView):
         data = form.cleaned_data
         try:
             item, status = single.install_one(
-                actor=self.user,
+                actor=self.membership,
                 cluster=cluster,
                 name=form.kube_name(),
                 namespace=data["namespace"],
                 source=data["secret"],
                 spec=data["mapping"],
                 merge=data["merge"],
-                role=self.membership.role,
                 workload_list=data["restart"],
             )
         except ValidationError as exc:
@@ -344,7 +342,7 @@ class UninstallView(ClusterDetailView):
         namespace, name = request.POST.get("namespace", ""), request.POST.get("name", "")
         try:
             services.uninstall(
-                cluster=cluster, namespace=namespace, name=name, actor=self.user.username
+                cluster=cluster, namespace=namespace, name=name, actor=self.membership
             )
         except (UpstreamError, NotFoundError) as exc:
             return self.done(cluster, error=exc.detail)
@@ -375,7 +373,7 @@ class ClusterDeleteView(ClusterView):
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = self.get_cluster(cluster_id)
-        services.cluster_delete(actor=self.user, cluster=cluster)
+        services.cluster_delete(actor=self.membership, cluster=cluster)
         messages.success(
             request, f"Deleted cluster {cluster.name}. Its kubeconfig secret is still there."
         )
@@ -433,12 +431,11 @@ class SecretInstallView(SecretInstallationsView):
         cluster = self.get_cluster(data["cluster"])
         try:
             results = services.install(
-                actor=self.user,
+                actor=self.membership,
                 cluster=cluster,
                 namespace=data["namespace"],
                 query=services.InstallQuery(ids=[row.secret_id]),
                 overwrite=bool(data.get("overwrite")),
-                role=self.membership.role,
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
@@ -479,7 +476,7 @@ class SecretUninstallView(SecretInstallationsView):
                 cluster=item.cluster,
                 namespace=item.namespace,
                 name=item.kube_name,
-                actor=self.user.username,
+                actor=self.membership,
             )
         except (UpstreamError, NotFoundError) as exc:
             return self.panel(row, error=exc.detail)

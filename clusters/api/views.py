@@ -19,7 +19,7 @@ from clusters.api.serializers import (
     InstallSerializer,
 )
 from orgs.models import Role
-from orgs.scoping import OrgScopedAPIView, actor, require_role
+from orgs.scoping import OrgScopedAPIView, require_role
 from pipeline_secrets.core.api.params import flag
 from pipeline_secrets.core.api.schema import ORG_ID, VALIDATE, errors, id_parameter
 from secrets_app.types import Context
@@ -56,7 +56,7 @@ class ClusterListView(OrgScopedAPIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         cluster = services.cluster_create(
-            actor=actor(request),
+            actor=self.membership,
             organization=self.organization,
             name=data["name"],
             secret_id=data.get("secretId"),
@@ -101,7 +101,7 @@ class ClusterDetailView(OrgScopedAPIView):
     )
     def delete(self, request: Request, org_id: int, cluster_id: int) -> Response:
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
-        services.cluster_delete(actor=actor(request), cluster=cluster)
+        services.cluster_delete(actor=self.membership, cluster=cluster)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -148,13 +148,12 @@ class ClusterSecretsView(OrgScopedAPIView):
         query = data["query"]
         tags = list(query.get("tags") or []) + ([query["tag"]] if query.get("tag") else [])
         results = services.install(
-            actor=actor(request),
+            actor=self.membership,
             cluster=cluster,
             namespace=data["namespace"],
             query=services.InstallQuery(type=query.get("type"), tags=tags, ids=query["ids"]),
             overwrite=data["overwrite"],
             ttl=data.get("ttl"),
-            role=self.membership.role,
             workload_list=data.get("workloads"),
         )
         return Response(InstallResultSerializer(results, many=True).data)
@@ -208,14 +207,13 @@ class ClusterSecretDetailView(OrgScopedAPIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         item, _ = single.install_one(
-            actor=actor(request),
+            actor=self.membership,
             cluster=cluster,
             name=name,
             namespace=data["namespace"],
             source=data.get("sourceSecretName"),
             spec=data.get("spec"),
             merge=merge,
-            role=self.membership.role,
             workload_list=data.get("workloads"),
         )
         return Response(InstallOneResponseSerializer(item).data)
@@ -234,7 +232,5 @@ class ClusterSecretDetailView(OrgScopedAPIView):
     def delete(self, request: Request, org_id: int, cluster_id: int, name: str) -> Response:
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
         namespace = services.validate_label(request.query_params.get("namespace"), "namespace")
-        services.uninstall(
-            cluster=cluster, namespace=namespace, name=name, actor=actor(request).username
-        )
+        services.uninstall(cluster=cluster, namespace=namespace, name=name, actor=self.membership)
         return Response(status=status.HTTP_204_NO_CONTENT)
