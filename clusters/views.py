@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from clusters import selectors, services, single
+from clusters import namespaces, selectors, services, single
 from clusters.batch import ItemResult
 from clusters.forms import (
     OVERWRITE_LABEL,
@@ -24,6 +24,7 @@ from clusters.forms import (
     ClusterCreateForm,
     InstallForm,
     InstallOneForm,
+    NamespaceRuleForm,
 )
 from clusters.models import Cluster, Installation
 from orgs.models import Organization, Role
@@ -31,6 +32,7 @@ from orgs.views import OrgView
 from pipeline_secrets.core.errors import ConflictError, NotFoundError, UpstreamError
 from pipeline_secrets.core.web import form_errors, is_htmx, redirect_to, render_page, time_context
 from secrets_app import selectors as secret_selectors
+from secrets_app import values as secret_values
 from secrets_app.forms import split_tags
 from secrets_app.models import SecretIndex
 from secrets_app.types import REGISTRY, Context
@@ -164,6 +166,11 @@ class ClusterDetailView(ClusterView):
         context = self.cluster_context(cluster, **extra)
         context.setdefault("form", InstallForm(organization=self.organization))
         context.setdefault("one_form", InstallOneForm(organization=self.organization))
+        rule = namespaces.rule_of(cluster)
+        context["namespace_rule"] = rule
+        context.setdefault(
+            "rule_form", NamespaceRuleForm(initial=NamespaceRuleForm.initial_of(rule))
+        )
         return render_page(self.request, self.page, context, status=status)
 
     def cluster_context(self, cluster: Cluster, **extra: Any) -> dict[str, Any]:
@@ -263,12 +270,16 @@ class InstallPreviewView(ClusterView):
             rows = list(found[: PREVIEW_LIMIT + 1])
             total = len(rows)
         ticked = set(query.getlist("ids"))
+        # The policy decides which values the caller may copy into the cluster: the
+        # others are shown, not offered (the install refuses them too).
+        readable = {r.pk for r in rows if secret_values.may_read(self.membership, r)}
         items = [
             {
                 "row": row,
                 "keys": installed_keys(row),
                 "kube_type": kubernetes_type(row),
-                "checked": not ticked or row.secret_id in ticked,
+                "refused": row.pk not in readable,
+                "checked": row.pk in readable and (not ticked or row.secret_id in ticked),
             }
             for row in rows[:PREVIEW_LIMIT]
         ]

@@ -8,12 +8,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 from orgs.api.serializers import UtcDateTimeField
 from secrets_app.api.serializers import SecretSerializer, StrictStringField
+
+NAMESPACE_PATTERNS_HELP = (
+    "fnmatch patterns over namespace names (*, ?, [...]). Members install, uninstall and "
+    "name workloads only in a namespace matching an allow pattern and no deny pattern; "
+    "admins anywhere."
+)
+
+
+# Reads and writes a cluster's namespace rule (``clusters.namespaces``).
+class NamespaceRuleSerializer(serializers.Serializer):
+    allow = serializers.ListField(
+        child=StrictStringField(max_length=63), help_text=NAMESPACE_PATTERNS_HELP
+    )
+    deny = serializers.ListField(
+        child=StrictStringField(max_length=63),
+        help_text="Default: kube-system, kube-public, kube-node-lease.",
+    )
 
 
 # Reads a ``Cluster``.
@@ -29,6 +46,13 @@ class ClusterSerializer(serializers.Serializer):
     lastError = serializers.CharField(source="last_error")
     createdAt = UtcDateTimeField(source="created_at")
     createdBy = serializers.CharField(source="created_by")
+    namespaceRule = serializers.SerializerMethodField(
+        help_text="Where members may act (see /namespace-rule)."
+    )
+
+    @extend_schema_field(NamespaceRuleSerializer)
+    def get_namespaceRule(self, cluster: Any) -> dict[str, list[str]]:
+        return {"allow": list(cluster.namespace_allow), "deny": list(cluster.namespace_deny)}
 
 
 class ClusterCreateSerializer(serializers.Serializer):

@@ -8,8 +8,9 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clusters import selectors, services, single
+from clusters import namespaces, selectors, services, single
 from clusters.api.serializers import (
+    NAMESPACE_PATTERNS_HELP,
     ClusterCreateSerializer,
     ClusterSecretSerializer,
     ClusterSerializer,
@@ -17,6 +18,7 @@ from clusters.api.serializers import (
     InstallOneSerializer,
     InstallResultSerializer,
     InstallSerializer,
+    NamespaceRuleSerializer,
 )
 from orgs.models import Role
 from orgs.scoping import OrgScopedAPIView, require_role
@@ -103,6 +105,43 @@ class ClusterDetailView(OrgScopedAPIView):
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
         services.cluster_delete(actor=self.membership, cluster=cluster)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClusterNamespaceRuleView(OrgScopedAPIView):
+    """The cluster's namespace rule: everyone who sees the cluster reads it, admins set it
+    (the service asks the policy for ``cluster.manage`` too)."""
+
+    required_roles = {"GET": Role.VIEWER, "PUT": Role.ADMIN}
+
+    @extend_schema(
+        operation_id="getClusterNamespaceRule",
+        tags=["clusters"],
+        parameters=[ORG_ID, CLUSTER_ID],
+        responses={200: NamespaceRuleSerializer, **errors(403, 404)},
+    )
+    def get(self, request: Request, org_id: int, cluster_id: int) -> Response:
+        cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
+        return Response(NamespaceRuleSerializer(namespaces.rule_of(cluster)).data)
+
+    @extend_schema(
+        operation_id="setClusterNamespaceRule",
+        tags=["clusters"],
+        parameters=[ORG_ID, CLUSTER_ID],
+        request=NamespaceRuleSerializer,
+        responses={200: NamespaceRuleSerializer, **errors(400, 403, 404)},
+        description="Replaces the rule (admin role). " + NAMESPACE_PATTERNS_HELP,
+    )
+    def put(self, request: Request, org_id: int, cluster_id: int) -> Response:
+        cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
+        body = NamespaceRuleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        cluster = namespaces.set_rule(
+            actor=self.membership,
+            cluster=cluster,
+            allow=body.validated_data["allow"],
+            deny=body.validated_data["deny"],
+        )
+        return Response(NamespaceRuleSerializer(namespaces.rule_of(cluster)).data)
 
 
 class ClusterSecretsView(OrgScopedAPIView):
