@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from clusters.services import expire_and_retry
+from clusters.sync import expire_and_retry
 from secrets_app import values as secret_values
 
 
