@@ -467,6 +467,9 @@ def _retag(
     for given in (add, remove):
         if given is not None:
             validate_user_tag(given)
+    values_module.require(
+        actor, "secret.tag", secret_get(organization=organization, secret_id=secret_id)
+    )
     current = _read_current(organization, secret_id)
     tags = set(current.data.get("tags") or [])
     if add is not None:
