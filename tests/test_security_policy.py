@@ -330,3 +330,74 @@ def test_a_token_capped_at_member_is_a_member(cluster, personas, kube_control_pl
     values = capped.get(f"{secrets_url(org)}/{row.secret_id}?values=true")
     assert_problem(values, 403)
     assert namespace_secrets(kube_control_plane, namespace) == []
+
+
+# --------------------------------------------------------------------------- one values service
+
+KUBECONFIG_TEXT = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: kube-credential-token}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+"""
+
+
+@pytest.fixture
+def kubeconfig_row(vault, personas, clients) -> SecretIndex:
+    body = {"K8Sconfig": KUBECONFIG_TEXT}
+    created = create_secret(clients["admin"], personas.org.pk, "kc", "kubernetes", body)
+    return SecretIndex.objects.get(secret_id=created["id"])
+
+
+def test_the_policy_raises_the_role_for_credential_values_and_outside_namespaces(
+    kubeconfig_row, personas
+):
+    from clusters.namespaces import InNamespace
+    from orgs import policy
+    from orgs.models import Membership, Role
+
+    row = kubeconfig_row
+    assert policy.needed_role("secret.values.read", row) == Role.ADMIN
+    assert policy.needed_role("secret.values.write", "pkecert") == Role.ADMIN
+    assert policy.needed_role("secret.values.read", "generic") == Role.MEMBER
+    assert policy.needed_role("secret.list", row) == Role.VIEWER
+    cluster = Cluster.objects.create(
+        organization=personas.org, name="c", kubeconfig_secret_id=row.secret_id
+    )
+    assert policy.needed_role("cluster.install", InNamespace(cluster, "apps")) == Role.MEMBER
+    for action in ("cluster.install", "cluster.uninstall", "cluster.restart"):
+        assert policy.needed_role(action, InNamespace(cluster, "kube-system")) == Role.ADMIN
+    admin = Membership.objects.get(user=personas.admin, organization=personas.org)
+    admin.role = Role.capped(admin.role, Role.MEMBER)  # as a capped token resolves it
+    assert not policy.allows(admin, "secret.values.read", row)
+    assert policy.allows(policy.System("re-sync"), "secret.values.read", row)
+
+
+def test_no_page_or_service_hands_a_member_the_values_of_a_kubeconfig(kubeconfig_row, personas):
+    from django.core.exceptions import PermissionDenied
+
+    from orgs.models import Membership
+    from secrets_app import lifecycle, values
+
+    row, org = kubeconfig_row, personas.org
+    member = signed_in(personas, "member")
+    page = f"/orgs/{org.pk}/secrets/{row.secret_id}/"
+    download = member.post(page + "download/env/")
+    assert download.status_code == 403 and b"kube-credential-token" not in download.content
+    standing = Membership.objects.get(user=personas.member, organization=org)
+    with pytest.raises(PermissionDenied):
+        values.reveal(standing=standing, row=row, purpose="show")
+    with pytest.raises(PermissionDenied):
+        values.reveal_many(standing=standing, rows=[row])
+    with pytest.raises(PermissionDenied):
+        lifecycle.secret_rotate(actor=standing, organization=org, secret_id=row.secret_id)
+    with pytest.raises(PermissionDenied):
+        lifecycle.secret_rollback(
+            actor=standing, organization=org, secret_id=row.secret_id, version=1
+        )
+    assert not AuditEvent.objects.filter(action="secret.read").exists()
+    assert SecretIndex.objects.get(pk=row.pk).version == 1
+    shown = values.read_values(standing=personas.admin, row=row, purpose="show", audit_read=True)
+    assert "kube-credential-token" in shown["K8Sconfig"]
+    assert AuditEvent.objects.filter(action="secret.read", actor="alice").count() == 1
