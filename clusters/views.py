@@ -51,6 +51,19 @@ def install_error(error: str) -> str:
     )
 
 
+def add_refusal(form: Any, exc: PermissionDenied) -> None:
+    """A policy refusal on the form field it names (``namespace: ...``), else on
+    ``overwrite`` when it is about that, else on the form."""
+    message = str(exc)
+    named, _, rest = message.partition(": ")
+    if rest and named in form.fields:
+        form.add_error(named, rest[:1].upper() + rest[1:])
+    elif "overwrite" in message and "overwrite" in form.fields:
+        form.add_error("overwrite", message)
+    else:
+        form.add_error(None, message)
+
+
 def installed_keys(row: SecretIndex) -> list[str]:
     """The data keys the secret's v1.Secret gets, from its key names alone (no value is
     read): the type's ``install_data`` run over empty placeholders."""
@@ -226,6 +239,9 @@ class InstallView(ClusterDetailView):
         except ValidationError as exc:
             form.add_service_errors(exc)
             return form_errors(request, self.page, self.cluster_context(cluster, form=form))
+        except PermissionDenied as exc:
+            add_refusal(form, exc)
+            return form_errors(request, self.page, self.cluster_context(cluster, form=form))
         except (UpstreamError, NotFoundError) as exc:
             return self.result_response(cluster, form, upstream_error=exc.detail, status=502)
         by_name = {row.name: row.secret_id for row in form.matches()}
@@ -332,8 +348,11 @@ class InstallOneView(ClusterDetailView):
         except ValidationError as exc:
             form.add_service_errors(exc)
             return self.detail_response(cluster, one_form=form, status=400)
-        except (ConflictError, NotFoundError, PermissionDenied) as exc:
-            form.add_error(None, getattr(exc, "detail", None) or str(exc))
+        except PermissionDenied as exc:
+            add_refusal(form, exc)
+            return self.detail_response(cluster, one_form=form, status=403)
+        except (ConflictError, NotFoundError) as exc:
+            form.add_error(None, exc.detail)
             return self.detail_response(cluster, one_form=form, status=400)
         except UpstreamError as exc:
             return self.detail_response(
@@ -452,7 +471,7 @@ class SecretInstallView(SecretInstallationsView):
             form.add_service_errors(exc)
             return self.panel(row, form)
         except PermissionDenied as exc:
-            form.add_error("overwrite" if "overwrite" in form.fields else None, str(exc))
+            add_refusal(form, exc)
             return self.panel(row, form)
         except (UpstreamError, NotFoundError) as exc:
             return self.panel(row, form, error=exc.detail)
