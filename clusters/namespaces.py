@@ -102,7 +102,6 @@ def set_rule(*, actor: policy.Actor, cluster: Cluster, allow: Any, deny: Any) ->
         target_type="cluster",
         target_id=cluster.pk,
         target_name=cluster.name,
-        allow=allow_list,
-        deny=deny_list,
+        patterns={"allow": allow_list, "deny": deny_list},
     )
     return cluster

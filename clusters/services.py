@@ -272,9 +272,9 @@ def require_install(
     """What an install asks the policy before anything is read or sent: the namespace must
     be inside the cluster's rule (or the caller an admin), likewise for naming workloads
     to restart there, and replacing Secrets this product does not manage needs admin."""
-    namespaces.require_in(standing, "cluster.install", cluster, namespace)
-    if restarts:
+    if restarts:  # named workloads are checked first: the refusal names that field
         namespaces.require_in(standing, "cluster.restart", cluster, namespace, "workloads")
+    namespaces.require_in(standing, "cluster.install", cluster, namespace)
     if overwrite and not policy.allows(standing, "cluster.manage", cluster):
         role = getattr(standing, "role", "")
         raise PermissionDenied(

@@ -273,7 +273,7 @@ def test_namespace_rule_is_set_by_admins_and_binds_members(
     assert_problem(bad, 400, field="allow.0")
     assert clients["admin"].put(rule_url, team, format="json").json() == team
     event = AuditEvent.objects.get(action="cluster.namespaces")
-    assert event.detail == {"allow": ["team-*"], "deny": ["team-secret"]}
+    assert event.detail == {"patterns": team}
 
     name = new_namespace("ruled")
     create_secret(clients["member"], org, name, "generic", {"T": "x"}, [name])
