@@ -239,9 +239,6 @@ class InstallView(ClusterDetailView):
         except ValidationError as exc:
             form.add_service_errors(exc)
             return form_errors(request, self.page, self.cluster_context(cluster, form=form))
-        except PermissionDenied as exc:
-            add_refusal(form, exc)
-            return form_errors(request, self.page, self.cluster_context(cluster, form=form))
         except (UpstreamError, NotFoundError) as exc:
             return self.result_response(cluster, form, upstream_error=exc.detail, status=502)
         by_name = {row.name: row.secret_id for row in form.matches()}
