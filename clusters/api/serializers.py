@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
@@ -46,13 +46,6 @@ class ClusterSerializer(serializers.Serializer):
     lastError = serializers.CharField(source="last_error")
     createdAt = UtcDateTimeField(source="created_at")
     createdBy = serializers.CharField(source="created_by")
-    namespaceRule = serializers.SerializerMethodField(
-        help_text="Where members may act (see /namespace-rule)."
-    )
-
-    @extend_schema_field(NamespaceRuleSerializer)
-    def get_namespaceRule(self, cluster: Any) -> dict[str, list[str]]:
-        return {"allow": list(cluster.namespace_allow), "deny": list(cluster.namespace_deny)}
 
 
 class ClusterCreateSerializer(serializers.Serializer):
