@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orgs import policy
 from orgs.models import Role
 from orgs.scoping import OrgScopedAPIView
 from pipeline_secrets.core.api.params import flag, positive_int, texts
@@ -140,8 +141,8 @@ class SecretListView(OrgScopedAPIView):
     )
     def get(self, request: Request, org_id: int) -> Response:
         with_values = flag(request, "values")
-        if with_values and not self.has_role(Role.MEMBER):
-            raise PermissionDenied("Reading values needs the member role.")
+        if with_values:
+            policy.require(self.membership, "secret.values.read")
         tags = texts(request, "tags") + texts(request, "tag")
         kinds = texts(request, "type")  # the last one counts, as QueryDict.get has it
         kind = get_type(kinds[-1]).name if kinds and kinds[-1] else None
