@@ -354,6 +354,7 @@ class SecretRollbackView(OrgScopedAPIView):
         ),
     )
     def post(self, request: Request, org_id: int, secret_id: str) -> Response:
+        selectors.secret_get(organization=self.organization, secret_id=secret_id)  # 404 first
         body = RollbackSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         result = lifecycle.secret_rollback(
