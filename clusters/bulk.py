@@ -19,6 +19,7 @@ from secrets_app.models import SecretIndex
 
 
 class BulkInstallView(BulkView):
+    policy_actions = {"POST": "cluster.install"}
     action = "install"
 
     def make_form(self, data: QueryDict | None, count: int) -> Any:

@@ -10,13 +10,12 @@ from django.shortcuts import redirect
 from clusters import namespaces
 from clusters.forms import NamespaceRuleForm
 from clusters.views import ClusterDetailView
-from orgs.models import Role
 
 
 class NamespaceRuleView(ClusterDetailView):
     """POST the allow and deny patterns; the page again with the rule or its errors."""
 
-    required_role = Role.ADMIN
+    policy_actions = {"POST": "cluster.manage"}
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:

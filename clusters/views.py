@@ -100,6 +100,8 @@ class ClusterView(OrgView):
 class ClusterListView(ClusterView):
     """Every cluster with its last known reachability; a constant number of queries."""
 
+    policy_actions = {"GET": "cluster.list"}
+
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         clusters = selectors.cluster_list(organization=self.organization)
         context = self.get_context_data(clusters=clusters)
@@ -109,7 +111,7 @@ class ClusterListView(ClusterView):
 class ClusterCreateView(ClusterView):
     """Register a cluster from a ``kubernetes`` secret or a pasted kubeconfig."""
 
-    required_role = Role.ADMIN
+    policy_actions = {"GET": "cluster.manage", "POST": "cluster.manage"}
     page = "clusters/create.html"
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
@@ -147,7 +149,7 @@ class ClusterCheckView(ClusterView):
     """Ask the cluster now; answers its status (a list row or the detail page's card). It
     contacts the cluster, so it needs the member role."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"POST": "cluster.check"}
     http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
@@ -169,6 +171,8 @@ class ClusterCheckView(ClusterView):
 
 class ClusterDetailView(ClusterView):
     """Status, the install form and what is installed."""
+
+    policy_actions = {"GET": "cluster.view"}
 
     page = "clusters/detail.html"
 
@@ -217,7 +221,7 @@ class InstallView(ClusterDetailView):
     """Install the picked secrets; htmx gets the per-secret result and the new table. When
     nothing matches, nothing is sent to the cluster (no namespace is created)."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"GET": "cluster.install", "POST": "cluster.install"}
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = self.get_cluster(cluster_id)
@@ -260,7 +264,7 @@ class InstallPreviewView(ClusterView):
     """The install picker's preview: the secrets the filters match, each with the keys and
     the Kubernetes type of the v1.Secret it becomes (from the index: no value is read)."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"GET": "cluster.install"}
 
     def get(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = self.get_cluster(cluster_id)
@@ -311,7 +315,7 @@ class InstallPreviewView(ClusterView):
 class NamespacesView(ClusterView):
     """The cluster's namespaces as ``<datalist>`` options; none when it cannot say."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"GET": "cluster.install"}
 
     def get(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = self.get_cluster(cluster_id)
@@ -323,7 +327,7 @@ class NamespacesView(ClusterView):
 class InstallOneView(ClusterDetailView):
     """Install one secret as a named Secret, with an optional key mapping (a plain form)."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"GET": "cluster.install", "POST": "cluster.install"}
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = self.get_cluster(cluster_id)
@@ -362,7 +366,7 @@ class InstallOneView(ClusterDetailView):
 class UninstallView(ClusterDetailView):
     """Delete one installed Secret from the cluster (POST, after a confirmation)."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"GET": "cluster.uninstall", "POST": "cluster.uninstall"}
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = self.get_cluster(cluster_id)
@@ -389,7 +393,7 @@ class UninstallView(ClusterDetailView):
 class ClusterDeleteView(ClusterView):
     """GET asks for confirmation; POST removes the installed copies, then the cluster."""
 
-    required_role = Role.ADMIN
+    policy_actions = {"GET": "cluster.manage", "POST": "cluster.manage"}
 
     def get(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = self.get_cluster(cluster_id)
@@ -410,6 +414,8 @@ class ClusterDeleteView(ClusterView):
 class SecretInstallationsView(ClusterView):
     """Where one secret is installed, with install and uninstall: the panel on the secret's
     page, which loads it, and which its forms swap."""
+
+    policy_actions = {"GET": "cluster.view"}
 
     template = "clusters/partials/_secret_installations.html"
 
@@ -446,7 +452,7 @@ class SecretInstallationsView(ClusterView):
 class SecretInstallView(SecretInstallationsView):
     """Install this one secret into a cluster's namespace, from the secret's page."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"POST": "cluster.install"}
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
@@ -483,7 +489,7 @@ class SecretInstallView(SecretInstallationsView):
 class SecretUninstallView(SecretInstallationsView):
     """Remove one installed copy of this secret, from the secret's page."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"POST": "cluster.uninstall"}
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:

@@ -10,11 +10,18 @@ class OrgsConfig(AppConfig):
     verbose_name = "Organizations"
 
     def ready(self) -> None:
-        # Notifications that failed are retried by the periodic command.
-        from orgs import notifications
+        # The periodic command queues a worker run for deliveries due again (retries,
+        # deferred ones); the worker (manage.py db_worker) sends them.
+        from orgs import tasks
         from pipeline_secrets.core import periodic
 
-        periodic.register("notifications", notifications.run_due)
+        periodic.register("notifications", tasks.enqueue_due)
+        periodic.register("tasks.prune", tasks.prune_finished)
+
+        # GitHub memberships are asked again; those GitHub no longer grants end.
+        from orgs import providers
+
+        periodic.register("orgs.provider-recheck", providers.run_due)
 
         from orgs import oidc, signin  # noqa: F401  (signin connects the sign-in receivers)
 

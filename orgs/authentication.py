@@ -13,6 +13,7 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
+from orgs import providers
 from orgs.models import ApiToken, Membership, Organization, User
 from pipeline_secrets.core.api.rows import RowLoader, fetch_one, split, statement
 
@@ -102,6 +103,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("This token has expired.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("The token's user is inactive.")
+        try:  # a token minted under a GitHub/LDAP membership: at most one check per interval
+            providers.check_token(token, now)
+        except providers.ProviderRefused as exc:
+            raise exceptions.AuthenticationFailed(str(exc)) from None
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             # Conditional: of the workers that see the same stale time, one writes.
             ApiToken.objects.filter(pk=token.pk).filter(

@@ -3,14 +3,24 @@
 allauth signs the user in and hands over the OAuth token it obtained (scope ``read:org``);
 reading the user's organizations and teams is ours. The API address is allauth's own, which
 the operator's ``GITHUB_URL`` sets: no tenant input ever chooses it.
+
+The token is kept (encrypted, in allauth's token table) so that ``orgs.providers`` can ask
+GitHub again later whether the user still belongs to the linked organizations.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
+import os
 from typing import Any
 
 import requests
+from allauth.socialaccount.models import SocialAccount, SocialToken
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 from orgs import sync
@@ -23,6 +33,10 @@ MAX_PAGES = 10
 
 class GitHubUnavailable(RuntimeError):
     """GitHub's API did not answer as expected; memberships are left as they were."""
+
+
+class GitHubTokenRefused(GitHubUnavailable):
+    """GitHub no longer accepts the user's token (the app was revoked or the token ended)."""
 
 
 def enabled() -> bool:
@@ -51,6 +65,8 @@ def _get_all(path: str, token: str) -> list[dict[str, Any]]:
             )
         except requests.RequestException as exc:
             raise GitHubUnavailable(f"GET {path}: {type(exc).__name__}") from None
+        if response.status_code == 401:
+            raise GitHubTokenRefused(f"GET {path}: HTTP 401")
         if response.status_code != 200:
             raise GitHubUnavailable(f"GET {path}: HTTP {response.status_code}")
         try:
@@ -65,17 +81,86 @@ def _get_all(path: str, token: str) -> list[dict[str, Any]]:
     return items
 
 
+def _memberships(token: str) -> tuple[list[str], list[tuple[str, str]]]:
+    orgs = [str(o.get("login", "")) for o in _get_all("/user/orgs", token)]
+    teams = [
+        (str((t.get("organization") or {}).get("login", "")), str(t.get("slug", "")))
+        for t in _get_all("/user/teams", token)
+    ]
+    return [o for o in orgs if o], teams
+
+
 def sync_user(*, user: User, token: str) -> bool:
-    """Apply the user's GitHub organizations and teams to the linked organizations.
-    False (and nothing changed) when GitHub could not be read."""
+    """After a GitHub sign-in: keep the token for later re-checks and apply the user's GitHub
+    organizations and teams to the linked organizations. False (and nothing changed) when
+    GitHub could not be read."""
+    remember_token(user=user, token=token)
     try:
-        orgs = [str(o.get("login", "")) for o in _get_all("/user/orgs", token)]
-        teams = [
-            (str((t.get("organization") or {}).get("login", "")), str(t.get("slug", "")))
-            for t in _get_all("/user/teams", token)
-        ]
+        orgs, teams = _memberships(token)
     except GitHubUnavailable as exc:
         logger.warning("GitHub organizations not synchronised for %s: %s", user.username, exc)
         return False
-    sync.apply_github(user=user, orgs=[o for o in orgs if o], teams=teams)
+    sync.apply_github(user=user, orgs=orgs, teams=teams)
     return True
+
+
+def recheck(*, user: User) -> str:
+    """Ask GitHub again, with the token kept at sign-in, and apply the answer: ``checked``,
+    ``ended`` (GitHub refuses the token: every GitHub membership ends), ``unavailable``
+    (nothing changed) or ``no-token`` (no token kept: the user must sign in again)."""
+    token = stored_token(user=user)
+    if token is None:
+        return "no-token"
+    try:
+        orgs, teams = _memberships(token)
+    except GitHubTokenRefused:
+        sync.apply_github(user=user, orgs=[], teams=[])
+        SocialToken.objects.filter(account__user=user, account__provider="github").delete()
+        return "ended"
+    except GitHubUnavailable as exc:
+        logger.warning("GitHub memberships not re-checked for %s: %s", user.username, exc)
+        return "unavailable"
+    sync.apply_github(user=user, orgs=orgs, teams=teams)
+    return "checked"
+
+
+# --------------------------------------------------------------------------- kept token
+
+
+def _key(secret_key: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"pipeline-secrets github token"
+    ).derive(secret_key.encode())
+
+
+def _aad(user: User) -> bytes:
+    return f"user:{user.pk}".encode()
+
+
+def remember_token(*, user: User, token: str) -> None:
+    """Keep ``token`` encrypted (bound to the user) for the re-checks."""
+    account = SocialAccount.objects.filter(user=user, provider="github").first()
+    if account is None:
+        return
+    nonce = os.urandom(12)
+    sealed = AESGCM(_key(settings.SECRET_KEY)).encrypt(nonce, token.encode(), _aad(user))
+    SocialToken.objects.update_or_create(
+        account=account,
+        app=None,
+        defaults={"token": "v1:" + base64.b64encode(nonce + sealed).decode()},
+    )
+
+
+def stored_token(*, user: User) -> str | None:
+    """The token kept at the user's last GitHub sign-in; None when there is none or no
+    configured key opens it."""
+    kept = SocialToken.objects.filter(account__user=user, account__provider="github").first()
+    if kept is None or not kept.token.startswith("v1:"):
+        return None
+    raw = base64.b64decode(kept.token.removeprefix("v1:"))
+    for secret_key in [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]:
+        try:
+            return AESGCM(_key(secret_key)).decrypt(raw[:12], raw[12:], _aad(user)).decode()
+        except InvalidTag:
+            continue
+    return None

@@ -106,6 +106,8 @@ class Membership(models.Model):
             ("ldap", "LDAP group"),
         ],
     )
+    # A GitHub or LDAP membership: when that provider last confirmed it (orgs.providers).
+    provider_checked_at = models.DateTimeField(null=True, blank=True)
 
     objects = MembershipQuerySet.as_manager()
 
@@ -165,6 +167,13 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Minted under a GitHub or LDAP membership: that source and membership (null once it
+    # ended), and when the token last re-checked it (orgs.providers.check_token).
+    provider_source = models.CharField(max_length=12, blank=True, default="")
+    provider_membership = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    provider_checked_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()
 

@@ -1,62 +1,42 @@
 """Notifications: what happened to an organization's secrets, sent to its targets.
 
-Other code calls ``notify``; it records one delivery per target that wants the event and,
-once the caller's transaction commits, tries each one once at once. What fails is retried by
-the periodic job ``run_due`` (registered as ``notifications``) with exponential backoff,
-until ``MAX_ATTEMPTS``.
+Other code calls ``notify``; it records one delivery per target that wants the event and
+queues a worker run in the caller's transaction (``orgs.tasks``), so the deliveries and the
+task commit with the change they announce, or not at all. The worker sends them
+(``orgs.notifications_send``): no request and no periodic job waits on a receiver. What fails
+is retried with exponential backoff (``notifications_send.MAX_ATTEMPTS`` tries); the periodic
+job queues a run for what has come due again (``orgs.tasks.enqueue_due``).
 
 Invariants:
 - a notification carries ids, names, versions and dates only: ``notify`` refuses detail keys
   outside ``SAFE_DETAIL`` and values that are not short scalars, so a secret value cannot be
   sent;
-- a webhook's signing secret is generated here, shown once, and stored encrypted with a key
-  derived from the server's secret key (``SECRET_KEY``; ``SECRET_KEY_FALLBACKS`` still
-  decrypt); each body is signed with HMAC-SHA256 over ``"<timestamp>.<body>"``;
-- a delivery is sent by one runner at a time: it is claimed by a conditional UPDATE (pending
-  and due, or sending with an expired lease), which one runner wins on SQLite and PostgreSQL
-  alike; a runner that dies mid-send leaves it to be claimed again when the lease ends;
-- the receiver's answer body is never stored: only its status code, and errors name the
-  exception type and host.
+- a webhook's signing secret is generated here, shown once, and stored encrypted
+  (``notifications_send.encrypt_secret``);
+- a webhook URL's host must resolve when the target is saved, and none of its addresses may
+  be in a refused network (``notifications_http.check_url``).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import logging
-import os
 import secrets
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import EmailValidator
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from orgs import audit
+from orgs import audit, tasks
 from orgs import notifications_http as http
+from orgs import notifications_send as send
 from orgs.models import NotificationDelivery, NotificationTarget, Organization, User
 from pipeline_secrets.core.errors import NotFoundError
 
-logger = logging.getLogger(__name__)
-
-EVENTS: dict[str, str] = {
-    "secret.expiring": "A certificate of a secret is inside its renewal window.",
-    "secret.rotated": "A secret was rotated or renewed.",
-    "secret.rotation_failed": "A rotation or renewal failed.",
-    "installation.sync_failed": "An installed copy could not be brought up to date.",
-}
+# The event kinds (defined beside the sending, whose e-mails name them).
+EVENTS = send.EVENTS
 
 # Keys a notification's detail may hold: ids, names, versions, dates, states and counts.
 SAFE_DETAIL = frozenset(
@@ -87,15 +67,6 @@ MAX_DETAIL_TEXT = 300
 
 MAX_TARGETS = 20
 MAX_EMAILS = 10
-MAX_ATTEMPTS = 8
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_MAX = timedelta(hours=1)
-# How long a claimed delivery belongs to its runner before another may take it over.
-LEASE = timedelta(minutes=2)
-BATCH = 100
-
-SIGNATURE_HEADER = "X-Pipeline-Signature"
-TIMESTAMP_HEADER = "X-Pipeline-Timestamp"
 
 
 # --------------------------------------------------------------------------- detail guard
@@ -122,49 +93,6 @@ def safe_detail(detail: dict[str, Any]) -> dict[str, Any]:
     if unsafe:
         raise ValueError(f"notification detail keys not allowed: {sorted(unsafe)}")
     return {key: _safe_value(key, value) for key, value in detail.items()}
-
-
-# --------------------------------------------------------------------------- signing secret
-
-
-def _key(secret_key: str) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(),
-        length=32,
-        salt=None,
-        info=b"pipeline-secrets notification signing secret",
-    ).derive(secret_key.encode())
-
-
-def _aad(organization_id: int) -> bytes:
-    return f"org:{organization_id}".encode()
-
-
-def encrypt_secret(plain: str, *, organization_id: int) -> str:
-    nonce = os.urandom(12)
-    sealed = AESGCM(_key(settings.SECRET_KEY)).encrypt(nonce, plain.encode(), _aad(organization_id))
-    return "v1:" + base64.b64encode(nonce + sealed).decode()
-
-
-def decrypt_secret(token: str, *, organization_id: int) -> str:
-    """The signing secret; WebhookError when no configured key opens it."""
-    raw = base64.b64decode(token.removeprefix("v1:"))
-    for secret_key in [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]:
-        try:
-            opened = AESGCM(_key(secret_key)).decrypt(raw[:12], raw[12:], _aad(organization_id))
-        except InvalidTag:
-            continue
-        return opened.decode()
-    raise http.WebhookError(
-        "The signing secret cannot be decrypted (the server's secret key changed); "
-        "remove the target and add it again."
-    )
-
-
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """The ``X-Pipeline-Signature`` value: HMAC-SHA256 of ``"<timestamp>.<body>"``."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return f"sha256={mac.hexdigest()}"
 
 
 # --------------------------------------------------------------------------- targets
@@ -266,7 +194,7 @@ def target_create(
             raise ValidationError({"emails": "A webhook target has no e-mail addresses."})
         target.url = _clean_url(url)
         raw = "whsec_" + secrets.token_urlsafe(32)
-        target.signing_secret_encrypted = encrypt_secret(raw, organization_id=organization.pk)
+        target.signing_secret_encrypted = send.encrypt_secret(raw, organization_id=organization.pk)
     with transaction.atomic():
         if target_list(organization=organization).count() >= MAX_TARGETS:
             raise ValidationError({"kind": f"An organization has at most {MAX_TARGETS} targets."})
@@ -309,8 +237,8 @@ def delivery_list(
 
 
 def notify(*, organization: Organization, event: str, subject: str, detail: dict[str, Any]) -> None:
-    """Record one delivery per target of the org that wants ``event``; after the caller's
-    transaction commits, each is tried once (failures are retried by ``run_due``).
+    """Record one delivery per target of the org that wants ``event`` and queue a worker run
+    for them, both in the caller's transaction (or one of their own). Nothing is sent here.
     ValueError for an unknown event or a detail that is not known to be safe."""
     if event not in EVENTS:
         raise ValueError(f"unknown notification event {event!r}")
@@ -319,154 +247,21 @@ def notify(*, organization: Organization, event: str, subject: str, detail: dict
     if not targets:
         return
     now = timezone.now()
-    created = NotificationDelivery.objects.bulk_create(
-        [
-            NotificationDelivery(
-                organization=organization,
-                target=target,
-                event=event,
-                subject=subject[:200],
-                detail=clean,
-                next_attempt_at=now,
-                created_at=now,
-            )
-            for target in targets
-        ]
-    )
-    ids = [row.pk for row in created]
-    transaction.on_commit(lambda: send_now(ids), robust=True)
-
-
-def send_now(ids: Iterable[int]) -> None:
-    """Try the given deliveries once now (those another runner has not claimed)."""
-    for pk in ids:
-        now = timezone.now()
-        item = _claim(pk, now)
-        if item is not None:
-            _attempt(item, now)
-
-
-def _due(now: datetime) -> Q:
-    pending = Q(status=NotificationDelivery.Status.PENDING, next_attempt_at__lte=now)
-    abandoned = Q(status=NotificationDelivery.Status.SENDING, lease_until__lte=now)
-    return pending | abandoned
-
-
-def _claim(pk: int, now: datetime) -> NotificationDelivery | None:
-    """The delivery, now this runner's to send; None when it is not due or another runner
-    claimed it first (the UPDATE's condition is evaluated against the committed row)."""
-    won = (
-        NotificationDelivery.objects.filter(_due(now), pk=pk).update(
-            status=NotificationDelivery.Status.SENDING,
-            lease_until=now + LEASE,
-            attempts=F("attempts") + 1,
+    with transaction.atomic():
+        NotificationDelivery.objects.bulk_create(
+            [
+                NotificationDelivery(
+                    organization=organization,
+                    target=target,
+                    event=event,
+                    subject=subject[:200],
+                    detail=clean,
+                    next_attempt_at=now,
+                    # The run queued below takes them: the periodic job need not queue one.
+                    lease_until=now + send.QUEUED,
+                    created_at=now,
+                )
+                for target in targets
+            ]
         )
-        == 1
-    )
-    if not won:
-        return None
-    return NotificationDelivery.objects.select_related("target", "organization").get(pk=pk)
-
-
-def backoff(attempts: int) -> timedelta:
-    """The wait after the ``attempts``-th failed attempt: 30 s, 1 min, 2 min, … up to 1 h."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
-
-
-def run_due(now: datetime) -> dict[str, int]:
-    """The periodic job: send the deliveries that are due at ``now``. One query when none is."""
-    counts = {"delivered": 0, "retrying": 0, "failed": 0}
-    ids = list(
-        NotificationDelivery.objects.filter(_due(now))
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:BATCH]
-    )
-    for pk in ids:
-        item = _claim(pk, now)
-        if item is not None:
-            counts[_attempt(item, now)] += 1
-    return counts
-
-
-def _attempt(item: NotificationDelivery, now: datetime) -> str:
-    """Send one claimed delivery and record the outcome; the outcome's name."""
-    code: int | None = None
-    error = ""
-    try:
-        code = _send(item, now)
-        if code is not None and not 200 <= code < 300:
-            error = f"The receiver answered {code}."
-    except http.WebhookError as exc:
-        error = exc.message
-    except Exception as exc:  # e-mail backends raise what their transport raises
-        error = f"Sending failed ({type(exc).__name__})."
-    update: dict[str, Any] = {"response_code": code, "last_error": error, "lease_until": None}
-    if not error:
-        outcome = "delivered"
-        update |= {"status": NotificationDelivery.Status.DELIVERED, "delivered_at": now}
-        update["next_attempt_at"] = None
-    elif item.attempts >= MAX_ATTEMPTS:
-        outcome = "failed"
-        update |= {"status": NotificationDelivery.Status.FAILED, "next_attempt_at": None}
-    else:
-        outcome = "retrying"
-        update |= {
-            "status": NotificationDelivery.Status.PENDING,
-            "next_attempt_at": now + backoff(item.attempts),
-        }
-    if error:
-        logger.info(
-            "notification %s to target %s, attempt %s: %s",
-            item.pk,
-            item.target_id,
-            item.attempts,
-            error,
-        )
-    NotificationDelivery.objects.filter(
-        pk=item.pk, status=NotificationDelivery.Status.SENDING
-    ).update(**update)
-    return outcome
-
-
-def payload(item: NotificationDelivery) -> dict[str, Any]:
-    """The JSON body of a webhook (and the facts of an e-mail)."""
-    return {
-        "id": item.pk,
-        "event": item.event,
-        "subject": item.subject,
-        "organization": {"id": item.organization_id, "name": item.organization.name},
-        "detail": item.detail,
-        "createdAt": item.created_at.isoformat(),
-    }
-
-
-def _send(item: NotificationDelivery, now: datetime) -> int | None:
-    target = item.target
-    if target.kind == NotificationTarget.Kind.EMAIL:
-        _send_email(item)
-        return None
-    body = json.dumps(payload(item), separators=(",", ":"), sort_keys=True).encode()
-    secret = decrypt_secret(target.signing_secret_encrypted, organization_id=target.organization_id)
-    timestamp = str(int(now.timestamp()))
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "pipeline-secrets-webhook/1",
-        "X-Pipeline-Event": item.event,
-        "X-Pipeline-Delivery": str(item.pk),
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: signature(secret, timestamp, body),
-    }
-    return http.post(target.url, body, headers)
-
-
-def _send_email(item: NotificationDelivery) -> None:
-    lines = [item.subject, "", f"Event: {item.event} ({EVENTS[item.event]})"]
-    lines += [f"{key}: {value}" for key, value in sorted(item.detail.items())]
-    lines += ["", f"Organization: {item.organization.name}", "Sent by Pipeline Secrets."]
-    send_mail(
-        subject=f"[{item.organization.name}] {item.subject}",
-        message="\n".join(lines),
-        from_email=None,
-        recipient_list=list(item.target.emails),
-        fail_silently=False,
-    )
+        tasks.queue_deliveries()

@@ -20,7 +20,9 @@ class NotificationTargetForm(ServiceErrorsForm):
         max_length=2000,
         required=False,
         label="Webhook URL",
-        help_text="Webhooks: an http(s) URL outside loopback and private networks.",
+        help_text=(
+            "Webhooks: an http(s) URL whose host resolves, outside loopback and private networks."
+        ),
         widget=forms.URLInput(attrs={"spellcheck": "false", "placeholder": "https://"}),
     )
     emails = forms.CharField(

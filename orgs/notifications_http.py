@@ -3,11 +3,15 @@
 Invariants:
 - a URL is refused when its host is, or resolves to, an address in ``OUTBOUND_DENY_NETWORKS``,
   or in ``WEBHOOK_DENY_NETWORKS`` (loopback, private and other non-public ranges) unless
-  ``WEBHOOK_ALLOW_NETWORKS`` excepts it; checked when the target is saved, before each send,
-  and again on the address actually connected to (a name that resolves differently the
-  second time does not get through);
-- no proxy, no redirect followed, bounded timeouts; only the status code of the answer is
-  kept, its body is never read into the product;
+  ``WEBHOOK_ALLOW_NETWORKS`` excepts it; an IPv6 address carrying an IPv4 one (NAT64, 6to4,
+  Teredo, mapped, compatible) is judged as that IPv4 address too (``outbound.is_denied``);
+- the host is resolved when the target is saved (a name that does not resolve is refused)
+  and before each send, every address it resolves to is checked, and the address actually
+  connected to is checked again (a name that resolves differently the second time does not
+  get through);
+- no proxy, no redirect followed; connecting and the answer's head together take at most
+  ``WEBHOOK_TIMEOUT_SECONDS``; only the status code of the answer is kept, its body is never
+  read into the product;
 - errors carry the exception's type and the host, never a message of the library or of the
   receiver.
 """
@@ -22,8 +26,10 @@ from urllib3 import Timeout
 
 from pipeline_secrets.core import outbound
 
-# Seconds: a slow receiver must not hold up the request or the periodic run for long.
-TIMEOUT = Timeout(connect=3.0, read=5.0)
+
+def timeout() -> Timeout:
+    """Connecting and reading the answer's head, together (``WEBHOOK_TIMEOUT_SECONDS``)."""
+    return Timeout(total=float(settings.WEBHOOK_TIMEOUT_SECONDS))
 
 
 class WebhookError(Exception):
@@ -36,6 +42,10 @@ class WebhookError(Exception):
 
 class WebhookRefusedError(WebhookError):
     """The URL is not one this server may call; nothing was sent."""
+
+
+class UnresolvableError(WebhookRefusedError):
+    """The URL's host does not resolve (now); nothing was sent."""
 
 
 def _deny() -> tuple[outbound.Network, ...]:
@@ -57,19 +67,26 @@ REFUSED = (
 )
 
 
+UNRESOLVABLE = "{host} does not resolve; give a host name that resolves, or an address."
+
+
 def check_url(url: str) -> None:
     """WebhookRefusedError unless ``url`` is an http(s) URL without credentials whose host
-    this server may call now."""
+    resolves now, to addresses this server may call (every one of them is checked);
+    UnresolvableError when the host resolves to nothing."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookRefusedError("Must be an http:// or https:// URL with a host.")
     if parts.username is not None or parts.password is not None:
         raise WebhookRefusedError("Must not contain a user name or password.")
     try:
-        outbound.check_url(url)
-        outbound.check_url(url, networks=_deny(), allowed=_allow())
-    except outbound.OutboundRefusedError:
-        raise WebhookRefusedError(REFUSED.format(host=parts.hostname)) from None
+        addresses = outbound.resolve(*outbound.host_and_port(url))
+    except outbound.UnresolvableError:
+        raise UnresolvableError(UNRESOLVABLE.format(host=parts.hostname)) from None
+    except outbound.OutboundRefusedError as exc:
+        raise WebhookRefusedError(str(exc)) from None
+    if any(is_refused(address) for address in addresses):
+        raise WebhookRefusedError(REFUSED.format(host=parts.hostname))
 
 
 _HTTPPool, _HTTPSPool = outbound.peer_checked_pools(is_refused)
@@ -82,7 +99,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
     parts = urlsplit(url)
     host = str(parts.hostname)
     pool_class: Any = _HTTPSPool if parts.scheme == "https" else _HTTPPool
-    pool = pool_class(host, parts.port, timeout=TIMEOUT, retries=False, maxsize=1)
+    pool = pool_class(host, parts.port, timeout=timeout(), retries=False, maxsize=1)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         response = pool.urlopen(

@@ -11,7 +11,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from orgs import notifications
-from orgs.models import Role
 from orgs.notifications_forms import NotificationTargetForm
 from orgs.views import OrgView
 from pipeline_secrets.core.web import is_htmx, render_page, time_context
@@ -21,7 +20,7 @@ DELIVERY_PAGE = 50
 
 class NotificationsView(OrgView):
     section = "notifications"
-    required_role = Role.ADMIN
+    policy_actions = {"GET": "notification.manage", "POST": "notification.manage"}
     page = "orgs/notifications.html"
     partial = "orgs/partials/_notifications.html"
 

@@ -4,15 +4,18 @@ mozilla-django-oidc runs the authorization-code flow (with PKCE) and verifies th
 signature and nonce; ``DexBackend`` turns the verified claims into a user. A user is found by
 (issuer, subject), never by email address, so a directory entry cannot take over an account
 whose address it claims. A signed-in user who completes the flow links the identity to their
-own account instead. The ``groups`` claim is applied to memberships at every sign-in
-(``orgs.sync.apply_groups``).
+own account instead. The ``groups`` claim is applied to memberships at every interactive
+sign-in (``orgs.sync.apply_groups``), and only there.
 
 The endpoints come from the issuer's discovery document (``configure``), which only the
 operator's environment names: no request can point the server at another address.
 
 ``DexBearerAuthentication`` accepts a Dex access token (or ID token) as
-``Authorization: Bearer``: Dex's userinfo endpoint checks its signature and expiry, the
-audience must be this client, and the holder gets the roles the groups map to.
+``Authorization: Bearer``, verified here against the issuer's signing keys (``orgs.jwks``:
+signature, issuer, audience = this client, expiry) with no call to the provider. It acts as
+the account an interactive sign-in linked to that identity, with the memberships that sign-in
+left: the groups a bearer carries are never applied, so an old token cannot bring back a
+group the directory has since removed.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from orgs import audit, sync
+from orgs import audit, jwks, sync
 from orgs.authentication import BearerTokenScheme
 from orgs.models import OidcIdentity, Source, User
 
@@ -70,6 +73,7 @@ def configure(issuer: str | None = None) -> None:
         settings.OIDC_ISSUER = issuer
         for key, name in ENDPOINTS.items():
             setattr(settings, name, document[key])
+    jwks.KEYS.refresh(document["jwks_uri"])  # bearers are then verified with no fetch
 
 
 def enabled() -> bool:
@@ -192,34 +196,21 @@ class DexBearerAuthentication(authentication.BaseAuthentication):
         if raw.count(".") != 2 or not ready():
             return None  # not a JWT, or no provider: BearerTokenAuthentication refuses it
         try:
-            response = requests.get(
-                settings.OIDC_OP_USER_ENDPOINT,
-                headers={"Authorization": f"Bearer {raw}"},
-                timeout=settings.OIDC_TIMEOUT,
-                allow_redirects=False,
-            )
-        except requests.RequestException:
+            claims = jwks.verify(raw)
+        except jwks.InvalidToken:
+            raise exceptions.AuthenticationFailed("Invalid or expired token.") from None
+        identity = (
+            OidcIdentity.objects.select_related("user")
+            .filter(issuer=settings.OIDC_ISSUER, subject=str(claims["sub"]))
+            .first()
+        )
+        if identity is None:
             raise exceptions.AuthenticationFailed(
-                "The sign-in provider cannot be reached to check this token."
-            ) from None
-        if response.status_code != 200:
-            raise exceptions.AuthenticationFailed("Invalid or expired token.")
-        try:
-            claims = response.json()
-        except ValueError:
-            raise exceptions.AuthenticationFailed("Invalid or expired token.") from None
-        audience = claims.get("aud")
-        audiences = audience if isinstance(audience, list) else [audience]
-        if settings.OIDC_RP_CLIENT_ID not in audiences:
-            raise exceptions.AuthenticationFailed("This token was issued to another client.")
-        try:
-            user = user_for_claims(claims)
-        except SuspiciousOperation:
-            raise exceptions.AuthenticationFailed("Invalid or expired token.") from None
-        if not user.is_active:
+                f"Sign in with {settings.OIDC_LABEL} once in the browser before using its tokens."
+            )
+        if not identity.user.is_active:
             raise exceptions.AuthenticationFailed("The token's user is inactive.")
-        sync.apply_groups(user=user, groups=groups_of(claims))
-        return user, "oidc"
+        return identity.user, "oidc"
 
     def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'

@@ -24,14 +24,62 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
 from orgs.models import Membership, Organization, Role, User
 
-# Who may call a route with no organization in it.
+# Who may call a route with no organization in it (a view's ``policy_audience``).
 PUBLIC = "public"  # anyone, signed in or not
-SIGNED_IN = "signed_in"  # any signed-in account
-STAFF = "staff"  # operator staff only
+SIGNED_IN = "signed_in"  # any signed-in account, by session or API token
+SESSION = "session"  # a signed-in session: no API token may (token management)
+UNLIMITED = "unlimited"  # a session or a token limited to no organization and no role
+ORG_CREATORS = "org_creators"  # UNLIMITED, and whom ORG_CREATION allows (see below)
+AUDIENCES = (PUBLIC, SIGNED_IN, SESSION, UNLIMITED, ORG_CREATORS)
+
+# Routes of the libraries the product mounts (sign-in, OpenID Connect, the API schema,
+# probes), by URL name, or by path where the library names none: the audience of every
+# method they serve (the libraries check sign-in themselves). Routes of the product's own
+# views are declared on the view (``policy_actions`` inside an organization,
+# ``policy_audience`` outside); the route x persona test reads all three.
+LIBRARY_ROUTES: dict[str, str] = {
+    "healthz": PUBLIC,
+    "readyz": PUBLIC,
+    "metrics": PUBLIC,
+    "openapi": PUBLIC,
+    "api-docs": PUBLIC,
+    "logout": PUBLIC,
+    "account_login": PUBLIC,
+    "account_logout": PUBLIC,
+    "account_inactive": PUBLIC,
+    "account_signup": PUBLIC,
+    "account_reauthenticate": SESSION,
+    "account_request_reauthentication_code": SESSION,
+    "account_confirm_reauthentication_code": SESSION,
+    "account_email": SESSION,
+    "account_email_verification_sent": PUBLIC,
+    "account_change_password": SESSION,
+    "account_set_password": SESSION,
+    "account_reset_password": PUBLIC,
+    "account_confirm_login_code": PUBLIC,
+    "account_confirm_email": PUBLIC,
+    "account_reset_password_from_key_done": PUBLIC,
+    "account_reset_password_from_key": PUBLIC,
+    "account_reset_password_done": PUBLIC,
+    "socialaccount_login_cancelled": PUBLIC,
+    "socialaccount_login_error": PUBLIC,
+    "socialaccount_signup": PUBLIC,
+    "socialaccount_connections": SESSION,
+    "accounts/social/login/cancelled/": PUBLIC,
+    "accounts/social/login/error/": PUBLIC,
+    "accounts/social/signup/": PUBLIC,
+    "accounts/social/connections/": PUBLIC,
+    "github_login": PUBLIC,
+    "github_callback": PUBLIC,
+    "oidc_authentication_callback": PUBLIC,
+    "oidc_authentication_init": PUBLIC,
+    "oidc_logout": PUBLIC,
+}
 
 ACTIONS: dict[str, str] = {
     # The organization itself and its people.
@@ -41,8 +89,7 @@ ACTIONS: dict[str, str] = {
     "member.manage": Role.ADMIN,
     "invitation.manage": Role.ADMIN,
     "signin.manage": Role.ADMIN,
-    "activity.view": Role.VIEWER,
-    "activity.export": Role.ADMIN,
+    "activity.view": Role.ADMIN,
     "notification.manage": Role.ADMIN,
     # Secrets: metadata, values, lifecycle.
     "secret.list": Role.VIEWER,
@@ -58,6 +105,7 @@ ACTIONS: dict[str, str] = {
     "cluster.list": Role.VIEWER,
     "cluster.view": Role.VIEWER,
     "cluster.manage": Role.ADMIN,
+    "cluster.check": Role.MEMBER,
     "cluster.install": Role.MEMBER,
     "cluster.uninstall": Role.MEMBER,
     "cluster.restart": Role.MEMBER,
@@ -70,8 +118,7 @@ ACTION_HELP: dict[str, str] = {
     "member.manage": "invite, change roles, remove members",
     "invitation.manage": "create and revoke invitations",
     "signin.manage": "link GitHub organizations and directory groups",
-    "activity.view": "read the activity of the organization",
-    "activity.export": "export the activity",
+    "activity.view": "read and export the organization's activity",
     "notification.manage": "manage notification targets and read deliveries",
     "secret.list": "list secrets (names, types, tags, masked values)",
     "secret.view": "read a secret's metadata",
@@ -85,6 +132,7 @@ ACTION_HELP: dict[str, str] = {
     "cluster.list": "list clusters",
     "cluster.view": "see a cluster and what is installed in it",
     "cluster.manage": "register, edit, delete clusters and their namespace rule",
+    "cluster.check": "contact a cluster now to check it",
     "cluster.install": "install secrets into a namespace the cluster's rule allows",
     "cluster.uninstall": "remove an installed copy",
     "cluster.restart": "name workloads to restart, in an allowed namespace",
@@ -180,6 +228,19 @@ def actor_name(actor: Actor) -> str:
     if isinstance(actor, Membership):
         return actor.user.username
     return actor.username
+
+
+def may_create_organizations(user: Any) -> bool:
+    """Whether ``user`` may create organizations: the operator's ``ORG_CREATION`` says
+    ``anyone`` (any signed-in account) or ``staff`` (operator staff only)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return getattr(settings, "ORG_CREATION", "anyone") == "anyone" or bool(user.is_staff)
+
+
+def require_may_create_organizations(user: Any) -> None:
+    if not may_create_organizations(user):
+        raise PermissionDenied("Only the operator's staff may create organizations here.")
 
 
 def table() -> list[tuple[str, str, str]]:

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponseBase
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from orgs import policy
 from orgs.models import ApiToken, Membership, Organization, Role, User
 from pipeline_secrets.core.errors import NotFoundError
 
@@ -105,15 +106,43 @@ def require_role(membership: Membership, needed: str) -> None:
         )
 
 
+def route_action(actions: dict[str, str], method: str | None) -> str | None:
+    """The policy action a route performs for ``method`` (HEAD is a GET; OPTIONS only shows
+    what a route accepts, so it needs what seeing the organization needs)."""
+    method = (method or "").upper()
+    if method == "HEAD":
+        method = "GET"
+    if method == "OPTIONS":
+        return "org.view"
+    return actions.get(method)
+
+
+def serves(view: Any, method: str | None) -> bool:
+    """Whether ``view`` has a handler for ``method`` (otherwise the answer is a 405)."""
+    name = (method or "").lower()
+    return name in view.http_method_names and hasattr(view, name)
+
+
+def require_route(view: Any, membership: Membership, method: str | None) -> None:
+    """Ask the policy about the route's action; a method the view serves with no row in its
+    ``policy_actions`` is refused (a route the policy table does not know is never open)."""
+    if not serves(view, method):
+        return  # the view answers 405
+    action = route_action(view.policy_actions, method)
+    if action is None:
+        raise PermissionDenied("This method has no row in the policy table.")
+    policy.require(membership, action)
+
+
 class OrgScopedAPIView(APIView):
     """Base for API views under ``/orgs/{orgId}/``.
 
-    ``required_roles`` maps an HTTP method to the weakest role allowed to call it; methods not
-    listed need ``member``. After ``initial`` runs, ``self.organization`` and
-    ``self.membership`` are set.
+    ``policy_actions`` maps each HTTP method the view serves to the policy action it performs
+    (``orgs.policy.ACTIONS``); the policy decides who may. After ``initial`` runs,
+    ``self.organization`` and ``self.membership`` are set.
     """
 
-    required_roles: dict[str, str] = {"GET": Role.VIEWER, "HEAD": Role.VIEWER}
+    policy_actions: dict[str, str] = {}
     organization: Organization
     membership: Membership
 
@@ -125,16 +154,17 @@ class OrgScopedAPIView(APIView):
             user=user, org_id=kwargs["org_id"], token=request_token(request)
         )
         self.organization = self.membership.organization
-        require_role(self.membership, self.required_roles.get(request.method or "", Role.MEMBER))
+        require_route(self, self.membership, request.method)
 
-    def has_role(self, role: str) -> bool:
-        return Role.allows(self.membership.role, role)
+    def allows(self, action: str, obj: Any = None) -> bool:
+        return policy.allows(self.membership, action, obj)
 
 
 class OrgScopedViewMixin(LoginRequiredMixin):
-    """HTML twin of ``OrgScopedAPIView``: resolves ``self.organization`` from ``org_id``."""
+    """HTML twin of ``OrgScopedAPIView``: resolves ``self.organization`` from ``org_id`` and
+    asks the policy about the action ``policy_actions`` names for the request's method."""
 
-    required_role: str = Role.VIEWER
+    policy_actions: dict[str, str] = {}
     organization: Organization
     membership: Membership
 
@@ -151,7 +181,7 @@ class OrgScopedViewMixin(LoginRequiredMixin):
         except NotFoundError as exc:
             raise Http404(exc.detail) from exc
         self.organization = self.membership.organization
-        require_role(self.membership, self.required_role)
+        require_route(self, self.membership, request.method)
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orgs import audit
+from orgs import audit, providers
 from orgs.authentication import hash_token
 from orgs.models import (
     ApiToken,
@@ -191,6 +191,7 @@ def token_create(
             raise ValidationError({"organization": "You are not a member of that organization."})
         organization = membership.organization
     raw = settings.API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    source, origin = providers.token_origin(user=user, organization=organization)
     token = ApiToken.objects.create(
         user=user,
         name=name,
@@ -199,6 +200,8 @@ def token_create(
         expires_at=expires_at,
         organization=organization,
         max_role=max_role,
+        provider_source=source,
+        provider_membership=origin,
     )
     audit.record(
         actor=user.username,

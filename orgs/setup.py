@@ -18,7 +18,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views import View
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
-from orgs import github, oidc, services, signin
+from orgs import github, oidc, policy, providers, services, signin
 from orgs.forms import FirstAdminForm
 from orgs.models import Invitation, Membership, User
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
@@ -41,6 +41,8 @@ def _oidc_label() -> str:
 class LoginView(account_views.LoginView):
     """allauth's sign-in, which sends a fresh installation to the first-run page."""
 
+    policy_audience = {"GET": policy.PUBLIC, "POST": policy.PUBLIC, "PUT": policy.PUBLIC}
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not User.objects.exists():
             return redirect("setup")
@@ -56,6 +58,8 @@ class LoginView(account_views.LoginView):
 class FirstAdminView(View):
     """Create the first account and its organization, with the setup code ``make run``
     printed; closed once any account exists."""
+
+    policy_audience = {"GET": policy.PUBLIC, "POST": policy.PUBLIC}
 
     template_name = "registration/setup.html"
 
@@ -98,14 +102,61 @@ class FirstAdminView(View):
 class PasswordChangeView(account_views.PasswordChangeView):
     """allauth's password change; it also ends the user's other sessions at once."""
 
+    policy_audience = {"GET": policy.SESSION, "POST": policy.SESSION, "PUT": policy.SESSION}
+
     def form_valid(self, form: ChangePasswordForm) -> HttpResponse:
         response = super().form_valid(form)  # saves, keeps this session signed in
         services.end_other_sessions(user=form.user, keep=self.request.session.session_key)
         return response
 
 
+def _no_local_password(request: HttpRequest, user: User) -> HttpResponse:
+    context = {
+        "status": 403,
+        "title": "No password for this account",
+        "detail": providers.local_password_refusal(user),
+    }
+    return render(request, "errors/app_error.html", context, status=403)
+
+
+class PasswordSetView(account_views.PasswordSetView):
+    """allauth's password set, refused to an account whose identity is GitHub's or LDAP's
+    (``orgs.providers``): a local password would outlive its access there."""
+
+    policy_audience = {"GET": policy.SESSION, "POST": policy.SESSION, "PUT": policy.SESSION}
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user = request.user
+        if isinstance(user, User) and not providers.may_set_local_password(user):
+            return _no_local_password(request, user)
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PasswordResetFromKeyView(account_views.PasswordResetFromKeyView):
+    """allauth's reset by the mailed link, refused in the same way: the link proves the
+    address, not that GitHub or the directory still vouches for the person."""
+
+    policy_audience = {"GET": policy.PUBLIC, "POST": policy.PUBLIC, "PUT": policy.PUBLIC}
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = getattr(self, "reset_user", None)
+        if isinstance(user, User) and not providers.may_set_local_password(user):
+            return _no_local_password(request, user)
+        response: HttpResponse = super().get(request, *args, **kwargs)
+        return response
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = getattr(self, "reset_user", None)
+        if isinstance(user, User) and not providers.may_set_local_password(user):
+            return _no_local_password(self.request, user)
+        response: HttpResponse = super().form_valid(form)
+        return response
+
+
 class OidcStartView(OIDCAuthenticationRequestView):
     """Starts the LDAP sign-in at Dex; says so plainly when it is off or unreachable."""
+
+    policy_audience = {"GET": policy.PUBLIC}
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if not oidc.ready():
@@ -123,6 +174,8 @@ class InvitationView(View):
     """The link from an invitation mail: shows whose invitation it is; a signed-in visitor
     accepts it; anyone else signs in or signs up first (local sign-up is then open for the
     invited address only)."""
+
+    policy_audience = {"GET": policy.PUBLIC, "POST": policy.PUBLIC}
 
     template_name = "orgs/invitation.html"
 

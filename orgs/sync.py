@@ -1,9 +1,13 @@
 """Memberships that follow an outside directory: LDAP groups (through Dex) and GitHub
-organizations. Applied at each sign-in through that source.
+organizations. Applied at each sign-in through that source, and again when
+``orgs.providers`` re-checks GitHub.
 
 Only memberships the same source created are changed or removed: one an admin added, or an
 invitation made, is never touched by a synchronisation. An organization's last admin is never
 removed or demoted by it either; that needs an admin's hand.
+
+Each membership the source still grants is stamped ``provider_checked_at``; one it no longer
+grants is removed together with the API tokens minted under it.
 """
 
 from __future__ import annotations
@@ -11,9 +15,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.utils import timezone
 
 from orgs import audit
-from orgs.models import GitHubLink, GroupMapping, Membership, Organization, Role, Source, User
+from orgs.models import (
+    ApiToken,
+    GitHubLink,
+    GroupMapping,
+    Membership,
+    Organization,
+    Role,
+    Source,
+    User,
+)
 
 SYNC_ACTOR = "sync"
 
@@ -47,10 +61,32 @@ def _is_last_admin(membership: Membership) -> bool:
     )
 
 
+def end(membership: Membership, source: str) -> None:
+    """Remove ``membership`` (its provider no longer grants it) and revoke the API tokens
+    minted under it, audited."""
+    _record("member.sync.remove", membership, source)
+    revoked = ApiToken.objects.filter(
+        provider_membership=membership, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    if revoked:
+        audit.record(
+            actor=f"{SYNC_ACTOR}:{source}",
+            action="token.sync.revoke",
+            organization=membership.organization,
+            target_type="user",
+            target_id=membership.user_id,
+            target_name=membership.user.username,
+            count=revoked,
+            source=source,
+        )
+    membership.delete()
+
+
 @transaction.atomic
 def apply(*, user: User, source: str, wanted: dict[int, str], managed: Iterable[int]) -> None:
     """Make ``user``'s ``source`` memberships in the ``managed`` organizations match
     ``wanted`` (organization id → role): join, change role, leave."""
+    now = timezone.now()
     managed_ids = set(managed)
     current = {
         m.organization_id: m
@@ -63,7 +99,11 @@ def apply(*, user: User, source: str, wanted: dict[int, str], managed: Iterable[
         membership = current.get(org_id)
         if membership is None:
             membership = Membership.objects.create(
-                user=user, organization=organizations[org_id], role=role, source=source
+                user=user,
+                organization=organizations[org_id],
+                role=role,
+                source=source,
+                provider_checked_at=now,
             )
             _record("member.sync.add", membership, source)
         elif membership.source == source and membership.role != role:
@@ -72,11 +112,12 @@ def apply(*, user: User, source: str, wanted: dict[int, str], managed: Iterable[
             membership.role = role
             membership.save(update_fields=["role"])
             _record("member.sync.role", membership, source)
+    confirmed = [m.pk for o, m in current.items() if o in wanted and m.source == source]
+    Membership.objects.filter(pk__in=confirmed).update(provider_checked_at=now)
     for org_id, membership in current.items():
         if org_id in wanted or membership.source != source or _is_last_admin(membership):
             continue
-        _record("member.sync.remove", membership, source)
-        membership.delete()
+        end(membership, source)
 
 
 def apply_groups(*, user: User, groups: Iterable[str]) -> None:

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from orgs import activity, selectors, services
+from orgs import activity, policy, selectors, services
 from orgs.forms import (
     GitHubLinkForm,
     GroupMappingForm,
@@ -85,8 +85,8 @@ class OrgView(OrgScopedViewMixin, DashboardView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["can_write"] = Role.allows(self.membership.role, Role.MEMBER)
-        context["is_admin"] = Role.allows(self.membership.role, Role.ADMIN)
+        context["can_write"] = policy.allows(self.membership, "secret.values.write")
+        context["is_admin"] = policy.allows(self.membership, "org.manage")
         return context
 
     def org_url(self, name: str, *args: Any) -> str:
@@ -97,6 +97,7 @@ class OrgView(OrgScopedViewMixin, DashboardView):
 
 
 class HomeView(AccountView):
+    policy_audience = {"GET": policy.SIGNED_IN}
     template_name = "orgs/home.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -106,6 +107,7 @@ class HomeView(AccountView):
 
 
 class OrganizationCreateView(AccountView):
+    policy_audience = {"GET": policy.ORG_CREATORS, "POST": policy.ORG_CREATORS}
     template_name = "orgs/org_form.html"
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -128,6 +130,8 @@ class OrganizationCreateView(AccountView):
 
 
 class OrganizationRootView(OrgView):
+    policy_actions = {"GET": "org.view"}
+
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         return redirect("secrets:list", org_id=self.organization.pk)
 
@@ -137,6 +141,8 @@ class OrganizationRootView(OrgView):
 
 class MembersView(OrgView):
     """Members and their roles; admins add, change and remove them."""
+
+    policy_actions = {"GET": "member.view"}
 
     section = "members"
     page = "orgs/members.html"
@@ -163,7 +169,7 @@ class MembersView(OrgView):
 class MemberAddView(MembersView):
     """Adds an existing account by username; accounts are never created here."""
 
-    required_role = Role.ADMIN
+    policy_actions = {"GET": "member.manage", "POST": "member.manage"}
 
     def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
         form = MemberAddForm(request.POST, organization=self.organization)
@@ -185,7 +191,7 @@ class MemberAddView(MembersView):
 
 
 class MemberRoleView(MembersView):
-    required_role = Role.ADMIN
+    policy_actions = {"POST": "member.manage"}
     http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, org_id: int, user_id: int) -> HttpResponse:
@@ -206,7 +212,7 @@ class MemberRoleView(MembersView):
 
 
 class MemberRemoveView(MembersView):
-    required_role = Role.ADMIN
+    policy_actions = {"POST": "member.manage"}
     http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, org_id: int, user_id: int) -> HttpResponse:
@@ -226,6 +232,8 @@ class MemberRemoveView(MembersView):
 
 class TokensView(AccountView):
     """The user's API tokens: a new token's value is shown once, in the answer to its POST."""
+
+    policy_audience = {"GET": policy.SIGNED_IN, "POST": policy.SIGNED_IN}
 
     section = "tokens"
     page = "orgs/tokens.html"
@@ -264,6 +272,7 @@ class TokensView(AccountView):
 
 
 class TokenRevokeView(TokensView):
+    policy_audience = {"POST": policy.SIGNED_IN}
     http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, token_id: int) -> HttpResponse:  # type: ignore[override]
@@ -282,7 +291,7 @@ class InvitationsView(OrgView):
     """Invitations of the organization with their state; admins send and revoke them."""
 
     section = "invites"
-    required_role = Role.ADMIN
+    policy_actions = {"GET": "invitation.manage", "POST": "invitation.manage"}
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         return self.invites_response()
@@ -336,7 +345,7 @@ class SignInSettingsView(OrgView):
     """The organization's GitHub link and LDAP group mappings (admins)."""
 
     section = "settings"
-    required_role = Role.ADMIN
+    policy_actions = {"GET": "signin.manage", "POST": "signin.manage"}
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         return self.settings_response()
@@ -420,7 +429,7 @@ class ActivityView(OrgView):
     (admins)."""
 
     section = "activity"
-    required_role = Role.ADMIN
+    policy_actions = {"GET": "activity.view"}
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         filters = activity.ActivityFilters.from_query(request.GET)

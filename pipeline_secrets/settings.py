@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.github",
     "mozilla_django_oidc",
+    # Background tasks (outbound deliveries), kept in the database: see TASKS below.
+    "django_tasks",
+    "django_tasks_db",
     "orgs",
     "secrets_app",
     "clusters",
@@ -198,6 +201,20 @@ LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
 # First run: the first-admin page asks for the code ``make run`` prints (kept here too).
 SETUP_CODE_FILE = Path(env_str("SETUP_CODE_FILE", str(DATA_DIR / "setup-code")))
 
+# Provider-backed accounts (orgs.providers). An account whose identity comes from GitHub or
+# LDAP gets no local password unless the operator allows it. Memberships from GitHub are
+# re-checked with GitHub this often (by `manage.py periodic`, and at the use of an API token
+# minted under one, at most once per interval per token); memberships from LDAP, which
+# cannot be asked again without the user, stop carrying API tokens when no LDAP sign-in has
+# confirmed them for PROVIDER_SIGNIN_MAX_AGE_SECONDS. The GitHub token kept for the re-check
+# is stored encrypted with a key derived from DJANGO_SECRET_KEY.
+PROVIDER_LOCAL_PASSWORDS = env_bool("PROVIDER_LOCAL_PASSWORDS", False)
+PROVIDER_RECHECK_SECONDS = env_int("PROVIDER_RECHECK_SECONDS", 3600)
+PROVIDER_SIGNIN_MAX_AGE_SECONDS = env_int("PROVIDER_SIGNIN_MAX_AGE_SECONDS", 14 * 24 * 3600)
+# Bearer JWTs from the OIDC provider are verified here against its JWKS (kept in memory);
+# an unknown key id fetches the JWKS again at most once per this many seconds.
+OIDC_JWKS_REFRESH_SECONDS = env_int("OIDC_JWKS_REFRESH_SECONDS", 60)
+
 # Mail (invitations, password resets, address verification, notifications): the console
 # unless an SMTP server is given.
 EMAIL_HOST = env_str("EMAIL_HOST")
@@ -337,6 +354,19 @@ WEBHOOK_DENY_NETWORKS = env_networks(
     ],
 )
 WEBHOOK_ALLOW_NETWORKS = env_networks("WEBHOOK_ALLOW_NETWORKS", [])
+
+# --- Outbound deliveries leave the request: the task queue and its limits ---
+# Notifications (webhooks, e-mail) are sent by the worker (`manage.py db_worker`, started by
+# `make run` and the chart's worker Deployment), never by a request or `manage.py periodic`.
+# A task is a database row written in the transaction of the change that queues it.
+TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
+}
+# Seconds one webhook may take, connecting and answering together.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
+# Seconds of sending one organization may use in one worker run; its deliveries left over
+# then wait for a later run, the other organizations' do not.
+DELIVERY_TENANT_BUDGET_SECONDS = env_int("DELIVERY_TENANT_BUDGET_SECONDS", 20)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,7 +1,14 @@
 """Root URLs: the dashboard, the API under /api/v1, its schema and docs, health probes."""
 
 from allauth.account import views as account_views
-from django.urls import URLPattern, URLResolver, include, path, register_converter
+from django.urls import (
+    URLPattern,
+    URLResolver,
+    include,
+    path,
+    re_path,
+    register_converter,
+)
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from orgs import setup
@@ -31,6 +38,13 @@ urlpatterns = [
     path("setup/", setup.FirstAdminView.as_view(), name="setup"),
     path("accounts/password/", setup.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/logout/", account_views.LogoutView.as_view(), name="logout"),
+    # Before allauth's own: no local password for GitHub- or LDAP-only accounts.
+    path("accounts/password/set/", setup.PasswordSetView.as_view(), name="account_set_password"),
+    re_path(
+        r"^accounts/password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$",
+        setup.PasswordResetFromKeyView.as_view(),
+        name="account_reset_password_from_key",
+    ),
     path("accounts/", include("allauth.urls")),
     path("oidc/authenticate/", setup.OidcStartView.as_view(), name="oidc_authentication_init"),
     path("oidc/", include("mozilla_django_oidc.urls")),

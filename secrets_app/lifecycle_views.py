@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from orgs.models import Role
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
 from pipeline_secrets.core.web import is_htmx, redirect_to, render_page, time_context
 from secrets_app import lifecycle, schedule, selectors
@@ -27,6 +26,8 @@ def _problem(exc: Exception) -> str:
 class SecretVersionsView(SecretView):
     """The versions Vault keeps, newest first; members roll back, admins destroy."""
 
+    policy_actions = {"GET": "secret.versions"}
+
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
         context = self.secret_context(row, versions=secret_values.versions(row=row))
@@ -37,7 +38,7 @@ class SecretVersionsView(SecretView):
 class VersionActionView(SecretView):
     """POST: roll back to a version (member), or destroy it (admin)."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"POST": "secret.values.write"}
     http_method_names = ["post"]
 
     def post(
@@ -74,6 +75,14 @@ class VersionActionView(SecretView):
         return redirect_to(request, versions_url)
 
 
+class RollbackView(VersionActionView):
+    policy_actions = {"POST": "secret.values.write"}
+
+
+class DestroyVersionView(VersionActionView):
+    policy_actions = {"POST": "secret.version.destroy"}
+
+
 def _int(raw: str | None) -> int | None:
     return int(raw) if raw and raw.isdigit() else None
 
@@ -81,7 +90,7 @@ def _int(raw: str | None) -> int | None:
 class RotationView(SecretView):
     """POST ``every`` (empty: no schedule) to set the rotation schedule; answers the card."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"POST": "secret.rotate"}
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
@@ -112,7 +121,7 @@ class RotationView(SecretView):
 class RotateNowView(SecretView):
     """POST: rotate now; the new values are shown once, as after a create."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"POST": "secret.rotate"}
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
@@ -129,6 +138,8 @@ class RotateNowView(SecretView):
 
 class ExpiringView(SecretView):
     """Secrets with a certificate inside the renewal window (or expired), soonest first."""
+
+    policy_actions = {"GET": "secret.list"}
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         window = schedule.renewal_window()

@@ -16,7 +16,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 
-from orgs.models import Role
 from pipeline_secrets.core.errors import AppError
 from pipeline_secrets.core.web import render_page, time_context, wants_partial
 from secrets_app import hooks, selectors, services
@@ -33,6 +32,8 @@ SORTABLE = {"name": "name", "type": "type", "updated": "-updated", "expiry": "ex
 class SecretListView(SecretView):
     """Filter by type, tags and name or tag text; sort; 25 to 200 a page; select for bulk
     actions. A type, order or page size the list does not know is an error on its control."""
+
+    policy_actions = {"GET": "secret.list"}
 
     page = "secrets_app/list.html"
     partial = "secrets_app/partials/_results.html"
@@ -116,7 +117,7 @@ class BulkView(SecretView):
     """POST the selection (``id`` values, or ``all`` with the list's filters): the
     confirmation page; POST again with ``confirm``: the action, item by item."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"POST": "secret.values.write"}
     http_method_names = ["post"]
     action = ""
     verbs = {"tag": "Tag", "install": "Install", "delete": "Delete"}
@@ -239,8 +240,10 @@ class BulkView(SecretView):
 
 
 class BulkTagView(BulkView):
+    policy_actions = {"POST": "secret.tag"}
     action = "tag"
 
 
 class BulkDeleteView(BulkView):
+    policy_actions = {"POST": "secret.delete"}
     action = "delete"

@@ -27,13 +27,13 @@ urlpatterns = [
     path(f"{SECRET}versions/", lifecycle_views.SecretVersionsView.as_view(), name="versions"),
     path(
         f"{SECRET}versions/<id:version>/rollback/",
-        lifecycle_views.VersionActionView.as_view(),
+        lifecycle_views.RollbackView.as_view(),
         {"action": "rollback"},
         name="rollback",
     ),
     path(
         f"{SECRET}versions/<id:version>/destroy/",
-        lifecycle_views.VersionActionView.as_view(),
+        lifecycle_views.DestroyVersionView.as_view(),
         {"action": "destroy"},
         name="destroy-version",
     ),

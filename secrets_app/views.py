@@ -18,7 +18,6 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import push_url
 
-from orgs.models import Role
 from orgs.views import OrgView
 from pipeline_secrets.core.errors import ConflictError, VaultUnavailableError
 from pipeline_secrets.core.web import (
@@ -170,7 +169,7 @@ class SecretView(OrgView):
 class SecretCreateView(SecretView):
     """Pick a type; its fields come from the registry; generated values are shown once."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"GET": "secret.values.write", "POST": "secret.values.write"}
     page = "secrets_app/create.html"
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
@@ -251,7 +250,7 @@ def written(
 class SecretTypeFieldsView(SecretView):
     """The create form's fields for one type, swapped in when the type changes."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"GET": "secret.values.write"}
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         stype = requested_type(request.GET)
@@ -267,7 +266,7 @@ class SecretTypeFieldsView(SecretView):
 class PairRowView(SecretView):
     """One more key/value row for a type without a schema."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"GET": "secret.values.write"}
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         try:
@@ -287,6 +286,8 @@ class SecretDetailView(SecretView):
     """Metadata, tags, the stored keys, the fields safe to display in clear (an audited read,
     for roles that read values) and the others masked until revealed one by one."""
 
+    policy_actions = {"GET": "secret.view"}
+
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
         context = self.secret_context(
@@ -297,6 +298,8 @@ class SecretDetailView(SecretView):
 
 class SecretValueView(SecretView):
     """GET: the field masked. POST (member): the value, read from Vault now, shown once."""
+
+    policy_actions = {"GET": "secret.view", "POST": "secret.values.read"}
 
     def get(
         self, request: HttpRequest, org_id: int, secret_id: str, field: str = ""
@@ -335,7 +338,7 @@ class SecretValueView(SecretView):
 class TagView(SecretView):
     """Add or remove one tag; answers the tag editor."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"POST": "secret.tag"}
     http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str, action: str) -> HttpResponse:
@@ -371,7 +374,7 @@ class TagView(SecretView):
 class SecretEditView(SecretView):
     """New values: empty secret fields keep theirs; the same validation as creating."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"GET": "secret.values.write", "POST": "secret.values.write"}
     page = "secrets_app/edit.html"
 
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
@@ -429,7 +432,7 @@ class SecretDeleteView(SecretView):
     every version (and, through the clusters' hooks, the copies). With copies installed the
     secret's name must be typed."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"GET": "secret.delete", "POST": "secret.delete"}
     page = "secrets_app/delete.html"
 
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
@@ -465,7 +468,7 @@ class SecretDeleteView(SecretView):
 class SecretEnvDownloadView(SecretView):
     """POST: the values as a ``.env`` file, read from Vault now (audited), never cached."""
 
-    required_role = Role.MEMBER
+    policy_actions = {"POST": "secret.values.read"}
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 from django.conf import settings
+from django.test import Client
 
 from orgs import oidc
 from tests.github_standin import GitHubStandIn
@@ -78,24 +79,12 @@ class Tokens:
 FORM_ACTION = re.compile(r'<form[^>]*action="([^"]*)"', re.IGNORECASE)
 
 
-def dex_tokens(server: Dex, username: str, password: str | None = None) -> Tokens:
-    """The authorization-code flow against Dex's real LDAP form, as a command-line tool
-    would run it: returns the tokens Dex issues to the product's client."""
-    redirect_uri = server.redirect_uris[0]
+def dex_authorize(server: Dex, auth_url: str, username: str, password: str | None = None) -> str:
+    """Fill in Dex's real LDAP form at ``auth_url`` (an authorization request); returns the
+    redirect back to the client, with the code."""
     session = requests.Session()
     session.trust_env = False
-    page = session.get(
-        f"{server.issuer}/auth",
-        params={
-            "client_id": CLIENT_ID,
-            "redirect_uri": redirect_uri,
-            "response_type": "code",
-            "scope": "openid email profile groups",
-            "state": "state-for-tests",
-            "connector_id": "ldap",
-        },
-        timeout=10,
-    )
+    page = session.get(auth_url, timeout=10)
     page.raise_for_status()
     action = FORM_ACTION.search(page.text)
     post_url = urllib.parse.urljoin(
@@ -109,13 +98,33 @@ def dex_tokens(server: Dex, username: str, password: str | None = None) -> Token
     )
     for _ in range(5):
         location = answer.headers.get("Location", "")
-        if location.startswith(redirect_uri):
-            break
+        if any(location.startswith(uri) for uri in server.redirect_uris):
+            return location
         assert answer.status_code in (302, 303), (answer.status_code, answer.text[:300])
         answer = session.get(
             urllib.parse.urljoin(answer.url, location), allow_redirects=False, timeout=10
         )
+    raise AssertionError("Dex did not redirect back to the client")
+
+
+def dex_tokens(server: Dex, username: str, password: str | None = None) -> Tokens:
+    """The authorization-code flow against Dex's real LDAP form, as a command-line tool
+    would run it: returns the tokens Dex issues to the product's client."""
+    redirect_uri = server.redirect_uris[0]
+    query = urllib.parse.urlencode(
+        {
+            "client_id": CLIENT_ID,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": "openid email profile groups",
+            "state": "state-for-tests",
+            "connector_id": "ldap",
+        }
+    )
+    location = dex_authorize(server, f"{server.issuer}/auth?{query}", username, password)
     code = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["code"][0]
+    session = requests.Session()
+    session.trust_env = False
     token = session.post(
         f"{server.issuer}/token",
         data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
@@ -125,6 +134,20 @@ def dex_tokens(server: Dex, username: str, password: str | None = None) -> Token
     token.raise_for_status()
     body = token.json()
     return Tokens(access_token=body["access_token"], id_token=body["id_token"])
+
+
+def dex_sign_in(server: Dex, username: str, password: str | None = None) -> Client:
+    """The product's interactive "Sign in with LDAP" (the page's button, Dex's form, the
+    callback), without a browser: returns the signed-in test client."""
+    host = urllib.parse.urlsplit(server.redirect_uris[-1]).netloc  # 127.0.0.1:<port>
+    client = Client(HTTP_HOST=host)
+    start = client.get("/oidc/authenticate/")
+    assert start.status_code == 302 and start["Location"].startswith(server.issuer), start
+    back = urllib.parse.urlsplit(dex_authorize(server, start["Location"], username, password))
+    done = client.get(f"{back.path}?{back.query}")
+    assert done.status_code == 302, done.content[:300]
+    assert "_auth_user_id" in client.session, done["Location"]
+    return client
 
 
 # --------------------------------------------------------------------------- GitHub

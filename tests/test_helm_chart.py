@@ -73,7 +73,7 @@ def test_the_chart_renders_what_a_scaled_deployment_needs(objects: list[dict[str
             "ServiceAccount",
         ]
     )
-    (deployment,) = by_kind(objects, "Deployment")
+    deployment, worker = sorted(by_kind(objects, "Deployment"), key=lambda d: d["metadata"]["name"])
     spec = deployment["spec"]
     assert spec["replicas"] == 3
     pod = spec["template"]["spec"]
@@ -101,6 +101,11 @@ def test_the_chart_renders_what_a_scaled_deployment_needs(objects: list[dict[str
     assert by_kind(objects, "PodDisruptionBudget")[0]["spec"]["selector"]["matchLabels"] == web
     periodic = cron["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
     assert not all(periodic.get(k) == v for k, v in web.items())
+    # The task worker sends what requests and the periodic job queue; it serves nothing.
+    worker_pod = worker["spec"]["template"]
+    assert worker_pod["spec"]["containers"][0]["args"][2] == "db_worker"
+    assert worker_pod["metadata"]["labels"]["app.kubernetes.io/component"] == "worker"
+    assert not all(worker_pod["metadata"]["labels"].get(k) == v for k, v in web.items())
 
 
 def test_every_rendered_object_passes_a_server_side_dry_run(

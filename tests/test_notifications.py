@@ -1,6 +1,7 @@
-"""Notifications: targets (e-mail, webhooks) per organization, signed webhooks sent to a real
-HTTP receiver on 127.0.0.1, retries with backoff by the periodic job (clock injected), the
-delivery log, and the outbound rules that keep webhooks off loopback and private networks."""
+"""Notifications: targets (e-mail, webhooks) per organization, signed webhooks sent by the
+worker to a real HTTP receiver on 127.0.0.1, retries with backoff (a worker run's clock
+injected), the delivery log, and the outbound rules that keep webhooks off loopback and
+private networks."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from orgs import notifications
+from orgs import notifications, tasks
+from orgs import notifications_http as http
+from orgs import notifications_send as send
 from orgs.models import AuditEvent, NotificationDelivery, NotificationTarget
 from pipeline_secrets.core import periodic
 from tests.helpers import assert_problem, check_access
 from tests.listener import Listener, http_answer
+from tests.worker import queued, run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -155,8 +159,9 @@ def test_delivery_log_is_admin_only_and_scoped(personas, clients):
 # --------------------------------------------------------------------------- webhooks
 
 
+@pytest.mark.django_db(transaction=True)
 def test_webhook_receiver_gets_a_correctly_signed_notification(
-    personas, clients, allow_loopback, receiver, django_capture_on_commit_callbacks
+    personas, clients, allow_loopback, receiver
 ):
     created = add_webhook(clients["admin"], personas.org.pk, f"{receiver.origin}/hook?x=1")
     secret = created["signingSecret"]
@@ -167,8 +172,10 @@ def test_webhook_receiver_gets_a_correctly_signed_notification(
     row = NotificationTarget.objects.get(pk=created["id"])
     assert secret not in row.signing_secret_encrypted and row.signing_secret_encrypted
 
-    with django_capture_on_commit_callbacks(execute=True):
-        notify_rotated(personas.org, trigger="schedule")
+    notify_rotated(personas.org, trigger="schedule")
+    # Recorded and queued, not sent: the worker sends it.
+    assert receiver.connections == 0 and queued() == 1
+    assert run_worker() == 1
 
     assert receiver.connections == 1
     [(line, headers, body)] = requests_of(receiver)
@@ -192,21 +199,31 @@ def test_failed_webhook_is_retried_by_the_job_after_its_backoff(
     notify_rotated(personas.org)
     now = timezone.now()
 
-    assert notifications.run_due(now) == {"delivered": 0, "retrying": 1, "failed": 0}
+    assert send.send_due(now) == {
+        "delivered": 0,
+        "retrying": 1,
+        "failed": 0,
+        "deferred": 0,
+    }
     item = NotificationDelivery.objects.get()
     assert (item.status, item.attempts, item.response_code) == ("pending", 1, 500)
-    assert item.next_attempt_at == now + notifications.backoff(1) == now + timedelta(seconds=30)
+    assert item.next_attempt_at == now + send.backoff(1) == now + timedelta(seconds=30)
     assert "never keep" not in item.last_error and item.last_error
 
     receiver.answer = http_answer("200 OK")
+    # The periodic job queues a worker run once the backoff has passed, not before.
+    assert tasks.enqueue_due(now + timedelta(seconds=29)) == {"runs": 0, "due": 0}
+    assert tasks.enqueue_due(now + timedelta(seconds=30)) == {"runs": 1, "due": 1}
+    assert tasks.enqueue_due(now + timedelta(seconds=31)) == {"runs": 0, "due": 0}
     # Not before the backoff has passed: nothing is sent.
-    assert notifications.run_due(now + timedelta(seconds=29)) == {
+    assert send.send_due(now + timedelta(seconds=29)) == {
         "delivered": 0,
         "retrying": 0,
         "failed": 0,
+        "deferred": 0,
     }
     assert receiver.connections == 1
-    assert notifications.run_due(now + timedelta(seconds=30))["delivered"] == 1
+    assert send.send_due(now + timedelta(seconds=30))["delivered"] == 1
     assert receiver.connections == 2
     item.refresh_from_db()
     assert (item.status, item.attempts, item.response_code, item.last_error) == (
@@ -219,7 +236,7 @@ def test_failed_webhook_is_retried_by_the_job_after_its_backoff(
     assert first[2] == second[2]  # the same body, signed again
     assert verify(created["signingSecret"], second[1], second[2])
     # Nothing is due any more.
-    assert notifications.run_due(now + timedelta(hours=2))["delivered"] == 0
+    assert send.send_due(now + timedelta(hours=2))["delivered"] == 0
 
 
 def test_backoff_doubles_and_the_job_gives_up_after_max_attempts(
@@ -230,16 +247,16 @@ def test_backoff_doubles_and_the_job_gives_up_after_max_attempts(
     notify_rotated(personas.org)
     now = timezone.now()
     waits = []
-    for _ in range(notifications.MAX_ATTEMPTS):
-        notifications.run_due(now)
+    for _ in range(send.MAX_ATTEMPTS):
+        send.send_due(now)
         item = NotificationDelivery.objects.get()
         if item.next_attempt_at is None:
             break
         waits.append(item.next_attempt_at - now)
         now = item.next_attempt_at
     assert waits[:3] == [timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120)]
-    assert (item.status, item.attempts) == ("failed", notifications.MAX_ATTEMPTS)
-    assert receiver.connections == notifications.MAX_ATTEMPTS
+    assert (item.status, item.attempts) == ("failed", send.MAX_ATTEMPTS)
+    assert receiver.connections == send.MAX_ATTEMPTS
 
 
 def test_a_claimed_delivery_is_sent_by_one_runner_only(personas, clients, allow_loopback, receiver):
@@ -247,11 +264,11 @@ def test_a_claimed_delivery_is_sent_by_one_runner_only(personas, clients, allow_
     notify_rotated(personas.org)
     pk = NotificationDelivery.objects.get().pk
     now = timezone.now()
-    assert notifications._claim(pk, now) is not None
+    assert send.claim(pk, now) is not None
     # A second runner at the same moment finds it taken; after the lease it may take over.
-    assert notifications._claim(pk, now) is None
-    assert notifications.run_due(now)["delivered"] == 0
-    assert notifications._claim(pk, now + notifications.LEASE) is not None
+    assert send.claim(pk, now) is None
+    assert send.send_due(now)["delivered"] == 0
+    assert send.claim(pk, now + send.LEASE) is not None
     assert receiver.connections == 0
 
 
@@ -273,7 +290,7 @@ def test_webhook_to_loopback_is_refused_without_the_allow_list(personas, clients
         add_webhook(clients["admin"], personas.org.pk, listener.origin)
         settings.WEBHOOK_ALLOW_NETWORKS = []
         notify_rotated(personas.org)
-        assert notifications.run_due(timezone.now())["retrying"] == 1
+        assert send.send_due(timezone.now())["retrying"] == 1
         item = NotificationDelivery.objects.get()
         assert "does not send webhooks" in item.last_error and item.response_code is None
         assert listener.connections == 0
@@ -298,7 +315,7 @@ def test_redirects_are_answers_not_followed(personas, clients, allow_loopback):
     try:
         add_webhook(clients["admin"], personas.org.pk, redirector.origin)
         notify_rotated(personas.org)
-        notifications.run_due(timezone.now())
+        send.send_due(timezone.now())
         item = NotificationDelivery.objects.get()
         assert (item.status, item.response_code) == ("pending", 302)
         assert other.connections == 0
@@ -317,7 +334,7 @@ def test_email_target_gets_the_notification_through_djangos_backend(personas, cl
         format="json",
     )
     notify_rotated(personas.org)
-    assert notifications.run_due(timezone.now())["delivered"] == 1
+    assert send.send_due(timezone.now())["delivered"] == 1
     [message] = mail.outbox
     assert message.to == ["ops@example.com", "sec@example.com"]
     assert message.subject == "[org-a] db-password was rotated"
@@ -391,14 +408,16 @@ def test_the_job_is_registered_and_costs_one_query_when_nothing_is_due(
 ):
     assert "notifications" in [job.name for job in periodic.jobs()]
     with django_assert_num_queries(1):
-        assert notifications.run_due(timezone.now())["delivered"] == 0
+        assert tasks.enqueue_due(timezone.now()) == {"runs": 0, "due": 0}
+    with django_assert_num_queries(1):
+        assert send.send_due(timezone.now())["delivered"] == 0
 
 
 def test_signing_secret_survives_a_key_rotation_through_fallbacks(personas, settings):
-    sealed = notifications.encrypt_secret("whsec_x", organization_id=personas.org.pk)
+    sealed = send.encrypt_secret("whsec_x", organization_id=personas.org.pk)
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
     settings.SECRET_KEY = "a-new-key-" + "x" * 40
-    assert notifications.decrypt_secret(sealed, organization_id=personas.org.pk) == "whsec_x"
+    assert send.decrypt_secret(sealed, organization_id=personas.org.pk) == "whsec_x"
     settings.SECRET_KEY_FALLBACKS = []
-    with pytest.raises(notifications.http.WebhookError):
-        notifications.decrypt_secret(sealed, organization_id=personas.org.pk)
+    with pytest.raises(http.WebhookError):
+        send.decrypt_secret(sealed, organization_id=personas.org.pk)

@@ -1,5 +1,6 @@
 """LDAP through Dex, without a browser: Dex's tokens as API bearers, with the roles the
-directory groups map to. Real slapd and Dex (built from its module), started per session."""
+directory groups map to at the holder's interactive sign-in. Real slapd and Dex (built from
+its module), started per session."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from orgs.models import AuditEvent, Membership, OidcIdentity, Role, User
 from tests.conftest import Personas
 from tests.helpers import assert_problem
 from tests.schema_check import CheckedAPIClient
-from tests.sso_fixtures import dex_tokens, use_dex
+from tests.sso_fixtures import dex_sign_in, dex_tokens, use_dex
 from tools.sso import Dex
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,6 +33,7 @@ def map_group(personas: Personas, group: str, role: str) -> None:
 
 def test_a_dex_access_token_acts_with_the_mapped_role(personas: Personas, ldap_signin: Dex) -> None:
     map_group(personas, "developers", Role.MEMBER)
+    dex_sign_in(ldap_signin, "alice")  # the groups are applied here, not by the bearer
     tokens = dex_tokens(ldap_signin, "alice")
     client = bearer(tokens.access_token)
     members = client.get(f"/api/v1/orgs/{personas.org.pk}/members")
@@ -64,6 +66,8 @@ def test_the_strongest_mapped_group_wins_and_unmapped_people_get_nothing(
 ) -> None:
     map_group(personas, "developers", Role.MEMBER)
     map_group(personas, "platform-admins", Role.ADMIN)
+    dex_sign_in(ldap_signin, "alice")
+    dex_sign_in(ldap_signin, "carol")
     alice = bearer(dex_tokens(ldap_signin, "alice").access_token)
     assert alice.get("/api/v1/orgs").json()[0]["role"] == "admin"
     carol = bearer(dex_tokens(ldap_signin, "carol").access_token)
@@ -92,6 +96,7 @@ def test_an_expired_dex_token_is_refused(
     try:
         use_dex(short)  # ldap_signin's teardown restores the settings
         map_group(personas, "developers", Role.MEMBER)
+        dex_sign_in(short, "bob")
         client = bearer(dex_tokens(short, "bob").access_token)
         assert client.get(f"/api/v1/orgs/{personas.org.pk}/members").status_code == 200
         time.sleep(7)
@@ -102,7 +107,7 @@ def test_an_expired_dex_token_is_refused(
 
 def test_group_mappings_are_audited(personas: Personas, ldap_signin: Dex) -> None:
     map_group(personas, "developers", Role.VIEWER)
-    bearer(dex_tokens(ldap_signin, "bob").access_token).get("/api/v1/orgs")
+    dex_sign_in(ldap_signin, "bob")
     actions = set(
         AuditEvent.objects.filter(organization=personas.org).values_list("action", flat=True)
     )

@@ -13,8 +13,10 @@ Environment (all optional):
 
 Steps: OpenBao (unless external) → ``manage.py migrate`` → ``manage.py collectstatic`` →
 ``manage.py setup_code`` (prints the first-run setup code while there is no account) →
-gunicorn, plus ``manage.py periodic`` (rotation, renewal, re-sync and expiry of installed
-copies, and whatever else the apps register) every 60 s when that command exists.
+gunicorn, beside it the task worker ``manage.py db_worker`` (it sends the notifications the
+web process and the periodic jobs queue; started again if it exits), plus ``manage.py
+periodic`` (rotation, renewal, re-sync and expiry of installed copies, and whatever else the
+apps register) every 60 s when that command exists.
 Ctrl-C or SIGTERM stops everything started here and exits 0; if gunicorn dies, OpenBao is
 stopped and the exit code is non-zero. A restart reuses DATA_DIR, so secrets survive.
 """
@@ -43,6 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SYNC_INTERVAL = 60.0
 # The one command that runs every app's periodic jobs (pipeline_secrets/core/periodic.py).
 PERIODIC = "periodic"
+# The task worker: runs what requests and periodic jobs queue (outbound deliveries).
+WORKER = ("db_worker", "--no-reload", "--interval", "1")
+WORKER_RESTART_DELAY = 5.0
 LOOP_INTERVAL = 0.5
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -116,6 +121,8 @@ class Runner:
         self.bao: OpenBao | None = None
         self.gunicorn: subprocess.Popen[bytes] | None = None
         self.sync: subprocess.Popen[bytes] | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.worker_started = 0.0
 
     def run(self) -> int:
         # Everything this starts (OpenBao, migrate, gunicorn) inherits the 077 umask.
@@ -127,6 +134,7 @@ class Runner:
         self.step("setup_code")
         can_sync = self.has_command(PERIODIC)
         self.start_gunicorn()
+        self.start_worker()
         self.print_banner()
         return self.supervise(can_sync)
 
@@ -177,6 +185,23 @@ class Runner:
         self.gunicorn = subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True)
         wait_for(self.gunicorn_accepts, STARTUP_TIMEOUT, f"gunicorn on 127.0.0.1:{port}")
 
+    def start_worker(self) -> None:
+        """Start the task worker in its own session (a terminal's Ctrl-C reaches us first)."""
+        log(f"starting the task worker: manage.py {' '.join(WORKER)}")
+        self.worker_started = time.monotonic()
+        self.worker = subprocess.Popen(
+            manage(*WORKER), cwd=ROOT, env=self.env, start_new_session=True
+        )
+
+    def check_worker(self) -> None:
+        """Start the task worker again when it has exited (not more often than every
+        WORKER_RESTART_DELAY seconds): queued tasks wait in the database meanwhile."""
+        if self.worker is None or self.worker.poll() is None:
+            return
+        if time.monotonic() - self.worker_started >= WORKER_RESTART_DELAY:
+            log(f"the task worker exited with code {self.worker.returncode}; starting it again")
+            self.start_worker()
+
     def gunicorn_accepts(self) -> bool:
         self.check_gunicorn()
         try:
@@ -223,6 +248,7 @@ class Runner:
         next_sync = time.monotonic()
         while True:
             self.check_gunicorn()
+            self.check_worker()
             if self.sync is not None and self.sync.poll() is not None:
                 if self.sync.returncode != 0:
                     log(f"{PERIODIC} exited with code {self.sync.returncode}")
@@ -237,6 +263,7 @@ class Runner:
     def shutdown(self) -> None:
         """Stop everything started here, newest first; safe to call at any point."""
         stop(self.sync, PERIODIC)
+        stop(self.worker, "the task worker")
         stop(self.gunicorn, "gunicorn")
         if self.bao is not None and self.bao.process is not None:
             log("stopping OpenBao")

@@ -20,8 +20,8 @@ from clusters.api.serializers import (
     InstallSerializer,
     NamespaceRuleSerializer,
 )
-from orgs.models import Role
-from orgs.scoping import OrgScopedAPIView, require_role
+from orgs import policy
+from orgs.scoping import OrgScopedAPIView
 from pipeline_secrets.core.api.params import flag
 from pipeline_secrets.core.api.schema import ORG_ID, VALIDATE, errors, id_parameter
 from secrets_app.types import Context
@@ -30,7 +30,7 @@ CLUSTER_ID = id_parameter("cluster_id")
 
 
 class ClusterListView(OrgScopedAPIView):
-    required_roles = {"GET": Role.VIEWER, "POST": Role.ADMIN}
+    policy_actions = {"GET": "cluster.list", "POST": "cluster.manage"}
 
     @extend_schema(
         operation_id="listClusters",
@@ -69,7 +69,7 @@ class ClusterListView(OrgScopedAPIView):
 
 
 class ClusterDetailView(OrgScopedAPIView):
-    required_roles = {"GET": Role.VIEWER, "DELETE": Role.ADMIN}
+    policy_actions = {"GET": "cluster.view", "DELETE": "cluster.manage"}
 
     @extend_schema(
         operation_id="getCluster",
@@ -88,7 +88,7 @@ class ClusterDetailView(OrgScopedAPIView):
     def get(self, request: Request, org_id: int, cluster_id: int) -> Response:
         check = flag(request, "check")
         if check:
-            require_role(self.membership, Role.MEMBER)
+            policy.require(self.membership, "cluster.check")
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
         if check:
             cluster = services.cluster_check(cluster=cluster)
@@ -111,7 +111,7 @@ class ClusterNamespaceRuleView(OrgScopedAPIView):
     """The cluster's namespace rule: everyone who sees the cluster reads it, admins set it
     (the service asks the policy for ``cluster.manage`` too)."""
 
-    required_roles = {"GET": Role.VIEWER, "PUT": Role.ADMIN}
+    policy_actions = {"GET": "cluster.view", "PUT": "cluster.manage"}
 
     @extend_schema(
         operation_id="getClusterNamespaceRule",
@@ -145,7 +145,7 @@ class ClusterNamespaceRuleView(OrgScopedAPIView):
 
 
 class ClusterSecretsView(OrgScopedAPIView):
-    required_roles = {"GET": Role.VIEWER, "POST": Role.MEMBER}
+    policy_actions = {"GET": "cluster.view", "POST": "cluster.install"}
 
     @extend_schema(
         operation_id="listClusterSecrets",
@@ -204,7 +204,11 @@ SECRET_NAME = OpenApiParameter(
 
 
 class ClusterSecretDetailView(OrgScopedAPIView):
-    required_roles = {"POST": Role.MEMBER, "PATCH": Role.MEMBER, "DELETE": Role.MEMBER}
+    policy_actions = {
+        "POST": "cluster.install",
+        "PATCH": "cluster.install",
+        "DELETE": "cluster.uninstall",
+    }
 
     @extend_schema(
         operation_id="installSecret",

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from orgs import notifications
 from orgs.api.serializers import GivenCharField, UtcDateTimeField
-from orgs.models import NotificationTarget, Role
+from orgs.models import NotificationTarget
 from orgs.scoping import OrgScopedAPIView, actor
 from pipeline_secrets.core.api.params import positive_int, whole_number
 from pipeline_secrets.core.api.schema import ORG_ID, errors, id_parameter
@@ -87,7 +87,7 @@ class NotificationDeliverySerializer(serializers.Serializer):
 
 
 class NotificationTargetListView(OrgScopedAPIView):
-    required_roles = {"GET": Role.ADMIN, "POST": Role.ADMIN}
+    policy_actions = {"GET": "notification.manage", "POST": "notification.manage"}
 
     @extend_schema(
         operation_id="listNotificationTargets",
@@ -132,7 +132,7 @@ class NotificationTargetListView(OrgScopedAPIView):
 
 
 class NotificationTargetDetailView(OrgScopedAPIView):
-    required_roles = {"DELETE": Role.ADMIN}
+    policy_actions = {"DELETE": "notification.manage"}
 
     @extend_schema(
         operation_id="deleteNotificationTarget",
@@ -149,7 +149,7 @@ class NotificationTargetDetailView(OrgScopedAPIView):
 
 
 class NotificationDeliveryListView(OrgScopedAPIView):
-    required_roles = {"GET": Role.ADMIN}
+    policy_actions = {"GET": "notification.manage"}
 
     @extend_schema(
         operation_id="listNotificationDeliveries",

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orgs import audit, selectors, services
+from orgs import audit, policy, selectors, services
 from orgs.api.serializers import (
     AuditEventSerializer,
     InvitationCreateSerializer,
@@ -25,7 +25,7 @@ from orgs.api.serializers import (
     TokenSerializer,
 )
 from orgs.authentication import SignedInSessionOnly
-from orgs.models import Invitation, Membership, Role
+from orgs.models import Invitation, Membership
 from orgs.scoping import (
     OrgScopedAPIView,
     actor,
@@ -42,6 +42,8 @@ USER_ID = id_parameter("user_id")
 
 
 class OrganizationListView(APIView):
+    policy_audience = {"GET": policy.SIGNED_IN, "POST": policy.ORG_CREATORS}
+
     @extend_schema(
         operation_id="listOrgs",
         tags=["organizations"],
@@ -79,6 +81,8 @@ class OrganizationListView(APIView):
 
 
 class OrganizationDetailView(OrgScopedAPIView):
+    policy_actions = {"GET": "org.view"}
+
     @extend_schema(
         operation_id="getOrg",
         tags=["organizations"],
@@ -90,7 +94,7 @@ class OrganizationDetailView(OrgScopedAPIView):
 
 
 class MemberListView(OrgScopedAPIView):
-    required_roles = {"GET": Role.VIEWER, "POST": Role.ADMIN}
+    policy_actions = {"GET": "member.view", "POST": "member.manage"}
 
     @extend_schema(
         operation_id="listMembers",
@@ -119,7 +123,7 @@ class MemberListView(OrgScopedAPIView):
 
 
 class MemberDetailView(OrgScopedAPIView):
-    required_roles = {"GET": Role.VIEWER, "PUT": Role.ADMIN, "DELETE": Role.ADMIN}
+    policy_actions = {"GET": "member.view", "PUT": "member.manage", "DELETE": "member.manage"}
 
     @extend_schema(
         operation_id="getMember",
@@ -168,7 +172,7 @@ INVITATION_ID = id_parameter("invitation_id")
 
 
 class InvitationListView(OrgScopedAPIView):
-    required_roles = {"GET": Role.ADMIN, "POST": Role.ADMIN}
+    policy_actions = {"GET": "invitation.manage", "POST": "invitation.manage"}
 
     @extend_schema(
         operation_id="listInvitations",
@@ -204,7 +208,7 @@ class InvitationListView(OrgScopedAPIView):
 
 
 class InvitationDetailView(OrgScopedAPIView):
-    required_roles = {"DELETE": Role.ADMIN}
+    policy_actions = {"DELETE": "invitation.manage"}
 
     @extend_schema(
         operation_id="revokeInvitation",
@@ -229,6 +233,7 @@ TOKEN_REFUSED = {
 
 
 class TokenListView(APIView):
+    policy_audience = {"GET": policy.SESSION, "POST": policy.SESSION}
     permission_classes = [SignedInSessionOnly]
 
     @extend_schema(
@@ -264,6 +269,7 @@ class TokenListView(APIView):
 
 
 class TokenDetailView(APIView):
+    policy_audience = {"DELETE": policy.SESSION}
     permission_classes = [SignedInSessionOnly]
 
     @extend_schema(
@@ -279,7 +285,7 @@ class TokenDetailView(APIView):
 
 
 class AuditListView(OrgScopedAPIView):
-    required_roles = {"GET": Role.ADMIN}
+    policy_actions = {"GET": "activity.view"}
 
     @extend_schema(
         operation_id="listAuditEvents",

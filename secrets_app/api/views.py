@@ -15,7 +15,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orgs import policy
-from orgs.models import Role
 from orgs.scoping import OrgScopedAPIView
 from pipeline_secrets.core.api.params import flag, positive_int, texts
 from pipeline_secrets.core.api.schema import (
@@ -82,6 +81,8 @@ def expires_before(request: Request) -> datetime | None:
 
 
 class SecretTypeListView(APIView):
+    policy_audience = {"GET": policy.SIGNED_IN}
+
     @extend_schema(
         operation_id="listSecretTypes",
         tags=["secret types"],
@@ -98,6 +99,8 @@ class SecretTypeListView(APIView):
 
 
 class SecretTypeDetailView(APIView):
+    policy_audience = {"GET": policy.SIGNED_IN}
+
     @extend_schema(
         operation_id="getSecretType",
         tags=["secret types"],
@@ -113,6 +116,8 @@ class SecretTypeDetailView(APIView):
 
 
 class SecretListView(OrgScopedAPIView):
+    policy_actions = {"GET": "secret.list", "POST": "secret.values.write"}
+
     @extend_schema(
         operation_id="listSecrets",
         tags=["secrets"],
@@ -183,6 +188,8 @@ class SecretListView(OrgScopedAPIView):
 
 
 class SecretDetailView(OrgScopedAPIView):
+    policy_actions = {"GET": "secret.view", "PUT": "secret.values.write", "DELETE": "secret.delete"}
+
     @extend_schema(
         operation_id="getSecret",
         tags=["secrets"],
@@ -260,6 +267,8 @@ class SecretDetailView(OrgScopedAPIView):
 
 
 class SecretVersionsView(OrgScopedAPIView):
+    policy_actions = {"GET": "secret.versions"}
+
     @extend_schema(
         operation_id="listSecretVersions",
         tags=["secrets"],
@@ -278,6 +287,8 @@ class SecretVersionsView(OrgScopedAPIView):
 
 
 class SecretTagListView(OrgScopedAPIView):
+    policy_actions = {"GET": "secret.view"}
+
     @extend_schema(
         operation_id="listSecretTags",
         tags=["secrets"],
@@ -290,6 +301,8 @@ class SecretTagListView(OrgScopedAPIView):
 
 
 class SecretTagView(OrgScopedAPIView):
+    policy_actions = {"PUT": "secret.tag", "DELETE": "secret.tag"}
+
     @extend_schema(
         operation_id="addSecretTag",
         tags=["secrets"],
@@ -318,7 +331,7 @@ class SecretTagView(OrgScopedAPIView):
 
 
 class SecretValidateView(OrgScopedAPIView):
-    required_roles = {"GET": Role.MEMBER}
+    policy_actions = {"GET": "secret.values.read"}
 
     @extend_schema(
         operation_id="validateSecret",
@@ -341,6 +354,8 @@ class SecretValidateView(OrgScopedAPIView):
 
 
 class SecretRollbackView(OrgScopedAPIView):
+    policy_actions = {"POST": "secret.values.write"}
+
     @extend_schema(
         operation_id="rollbackSecret",
         tags=["secrets"],
@@ -354,7 +369,9 @@ class SecretRollbackView(OrgScopedAPIView):
         ),
     )
     def post(self, request: Request, org_id: int, secret_id: str) -> Response:
-        selectors.secret_get(organization=self.organization, secret_id=secret_id)  # 404 first
+        # Unknown secret 404, then the policy, before the body is read.
+        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
+        secret_values.require(self.membership, "secret.values.write", row)
         body = RollbackSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         result = lifecycle.secret_rollback(
@@ -369,6 +386,8 @@ class SecretRollbackView(OrgScopedAPIView):
 
 
 class SecretRotateView(OrgScopedAPIView):
+    policy_actions = {"POST": "secret.rotate"}
+
     @extend_schema(
         operation_id="rotateSecret",
         tags=["secrets"],
@@ -390,7 +409,7 @@ class SecretRotateView(OrgScopedAPIView):
 
 
 class SecretVersionView(OrgScopedAPIView):
-    required_roles = {"DELETE": Role.ADMIN}
+    policy_actions = {"DELETE": "secret.version.destroy"}
 
     @extend_schema(
         operation_id="destroySecretVersion",

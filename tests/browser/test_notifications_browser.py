@@ -1,11 +1,10 @@
 """The Notifications page in a real browser: an admin adds a webhook (its signing secret shown
-once) and an e-mail target, a notification reaches a real receiver on 127.0.0.1, a failed one
-waits for its retry in the delivery log."""
+once) and an e-mail target, the worker delivers a notification to a real receiver on
+127.0.0.1, a failed one waits for its retry in the delivery log."""
 
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from orgs import notifications
@@ -13,6 +12,7 @@ from orgs.models import NotificationTarget
 from tests.browser.conftest import Dashboard
 from tests.conftest import Personas
 from tests.listener import Listener, http_answer
+from tests.worker import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,7 +67,7 @@ def test_targets_and_the_delivery_log(dash: Dashboard, personas: Personas, setti
             subject="Updating api-tls in prod/web failed",
             detail={"kubeName": "api-tls", "cluster": "prod", "namespace": "web"},
         )
-        notifications.run_due(timezone.now())
+        run_worker()
         assert receiver.connections == 1 and failing.connections == 1
 
         page.reload()

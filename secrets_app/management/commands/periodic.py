@@ -3,7 +3,8 @@
 The jobs live in the registry of ``pipeline_secrets.core.periodic`` (each app registers its
 own in ``AppConfig.ready()``), so this command knows none of them; it lives in the lowest app
 that also keeps the app's Vault token alive. Several runners may run at once: each job claims
-its items before working on them.
+its items before working on them. No job waits on a tenant's receiver: notification
+deliveries due again are only queued here, for the task worker (``manage.py db_worker``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ periodic_logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Run the periodic jobs (rotation, renewal, installed copies, notifications) once."
+    help = (
+        "Run the periodic jobs (rotation, renewal, installed copies) once, and queue the "
+        "notification deliveries that are due for the task worker."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

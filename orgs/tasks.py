@@ -1,0 +1,61 @@
+"""What the worker (``manage.py db_worker``) runs for this app, and what queues it.
+
+Tasks are rows of the database task backend (``settings.TASKS``): queued inside the caller's
+transaction, a task commits with the change that asked for it, or not at all. A run is
+idempotent: it sends only what it claims (``orgs.notifications_send``), so a run queued
+twice sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django_tasks import task
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from orgs import notifications_send as send
+from orgs.models import NotificationDelivery
+
+# How long finished task rows are kept (what ran, and why a task failed).
+KEEP_SUCCESSFUL = timedelta(days=7)
+KEEP_FAILED = timedelta(days=30)
+
+
+@task()
+def deliver_notifications() -> dict[str, int]:
+    """Send the notification deliveries that are due (``notifications_send.send_due``)."""
+    return send.send_due()
+
+
+def queue_deliveries() -> None:
+    """Queue a delivery run, in the caller's transaction (the task row commits with it)."""
+    deliver_notifications.enqueue()
+
+
+def enqueue_due(now: datetime) -> dict[str, int]:
+    """The periodic job: queue a delivery run when deliveries are due that no queued run is
+    counted on to take (retries after their backoff, deferred ones, those of a run that
+    died). It never sends; one query when nothing is due."""
+    unqueued = Q(status=NotificationDelivery.Status.PENDING, next_attempt_at__lte=now) & (
+        Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    )
+    abandoned = Q(status=NotificationDelivery.Status.SENDING, lease_until__lte=now)
+    if not NotificationDelivery.objects.filter(unqueued | abandoned).exists():
+        return {"runs": 0, "due": 0}
+    with transaction.atomic():
+        marked = NotificationDelivery.objects.filter(unqueued).update(lease_until=now + send.QUEUED)
+        queue_deliveries()
+    return {"runs": 1, "due": marked}
+
+
+def prune_finished(now: datetime) -> dict[str, int]:
+    """The periodic job ``tasks.prune``: forget the task rows (of every app) that finished
+    longer ago than ``KEEP_SUCCESSFUL`` / ``KEEP_FAILED``; queued and running ones stay."""
+    old = Q(status=TaskResultStatus.SUCCESSFUL, finished_at__lt=now - KEEP_SUCCESSFUL) | Q(
+        status=TaskResultStatus.FAILED, finished_at__lt=now - KEEP_FAILED
+    )
+    deleted, _ = DBTaskResult.objects.filter(old).delete()
+    return {"pruned": deleted}
