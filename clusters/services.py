@@ -126,9 +126,9 @@ def cluster_create(
     kubeconfig: str | None = None,
     ctx: Context | None = None,
 ) -> Cluster:
-    """Register a cluster from a ``kubernetes`` secret of the org, or from a kubeconfig,
-    which is stored first as such a secret tagged ``cluster:<name>``. A kubeconfig that may
-    not be used (see ``kube.check_kubeconfig``) is a ValidationError on the field giving it."""
+    """Register a cluster (admins) from a ``kubernetes`` secret of the org, or from a
+    kubeconfig stored first as such a secret tagged ``cluster:<name>``; an unusable one
+    (``kube.check_kubeconfig``) is a ValidationError on the field giving it."""
     from secrets_app import services as secret_services
 
     policy.require(policy.standing_of(actor, organization), "cluster.manage")
@@ -304,14 +304,11 @@ def install(
 ) -> list[ItemResult]:
     """Install the org's secrets selected by ``query`` into ``namespace`` of ``cluster``.
 
-    ``actor`` stands with its effective role (views pass the request's membership, so an
-    API token's limit counts). The policy decides: the namespace (and naming workloads)
-    inside the cluster's rule or admin, ``overwrite`` admin, and each secret's values
-    readable by the caller: a secret whose values are not (``kubernetes``, ``pkecert`` for
-    a member) is a failed item, never read nor sent. A kubeconfig that may not be used is a
-    ValidationError; nothing is sent. ``workload_list`` ({kind, name}) is recorded on every
-    installation of the batch (None keeps what each has), and those workloads restart when
-    a copy's data changes."""
+    ``actor`` stands with its effective role (views pass the request's membership); the
+    policy decides (``require_install``), and a secret whose values the caller may not read
+    (``kubernetes``, ``pkecert`` for a member) is a failed item, never read nor sent. An
+    unusable kubeconfig is a ValidationError. ``workload_list`` ({kind, name}) is recorded
+    on the batch's installations (None keeps theirs); they restart when a copy changes."""
     standing = policy.standing_of(actor, cluster.organization)
     namespace = validate_label(namespace, "namespace")
     if ttl is not None and not 1 <= ttl <= MAX_TTL:

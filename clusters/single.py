@@ -103,16 +103,12 @@ def install_one(
     workload_list: Any = None,
 ) -> tuple[Installation, str]:
     """Install the org's secret ``source`` (default: ``name``) as the Secret ``name`` in
-    ``namespace`` (``merge``: into the existing one). The installation and the status word
-    (installed, updated, unchanged). ``actor`` stands with its effective role in the org
-    (views pass the request's membership); the policy is asked before anything is read.
-    ``workload_list`` ({kind, name}) replaces the installation's workloads (None keeps them);
-    they restart when the Secret's data changes (see ``clusters.workloads``)."""
+    ``namespace`` (``merge``: into the existing one) once the policy allowed ``actor``
+    (``_prepare``); ``workload_list`` replaces the installation's workloads if given."""
     standing = policy.standing_of(actor, cluster.organization)
     restart = workloads.clean_workloads(workload_list)
-    name, namespace, row, values, cleaned = _prepare(
-        standing, cluster, (name, namespace, source, spec), restart
-    )
+    prepared = _prepare(standing, cluster, (name, namespace, source, spec), restart)
+    name, namespace, row, values, cleaned = prepared
     role = standing.role if isinstance(standing, Membership) else Role.ADMIN
     kubeconfig = cluster_kubeconfig(cluster)
     batch = Batch(cluster, namespace, policy.actor_name(standing), None, workloads=restart)

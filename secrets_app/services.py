@@ -311,6 +311,11 @@ def secret_create(
     return SecretWrite(row=row, generated=prepared.generated)
 
 
+def _require(actor: Actor, action: str, organization: Organization, secret_id: str) -> None:
+    """PermissionDenied unless the policy lets ``actor`` do ``action`` to the secret."""
+    values_module.require(actor, action, secret_get(organization=organization, secret_id=secret_id))
+
+
 def _needs_values(stype: SecretType) -> bool:
     """Whether a create must carry values: the type has a field the caller must give, or
     nothing it can generate (a create without values would store an empty secret)."""
@@ -418,9 +423,7 @@ def secret_update(
     """Replace the values and tags of a secret. Its name and type never change; its
     rotation schedule changes only when ``rotation`` is given (null removes it)."""
     ctx = ctx or Context()
-    values_module.require(
-        actor, "secret.values.write", secret_get(organization=organization, secret_id=secret_id)
-    )
+    _require(actor, "secret.values.write", organization, secret_id)
     current = _read_current(organization, secret_id)
     data = current.data
     if name is not None and name != data["name"]:
@@ -467,9 +470,7 @@ def _retag(
     for given in (add, remove):
         if given is not None:
             validate_user_tag(given)
-    values_module.require(
-        actor, "secret.tag", secret_get(organization=organization, secret_id=secret_id)
-    )
+    _require(actor, "secret.tag", organization, secret_id)
     current = _read_current(organization, secret_id)
     tags = set(current.data.get("tags") or [])
     if add is not None:
