@@ -8,23 +8,28 @@ class ClustersConfig(AppConfig):
     def ready(self) -> None:
         # secrets_app does not import this app: it announces secret writes and deletes
         # through its hook registry, and installed copies follow them from here.
-        from clusters import selectors, services
+        from clusters import namespaces, selectors, services, sync
+        from orgs import policy
         from secrets_app import hooks
 
+        # Outside a cluster's namespace rule, installing, uninstalling and naming workloads
+        # to restart need the admin role.
+        policy.register_object_rule("cluster.", namespaces.namespace_rule)
+
         hooks.on_before_delete(services.refuse_deleting_a_kubeconfig)
-        hooks.on_after_write(services.follow_secret_write)
-        hooks.on_after_delete(services.forget_secret)
+        hooks.on_after_write(sync.follow_secret_write)
+        hooks.on_after_delete(sync.forget_secret)
         hooks.on_verify_kubeconfig(services.verify_kubeconfig)
         hooks.on_installations(selectors.installations_of_secrets)
 
         # `manage.py periodic` removes expired installed copies and retries failed syncs.
         from pipeline_secrets.core import periodic
 
-        periodic.register("clusters.installations", lambda now: services.expire_and_retry(now=now))
+        periodic.register("clusters.installations", lambda now: sync.expire_and_retry(now=now))
         # Its queue and lag are read at each scrape: a CronJob run exits before any scrape.
         from pipeline_secrets.core import metrics
 
-        metrics.on_scrape(services.measure_backlog)
+        metrics.on_scrape(sync.measure_backlog)
 
         # The activity page links events to the clusters still there.
         from orgs import activity

@@ -11,14 +11,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from clusters import kube, mapping
 from clusters.models import Cluster, Installation
+from orgs import policy
 from pipeline_secrets.core import metrics
 from pipeline_secrets.core.errors import ConflictError, NotFoundError, VaultUnavailableError
-from secrets_app import selectors as secret_selectors
+from secrets_app import values as secret_values
 from secrets_app.models import SecretIndex
 from secrets_app.types import get_type
 
@@ -125,11 +126,12 @@ def _put(
     return "updated", changed
 
 
-def values_or_error(row: SecretIndex) -> dict[str, str] | Exception:
-    """The values of one secret from Vault, or the error that prevented reading them."""
+def values_or_error(standing: policy.Standing, row: SecretIndex) -> dict[str, Any] | Exception:
+    """The values of one secret from Vault, read for ``standing`` through the values service
+    (which asks the policy), or the error that prevented reading them."""
     try:
-        return secret_selectors.secret_values(row=row)
-    except (NotFoundError, VaultUnavailableError) as exc:
+        return secret_values.read_values(standing=standing, row=row, purpose="install")
+    except (NotFoundError, VaultUnavailableError, PermissionDenied) as exc:
         return exc
 
 
@@ -231,6 +233,9 @@ class Batch:
             message = " ".join(exc.messages)
             self.failed.append((name, message))
             return ItemResult(row.name, sourcing, "failed", self.namespace, message)
+        except PermissionDenied as exc:
+            self.failed.append((name, str(exc)))
+            return ItemResult(row.name, sourcing, "failed", self.namespace, str(exc))
         except (kube.KubeError, ConflictError, NotFoundError, VaultUnavailableError) as exc:
             message = exc.message if isinstance(exc, kube.KubeError) else exc.detail
             self.failed.append((name, message))

@@ -12,7 +12,7 @@ from django.http import QueryDict
 from clusters import selectors as cluster_selectors
 from clusters import services as cluster_services
 from clusters.forms import BulkInstallForm
-from clusters.views import install_error
+from clusters.views import add_refusal, install_error
 from pipeline_secrets.core.errors import AppError
 from secrets_app.list_views import BulkItem, BulkView, item_error
 from secrets_app.models import SecretIndex
@@ -32,17 +32,19 @@ class BulkInstallView(BulkView):
                 organization=self.organization, cluster_id=data["cluster"]
             )
             done = cluster_services.install(
-                actor=self.user,
+                actor=self.membership,
                 cluster=cluster,
                 namespace=data["namespace"],
                 query=cluster_services.InstallQuery(ids=[r.secret_id for r in rows]),
                 overwrite=bool(data.get("overwrite")),
-                role=self.membership.role,
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
             return None
-        except (AppError, PermissionDenied) as exc:
+        except PermissionDenied as exc:
+            add_refusal(form, exc)
+            return None
+        except AppError as exc:
             form.add_error(None, item_error(exc))
             return None
         by_name = {r.name: r.secret_id for r in rows}

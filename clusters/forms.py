@@ -357,3 +357,30 @@ class BulkInstallForm(ServiceErrorsForm):
         field = self.fields["cluster"]
         assert isinstance(field, forms.TypedChoiceField)
         return bool(field.choices)
+
+
+class NamespaceRuleForm(ServiceErrorsForm):
+    """A cluster's namespace rule: allow and deny patterns, separated by spaces or commas.
+    ``clusters.namespaces.set_rule`` checks them (errors ``allow.<n>`` land on ``allow``)."""
+
+    allow = forms.CharField(
+        required=False,
+        widget=forms.TextInput(attrs=INPUT_ATTRS),
+        help_text="Namespaces members may use: names or patterns (*, ?). Empty: none.",
+    )
+    deny = forms.CharField(
+        required=False,
+        widget=forms.TextInput(attrs=INPUT_ATTRS),
+        help_text="Never for members, even when allowed above (admins act anywhere).",
+    )
+
+    @staticmethod
+    def initial_of(rule: dict[str, list[str]]) -> dict[str, str]:
+        return {"allow": " ".join(rule["allow"]), "deny": " ".join(rule["deny"])}
+
+    def patterns(self, name: str) -> list[str]:
+        return [p for p in str(self.cleaned_data.get(name) or "").replace(",", " ").split() if p]
+
+    def field_for(self, key: str) -> str | None:
+        name = key.split(".")[0]  # allow.2 -> allow
+        return name if name in self.fields else None

@@ -7,6 +7,17 @@ from django.utils import timezone
 
 from orgs.models import Organization, OrgScopedQuerySet
 
+# Kubernetes' own namespaces: outside every cluster's rule unless an admin changes it.
+DEFAULT_NAMESPACE_DENY = ("kube-system", "kube-public", "kube-node-lease")
+
+
+def default_allow() -> list[str]:
+    return ["*"]
+
+
+def default_deny() -> list[str]:
+    return list(DEFAULT_NAMESPACE_DENY)
+
 
 class ClusterQuerySet(OrgScopedQuerySet["Cluster"]):
     pass
@@ -26,6 +37,10 @@ class Cluster(models.Model):
     reachable = models.BooleanField(null=True)
     server_version = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
+    # The namespace rule (``clusters.namespaces``): fnmatch patterns; members act only in a
+    # namespace matching an allow pattern and no deny pattern, admins anywhere.
+    namespace_allow = models.JSONField(default=default_allow)
+    namespace_deny = models.JSONField(default=default_deny)
 
     objects = ClusterQuerySet.as_manager()
 

@@ -16,30 +16,27 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db import IntegrityError
 from django.utils import timezone
 
-from clusters import kube, workloads
+from clusters import kube, namespaces, workloads
 from clusters.batch import KUBE_WRITERS, Batch, ItemResult, unmerge, values_or_error
 from clusters.models import Cluster, Installation
-from orgs import audit, notifications
-from orgs.models import Organization, Role, User
+from orgs import audit, policy
+from orgs.models import Organization
 from pipeline_secrets.core.errors import (
     AppError,
     ConflictError,
     NotFoundError,
     UpstreamError,
 )
-from pipeline_secrets.core.metrics import SYNC_BACKLOG, SYNC_ITEMS, SYNC_LAG
 from secrets_app import selectors as secret_selectors
-from secrets_app import vault
+from secrets_app import values as secret_values
 from secrets_app.models import SecretIndex
-from secrets_app.types import Context
+from secrets_app.types import Context, get_type
 from secrets_app.types.kubernetes import FIELD as KUBECONFIG_FIELD
 from secrets_app.types.kubernetes import kubeconfig_text
 
@@ -49,6 +46,9 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 MAX_TTL = 30 * 24 * 3600
 # Who the audit trail names for what the product does by itself (expiry, clean-up).
 SYSTEM_ACTOR = "system"
+# The product's own standing when it connects to a cluster with the cluster's kubeconfig.
+CONNECT = policy.System("connect to a cluster with its kubeconfig")
+RESYNC = policy.System("re-sync an installed copy")
 
 
 @dataclass
@@ -77,11 +77,13 @@ def validate_label(value: Any, field_name: str) -> str:
 
 
 def cluster_kubeconfig(cluster: Cluster) -> str:
-    """The kubeconfig of the cluster, from its ``kubernetes`` secret in Vault."""
+    """The kubeconfig of the cluster, from its ``kubernetes`` secret in Vault: read by the
+    product itself to connect (it never leaves this process)."""
     row = secret_selectors.secret_get(
         organization=cluster.organization, secret_id=cluster.kubeconfig_secret_id
     )
-    return str(secret_selectors.secret_values(row=row)[KUBECONFIG_FIELD])
+    values = secret_values.read_values(standing=CONNECT, row=row, purpose="connect")
+    return str(values[KUBECONFIG_FIELD])
 
 
 def _usable(kubeconfig: str, field_name: str) -> None:
@@ -117,18 +119,19 @@ def cluster_check(*, cluster: Cluster) -> Cluster:
 
 def cluster_create(
     *,
-    actor: User,
+    actor: policy.Actor,
     organization: Organization,
     name: Any,
     secret_id: str | None = None,
     kubeconfig: str | None = None,
     ctx: Context | None = None,
 ) -> Cluster:
-    """Register a cluster from a ``kubernetes`` secret of the org, or from a kubeconfig,
-    which is stored first as such a secret tagged ``cluster:<name>``. A kubeconfig that may
-    not be used (see ``kube.check_kubeconfig``) is a ValidationError on the field giving it."""
+    """Register a cluster (admins) from a ``kubernetes`` secret of the org, or from a
+    kubeconfig stored first as such a secret tagged ``cluster:<name>``; an unusable one
+    (``kube.check_kubeconfig``) is a ValidationError on the field giving it."""
     from secrets_app import services as secret_services
 
+    policy.require(policy.standing_of(actor, organization), "cluster.manage")
     name = validate_label(name, "name")
     if Cluster.objects.for_org(organization).filter(name=name).exists():
         raise ConflictError(f"A cluster named {name!r} already exists in this organization.")
@@ -155,18 +158,18 @@ def cluster_create(
             raise ValidationError(
                 {"secretId": "Must be the id of a kubernetes secret of this organization."}
             )
-        values = secret_selectors.secret_values(row=row)
+        values = secret_values.read_values(standing=actor, row=row, purpose="connect")
         _usable(str(values.get(KUBECONFIG_FIELD) or ""), "secretId")
     try:
         cluster = Cluster.objects.create(
             organization=organization,
             name=name,
             kubeconfig_secret_id=str(secret_id),
-            created_by=actor.username,
+            created_by=policy.actor_name(actor),
         )
     except IntegrityError:
         raise ConflictError(f"A cluster named {name!r} already exists.") from None
-    _audit(actor.username, "cluster.create", cluster)
+    _audit(policy.actor_name(actor), "cluster.create", cluster)
     return cluster_check(cluster=cluster)
 
 
@@ -182,9 +185,10 @@ def _audit(actor: str, action: str, cluster: Cluster, **detail: Any) -> None:
     )
 
 
-def cluster_delete(*, actor: User, cluster: Cluster) -> None:
+def cluster_delete(*, actor: policy.Actor, cluster: Cluster) -> None:
     """Remove what was installed (best effort: an unreachable cluster keeps its copies),
     then the cluster. Its kubeconfig secret stays, and may then be deleted."""
+    policy.require(policy.standing_of(actor, cluster.organization), "cluster.manage", cluster)
     installations = list(cluster.installations.all())
     if installations:
         try:
@@ -193,7 +197,7 @@ def cluster_delete(*, actor: User, cluster: Cluster) -> None:
                     _remove(client, item)
         except (kube.KubeError, NotFoundError) as exc:
             logger.warning("cluster %s deleted with copies left: %s", cluster.pk, exc)
-    _audit(actor.username, "cluster.delete", cluster)
+    _audit(policy.actor_name(actor), "cluster.delete", cluster)
     cluster.delete()
 
 
@@ -216,13 +220,6 @@ def refuse_deleting_a_kubeconfig(*, organization: Organization, secret_id: str) 
         raise ConflictError(
             f"Clusters {', '.join(users)} use this secret as their kubeconfig; delete them first."
         )
-
-
-def follow_secret_write(*, organization: Organization, secret_id: str) -> list[dict[str, Any]]:
-    """Installed copies follow a new version in the same request; failures are recorded on
-    their installations and returned to the caller."""
-    results = refresh_installations(organization=organization, secret_id=secret_id)
-    return [item.as_json() for item in results]
 
 
 def verify_kubeconfig(text: str) -> None:
@@ -264,49 +261,79 @@ def _open_namespace(cluster: Cluster, client: kube.SecretsClient, namespace: str
         logger.info("namespace %s on cluster %s: %s", namespace, cluster.pk, exc.message)
 
 
+def require_install(
+    standing: policy.Standing,
+    cluster: Cluster,
+    namespace: str,
+    *,
+    overwrite: bool = False,
+    restarts: list[dict[str, str]] | None = None,
+) -> None:
+    """What an install asks the policy before anything is read or sent: the namespace must
+    be inside the cluster's rule (or the caller an admin), likewise for naming workloads
+    to restart there, and replacing Secrets this product does not manage needs admin."""
+    if restarts:  # named workloads are checked first: the refusal names that field
+        namespaces.require_in(standing, "cluster.restart", cluster, namespace, "workloads")
+    namespaces.require_in(standing, "cluster.install", cluster, namespace)
+    if overwrite and not policy.allows(standing, "cluster.manage", cluster):
+        role = getattr(standing, "role", "")
+        raise PermissionDenied(
+            "Replacing Secrets this product does not manage (overwrite) needs the admin role "
+            f"in {cluster.organization.name}; you are {role}."
+        )
+
+
+def refused_result(row: SecretIndex, namespace: str) -> ItemResult:
+    """The per-item answer for a secret whose values the caller may not read."""
+    role = secret_values.values_role(row)
+    message = (
+        f"Installing the values of {row.type} secrets needs the {role} role; nothing was written."
+    )
+    return ItemResult(row.name, get_type(row.type).sourcing, "failed", namespace, message)
+
+
 def install(
     *,
-    actor: User,
+    actor: policy.Actor,
     cluster: Cluster,
     namespace: Any,
     query: InstallQuery,
     overwrite: bool = False,
     ttl: int | None = None,
-    role: str = Role.MEMBER,
     workload_list: Any = None,
 ) -> list[ItemResult]:
     """Install the org's secrets selected by ``query`` into ``namespace`` of ``cluster``.
 
-    ``role`` is the caller's effective role in the org (as resolved for the request, so an
-    API token's limit counts); ``overwrite`` (replacing Secrets this product does not manage)
-    needs admin. A kubeconfig that may not be used is a ValidationError; nothing is sent.
-    ``workload_list`` ({kind, name}) is recorded on every installation of the batch (None
-    keeps what each has), and those workloads restart when a copy's data changes."""
-    if overwrite and not Role.allows(role, Role.ADMIN):
-        raise PermissionDenied(
-            "Replacing Secrets this product does not manage (overwrite) needs the admin role "
-            f"in {cluster.organization.name}; you are {role}."
-        )
+    ``actor`` stands with its effective role (views pass the request's membership); the
+    policy decides (``require_install``), and a secret whose values the caller may not read
+    (``kubernetes``, ``pkecert`` for a member) is a failed item, never read nor sent. An
+    unusable kubeconfig is a ValidationError. ``workload_list`` ({kind, name}) is recorded
+    on the batch's installations (None keeps theirs); they restart when a copy changes."""
+    standing = policy.standing_of(actor, cluster.organization)
     namespace = validate_label(namespace, "namespace")
     if ttl is not None and not 1 <= ttl <= MAX_TTL:
         raise ValidationError({"ttl": f"Must be between 1 and {MAX_TTL} seconds."})
     cleaned = workloads.clean_workloads(workload_list)
-    rows = _select(cluster.organization, query)
+    require_install(standing, cluster, namespace, overwrite=overwrite, restarts=cleaned)
+    selected = _select(cluster.organization, query)
+    rows = [r for r in selected if secret_values.may_read(standing, r)]
+    refused = [refused_result(r, namespace) for r in selected if r not in rows]
     if not rows:
-        # Nothing matches: nothing is sent, so no namespace is created for nothing.
-        return []
+        # Nothing to send: no namespace is created for nothing.
+        return refused
     kubeconfig = cluster_kubeconfig(cluster)
-    batch = Batch(cluster, namespace, actor.username, ttl, workloads=cleaned)
+    batch = Batch(cluster, namespace, policy.actor_name(standing), ttl, workloads=cleaned)
     try:
-        results = _install_rows(batch, kubeconfig, rows, overwrite)
+        results = _install_rows(batch, kubeconfig, rows, overwrite, standing)
     except kube.KubeRefusedError as exc:
         message = f"The kubeconfig of cluster {cluster.name} is refused. {exc.message}"
         raise ValidationError({"cluster": message}) from None
+    results += refused
     statuses: dict[str, int] = {}
     for item in results:
         statuses[item.status] = statuses.get(item.status, 0) + 1
     _audit(
-        actor.username,
+        policy.actor_name(standing),
         "cluster.install",
         cluster,
         namespace=namespace,
@@ -318,16 +345,20 @@ def install(
 
 
 def _install_rows(
-    batch: Batch, kubeconfig: str, rows: list[SecretIndex], overwrite: bool
+    batch: Batch,
+    kubeconfig: str,
+    rows: list[SecretIndex],
+    overwrite: bool,
+    standing: policy.Standing,
 ) -> list[ItemResult]:
     namespace = batch.namespace
     # Vault reads run ahead in one pool, from the start: they overlap the kubeconfig check
     # and the namespace set-up (values stay in memory; a refused cluster discards them).
     # Kubernetes writes go out a few at a time in another pool, over the connections of one
     # client. Threads touch only Vault and Kubernetes; the database is written once, below.
-    readers = ThreadPoolExecutor(max_workers=vault.READERS)
+    readers = ThreadPoolExecutor(max_workers=secret_values.READERS)
     try:
-        values = readers.map(values_or_error, rows)
+        values = readers.map(lambda row: values_or_error(standing, row), rows)
         with (
             kube.secrets_client(kubeconfig) as client,
             ThreadPoolExecutor(max_workers=KUBE_WRITERS) as writers,
@@ -361,11 +392,15 @@ def _remove(client: kube.SecretsClient, item: Installation) -> None:
         client.delete(item.namespace, item.kube_name)
 
 
-def uninstall(*, cluster: Cluster, namespace: str, name: str, actor: str = SYSTEM_ACTOR) -> None:
-    """Delete one installed Secret from the cluster and forget the installation."""
+def uninstall(
+    *, cluster: Cluster, namespace: str, name: str, actor: policy.Actor = SYSTEM_ACTOR
+) -> None:
+    """Delete one installed Secret from the cluster and forget the installation. Outside
+    the cluster's namespace rule only admins (and the product itself) uninstall."""
     item = cluster.installations.filter(namespace=namespace, kube_name=name).first()
     if item is None:
         raise NotFoundError("No such installation on this cluster.")
+    namespaces.require_in(actor, "cluster.uninstall", cluster, namespace)
     try:
         with kube.secrets_client(cluster_kubeconfig(cluster)) as client:
             _remove(client, item)
@@ -375,7 +410,7 @@ def uninstall(*, cluster: Cluster, namespace: str, name: str, actor: str = SYSTE
         item.last_error = exc.message
         item.save(update_fields=["last_error"])
         raise UpstreamError(f"Cluster {cluster.name} refused: {exc.message}") from None
-    _audit(actor, "cluster.uninstall", cluster, namespace=namespace, secret=name)
+    _audit(policy.actor_name(actor), "cluster.uninstall", cluster, namespace=namespace, secret=name)
     item.delete()
 
 
@@ -387,172 +422,3 @@ def namespace_names(*, cluster: Cluster) -> list[str]:
     except (kube.KubeError, AppError) as exc:
         logger.info("namespaces of cluster %s: %s", cluster.pk, getattr(exc, "message", exc))
         return []
-
-
-def refresh_installations(*, organization: Organization, secret_id: str) -> list[ItemResult]:
-    """Bring every installed copy of one secret up to its current version."""
-    results = []
-    items = Installation.objects.for_org(organization).filter(secret_id=secret_id)
-    for item in items.select_related("cluster", "cluster__organization"):
-        results.append(_reinstall(item))
-    return results
-
-
-def _reinstall(item: Installation) -> ItemResult:
-    """Bring one installed copy up to date; a copy that goes from installed to failed is
-    announced (``installation.sync_failed``), once per failure, not at every retry."""
-    was_failed = item.status == Installation.Status.FAILED
-    result = _resync(item)
-    if result.status == "failed" and not was_failed:
-        _announce_failure(item, result.error)
-    return result
-
-
-def _announce_failure(item: Installation, error: str) -> None:
-    cluster = item.cluster
-    notifications.notify(
-        organization=cluster.organization,
-        event="installation.sync_failed",
-        subject=f"Updating {item.kube_name} in {cluster.name}/{item.namespace} failed",
-        detail={
-            "secretId": item.secret_id,
-            "secretName": item.secret_name,
-            "version": item.version,
-            "cluster": cluster.name,
-            "clusterId": cluster.pk,
-            "namespace": item.namespace,
-            "kubeName": item.kube_name,
-            "installationId": item.pk,
-            "error": error[: notifications.MAX_DETAIL_TEXT],
-        },
-    )
-
-
-def _resync(item: Installation) -> ItemResult:
-    cluster = item.cluster
-    row = SecretIndex.objects.for_org(cluster.organization).filter(secret_id=item.secret_id).first()
-    if row is None:
-        return ItemResult(item.secret_name, item.sourcing, "failed", item.namespace, "Secret gone.")
-    try:
-        kubeconfig = cluster_kubeconfig(cluster)
-    except NotFoundError as exc:
-        item.status, item.last_error = Installation.Status.FAILED, exc.detail
-        item.save(update_fields=["status", "last_error"])
-        return ItemResult(row.name, item.sourcing, "failed", item.namespace, exc.detail)
-    batch = Batch(cluster, item.namespace, item.installed_by, _remaining_ttl(item))
-    try:
-        with kube.secrets_client(kubeconfig) as client:
-            result = batch.put(
-                client,
-                row,
-                values_or_error(row),
-                overwrite=False,
-                listed=None,
-                name=item.kube_name,
-                spec=item.spec,
-                merged_keys=list(item.keys) if item.merged else None,
-            )
-        batch.record()
-        workloads.restart_changed(batch, kubeconfig)
-        return result
-    except kube.KubeError as exc:
-        item.status, item.last_error = Installation.Status.FAILED, exc.message
-        item.save(update_fields=["status", "last_error"])
-        return ItemResult(row.name, item.sourcing, "failed", item.namespace, exc.message)
-
-
-def forget_secret(*, organization: Organization, secret_id: str) -> None:
-    """Remove every installed copy of a secret that is being deleted (best effort)."""
-    items = Installation.objects.for_org(organization).filter(secret_id=secret_id)
-    for item in items.select_related("cluster", "cluster__organization"):
-        try:
-            uninstall(cluster=item.cluster, namespace=item.namespace, name=item.kube_name)
-        except (UpstreamError, NotFoundError) as exc:
-            logger.warning(
-                "installed copy %s left on cluster %s: %s", item.pk, item.cluster_id, exc
-            )
-            item.delete()
-
-
-def _remaining_ttl(item: Installation) -> int | None:
-    if item.expires_at is None:
-        return None
-    return max(1, int((item.expires_at - timezone.now()).total_seconds()))
-
-
-# How long a periodic run's claim on an item lasts: a round. The job runs every minute
-# (make run, the Helm chart's CronJob); a failed retry is tried again in the next round.
-CLAIM_SECONDS = 50
-# Items claimed per transaction: small, so concurrent runners share the work.
-CLAIM_BATCH = 10
-
-
-def _claim(candidates: QuerySet[Installation], now: datetime) -> list[Installation]:
-    """Claim up to CLAIM_BATCH due items no other runner holds or has handled this round.
-
-    On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED`` while the claim is
-    written, so runners never wait for each other and never claim the same row; on SQLite
-    (one writer at a time, IMMEDIATE transactions) the transaction alone does that."""
-    with transaction.atomic():
-        free = candidates.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        ids = list(
-            free.select_for_update(skip_locked=True)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:CLAIM_BATCH]
-        )
-        if not ids:
-            return []
-        Installation.objects.filter(pk__in=ids).update(
-            claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
-        )
-    return list(
-        Installation.objects.filter(pk__in=ids)
-        .select_related("cluster", "cluster__organization")
-        .order_by("pk")
-    )
-
-
-def expire_and_retry(*, now: datetime | None = None) -> dict[str, int]:
-    """Delete expired installations from their clusters; retry failed syncs.
-
-    Safe to run in any number of processes at once: each item is claimed by one runner
-    (``_claim``) and handled once per round (CLAIM_SECONDS)."""
-    now = now or timezone.now()
-    counts = {"expired": 0, "retried": 0, "failed": 0}
-    expired = Installation.objects.filter(expires_at__lte=now)
-    failed = Installation.objects.filter(status=Installation.Status.FAILED)
-    _measure_backlog(expired, failed, now)
-    while batch := _claim(expired, now):
-        for item in batch:
-            try:
-                uninstall(cluster=item.cluster, namespace=item.namespace, name=item.kube_name)
-                counts["expired"] += 1
-                SYNC_ITEMS.labels(result="expired").inc()
-            except (UpstreamError, NotFoundError):
-                counts["failed"] += 1
-                SYNC_ITEMS.labels(result="failed").inc()
-    while batch := _claim(failed.exclude(expires_at__lte=now), now):
-        for item in batch:
-            result = _reinstall(item)
-            outcome = "retried" if result.status != "failed" else "failed"
-            counts[outcome] += 1
-            SYNC_ITEMS.labels(result=outcome).inc()
-    return counts
-
-
-def measure_backlog() -> None:
-    """The periodic job's queue and lag as of now (measured at each scrape of /metrics)."""
-    now = timezone.now()
-    _measure_backlog(
-        Installation.objects.filter(expires_at__lte=now),
-        Installation.objects.filter(status=Installation.Status.FAILED),
-        now,
-    )
-
-
-def _measure_backlog(
-    expired: QuerySet[Installation], failed: QuerySet[Installation], now: datetime
-) -> None:
-    oldest = expired.order_by("expires_at").values_list("expires_at", flat=True).first()
-    SYNC_BACKLOG.set(expired.count() + failed.count())
-    SYNC_LAG.set((now - oldest).total_seconds() if oldest is not None else 0.0)

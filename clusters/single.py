@@ -24,10 +24,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from clusters import kube, mapping, workloads
 from clusters.batch import Batch, is_managed
 from clusters.models import Cluster, Installation
-from clusters.services import _audit, _open_namespace, cluster_kubeconfig, validate_label
-from orgs.models import Role, User
+from clusters.services import (
+    _audit,
+    _open_namespace,
+    cluster_kubeconfig,
+    require_install,
+    validate_label,
+)
+from orgs import policy
+from orgs.models import Membership, Role
 from pipeline_secrets.core.errors import ConflictError, NotFoundError, UpstreamError
 from secrets_app import selectors as secret_selectors
+from secrets_app import values as secret_values
 from secrets_app.models import SecretIndex
 from secrets_app.types import get_type
 from secrets_app.validation import secret_id_for
@@ -60,16 +68,24 @@ def _source(cluster: Cluster, name: str) -> SecretIndex:
 
 
 def _prepare(
-    cluster: Cluster, name: Any, namespace: Any, source: Any, spec: Any
+    standing: policy.Standing,
+    cluster: Cluster,
+    request: tuple[Any, Any, Any, Any],
+    restart: list[dict[str, str]] | None,
 ) -> tuple[str, str, SecretIndex, dict[str, str], mapping.Spec | None]:
-    """Check everything that needs no cluster; the source row, its values and the mapping."""
+    """Check everything that needs no cluster, the policy first: the namespace (and naming
+    workloads) inside the cluster's rule or admin, and the source's values readable by the
+    caller (the values of a ``kubernetes`` or ``pkecert`` secret need admin). The source
+    row, its values and the mapping."""
+    name, namespace, source, spec = request
     name = _kube_name(name)
     namespace = validate_label(namespace, "namespace")
+    require_install(standing, cluster, namespace, restarts=restart)
     cleaned = mapping.clean_spec(spec)
     if source is not None and (not isinstance(source, str) or not source):
         raise ValidationError({"sourceSecretName": "Must be the name of a secret."})
     row = _source(cluster, source or name)
-    values = secret_selectors.secret_values(row=row)
+    values = secret_values.read_values(standing=standing, row=row, purpose="install")
     # Builds the data once here so a mapping naming a missing field is refused up front.
     mapping.build(get_type(row.type), values, cleaned)
     return name, namespace, row, values, cleaned
@@ -77,25 +93,25 @@ def _prepare(
 
 def install_one(
     *,
-    actor: User,
+    actor: policy.Actor,
     cluster: Cluster,
     name: Any,
     namespace: Any,
     source: Any = None,
     spec: Any = None,
     merge: bool = False,
-    role: str = Role.MEMBER,
     workload_list: Any = None,
 ) -> tuple[Installation, str]:
     """Install the org's secret ``source`` (default: ``name``) as the Secret ``name`` in
-    ``namespace`` (``merge``: into the existing one). The installation and the status word
-    (installed, updated, unchanged). ``role`` is the caller's effective role in the org.
-    ``workload_list`` ({kind, name}) replaces the installation's workloads (None keeps them);
-    they restart when the Secret's data changes (see ``clusters.workloads``)."""
-    name, namespace, row, values, cleaned = _prepare(cluster, name, namespace, source, spec)
+    ``namespace`` (``merge``: into the existing one) once the policy allowed ``actor``
+    (``_prepare``); ``workload_list`` replaces the installation's workloads if given."""
+    standing = policy.standing_of(actor, cluster.organization)
     restart = workloads.clean_workloads(workload_list)
+    prepared = _prepare(standing, cluster, (name, namespace, source, spec), restart)
+    name, namespace, row, values, cleaned = prepared
+    role = standing.role if isinstance(standing, Membership) else Role.ADMIN
     kubeconfig = cluster_kubeconfig(cluster)
-    batch = Batch(cluster, namespace, actor.username, None, workloads=restart)
+    batch = Batch(cluster, namespace, policy.actor_name(standing), None, workloads=restart)
     try:
         with kube.secrets_client(kubeconfig) as client:
             if not merge:
@@ -113,7 +129,7 @@ def install_one(
     batch.record()
     workloads.restart_changed(batch, kubeconfig)
     _audit(
-        actor.username,
+        policy.actor_name(standing),
         "cluster.merge" if merge else "cluster.install",
         cluster,
         namespace=namespace,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from clusters import bulk, views
+from clusters import bulk, rule_views, views
 
 app_name = "clusters"
 
@@ -19,6 +19,9 @@ urlpatterns = [
     path(f"{CLUSTER}namespaces/", views.NamespacesView.as_view(), name="namespaces"),
     path(f"{CLUSTER}install-one/", views.InstallOneView.as_view(), name="install-one"),
     path(f"{CLUSTER}uninstall/", views.UninstallView.as_view(), name="uninstall"),
+    path(
+        f"{CLUSTER}namespace-rule/", rule_views.NamespaceRuleView.as_view(), name="namespace-rule"
+    ),
     path(f"{CLUSTER}delete/", views.ClusterDeleteView.as_view(), name="delete"),
     path(
         "installations/<secret_id:secret_id>/",

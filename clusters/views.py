@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from clusters import selectors, services, single
+from clusters import namespaces, selectors, services, single
 from clusters.batch import ItemResult
 from clusters.forms import (
     OVERWRITE_LABEL,
@@ -24,6 +24,7 @@ from clusters.forms import (
     ClusterCreateForm,
     InstallForm,
     InstallOneForm,
+    NamespaceRuleForm,
 )
 from clusters.models import Cluster, Installation
 from orgs.models import Organization, Role
@@ -31,6 +32,7 @@ from orgs.views import OrgView
 from pipeline_secrets.core.errors import ConflictError, NotFoundError, UpstreamError
 from pipeline_secrets.core.web import form_errors, is_htmx, redirect_to, render_page, time_context
 from secrets_app import selectors as secret_selectors
+from secrets_app import values as secret_values
 from secrets_app.forms import split_tags
 from secrets_app.models import SecretIndex
 from secrets_app.types import REGISTRY, Context
@@ -47,6 +49,19 @@ def install_error(error: str) -> str:
         API_OVERWRITE_HINT,
         f"an admin can replace it: tick \u201c{OVERWRITE_LABEL}\u201d and install again.",
     )
+
+
+def add_refusal(form: Any, exc: PermissionDenied) -> None:
+    """A policy refusal on the form field it names (``namespace: ...``), else on
+    ``overwrite`` when it is about that, else on the form."""
+    message = str(exc)
+    named, _, rest = message.partition(": ")
+    if rest and named in form.fields:
+        form.add_error(named, rest[:1].upper() + rest[1:])
+    elif "overwrite" in message and "overwrite" in form.fields:
+        form.add_error("overwrite", message)
+    else:
+        form.add_error(None, message)
 
 
 def installed_keys(row: SecretIndex) -> list[str]:
@@ -108,7 +123,7 @@ class ClusterCreateView(ClusterView):
         if form.is_valid():
             try:
                 cluster = services.cluster_create(
-                    actor=self.user,
+                    actor=self.membership,
                     organization=self.organization,
                     name=form.cleaned_data["name"],
                     ctx=Context(verify_remote=form.cleaned_data["verify"]),
@@ -168,6 +183,11 @@ class ClusterDetailView(ClusterView):
         context = self.cluster_context(cluster, **extra)
         context.setdefault("form", InstallForm(organization=self.organization))
         context.setdefault("one_form", InstallOneForm(organization=self.organization))
+        rule = namespaces.rule_of(cluster)
+        context["namespace_rule"] = rule
+        context.setdefault(
+            "rule_form", NamespaceRuleForm(initial=NamespaceRuleForm.initial_of(rule))
+        )
         return render_page(self.request, self.page, context, status=status)
 
     def cluster_context(self, cluster: Cluster, **extra: Any) -> dict[str, Any]:
@@ -213,13 +233,12 @@ class InstallView(ClusterDetailView):
             return self.result_response(cluster, form, results=[])
         try:
             results = services.install(
-                actor=self.user,
+                actor=self.membership,
                 cluster=cluster,
                 namespace=form.cleaned_data["namespace"],
                 query=query,
                 overwrite=form.cleaned_data["overwrite"],
                 ttl=form.cleaned_data["ttl"],
-                role=self.membership.role,
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
@@ -268,12 +287,16 @@ class InstallPreviewView(ClusterView):
             rows = list(found[: PREVIEW_LIMIT + 1])
             total = len(rows)
         ticked = set(query.getlist("ids"))
+        # The policy decides which values the caller may copy into the cluster: the
+        # others are shown, not offered (the install refuses them too).
+        readable = {r.pk for r in rows if secret_values.may_read(self.membership, r)}
         items = [
             {
                 "row": row,
                 "keys": installed_keys(row),
                 "kube_type": kubernetes_type(row),
-                "checked": not ticked or row.secret_id in ticked,
+                "refused": row.pk not in readable,
+                "checked": row.pk in readable and (not ticked or row.secret_id in ticked),
             }
             for row in rows[:PREVIEW_LIMIT]
         ]
@@ -314,21 +337,23 @@ class InstallOneView(ClusterDetailView):
         data = form.cleaned_data
         try:
             item, status = single.install_one(
-                actor=self.user,
+                actor=self.membership,
                 cluster=cluster,
                 name=form.kube_name(),
                 namespace=data["namespace"],
                 source=data["secret"],
                 spec=data["mapping"],
                 merge=data["merge"],
-                role=self.membership.role,
                 workload_list=data["restart"],
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
             return self.detail_response(cluster, one_form=form, status=400)
-        except (ConflictError, NotFoundError, PermissionDenied) as exc:
-            form.add_error(None, getattr(exc, "detail", None) or str(exc))
+        except PermissionDenied as exc:
+            add_refusal(form, exc)
+            return self.detail_response(cluster, one_form=form, status=403)
+        except (ConflictError, NotFoundError) as exc:
+            form.add_error(None, exc.detail)
             return self.detail_response(cluster, one_form=form, status=400)
         except UpstreamError as exc:
             return self.detail_response(
@@ -348,7 +373,7 @@ class UninstallView(ClusterDetailView):
         namespace, name = request.POST.get("namespace", ""), request.POST.get("name", "")
         try:
             services.uninstall(
-                cluster=cluster, namespace=namespace, name=name, actor=self.user.username
+                cluster=cluster, namespace=namespace, name=name, actor=self.membership
             )
         except (UpstreamError, NotFoundError) as exc:
             return self.done(cluster, error=exc.detail)
@@ -379,7 +404,7 @@ class ClusterDeleteView(ClusterView):
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = self.get_cluster(cluster_id)
-        services.cluster_delete(actor=self.user, cluster=cluster)
+        services.cluster_delete(actor=self.membership, cluster=cluster)
         messages.success(
             request, f"Deleted cluster {cluster.name}. Its kubeconfig secret is still there."
         )
@@ -439,18 +464,17 @@ class SecretInstallView(SecretInstallationsView):
         cluster = self.get_cluster(data["cluster"])
         try:
             results = services.install(
-                actor=self.user,
+                actor=self.membership,
                 cluster=cluster,
                 namespace=data["namespace"],
                 query=services.InstallQuery(ids=[row.secret_id]),
                 overwrite=bool(data.get("overwrite")),
-                role=self.membership.role,
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
             return self.panel(row, form)
         except PermissionDenied as exc:
-            form.add_error("overwrite" if "overwrite" in form.fields else None, str(exc))
+            add_refusal(form, exc)
             return self.panel(row, form)
         except (UpstreamError, NotFoundError) as exc:
             return self.panel(row, form, error=exc.detail)
@@ -485,7 +509,7 @@ class SecretUninstallView(SecretInstallationsView):
                 cluster=item.cluster,
                 namespace=item.namespace,
                 name=item.kube_name,
-                actor=self.user.username,
+                actor=self.membership,
             )
         except (UpstreamError, NotFoundError) as exc:
             return self.panel(row, error=exc.detail)

@@ -35,6 +35,7 @@ SAFE_DETAIL = frozenset(
         "workloads",
         "every",
         "reason",
+        "patterns",  # a cluster's namespace rule (names and wildcards)
     }
 )
 

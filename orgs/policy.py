@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
-from orgs.models import Membership, Role
+from orgs.models import Membership, Organization, Role, User
 
 # Who may call a route with no organization in it (a view's ``policy_audience``).
 PUBLIC = "public"  # anyone, signed in or not
@@ -198,6 +198,36 @@ def require(standing: Standing, action: str, obj: Any = None) -> None:
         f"To {what} you need the {needed} role in {standing.organization.name}; "
         f"you are {standing.role}."
     )
+
+
+# Who a service is told acts: a standing, a user (standing: their membership of the org, at
+# its stored role), or a name such as "system" (the product itself).
+Actor = Membership | System | User | str
+
+
+def standing_of(actor: Actor, organization: Organization) -> Standing:
+    """The standing of ``actor`` in ``organization``. A membership keeps its effective
+    (token-capped) role, which is why views pass ``self.membership``; a user stands by their
+    stored membership (none: PermissionDenied); a name is the product itself."""
+    if isinstance(actor, Membership | System):
+        return actor
+    if isinstance(actor, str):
+        return System(actor)
+    found = Membership.objects.filter(user=actor, organization=organization).first()
+    if found is None:
+        raise PermissionDenied(f"You are not a member of {organization.name}.")
+    return found
+
+
+def actor_name(actor: Actor) -> str:
+    """The name the audit trail gives ``actor``."""
+    if isinstance(actor, str):
+        return actor
+    if isinstance(actor, System):
+        return "system"
+    if isinstance(actor, Membership):
+        return actor.user.username
+    return actor.username
 
 
 def may_create_organizations(user: Any) -> bool:

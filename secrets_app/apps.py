@@ -6,6 +6,12 @@ class SecretsAppConfig(AppConfig):
     verbose_name = "Secrets"
 
     def ready(self) -> None:
+        # The values of some types are credentials (``values_role``): the policy asks more.
+        from orgs import policy
+        from secrets_app import values
+
+        policy.register_object_rule("secret.", values.type_rule)
+
         # The periodic command runs these every round (secrets_app/management/commands).
         from pipeline_secrets.core import periodic
         from secrets_app import lifecycle

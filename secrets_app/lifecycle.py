@@ -28,7 +28,7 @@ from django.utils import timezone
 from orgs import notifications
 from orgs.models import Organization
 from pipeline_secrets.core.errors import AppError, ConflictError, NotFoundError
-from secrets_app import schedule, services, vault
+from secrets_app import schedule, services, values, vault
 from secrets_app.models import SecretIndex, SecretLifecycle
 from secrets_app.selectors import secret_get, vault_path
 from secrets_app.services import Actor, SecretWrite, actor_name
@@ -62,6 +62,8 @@ def secret_rollback(
     the current one), then refresh the installed copies like any update. The version must
     still be kept by Vault and not be the current one (field errors on ``version``)."""
     number = _version_number(version)
+    row = secret_get(organization=organization, secret_id=secret_id)
+    values.require(actor, "secret.values.write", row)
     current = services._read_current(organization, secret_id)
     if expected_version is not None and expected_version != current.version:
         raise ConflictError(
@@ -69,16 +71,19 @@ def secret_rollback(
         )
     if number == current.version:
         raise ValidationError({"version": f"Version {number} is the current version."})
-    old = vault.read(vault_path(organization.pk, secret_id), version=number)
-    if old is None:
+    try:
+        old = values.reveal(
+            standing=actor, row=row, purpose="rollback", version=number, audit_read=False
+        )
+    except NotFoundError:
         raise ValidationError(
             {
                 "version": f"The secret has no version {number} to roll back to "
                 "(never written, deleted, destroyed or no longer kept)."
             }
-        )
+        ) from None
     stype = get_type(current.data["type"])
-    values = dict(old.data.get("values") or {})
+    old_values = values.values_of(old)
     system = {t for t in current.data.get("tags") or [] if t.startswith(SYSTEM_TAG_PREFIX)}
     user = {t for t in old.data.get("tags") or [] if not t.startswith(SYSTEM_TAG_PREFIX)}
     row, installations = services._store_update(
@@ -86,9 +91,9 @@ def secret_rollback(
         organization=organization,
         secret_id=secret_id,
         current=current,
-        values=values,
+        values=old_values,
         tags=sorted(system | user),
-        expires_at=stype.expiry(values),
+        expires_at=stype.expiry(old_values),
     )
     services._audit(actor, "secret.rollback", row, version=row.version, source=number)
     return SecretWrite(row=row, installations=installations)
@@ -100,6 +105,7 @@ def secret_destroy_version(
     """Destroy one earlier version for good (KV v2 destroy). The current version cannot be
     destroyed (409: write a new one or delete the secret), nor any of a read-only secret."""
     row = secret_get(organization=organization, secret_id=secret_id)
+    values.require(actor, "secret.version.destroy", row)
     services._refuse_read_only(row.tags)
     path = vault_path(organization.pk, secret_id)
     kept = {v.version: v for v in vault.versions(path)}
@@ -128,6 +134,9 @@ def _write_fresh(
 ) -> SecretWrite:
     """Read the current version, let ``make(stype, values)`` produce fresh values, write
     them as a new version and announce it (``secret.rotated``)."""
+    values.require(
+        actor, "secret.rotate", secret_get(organization=organization, secret_id=secret_id)
+    )
     current = services._read_current(organization, secret_id)
     data = current.data
     stype = get_type(data["type"])
@@ -164,6 +173,7 @@ def secret_set_rotation(
     from a write of its values; audited. A bad period is a field error on
     ``rotation.every``, a type that cannot rotate one on ``rotation``."""
     row = secret_get(organization=organization, secret_id=secret_id)
+    values.require(actor, "secret.rotate", row)
     change = schedule.clean_rotation({"every": every} if every else None, get_type(row.type))
     schedule.set_rotation(row=row, change=change, now=timezone.now())
     services._audit(actor, "secret.rotation", row, **change.audit())

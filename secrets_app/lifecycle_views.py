@@ -10,11 +10,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from orgs import policy
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
 from pipeline_secrets.core.web import is_htmx, redirect_to, render_page, time_context
 from secrets_app import lifecycle, schedule, selectors
-from secrets_app.permissions import require_values_role
+from secrets_app import values as secret_values
 from secrets_app.views import SecretView, rotation_context, written
 
 
@@ -31,7 +30,7 @@ class SecretVersionsView(SecretView):
 
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
-        context = self.secret_context(row, versions=selectors.secret_versions(row=row))
+        context = self.secret_context(row, versions=secret_values.versions(row=row))
         context["max_versions"] = settings.VAULT_MAX_VERSIONS
         return render_page(request, "secrets_app/versions.html", context)
 
@@ -46,14 +45,13 @@ class VersionActionView(SecretView):
         self, request: HttpRequest, org_id: int, secret_id: str, version: int, action: str
     ) -> HttpResponse:
         row = self.get_row(secret_id)
-        require_values_role(self.membership, row.type)
-        if version not in {v.version for v in selectors.secret_versions(row=row)}:
+        if version not in {v.version for v in secret_values.versions(row=row)}:
             raise NotFoundError(f"The secret has no version {version}.")
         versions_url = self.org_url("secrets:versions", secret_id)
         try:
             if action == "rollback":
                 result = lifecycle.secret_rollback(
-                    actor=self.user,
+                    actor=self.membership,
                     organization=self.organization,
                     secret_id=secret_id,
                     version=version,
@@ -65,9 +63,8 @@ class VersionActionView(SecretView):
                     f"it is now version {result.row.version}.",
                 )
             else:
-                policy.require(self.membership, "secret.version.destroy")
                 lifecycle.secret_destroy_version(
-                    actor=self.user,
+                    actor=self.membership,
                     organization=self.organization,
                     secret_id=secret_id,
                     version=version,
@@ -98,12 +95,14 @@ class RotationView(SecretView):
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
-        require_values_role(self.membership, row.type)
         every = request.POST.get("every", "").strip()
         error = ""
         try:
             lifecycle.secret_set_rotation(
-                actor=self.user, organization=self.organization, secret_id=secret_id, every=every
+                actor=self.membership,
+                organization=self.organization,
+                secret_id=secret_id,
+                every=every,
             )
         except ValidationError as exc:
             error = _problem(exc)
@@ -126,11 +125,10 @@ class RotateNowView(SecretView):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
-        row = self.get_row(secret_id)
-        require_values_role(self.membership, row.type)
+        self.get_row(secret_id)
         try:
             result = lifecycle.secret_rotate(
-                actor=self.user, organization=self.organization, secret_id=secret_id
+                actor=self.membership, organization=self.organization, secret_id=secret_id
             )
         except (ValidationError, ConflictError) as exc:
             messages.error(request, _problem(exc))

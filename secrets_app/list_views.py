@@ -22,7 +22,6 @@ from secrets_app import hooks, selectors, services
 from secrets_app.bulk_forms import MAX_BULK, BulkDeleteForm, BulkTagForm
 from secrets_app.forms import LIST_PAGE_SIZES, LIST_SORTS, SecretFilters
 from secrets_app.models import SecretIndex
-from secrets_app.permissions import require_values_role
 from secrets_app.types import REGISTRY
 from secrets_app.views import SecretView
 
@@ -214,7 +213,7 @@ class BulkView(SecretView):
                 continue
             try:
                 change(
-                    actor=self.user,
+                    actor=self.membership,
                     organization=self.organization,
                     secret_id=row.secret_id,
                     tag=tag,
@@ -230,9 +229,8 @@ class BulkView(SecretView):
         results = []
         for row in rows:
             try:
-                require_values_role(self.membership, row.type)
                 services.secret_delete(
-                    actor=self.user, organization=self.organization, secret_id=row.secret_id
+                    actor=self.membership, organization=self.organization, secret_id=row.secret_id
                 )
             except (AppError, ValidationError, PermissionDenied) as exc:
                 results.append(BulkItem(row.name, row.secret_id, "failed", item_error(exc)))

@@ -1,17 +1,16 @@
-"""Reads of secrets: metadata from the index, values from Vault on request only."""
+"""Reads of secret metadata from the index. Values (and anything else from Vault) are read by
+``secrets_app.values`` only, which asks the policy first."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from django.db.models import F, OrderBy, Q, QuerySet
 from django.urls import reverse
 
 from orgs.models import Organization
 from pipeline_secrets.core.errors import NotFoundError
-from secrets_app import vault
 from secrets_app.models import SecretIndex, SecretTag
 from secrets_app.validation import HIDDEN_TAG
 
@@ -94,19 +93,6 @@ def secret_get(*, organization: Organization, secret_id: str) -> SecretIndex:
     return row
 
 
-def secret_document(*, row: SecretIndex) -> vault.VaultDocument:
-    """The Vault document behind an index row; NotFound if Vault no longer has it."""
-    document = vault.read(vault_path(row.organization_id, row.secret_id))
-    if document is None:
-        raise NotFoundError(SECRET_NOT_FOUND)
-    return document
-
-
-def secret_values(*, row: SecretIndex) -> dict[str, Any]:
-    values = secret_document(row=row).data.get("values") or {}
-    return dict(values)
-
-
 def tag_list(*, organization: Organization) -> list[str]:
     """Every tag in use in the org, sorted."""
     return list(
@@ -115,11 +101,6 @@ def tag_list(*, organization: Organization) -> list[str]:
         .distinct()
         .order_by("tag")
     )
-
-
-def secret_versions(*, row: SecretIndex) -> list[vault.VersionInfo]:
-    """The versions Vault keeps of a secret, newest first (KV v2 keeps the last ten)."""
-    return vault.versions(vault_path(row.organization_id, row.secret_id))
 
 
 def secret_expiring(*, organization: Organization, horizon: datetime) -> QuerySet[SecretIndex]:

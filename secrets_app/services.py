@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,8 +22,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orgs import audit
-from orgs.models import AuditEvent, Organization, User
+from orgs import audit, policy
+from orgs.models import AuditEvent, Organization
 from pipeline_secrets.core.api.rows import (
     RowLoader,
     fetch_one,
@@ -35,6 +34,7 @@ from pipeline_secrets.core.api.rows import (
 )
 from pipeline_secrets.core.errors import ConflictError, NotFoundError, VaultUnavailableError
 from secrets_app import hooks, schedule, vault
+from secrets_app import values as values_module
 from secrets_app.models import SecretIndex, SecretLifecycle, SecretTag
 from secrets_app.selectors import SECRET_NOT_FOUND, secret_get, vault_path
 from secrets_app.types import Context, SecretType, get_type
@@ -49,12 +49,10 @@ from secrets_app.validation import (
 
 logger = logging.getLogger(__name__)
 
-# Who writes: a user, or a name such as ``system`` for the periodic jobs.
-Actor = User | str
-
-
-def actor_name(actor: Actor) -> str:
-    return actor if isinstance(actor, str) else actor.username
+# Who writes: a membership (its effective role is what the policy asks), a user (their
+# stored membership), the product itself (``policy.System``), or a name such as ``system``.
+Actor = policy.Actor
+actor_name = policy.actor_name
 
 
 @dataclass
@@ -254,7 +252,7 @@ def _create_index(
 
 def secret_create(
     *,
-    actor: User,
+    actor: Actor,
     organization: Organization,
     name: Any,
     type: Any,
@@ -268,6 +266,7 @@ def secret_create(
     ctx = ctx or Context()
     name = validate_name(name)
     stype = get_type(type)
+    values_module.require_write(actor, stype, organization)
     clean_tags = validate_tags(tags)
     change = schedule.clean_rotation(rotation, stype)
     if not values and _needs_values(stype):
@@ -275,7 +274,7 @@ def secret_create(
     prepared = stype.clean(values, ctx)
     secret_id = secret_id_for(name)
     document = _document(
-        name=name, type=stype.name, values=prepared.values, tags=clean_tags, actor=actor.username
+        name=name, type=stype.name, values=prepared.values, tags=clean_tags, actor=actor_name(actor)
     )
     # Vault decides whether the name is taken (check-and-set 0); the index is written while
     # it does (see _create_index).
@@ -310,6 +309,11 @@ def secret_create(
             f"A secret named {name!r} already exists in this organization."
         ) from None
     return SecretWrite(row=row, generated=prepared.generated)
+
+
+def _require(actor: Actor, action: str, organization: Organization, secret_id: str) -> None:
+    """PermissionDenied unless the policy lets ``actor`` do ``action`` to the secret."""
+    values_module.require(actor, action, secret_get(organization=organization, secret_id=secret_id))
 
 
 def _needs_values(stype: SecretType) -> bool:
@@ -405,7 +409,7 @@ def _store_update(
 
 def secret_update(
     *,
-    actor: User,
+    actor: Actor,
     organization: Organization,
     secret_id: str,
     values: Any,
@@ -419,6 +423,7 @@ def secret_update(
     """Replace the values and tags of a secret. Its name and type never change; its
     rotation schedule changes only when ``rotation`` is given (null removes it)."""
     ctx = ctx or Context()
+    _require(actor, "secret.values.write", organization, secret_id)
     current = _read_current(organization, secret_id)
     data = current.data
     if name is not None and name != data["name"]:
@@ -456,7 +461,7 @@ def secret_update(
 
 def _retag(
     *,
-    actor: User,
+    actor: Actor,
     organization: Organization,
     secret_id: str,
     add: str | None = None,
@@ -465,6 +470,7 @@ def _retag(
     for given in (add, remove):
         if given is not None:
             validate_user_tag(given)
+    _require(actor, "secret.tag", organization, secret_id)
     current = _read_current(organization, secret_id)
     tags = set(current.data.get("tags") or [])
     if add is not None:
@@ -490,97 +496,34 @@ def _retag(
     return updated
 
 
-def tag_add(*, actor: User, organization: Organization, secret_id: str, tag: str) -> SecretIndex:
+def tag_add(*, actor: Actor, organization: Organization, secret_id: str, tag: str) -> SecretIndex:
     return _retag(actor=actor, organization=organization, secret_id=secret_id, add=tag)
 
 
-def tag_remove(*, actor: User, organization: Organization, secret_id: str, tag: str) -> SecretIndex:
+def tag_remove(
+    *, actor: Actor, organization: Organization, secret_id: str, tag: str
+) -> SecretIndex:
     return _retag(actor=actor, organization=organization, secret_id=secret_id, remove=tag)
 
 
-def secret_validate(*, actor: User, row: SecretIndex, ctx: Context) -> None:
+def secret_validate(*, actor: Actor, row: SecretIndex, ctx: Context) -> None:
     """Re-run the type's validation on the stored values; ValidationError when invalid.
     Reading the values to check them is audited like any read of values."""
-    document = secret_reveal(actor=actor, row=row, purpose="validate")
-    get_type(row.type).verify(dict(document.data.get("values") or {}), ctx)
+    stored = values_module.read_values(standing=actor, row=row, purpose="validate", audit_read=True)
+    get_type(row.type).verify(stored, ctx)
 
 
-def secret_delete(*, actor: User, organization: Organization, secret_id: str) -> None:
+def secret_delete(*, actor: Actor, organization: Organization, secret_id: str) -> None:
     """Remove every version from Vault, then the index row. Apps that depend on the secret
     may veto first (a ``ConflictError``) and clean up after."""
     row = secret_get(organization=organization, secret_id=secret_id)
+    values_module.require(actor, "secret.delete", row)
     _refuse_read_only(row.tags)
     hooks.before_delete(organization=organization, secret_id=secret_id)
     vault.delete_all(vault_path(organization.pk, secret_id))
     hooks.after_delete(organization=organization, secret_id=secret_id)
     _audit(actor, "secret.delete", row, version=row.version)
     row.delete()
-
-
-def secret_reveal(
-    *,
-    actor: User,
-    row: SecretIndex,
-    fields: list[str] | None = None,
-    version: int | None = None,
-    purpose: str | None = None,
-) -> vault.VaultDocument:
-    """The Vault document of a secret (its current version, or ``version``), for showing its
-    values; the read is audited (which fields, when given, and why: ``edit``, ``validate``).
-
-    The audit row is written while Vault prepares its answer (``vault.read_later``), and is
-    in the database before any value is returned: if it cannot be written, the answer is
-    dropped unread. It names the version the index knows; a read that finds another one
-    corrects it, and a read that finds nothing or fails takes the row back."""
-    answer = vault.read_later(vault_path(row.organization_id, row.secret_id), version=version)
-    expected = version if version is not None else row.version
-    detail: dict[str, Any] = {"version": expected, "fields": sorted(fields or [])}
-    if purpose:
-        detail["purpose"] = purpose
-    recorded = _audit(actor, "secret.read", row, **detail)
-    try:
-        document = answer()
-    except BaseException:
-        audit.withdraw(recorded)
-        raise
-    if document is None:
-        audit.withdraw(recorded)
-        raise NotFoundError(
-            SECRET_NOT_FOUND if version is None else f"The secret has no version {version}."
-        )
-    if document.version != expected:
-        audit.amend(recorded, version=document.version)
-    return document
-
-
-def secret_reveal_many(*, actor: User, rows: list[SecretIndex]) -> list[dict[str, str]]:
-    """The values of many secrets (a list with ``values=true``): Vault reads run
-    concurrently, and one statement audits them all. A secret gone from Vault is a 404."""
-
-    def read(row: SecretIndex) -> vault.VaultDocument | None:
-        return vault.read(vault_path(row.organization_id, row.secret_id))
-
-    with ThreadPoolExecutor(max_workers=vault.READERS) as pool:
-        documents = list(pool.map(read, rows))
-    if any(document is None for document in documents):
-        raise NotFoundError(SECRET_NOT_FOUND)
-    audit.record_many(
-        [
-            audit.event(
-                actor=actor.username,
-                action="secret.read",
-                organization=row.organization,
-                target_type="secret",
-                target_id=row.secret_id,
-                target_name=row.name,
-                version=document.version,
-                fields=[],
-            )
-            for row, document in zip(rows, documents, strict=True)
-            if document is not None
-        ]
-    )
-    return [dict(d.data.get("values") or {}) for d in documents if d is not None]
 
 
 _INDEX = RowLoader(SecretIndex)

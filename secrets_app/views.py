@@ -28,6 +28,7 @@ from pipeline_secrets.core.web import (
     time_context,
 )
 from secrets_app import hooks, schedule, selectors, services
+from secrets_app import values as secret_values
 from secrets_app.api.serializers import lifecycle_of
 from secrets_app.forms import (
     DeleteConfirmForm,
@@ -40,7 +41,6 @@ from secrets_app.forms import (
     type_label,
 )
 from secrets_app.models import SecretIndex
-from secrets_app.permissions import may_use_values, require_values_role
 from secrets_app.types import REGISTRY, Context, SecretType, get_type
 
 
@@ -130,7 +130,7 @@ class SecretView(OrgView):
         context["secret"] = row
         context["secret_type"] = stype
         context["type_label"] = type_label(row.type)
-        context["may_read_values"] = may_use_values(self.membership, row.type)
+        context["may_read_values"] = secret_values.may_read(self.membership, row)
         context["value_rows"] = value_rows(stype, field, revealed, display)
         context.update(time_context())
         for key, value in rotation_context(row).items():
@@ -146,18 +146,21 @@ class SecretView(OrgView):
         if stype is not None and stype.strict and not safe:
             return Display()
         try:
-            if safe and may_use_values(self.membership, row.type):
-                document = services.secret_reveal(
-                    actor=self.user, row=row, fields=safe, purpose="display"
+            if safe and secret_values.may_read(self.membership, row):
+                values = secret_values.read_values(
+                    standing=self.membership,
+                    row=row,
+                    purpose="display",
+                    audit_read=True,
+                    fields=safe,
                 )
-                values = dict(document.data.get("values") or {})
                 shown = {k: values[k] for k in safe if k in values}
                 return Display(keys=sorted(values), shown=shown)
-            values = dict(selectors.secret_document(row=row).data.get("values") or {})
+            keys = secret_values.value_keys(row=row)
         except VaultUnavailableError:
             return Display()
         # Key names only: no value reaches the page, so nothing is read on anyone's behalf.
-        return Display(keys=sorted(values))
+        return Display(keys=keys)
 
 
 # --------------------------------------------------------------------------- create
@@ -179,7 +182,7 @@ class SecretCreateView(SecretView):
         form = SecretCreateForm(
             request.POST, request.FILES, organization=self.organization, secret_type=stype
         )
-        require_values_role(self.membership, stype.name)
+        secret_values.require_write(self.membership, stype, self.organization)
         form.is_valid()
         values = form.values()
         if not form.errors:
@@ -190,7 +193,7 @@ class SecretCreateView(SecretView):
     def create(self, form: SecretCreateForm, values: dict[str, str]) -> HttpResponse:
         try:
             result = services.secret_create(
-                actor=self.user,
+                actor=self.membership,
                 organization=self.organization,
                 name=form.cleaned_data["name"],
                 type=form.secret_type.name,
@@ -312,11 +315,13 @@ class SecretValueView(SecretView):
         self, request: HttpRequest, org_id: int, secret_id: str, field: str = ""
     ) -> HttpResponse:
         row = self.get_row(secret_id)
-        require_values_role(self.membership, row.type)
-        document = services.secret_reveal(
-            actor=self.user, row=row, fields=[field] if field else None
+        revealed = secret_values.read_values(
+            standing=self.membership,
+            row=row,
+            purpose="show",
+            audit_read=True,
+            fields=[field] if field else None,
         )
-        revealed = dict(document.data.get("values") or {})
         display = self.display(row) if not is_htmx(request) else None
         context = self.secret_context(row, field=field, revealed=revealed, display=display)
         context["vrow"] = {**value_row(context["secret_type"], field, revealed), "focus": True}
@@ -354,7 +359,7 @@ class TagView(SecretView):
         change = services.tag_add if action == "add" else services.tag_remove
         try:
             return change(
-                actor=self.user,
+                actor=self.membership,
                 organization=self.organization,
                 secret_id=secret_id,
                 tag=form.cleaned_data["tag"],
@@ -374,13 +379,11 @@ class SecretEditView(SecretView):
 
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
-        require_values_role(self.membership, row.type)
         form = self.make_form(row, initial={"version": row.version, "verify": True})
         return render_page(request, self.page, self.secret_context(row, form=form), private=True)
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
-        require_values_role(self.membership, row.type)
         form = self.make_form(row, data=request.POST, files=request.FILES)
         form.is_valid()
         values = form.values()
@@ -396,11 +399,13 @@ class SecretEditView(SecretView):
 
     def make_form(self, row: SecretIndex, **kwargs: Any) -> SecretEditForm:
         # The form starts from the stored values: an audited read, like revealing them.
-        document = services.secret_reveal(actor=self.user, row=row, purpose="edit")
+        current = secret_values.read_values(
+            standing=self.membership, row=row, purpose="edit", audit_read=True
+        )
         return SecretEditForm(
             organization=self.organization,
             secret_type=get_type(row.type),
-            current=dict(document.data.get("values") or {}),
+            current=current,
             **kwargs,
         )
 
@@ -408,7 +413,7 @@ class SecretEditView(SecretView):
         self, row: SecretIndex, form: SecretEditForm, values: dict[str, str]
     ) -> HttpResponse:
         result = services.secret_update(
-            actor=self.user,
+            actor=self.membership,
             organization=self.organization,
             secret_id=row.secret_id,
             values=values,
@@ -432,19 +437,21 @@ class SecretDeleteView(SecretView):
 
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
-        require_values_role(self.membership, row.type)
+        secret_values.require(self.membership, "secret.delete", row)
         installed = self.installed(row)
         form = DeleteConfirmForm(secret_name=row.name, required=bool(installed))
         return render_page(request, self.page, self.delete_context(row, installed, form))
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
-        require_values_role(self.membership, row.type)
+        secret_values.require(self.membership, "secret.delete", row)
         installed = self.installed(row)
         form = DeleteConfirmForm(request.POST, secret_name=row.name, required=bool(installed))
         if not form.is_valid():
             return form_errors(request, self.page, self.delete_context(row, installed, form))
-        services.secret_delete(actor=self.user, organization=self.organization, secret_id=secret_id)
+        services.secret_delete(
+            actor=self.membership, organization=self.organization, secret_id=secret_id
+        )
         messages.success(request, f"Deleted {row.name} and all its versions.")
         return redirect_to(request, self.org_url("secrets:list"))
 
@@ -466,9 +473,10 @@ class SecretEnvDownloadView(SecretView):
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
-        require_values_role(self.membership, row.type)
-        document = services.secret_reveal(actor=self.user, row=row, purpose="download")
-        values = {k: str(v) for k, v in (document.data.get("values") or {}).items()}
+        stored = secret_values.read_values(
+            standing=self.membership, row=row, purpose="download", audit_read=True
+        )
+        values = {k: str(v) for k, v in stored.items()}
         response = HttpResponse(env_text(values), content_type="text/plain; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{row.name}.env"'
         response["Cache-Control"] = "no-store"

@@ -68,3 +68,11 @@ def check_access(
             assert_problem(response, want)
         responses[persona] = response
     return responses
+
+
+def secret_values(*, row: Any) -> dict[str, Any]:
+    """A secret's stored values, read by the test as the product itself (no audit row)."""
+    from orgs import policy
+    from secrets_app import values
+
+    return values.read_values(standing=policy.System("test"), row=row, purpose="test")

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from clusters.models import Cluster, Installation
-from clusters.services import expire_and_retry
+from clusters.sync import expire_and_retry
 from orgs.models import AuditEvent
 from tests.helpers import assert_problem, check_access
 from tools.proc import free_port

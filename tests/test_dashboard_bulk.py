@@ -176,7 +176,7 @@ def test_bulk_delete_reports_items_the_role_cannot_delete(
         url(personas, "delete"), {"id": ids, "confirm": "1", "count": "2"}
     )
     html = done.content.decode()
-    assert "1 failed" in html and ">failed<" in html and "needs the admin role" in html
+    assert "1 failed" in html and ">failed<" in html and "the admin role" in html
     assert set(SecretIndex.objects.values_list("name", flat=True)) == {"kubecfg"}
 
 

@@ -15,10 +15,10 @@ from django.test import Client
 from clusters.models import Cluster, Installation
 from orgs.models import AuditEvent
 from secrets_app.models import SecretIndex
-from secrets_app.selectors import secret_values
 from secrets_app.templatetags.secret_ui import until
 from secrets_app.types.base import article
 from tests.conftest import Personas, VaultServer
+from tests.helpers import secret_values
 from tests.test_dashboard import signed_in
 from tests.test_dashboard_secrets import HTMX, VALUE, base, create, detail, edit, make_secret
 from tests.test_types_cloud import service_account

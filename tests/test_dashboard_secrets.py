@@ -94,7 +94,7 @@ def test_create_with_generation_shows_the_values_once(
     assert "no-store" in response["Cache-Control"]
     row = SecretIndex.objects.get(name="mysql-root")
     assert row.tags == ["a", "env:prod"] and row.updated_by == "mike"
-    from secrets_app.selectors import secret_values
+    from tests.helpers import secret_values
 
     password = secret_values(row=row)["password"]
     html = response.content.decode()
@@ -248,7 +248,7 @@ def test_edit_keeps_empty_secret_fields_and_shows_errors_inline(
     assert bad["HX-Reswap"] == "none" and "Type the password" in bad.content.decode()
     ok = edit(client, personas, row, {"v_username": "admin", "v_password": ""})
     assert ok.status_code == 200 and ok["HX-Redirect"] == detail(personas, row)
-    from secrets_app.selectors import secret_values
+    from tests.helpers import secret_values
 
     row.refresh_from_db()
     assert secret_values(row=row) == {"username": "admin", "password": VALUE}
@@ -283,7 +283,7 @@ def test_generic_edit_changes_removes_and_adds_keys(vault: VaultServer, personas
     assert VALUE not in form and 'name="v_password"' in form and 'name="rm_user"' in form
     data = {"v_password": "", "rm_user": "on", "pair_key_0": "extra", "pair_value_0": "x"}
     edit(client, personas, row, data)
-    from secrets_app.selectors import secret_values
+    from tests.helpers import secret_values
 
     row.refresh_from_db()
     assert secret_values(row=row) == {"password": VALUE, "extra": "x"}

@@ -11,8 +11,8 @@ from django.test import Client
 from orgs.models import AuditEvent
 from secrets_app import services
 from secrets_app.models import SecretIndex, SecretLifecycle
-from secrets_app.selectors import secret_values
 from tests.conftest import Personas, VaultServer
+from tests.helpers import secret_values
 from tests.test_dashboard import signed_in
 
 pytestmark = pytest.mark.django_db

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from orgs.models import AuditEvent
 from pipeline_secrets.core import periodic
 from secrets_app import lifecycle, services
+from secrets_app import values as secret_values
 from secrets_app.models import SecretIndex, SecretLifecycle
 from secrets_app.types import REGISTRY, Context
 from secrets_app.types.tls import certificates
@@ -65,7 +66,7 @@ def test_short_lived_certificate_is_renewed_inside_its_window_and_not_before(vau
     assert inside["clusters.installations"] == "expired 0, retried 0, failed 0"
     renewed = SecretIndex.objects.get(pk=row.pk)
     assert renewed.version == 2 and renewed.updated_by == "system"
-    values = services.secret_reveal(actor=personas.admin, row=renewed).data["values"]
+    values = secret_values.read_values(standing=personas.admin, row=renewed, purpose="show")
     server = certificates(values["serverCert"])[0]
     assert server.not_valid_before_utc <= due < server.not_valid_after_utc
     # The 3-hour CA was inside its window too: a new CA, the old one kept for the transition.

@@ -11,7 +11,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from clusters.models import Cluster, Installation
-from clusters.services import expire_and_retry
+from clusters.sync import expire_and_retry
 from orgs import services as org_services
 from tests.conftest import make_user
 

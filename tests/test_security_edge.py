@@ -20,8 +20,8 @@ from clusters.forms import parse_mapping
 from orgs import services as org_services
 from orgs.models import User
 from secrets_app.models import SecretIndex
-from secrets_app.selectors import secret_values
 from tests.conftest import Personas, VaultServer
+from tests.helpers import secret_values
 from tests.live_app import LiveApp, live_app
 from tests.test_dashboard import signed_in
 from tests.test_dashboard_secrets import HTMX, create

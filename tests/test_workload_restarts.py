@@ -9,7 +9,7 @@ import hashlib
 import pytest
 
 from clusters.models import Installation
-from clusters.services import expire_and_retry
+from clusters.sync import expire_and_retry
 from clusters.workloads import RESTART_ANNOTATION
 from orgs import notifications
 from orgs.models import AuditEvent, NotificationDelivery

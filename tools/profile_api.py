@@ -45,7 +45,7 @@ READ_STAGES: list[Stage] = [
     ("membership + role", "orgs.scoping", "resolve_membership", None),
     ("index lookup", "secrets_app.selectors", "secret_get", None),
     ("index lookup", "secrets_app.services", "secret_row", None),
-    ("reveal (own work)", "secrets_app.services", "secret_reveal", None),
+    ("reveal (own work)", "secrets_app.values", "reveal", None),
     # Sent first, answer read after the audit row: the wait is what the row did not cover.
     (
         "Vault call (send, wait for answer)",

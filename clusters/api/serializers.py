@@ -15,6 +15,23 @@ from rest_framework.fields import SkipField
 from orgs.api.serializers import UtcDateTimeField
 from secrets_app.api.serializers import SecretSerializer, StrictStringField
 
+NAMESPACE_PATTERNS_HELP = (
+    "fnmatch patterns over namespace names (*, ?, [...]). Members install, uninstall and "
+    "name workloads only in a namespace matching an allow pattern and no deny pattern; "
+    "admins anywhere."
+)
+
+
+# Reads and writes a cluster's namespace rule (``clusters.namespaces``).
+class NamespaceRuleSerializer(serializers.Serializer):
+    allow = serializers.ListField(
+        child=StrictStringField(max_length=63), help_text=NAMESPACE_PATTERNS_HELP
+    )
+    deny = serializers.ListField(
+        child=StrictStringField(max_length=63),
+        help_text="Default: kube-system, kube-public, kube-node-lease.",
+    )
+
 
 # Reads a ``Cluster``.
 class ClusterSerializer(serializers.Serializer):

@@ -10,6 +10,11 @@ urlpatterns = [
         name="cluster",
     ),
     path(
+        "orgs/<id:org_id>/clusters/<id:cluster_id>/namespace-rule",
+        views.ClusterNamespaceRuleView.as_view(),
+        name="cluster-namespace-rule",
+    ),
+    path(
         "orgs/<id:org_id>/clusters/<id:cluster_id>/secrets",
         views.ClusterSecretsView.as_view(),
         name="cluster-secrets",

@@ -8,8 +8,9 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clusters import selectors, services, single
+from clusters import namespaces, selectors, services, single
 from clusters.api.serializers import (
+    NAMESPACE_PATTERNS_HELP,
     ClusterCreateSerializer,
     ClusterSecretSerializer,
     ClusterSerializer,
@@ -17,9 +18,10 @@ from clusters.api.serializers import (
     InstallOneSerializer,
     InstallResultSerializer,
     InstallSerializer,
+    NamespaceRuleSerializer,
 )
 from orgs import policy
-from orgs.scoping import OrgScopedAPIView, actor
+from orgs.scoping import OrgScopedAPIView
 from pipeline_secrets.core.api.params import flag
 from pipeline_secrets.core.api.schema import ORG_ID, VALIDATE, errors, id_parameter
 from secrets_app.types import Context
@@ -56,7 +58,7 @@ class ClusterListView(OrgScopedAPIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         cluster = services.cluster_create(
-            actor=actor(request),
+            actor=self.membership,
             organization=self.organization,
             name=data["name"],
             secret_id=data.get("secretId"),
@@ -101,8 +103,45 @@ class ClusterDetailView(OrgScopedAPIView):
     )
     def delete(self, request: Request, org_id: int, cluster_id: int) -> Response:
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
-        services.cluster_delete(actor=actor(request), cluster=cluster)
+        services.cluster_delete(actor=self.membership, cluster=cluster)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClusterNamespaceRuleView(OrgScopedAPIView):
+    """The cluster's namespace rule: everyone who sees the cluster reads it, admins set it
+    (the service asks the policy for ``cluster.manage`` too)."""
+
+    policy_actions = {"GET": "cluster.view", "PUT": "cluster.manage"}
+
+    @extend_schema(
+        operation_id="getClusterNamespaceRule",
+        tags=["clusters"],
+        parameters=[ORG_ID, CLUSTER_ID],
+        responses={200: NamespaceRuleSerializer, **errors(403, 404)},
+    )
+    def get(self, request: Request, org_id: int, cluster_id: int) -> Response:
+        cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
+        return Response(NamespaceRuleSerializer(namespaces.rule_of(cluster)).data)
+
+    @extend_schema(
+        operation_id="setClusterNamespaceRule",
+        tags=["clusters"],
+        parameters=[ORG_ID, CLUSTER_ID],
+        request=NamespaceRuleSerializer,
+        responses={200: NamespaceRuleSerializer, **errors(400, 403, 404)},
+        description="Replaces the rule (admin role). " + NAMESPACE_PATTERNS_HELP,
+    )
+    def put(self, request: Request, org_id: int, cluster_id: int) -> Response:
+        cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
+        body = NamespaceRuleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        cluster = namespaces.set_rule(
+            actor=self.membership,
+            cluster=cluster,
+            allow=body.validated_data["allow"],
+            deny=body.validated_data["deny"],
+        )
+        return Response(NamespaceRuleSerializer(namespaces.rule_of(cluster)).data)
 
 
 class ClusterSecretsView(OrgScopedAPIView):
@@ -148,13 +187,12 @@ class ClusterSecretsView(OrgScopedAPIView):
         query = data["query"]
         tags = list(query.get("tags") or []) + ([query["tag"]] if query.get("tag") else [])
         results = services.install(
-            actor=actor(request),
+            actor=self.membership,
             cluster=cluster,
             namespace=data["namespace"],
             query=services.InstallQuery(type=query.get("type"), tags=tags, ids=query["ids"]),
             overwrite=data["overwrite"],
             ttl=data.get("ttl"),
-            role=self.membership.role,
             workload_list=data.get("workloads"),
         )
         return Response(InstallResultSerializer(results, many=True).data)
@@ -212,14 +250,13 @@ class ClusterSecretDetailView(OrgScopedAPIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         item, _ = single.install_one(
-            actor=actor(request),
+            actor=self.membership,
             cluster=cluster,
             name=name,
             namespace=data["namespace"],
             source=data.get("sourceSecretName"),
             spec=data.get("spec"),
             merge=merge,
-            role=self.membership.role,
             workload_list=data.get("workloads"),
         )
         return Response(InstallOneResponseSerializer(item).data)
@@ -238,7 +275,5 @@ class ClusterSecretDetailView(OrgScopedAPIView):
     def delete(self, request: Request, org_id: int, cluster_id: int, name: str) -> Response:
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
         namespace = services.validate_label(request.query_params.get("namespace"), "namespace")
-        services.uninstall(
-            cluster=cluster, namespace=namespace, name=name, actor=actor(request).username
-        )
+        services.uninstall(cluster=cluster, namespace=namespace, name=name, actor=self.membership)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -18,7 +18,8 @@ from rest_framework import serializers
 
 from orgs.api.serializers import UtcDateTimeField, given
 from pipeline_secrets.core.converters import ID_MAX
-from secrets_app import schedule, vault
+from secrets_app import schedule
+from secrets_app import values as secret_values
 from secrets_app.models import SecretIndex, SecretLifecycle
 from secrets_app.types import get_type
 
@@ -170,7 +171,7 @@ class VaultTimeField(UtcDateTimeField):
 
     def to_representation(self, value: Any) -> Any:
         if isinstance(value, str):
-            value = vault.parse_time(value)
+            value = secret_values.parse_time(value)
         return super().to_representation(value)
 
 
@@ -368,7 +369,7 @@ class EarlierVersion:
         return sorted(self.values)
 
     @classmethod
-    def of(cls, row: SecretIndex, document: vault.VaultDocument) -> EarlierVersion:
+    def of(cls, row: SecretIndex, document: secret_values.Document) -> EarlierVersion:
         data = document.data
         values = dict(data.get("values") or {})
         return cls(
@@ -377,7 +378,7 @@ class EarlierVersion:
             type=row.type,
             tags=list(data.get("tags") or []),
             version=document.version,
-            updated_at=vault.parse_time(document.created_time),
+            updated_at=secret_values.parse_time(document.created_time),
             updated_by=data.get("updatedBy") or "",
             expires_at=get_type(row.type).expiry(values),
             values=values,

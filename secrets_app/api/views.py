@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orgs import policy
-from orgs.scoping import OrgScopedAPIView, actor
+from orgs.scoping import OrgScopedAPIView
 from pipeline_secrets.core.api.params import aware_time, flag, positive_int, texts
 from pipeline_secrets.core.api.schema import (
     ORG_ID,
@@ -26,6 +26,7 @@ from pipeline_secrets.core.api.schema import (
 )
 from pipeline_secrets.core.errors import NotFoundError
 from secrets_app import lifecycle, schedule, selectors, services
+from secrets_app import values as secret_values
 from secrets_app.api.serializers import (
     SECRET_TYPE_MAP_SCHEMA,
     EarlierVersion,
@@ -40,7 +41,6 @@ from secrets_app.api.serializers import (
     secret_created_data,
     secret_item_data,
 )
-from secrets_app.permissions import may_use_values, require_values_role
 from secrets_app.types import REGISTRY, Context, get_type
 
 SECRET_ID = secret_id_parameter(description="secretId (hex SHA-256 of the name)")
@@ -158,8 +158,8 @@ class SecretListView(OrgScopedAPIView):
         if not with_values:
             return Response(SecretItemSerializer(rows, many=True).data)
         found = list(rows)
-        readable = [r for r in found if may_use_values(self.membership, r.type)]
-        values = services.secret_reveal_many(actor=actor(request), rows=readable)
+        readable = [r for r in found if secret_values.may_read(self.membership, r)]
+        values = secret_values.reveal_many(standing=self.membership, rows=readable)
         by_id = {r.secret_id: v for r, v in zip(readable, values, strict=True)}
         return Response(SecretItemSerializer(found, many=True, context={"values": by_id}).data)
 
@@ -173,9 +173,8 @@ class SecretListView(OrgScopedAPIView):
     def post(self, request: Request, org_id: int) -> Response:
         body = SecretWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        require_values_role(self.membership, body.validated_data["type"])
         result = services.secret_create(
-            actor=actor(request),
+            actor=self.membership,
             organization=self.organization,
             ctx=Context(verify_remote=flag(request, "validate", default=True)),
             **body.validated_data,
@@ -206,16 +205,18 @@ class SecretDetailView(OrgScopedAPIView):
     def get(self, request: Request, org_id: int, secret_id: str) -> Response:
         row = services.secret_row(organization=self.organization, secret_id=secret_id)
         version = positive_int(request, "version")
-        if not may_use_values(self.membership, row.type):
+        if not secret_values.may_read(self.membership, row):
             if flag(request, "values") or version is not None:
-                require_values_role(self.membership, row.type)
+                secret_values.require(self.membership, "secret.values.read", row)
             return Response(secret_item_data(row))
         if version is not None:
-            old = services.secret_reveal(actor=actor(request), row=row, version=version)
+            old = secret_values.reveal(
+                standing=self.membership, row=row, purpose="show", version=version
+            )
             earlier = EarlierVersion.of(row, old)
             context = {"values": {earlier.secret_id: earlier.values}}
             return Response(SecretItemSerializer(earlier, context=context).data)
-        document = services.secret_reveal(actor=actor(request), row=row)
+        document = secret_values.reveal(standing=self.membership, row=row, purpose="show")
         if document.version != row.version:
             # Vault moved on without the index (a repaired failure): catch the index up.
             row = services.index_sync(organization=self.organization, secret_id=secret_id) or row
@@ -234,10 +235,8 @@ class SecretDetailView(OrgScopedAPIView):
         body = SecretUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(body.validated_data)
-        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
-        require_values_role(self.membership, row.type)
         result = services.secret_update(
-            actor=actor(request),
+            actor=self.membership,
             organization=self.organization,
             secret_id=secret_id,
             values=data["values"],
@@ -258,10 +257,8 @@ class SecretDetailView(OrgScopedAPIView):
         responses={204: None, **errors(403, 404, 409, 503)},
     )
     def delete(self, request: Request, org_id: int, secret_id: str) -> Response:
-        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
-        require_values_role(self.membership, row.type)
         services.secret_delete(
-            actor=actor(request), organization=self.organization, secret_id=secret_id
+            actor=self.membership, organization=self.organization, secret_id=secret_id
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -281,7 +278,7 @@ class SecretVersionsView(OrgScopedAPIView):
     )
     def get(self, request: Request, org_id: int, secret_id: str) -> Response:
         row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
-        versions = selectors.secret_versions(row=row)
+        versions = secret_values.versions(row=row)
         context = {"current": row.version}
         return Response(SecretVersionSerializer(versions, many=True, context=context).data)
 
@@ -313,7 +310,7 @@ class SecretTagView(OrgScopedAPIView):
     )
     def put(self, request: Request, org_id: int, secret_id: str, tag: str) -> Response:
         row = services.tag_add(
-            actor=actor(request), organization=self.organization, secret_id=secret_id, tag=tag
+            actor=self.membership, organization=self.organization, secret_id=secret_id, tag=tag
         )
         return Response(row.tags)
 
@@ -325,7 +322,7 @@ class SecretTagView(OrgScopedAPIView):
     )
     def delete(self, request: Request, org_id: int, secret_id: str, tag: str) -> Response:
         services.tag_remove(
-            actor=actor(request), organization=self.organization, secret_id=secret_id, tag=tag
+            actor=self.membership, organization=self.organization, secret_id=secret_id, tag=tag
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -345,10 +342,9 @@ class SecretValidateView(OrgScopedAPIView):
     )
     def get(self, request: Request, org_id: int, secret_id: str) -> Response:
         row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
-        require_values_role(self.membership, row.type)
         verify_remote = flag(request, "validate", default=True)
         services.secret_validate(
-            actor=actor(request), row=row, ctx=Context(verify_remote=verify_remote)
+            actor=self.membership, row=row, ctx=Context(verify_remote=verify_remote)
         )
         context = {"valid": True, "remoteChecked": verify_remote}
         return Response(SecretValidationSerializer(row, context=context).data)
@@ -370,12 +366,13 @@ class SecretRollbackView(OrgScopedAPIView):
         ),
     )
     def post(self, request: Request, org_id: int, secret_id: str) -> Response:
+        # Unknown secret 404, then the policy, before the body is read.
         row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
-        require_values_role(self.membership, row.type)
+        secret_values.require(self.membership, "secret.values.write", row)
         body = RollbackSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         result = lifecycle.secret_rollback(
-            actor=actor(request),
+            actor=self.membership,
             organization=self.organization,
             secret_id=secret_id,
             version=body.validated_data["version"],
@@ -401,10 +398,8 @@ class SecretRotateView(OrgScopedAPIView):
         ),
     )
     def post(self, request: Request, org_id: int, secret_id: str) -> Response:
-        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
-        require_values_role(self.membership, row.type)
         result = lifecycle.secret_rotate(
-            actor=actor(request), organization=self.organization, secret_id=secret_id
+            actor=self.membership, organization=self.organization, secret_id=secret_id
         )
         context = {"generated": result.generated, "installations": result.installations}
         return Response(SecretCreatedSerializer(result.row, context=context).data)
@@ -424,10 +419,8 @@ class SecretVersionView(OrgScopedAPIView):
         ),
     )
     def delete(self, request: Request, org_id: int, secret_id: str, version: int) -> Response:
-        row = selectors.secret_get(organization=self.organization, secret_id=secret_id)
-        require_values_role(self.membership, row.type)
         lifecycle.secret_destroy_version(
-            actor=actor(request),
+            actor=self.membership,
             organization=self.organization,
             secret_id=secret_id,
             version=version,

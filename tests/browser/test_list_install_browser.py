@@ -21,6 +21,7 @@ from playwright.sync_api import Download, Page, expect
 from clusters import services as cluster_services
 from clusters.models import Cluster
 from secrets_app import services
+from secrets_app import values as secret_values
 from secrets_app.models import SecretIndex
 from tests.browser.conftest import TIMEOUT_MS, Dashboard
 from tests.conftest import Personas, VaultServer, token_client
@@ -309,7 +310,7 @@ def test_activity_filters_are_bookmarkable_and_export_the_filtered_trail(
     create(personas, "payments-db", "password", {"username": "app"}, ["env:prod"])
     web = create(personas, "web-api", "generic", {"TOKEN": HIDDEN}, ["env:prod"], by="member")
     create(personas, "web-cache", "generic", {"URL": "redis://cache"}, [], by="member")
-    services.secret_reveal(actor=personas.member, row=web, fields=["TOKEN"])
+    secret_values.reveal(standing=personas.member, row=web, purpose="show", fields=["TOKEN"])
     services.tag_add(
         actor=personas.admin, organization=personas.org, secret_id=web.secret_id, tag="team:web"
     )

@@ -10,9 +10,9 @@ from playwright.sync_api import FilePayload, expect
 
 from secrets_app import services
 from secrets_app.models import SecretIndex
-from secrets_app.selectors import secret_values
 from tests.browser.conftest import Dashboard
 from tests.conftest import Personas, VaultServer
+from tests.helpers import secret_values
 from tests.test_types_cloud import service_account
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.vault]

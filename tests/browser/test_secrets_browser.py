@@ -9,10 +9,10 @@ from playwright.sync_api import expect
 
 from secrets_app import services
 from secrets_app.models import SecretIndex
-from secrets_app.selectors import secret_values
 from secrets_app.types import REGISTRY, SecretType
 from tests.browser.conftest import Dashboard
 from tests.conftest import Personas, VaultServer
+from tests.helpers import secret_values
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.vault]
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from clusters.services import expire_and_retry
-from secrets_app import vault
+from clusters.sync import expire_and_retry
+from secrets_app import values as secret_values
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         # This runs every minute (make run) or as a CronJob: it also keeps the app's
         # Vault token from expiring while no request comes in.
-        vault.keep_token_alive()
+        secret_values.keep_token_alive()
         counts = expire_and_retry()
         self.stdout.write(
             f"expired {counts['expired']}, retried {counts['retried']}, failed {counts['failed']}"

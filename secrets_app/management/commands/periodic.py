@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from pipeline_secrets.core import periodic
-from secrets_app import vault
+from secrets_app import values as secret_values
 
 periodic_logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # With no request coming in, this keeps the app's Vault token from expiring.
-        vault.keep_token_alive()
+        secret_values.keep_token_alive()
         now: datetime = options.get("now") or timezone.now()
         only = set(options["only"])
         failed = []
