@@ -32,6 +32,7 @@ from orgs.invitations import invitation_hash
 from orgs.models import AuditEvent, Invitation, Membership, Role, Source
 from tests.conftest import Personas, token_client
 from tests.github_standin import GitHubStandIn
+from tests.sso_fixtures import Mailbox
 from tests.test_security_consent import ldap_round_trip
 from tests.test_signin_github import github_sign_in, link, signed_in_user
 from tests.worker import run_worker
@@ -143,6 +144,27 @@ def test_mail_leaves_the_request_sealed_and_is_sent_once(
         row["kwargs"]["sealed"] == "sent"
         for row in DBTaskResult.objects.values_list("args_kwargs", flat=True)
     )
+
+
+def test_a_sealed_mail_opens_only_with_the_servers_secret_key(
+    personas: Personas, mailbox: Mailbox, settings: Any
+) -> None:
+    answer = token_client(personas.admin).post(
+        f"/api/v1/orgs/{personas.org.pk}/invites",
+        {"email": "nina@example.org", "role": Role.VIEWER},
+        format="json",
+    )
+    assert answer.status_code == 201
+    original = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "another-" + original, []
+    with pytest.raises(AssertionError, match="UnreadableMail"):
+        run_worker()  # a key that did not seal it opens nothing: the task fails, unsent
+    assert not mailbox.messages
+    # The key rotated with the old one kept as a fallback: the queued mail still goes out.
+    settings.SECRET_KEY_FALLBACKS = [original]
+    DBTaskResult.objects.update(status=TaskResultStatus.READY)
+    assert run_worker() == 1
+    assert len(mailbox.messages) == 1 and INVITE_LINK.search(mailbox.messages[0].get_content())
 
 
 # --------------------------------------------------------------------------- links
