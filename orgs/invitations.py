@@ -21,12 +21,12 @@ from datetime import timedelta
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from orgs import audit
+from orgs import audit, tasks
 from orgs.models import Invitation, Membership, Organization, Source, User
 from orgs.services import audit_member, validate_role
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
@@ -89,24 +89,25 @@ def invitation_create(
             target_name=invitee.username if invitee is not None else email,
             role=role,
         )
-    _send(invitation, actor, f"{settings.PUBLIC_URL or base_url.rstrip('/')}/invites/{raw}/")
+        _send(invitation, actor, f"{settings.PUBLIC_URL or base_url.rstrip('/')}/invites/{raw}/")
     return invitation, raw
 
 
 def _send(invitation: Invitation, actor: User, link: str) -> None:
+    """Queue the invitation mail (sealed: the link is its only copy) for the worker."""
     organization = invitation.organization
-    send_mail(
+    message = EmailMessage(
         subject=f"[Pipeline Secrets] {actor.username} invites you to {organization.name}",
-        message=(
+        body=(
             f"{actor.username} invites you to the organization {organization.name} on "
             f"Pipeline Secrets, as {invitation.role}.\n\nOpen this link to accept; it works "
             f"once, until {invitation.expires_at:%Y-%m-%d %H:%M} UTC:\n\n{link}\n\n"
             "If you did not expect this, ignore this message: nothing happens until you "
             "accept.\n"
         ),
-        from_email=None,
-        recipient_list=[invitation.email],
+        to=[invitation.email],
     )
+    tasks.queue_mail(message)
 
 
 def shown_email(invitation: Invitation) -> str:

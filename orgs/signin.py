@@ -13,14 +13,16 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
 from allauth.account.signals import user_logged_in as allauth_logged_in
 from allauth.account.utils import filter_users_by_email
+from allauth.core import context as allauth_context
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
+from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from orgs import audit, consent, github, invitations
+from orgs import audit, consent, github, invitations, tasks
 from orgs.models import Invitation, Source, User
 
 logger = logging.getLogger(__name__)
@@ -126,6 +128,14 @@ class AccountAdapter(DefaultAccountAdapter):
         record_for_user(
             _user_by_login(login), actor=login or "anonymous", action="signin.fail", source="local"
         )
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Render the mail here, send it from the worker: it is queued sealed (its reset key
+        or confirmation link is in no other row) and the request never waits on SMTP."""
+        request = allauth_context.request
+        rendering = {"request": request, "email": email, "current_site": get_current_site(request)}
+        rendering.update(context)
+        tasks.queue_mail(self.render_mail(template_prefix, email, rendering))
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -8,6 +8,10 @@ removed or demoted by it either; that needs an admin's hand.
 
 Each membership the source still grants is stamped ``provider_checked_at``; one it no longer
 grants is removed together with the API tokens minted under it.
+
+A GitHub link or group mapping the operator does not trust (``GITHUB_TRUSTED_ORGS``,
+``LDAP_TRUSTED_GROUPS``, ``orgs.consent``) grants nothing: its organization stays managed, so
+the memberships it made end at the next synchronisation, audited like any other removal.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from orgs import audit
+from orgs import audit, consent
 from orgs.models import (
     ApiToken,
     GitHubLink,
@@ -127,7 +131,7 @@ def apply_groups(*, user: User, groups: Iterable[str]) -> None:
     managed: set[int] = set()
     for mapping in GroupMapping.objects.all():
         managed.add(mapping.organization_id)
-        if mapping.group in mine:
+        if mapping.group in mine and consent.group_trusted(mapping.group):
             wanted.setdefault(mapping.organization_id, []).append(mapping.role)
     roles = {org_id: _strongest(r) for org_id, r in wanted.items()}
     apply(
@@ -148,7 +152,7 @@ def apply_github(*, user: User, orgs: Iterable[str], teams: Iterable[tuple[str, 
     for link in GitHubLink.objects.all():
         managed.add(link.organization_id)
         github_org = link.github_org.lower()
-        if github_org not in my_orgs:
+        if github_org not in my_orgs or not consent.github_org_trusted(github_org):
             continue
         team_roles = [
             role

@@ -3,19 +3,22 @@
 Tasks are rows of the database task backend (``settings.TASKS``): queued inside the caller's
 transaction, a task commits with the change that asked for it, or not at all. A run is
 idempotent: it sends only what it claims (``orgs.notifications_send``), so a run queued
-twice sends nothing twice.
+twice sends nothing twice; a queued mail is sealed in its row and marked sent there once
+sent (``orgs.mail_outbox``), so that row run again sends nothing.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
-from django_tasks import task
+from django_tasks import TaskContext, task
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from orgs import mail_outbox
 from orgs import notifications_send as send
 from orgs.models import NotificationDelivery
 
@@ -33,6 +36,19 @@ def deliver_notifications() -> dict[str, int]:
 def queue_deliveries() -> None:
     """Queue a delivery run, in the caller's transaction (the task row commits with it)."""
     deliver_notifications.enqueue()
+
+
+@task(takes_context=True)
+def send_sealed_mail(context: TaskContext, sealed: str, key: str) -> dict[str, int]:
+    """Send one queued mail, once (``orgs.mail_outbox``); ``sealed`` is read back from the
+    row, so a row already sent sends nothing."""
+    return mail_outbox.send_once(str(context.task_result.id), key)
+
+
+def queue_mail(message: EmailMessage) -> None:
+    """Queue ``message`` for the worker, sealed, in the caller's transaction."""
+    key = mail_outbox.new_key()
+    send_sealed_mail.enqueue(sealed=mail_outbox.seal(message, key), key=key)
 
 
 def enqueue_due(now: datetime) -> dict[str, int]:

@@ -11,6 +11,7 @@ from orgs.models import Invitation, Membership, Organization, Role, User
 from orgs.scoping import ORG_NOT_FOUND
 from tests.conftest import Personas, make_user, token_client
 from tests.helpers import assert_problem, check_access
+from tests.worker import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -196,6 +197,7 @@ def test_member_detail(personas: Personas, clients: dict[str, APIClient]) -> Non
     assert_problem(clients["admin"].get(member_url(personas.org.pk, personas.outsider.pk)), 404)
 
 
+@pytest.mark.django_db(transaction=True)  # the worker sends the mail (tests/worker.py)
 def test_add_member_is_admin_only_and_invites(
     personas: Personas, clients: dict[str, APIClient], mailbox
 ) -> None:
@@ -213,10 +215,12 @@ def test_add_member_is_admin_only_and_invites(
     assert body["state"] == "pending" and body["email"] == "***@example.org"
     assert Invitation.objects.get(pk=body["id"]).invitee == newbie
     assert role_in(personas.org, newbie) is None  # a member only once nina accepts
+    run_worker()  # the request only queued the mail
     assert "/invites/" in mailbox.last_to("nina@example.org").get_content()
     assert_bearer_challenge(responses["anonymous"])
 
 
+@pytest.mark.django_db(transaction=True)  # the worker sends the mail (tests/worker.py)
 def test_added_member_defaults_to_viewer_and_needs_an_address(
     personas: Personas, clients: dict[str, APIClient], mailbox
 ) -> None:
@@ -226,6 +230,7 @@ def test_added_member_defaults_to_viewer_and_needs_an_address(
         field="username",
     )
     assert "no e-mail address" in body["detail"]
+    run_worker()
     assert not Invitation.objects.exists() and not mailbox.messages
     personas.outsider.email = "oscar@example.org"
     personas.outsider.save(update_fields=["email"])

@@ -12,6 +12,7 @@ from orgs import audit
 from orgs.models import AuditEvent, User
 from tests.helpers import assert_problem, check_access
 from tests.schema_check import CheckedAPIClient
+from tests.worker import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +58,7 @@ def test_secret_lifecycle_is_audited_without_values(vault, personas, clients):
     assert generated not in dump and GIVEN not in dump
 
 
+@pytest.mark.django_db(transaction=True)  # the worker sends the mail (tests/worker.py)
 def test_members_and_tokens_are_audited(vault, personas, clients, mailbox):
     org = personas.org.pk
     admin = clients["admin"]
@@ -67,6 +69,7 @@ def test_members_and_tokens_are_audited(vault, personas, clients, mailbox):
         f"/api/v1/orgs/{org}/members", {"username": "nina", "role": "viewer"}, format="json"
     )
     assert invited.status_code == 202, invited.content
+    run_worker()  # the request only queued the mail
     link = re.search(r"/invites/[\w-]+/", mailbox.last_to("nina@example.org").get_content())
     assert link
     browser = Client()

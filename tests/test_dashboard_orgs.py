@@ -9,6 +9,7 @@ from orgs import services as org_services
 from orgs.models import ApiToken, Invitation, Membership, Organization, Role, User
 from tests.conftest import Personas, make_user
 from tests.test_dashboard import scan, signed_in
+from tests.worker import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +99,7 @@ def test_members_page_lists_members_and_the_role_rules(personas: Personas) -> No
     assert signed_in(personas, "outsider").get(members_url(personas)).status_code == 404
 
 
+@pytest.mark.django_db(transaction=True)  # the worker sends the mail (tests/worker.py)
 def test_admins_invite_members_by_username(personas: Personas, mailbox) -> None:
     nina = make_user("nina")
     nina.email = "nina@example.org"
@@ -111,6 +113,7 @@ def test_admins_invite_members_by_username(personas: Personas, mailbox) -> None:
     assert not Membership.objects.filter(user=nina).exists()  # only accepting makes it
     invitation = Invitation.objects.get(invitee=nina)
     assert (invitation.role, invitation.email) == (Role.MEMBER, "nina@example.org")
+    run_worker()  # the request only queued the mail
     assert "/invites/" in mailbox.last_to("nina@example.org").get_content()
     invites = client.get(f"/orgs/{personas.org.pk}/invites/").content.decode()
     assert "nina" in invites and "nina@example.org" not in invites  # the address stays hers

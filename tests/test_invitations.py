@@ -17,8 +17,10 @@ from tests.conftest import Personas
 from tests.helpers import assert_problem, check_access
 from tests.sso_fixtures import Mailbox
 from tests.test_dashboard import signed_in
+from tests.worker import run_worker
 
-pytestmark = pytest.mark.django_db
+# The worker sends the mails (tests/worker.py): it reads committed task rows.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 LINK = re.compile(r"https?://[^\s]+/invites/([A-Za-z0-9_-]+)/")
 
@@ -33,6 +35,7 @@ def invite(personas: Personas, mailbox: Mailbox, email: str, role: str = Role.ME
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["state"] == "pending" and body["role"] == role and "token" not in body
+    run_worker()  # the request only queued the mail
     mail = mailbox.last_to(email)
     match = LINK.search(mail.get_content())
     assert match, mail.get_content()
@@ -136,7 +139,8 @@ def test_the_operator_can_open_sign_up(personas: Personas, settings, mailbox: Ma
     assert response.status_code == 302
     user = User.objects.get(username="walkin")
     assert not Membership.objects.filter(user=user).exists()
-    # A verification mail went out through the SMTP server.
+    # A verification mail went out through the SMTP server, sent by the worker.
+    run_worker()
     assert "confirm" in mailbox.last_to("walkin@example.org").get_content().lower()
 
 
@@ -208,6 +212,7 @@ def test_bad_invitations_name_the_field_and_send_nothing(
     assert_problem(
         admin.post(url, {"email": "A@example.org", "role": "viewer"}, format="json"), 409
     )
+    run_worker()
     assert Invitation.objects.count() == 1 and len(mailbox.messages) == 1
 
 

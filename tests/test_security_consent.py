@@ -37,9 +37,11 @@ from tests.github_standin import GitHubStandIn
 from tests.helpers import assert_problem
 from tests.sso_fixtures import Mailbox, dex_authorize
 from tests.test_dashboard import signed_in
+from tests.worker import run_worker
 from tools.sso import Dex
 
-pytestmark = pytest.mark.django_db
+# The worker sends the mails (tests/worker.py): it reads committed task rows.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 LINK = re.compile(r"https?://[^\s]+(/invites/[A-Za-z0-9_-]+/)")
 PASSWORD = "correct horse battery"  # conftest.make_user's
@@ -51,12 +53,14 @@ def invite(personas: Personas, mailbox: Mailbox, email: str, role: str = Role.AD
         f"/api/v1/orgs/{personas.org.pk}/invites", {"email": email, "role": role}, format="json"
     )
     assert response.status_code == 201, response.content
+    run_worker()  # the request only queued the mail
     match = LINK.search(mailbox.last_to(email).get_content())
     assert match
     return match.group(1)
 
 
 def link_in_mail(mailbox: Mailbox, email: str) -> str:
+    run_worker()
     match = LINK.search(mailbox.last_to(email).get_content())
     assert match
     return match.group(1)
@@ -154,6 +158,7 @@ def test_adding_an_existing_username_creates_an_invitation_not_a_membership(
     assert page.status_code == 302
     assert not Membership.objects.filter(user__username="pia").exists()
     assert Invitation.objects.get(invitee__username="pia").role == Role.ADMIN
+    run_worker()
     assert {m["To"] for m in mailbox.messages} == {"oscar@example.org", "pia@example.org"}
 
 
