@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import hvac
 import pytest
@@ -221,3 +223,10 @@ from tests.sso_fixtures import (  # noqa: E402, F401
     slapd,
     smtp_server,
 )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How much of the product the route x persona matrix covered, when it ran."""
+    matrix = sys.modules.get("tests.test_policy_matrix")
+    if matrix is not None:
+        terminalreporter.write_line(matrix.coverage_line())

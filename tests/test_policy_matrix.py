@@ -135,8 +135,20 @@ def test_every_route_has_a_policy_row() -> None:
             else:
                 assert row[method] in policy.AUDIENCES, (route.path, row[method])
     assert not missing, "Routes without a row in the policy table:\n" + "\n".join(missing)
-    # The matrix below covers them all; say how many.
-    print(f"{len(ROUTES)} routes, {sum(len(r.methods()) for r in ROUTES)} route-methods")
+
+
+def coverage_line() -> str:
+    """What the matrix walks (printed at the end of the run by tests/conftest.py)."""
+    methods = sum(len(r.methods()) for r in ROUTES)
+    calls = sum(
+        len(API_PERSONAS if p.values[0].is_api else PAGE_PERSONAS)
+        for p in [*_cases(), *_outside_cases()]
+    )
+    return (
+        f"policy matrix: {len(ROUTES)} routes ({len(ORG_ROUTES)} in organizations), "
+        f"{methods} route-methods, {len(list(_cases()))} org cases (route x method x object "
+        f"kind) and {len(list(_outside_cases()))} outside, {calls} persona calls"
+    )
 
 
 # --------------------------------------------------------------------------- the world
