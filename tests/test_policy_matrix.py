@@ -410,3 +410,9 @@ def test_route_outside_orgs_answers_each_persona_as_declared(
             assert got is None, (persona, method, url, response.status_code)
         else:
             assert got is not None, (persona, method, url, response.status_code)
+
+
+def test_the_readme_policy_table_is_the_policy(repo_root: Any) -> None:
+    readme = (repo_root / "README.md").read_text()
+    for action, role, help_text in policy.table():
+        assert f"| `{action}` | {role} | {help_text} |" in readme, action
