@@ -10,21 +10,16 @@ GitHub again later whether the user still belongs to the linked organizations.
 
 from __future__ import annotations
 
-import base64
 import logging
-import os
 from typing import Any
 
 import requests
 from allauth.socialaccount.models import SocialAccount, SocialToken
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 from orgs import sync
 from orgs.models import User
+from pipeline_secrets.core import sealing
 
 logger = logging.getLogger(__name__)
 PAGE = 100
@@ -127,14 +122,8 @@ def recheck(*, user: User) -> str:
 # --------------------------------------------------------------------------- kept token
 
 
-def _key(secret_key: str) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"pipeline-secrets github token"
-    ).derive(secret_key.encode())
-
-
-def _aad(user: User) -> bytes:
-    return f"user:{user.pk}".encode()
+# The purpose a kept GitHub token is sealed for (``core.sealing``), bound to its user.
+KEPT_TOKEN = "github token"
 
 
 def remember_token(*, user: User, token: str) -> None:
@@ -142,25 +131,17 @@ def remember_token(*, user: User, token: str) -> None:
     account = SocialAccount.objects.filter(user=user, provider="github").first()
     if account is None:
         return
-    nonce = os.urandom(12)
-    sealed = AESGCM(_key(settings.SECRET_KEY)).encrypt(nonce, token.encode(), _aad(user))
-    SocialToken.objects.update_or_create(
-        account=account,
-        app=None,
-        defaults={"token": "v1:" + base64.b64encode(nonce + sealed).decode()},
-    )
+    sealed = sealing.seal(token, purpose=KEPT_TOKEN, bound_to=f"user:{user.pk}")
+    SocialToken.objects.update_or_create(account=account, app=None, defaults={"token": sealed})
 
 
 def stored_token(*, user: User) -> str | None:
     """The token kept at the user's last GitHub sign-in; None when there is none or no
     configured key opens it."""
     kept = SocialToken.objects.filter(account__user=user, account__provider="github").first()
-    if kept is None or not kept.token.startswith("v1:"):
+    if kept is None or not kept.token.startswith(sealing.PREFIX):
         return None
-    raw = base64.b64decode(kept.token.removeprefix("v1:"))
-    for secret_key in [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]:
-        try:
-            return AESGCM(_key(secret_key)).decrypt(raw[:12], raw[12:], _aad(user)).decode()
-        except InvalidTag:
-            continue
-    return None
+    try:
+        return sealing.unseal(kept.token, purpose=KEPT_TOKEN, bound_to=f"user:{user.pk}")
+    except sealing.Unsealable:
+        return None

@@ -18,19 +18,15 @@ Invariants:
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import secrets
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django_tasks_db.models import DBTaskResult
+
+from pipeline_secrets.core import sealing
 
 SENT = "sent"
 
@@ -39,14 +35,8 @@ class UnreadableMail(Exception):
     """No configured secret key opens a queued message (the server's secret key changed)."""
 
 
-def _key(secret_key: str) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"pipeline-secrets queued mail"
-    ).derive(secret_key.encode())
-
-
-def _aad(key: str) -> bytes:
-    return f"mail:{key}".encode()
+# The purpose a queued mail is sealed for (``core.sealing``), bound to its task's key.
+QUEUED_MAIL = "queued mail"
 
 
 def seal(message: EmailMessage, key: str) -> str:
@@ -65,34 +55,31 @@ def seal(message: EmailMessage, key: str) -> str:
             "headers": dict(message.extra_headers),
         }
     )
-    nonce = os.urandom(12)
-    sealed = AESGCM(_key(settings.SECRET_KEY)).encrypt(nonce, plain.encode(), _aad(key))
-    return "v1:" + base64.b64encode(nonce + sealed).decode()
+    return sealing.seal(plain, purpose=QUEUED_MAIL, bound_to=f"mail:{key}")
 
 
 def unseal(sealed: str, key: str) -> EmailMultiAlternatives:
     """The message back; UnreadableMail when no configured secret key opens it."""
-    raw = base64.b64decode(sealed.removeprefix("v1:"))
-    for secret_key in [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]:
-        try:
-            plain = AESGCM(_key(secret_key)).decrypt(raw[:12], raw[12:], _aad(key))
-        except InvalidTag:
-            continue
-        fields: dict[str, Any] = json.loads(plain)
-        message = EmailMultiAlternatives(
-            subject=fields["subject"],
-            body=fields["body"],
-            from_email=fields["from"],
-            to=fields["to"],
-            cc=fields["cc"],
-            bcc=fields["bcc"],
-            reply_to=fields["reply_to"],
-            headers=fields["headers"],
-        )
-        for content, mimetype in fields["alternatives"]:
-            message.attach_alternative(content, mimetype)
-        return message
-    raise UnreadableMail("No configured secret key opens this queued mail; it cannot be sent.")
+    try:
+        plain = sealing.unseal(sealed, purpose=QUEUED_MAIL, bound_to=f"mail:{key}")
+    except sealing.Unsealable:
+        raise UnreadableMail(
+            "No configured secret key opens this queued mail; it cannot be sent."
+        ) from None
+    fields: dict[str, Any] = json.loads(plain)
+    message = EmailMultiAlternatives(
+        subject=fields["subject"],
+        body=fields["body"],
+        from_email=fields["from"],
+        to=fields["to"],
+        cc=fields["cc"],
+        bcc=fields["bcc"],
+        reply_to=fields["reply_to"],
+        headers=fields["headers"],
+    )
+    for content, mimetype in fields["alternatives"]:
+        message.attach_alternative(content, mimetype)
+    return message
 
 
 def new_key() -> str:

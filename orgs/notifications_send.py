@@ -20,22 +20,16 @@ Invariants:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import itertools
 import json
 import logging
-import os
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db.models import F, Q
@@ -43,6 +37,7 @@ from django.utils import timezone
 
 from orgs import notifications_http as http
 from orgs.models import NotificationDelivery, NotificationTarget
+from pipeline_secrets.core import sealing
 
 logger = logging.getLogger(__name__)
 
@@ -74,38 +69,27 @@ Status = NotificationDelivery.Status
 # --------------------------------------------------------------------------- signing secret
 
 
-def _key(secret_key: str) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(),
-        length=32,
-        salt=None,
-        info=b"pipeline-secrets notification signing secret",
-    ).derive(secret_key.encode())
+# The purpose and the row a webhook's signing secret is sealed for (``core.sealing``).
+SIGNING_SECRET = "notification signing secret"
 
 
-def _aad(organization_id: int) -> bytes:
-    return f"org:{organization_id}".encode()
+def _bound_to(organization_id: int) -> str:
+    return f"org:{organization_id}"
 
 
 def encrypt_secret(plain: str, *, organization_id: int) -> str:
-    nonce = os.urandom(12)
-    sealed = AESGCM(_key(settings.SECRET_KEY)).encrypt(nonce, plain.encode(), _aad(organization_id))
-    return "v1:" + base64.b64encode(nonce + sealed).decode()
+    return sealing.seal(plain, purpose=SIGNING_SECRET, bound_to=_bound_to(organization_id))
 
 
 def decrypt_secret(token: str, *, organization_id: int) -> str:
     """The signing secret; WebhookError when no configured key opens it."""
-    raw = base64.b64decode(token.removeprefix("v1:"))
-    for secret_key in [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]:
-        try:
-            opened = AESGCM(_key(secret_key)).decrypt(raw[:12], raw[12:], _aad(organization_id))
-        except InvalidTag:
-            continue
-        return opened.decode()
-    raise http.WebhookError(
-        "The signing secret cannot be decrypted (the server's secret key changed); "
-        "remove the target and add it again."
-    )
+    try:
+        return sealing.unseal(token, purpose=SIGNING_SECRET, bound_to=_bound_to(organization_id))
+    except sealing.Unsealable:
+        raise http.WebhookError(
+            "The signing secret cannot be decrypted (the server's secret key changed); "
+            "remove the target and add it again."
+        ) from None
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
