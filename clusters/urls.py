@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from clusters import bulk, rule_views, views
+from clusters import bulk, rule_views, secret_views, views
 
 app_name = "clusters"
 
@@ -25,17 +25,17 @@ urlpatterns = [
     path(f"{CLUSTER}delete/", views.ClusterDeleteView.as_view(), name="delete"),
     path(
         "installations/<secret_id:secret_id>/",
-        views.SecretInstallationsView.as_view(),
+        secret_views.SecretInstallationsView.as_view(),
         name="secret-installations",
     ),
     path(
         "installations/<secret_id:secret_id>/install/",
-        views.SecretInstallView.as_view(),
+        secret_views.SecretInstallView.as_view(),
         name="secret-install",
     ),
     path(
         "installations/<secret_id:secret_id>/uninstall/",
-        views.SecretUninstallView.as_view(),
+        secret_views.SecretUninstallView.as_view(),
         name="secret-uninstall",
     ),
 ]
