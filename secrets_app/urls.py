@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from secrets_app import lifecycle_views, list_views, views
+from secrets_app import edit_views, lifecycle_views, list_views, views
 
 app_name = "secrets"
 
@@ -12,16 +12,16 @@ urlpatterns = [
     path("", list_views.SecretListView.as_view(), name="list"),
     path("bulk/tag/", list_views.BulkTagView.as_view(), name="bulk-tag"),
     path("bulk/delete/", list_views.BulkDeleteView.as_view(), name="bulk-delete"),
-    path("new/", views.SecretCreateView.as_view(), name="create"),
+    path("new/", edit_views.SecretCreateView.as_view(), name="create"),
     path("expiring/", lifecycle_views.ExpiringView.as_view(), name="expiring"),
-    path("new/fields/", views.SecretTypeFieldsView.as_view(), name="type-fields"),
-    path("new/pair/", views.PairRowView.as_view(), name="pair-row"),
+    path("new/fields/", edit_views.SecretTypeFieldsView.as_view(), name="type-fields"),
+    path("new/pair/", edit_views.PairRowView.as_view(), name="pair-row"),
     path(SECRET, views.SecretDetailView.as_view(), name="detail"),
     path(f"{SECRET}values/", views.SecretValueView.as_view(), name="values"),
     path(f"{SECRET}values/<str:field>/", views.SecretValueView.as_view(), name="value"),
     path(f"{SECRET}tags/add/", views.TagView.as_view(), {"action": "add"}, name="tag-add"),
     path(f"{SECRET}tags/remove/", views.TagView.as_view(), {"action": "remove"}, name="tag-remove"),
-    path(f"{SECRET}edit/", views.SecretEditView.as_view(), name="edit"),
+    path(f"{SECRET}edit/", edit_views.SecretEditView.as_view(), name="edit"),
     path(f"{SECRET}delete/", views.SecretDeleteView.as_view(), name="delete"),
     path(f"{SECRET}download/env/", views.SecretEnvDownloadView.as_view(), name="download-env"),
     path(f"{SECRET}versions/", lifecycle_views.SecretVersionsView.as_view(), name="versions"),

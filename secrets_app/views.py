@@ -32,16 +32,12 @@ from secrets_app import values as secret_values
 from secrets_app.api.serializers import lifecycle_of
 from secrets_app.forms import (
     DeleteConfirmForm,
-    SecretCreateForm,
-    SecretEditForm,
-    ServiceErrorsMixin,
     TagForm,
-    ValueControlsMixin,
     env_text,
     type_label,
 )
 from secrets_app.models import SecretIndex
-from secrets_app.types import REGISTRY, Context, SecretType, get_type
+from secrets_app.types import REGISTRY, SecretType
 
 
 def requested_type(query: QueryDict) -> SecretType:
@@ -166,68 +162,6 @@ class SecretView(OrgView):
 # --------------------------------------------------------------------------- create
 
 
-class SecretCreateView(SecretView):
-    """Pick a type; its fields come from the registry; generated values are shown once."""
-
-    policy_actions = {"GET": "secret.values.write", "POST": "secret.values.write"}
-    page = "secrets_app/create.html"
-
-    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        stype = requested_type(request.GET)
-        form = SecretCreateForm(organization=self.organization, secret_type=stype)
-        return render_page(request, self.page, self.get_context_data(form=form, types=REGISTRY))
-
-    def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        stype = requested_type(request.POST)
-        form = SecretCreateForm(
-            request.POST, request.FILES, organization=self.organization, secret_type=stype
-        )
-        secret_values.require_write(self.membership, stype, self.organization)
-        form.is_valid()
-        values = form.values()
-        if not form.errors:
-            return self.create(form, values)
-        check_values(form, values)
-        return form_errors(request, self.page, self.get_context_data(form=form, types=REGISTRY))
-
-    def create(self, form: SecretCreateForm, values: dict[str, str]) -> HttpResponse:
-        try:
-            result = services.secret_create(
-                actor=self.membership,
-                organization=self.organization,
-                name=form.cleaned_data["name"],
-                type=form.secret_type.name,
-                values=values,
-                tags=form.tag_list(),
-                ctx=Context(
-                    verify_remote=form.cleaned_data["verify"],
-                    password_specs=form.generates_password,
-                ),
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-            check_values(form, values)
-        except ConflictError as exc:
-            form.add_error("name", exc.detail)
-            check_values(form, values)
-        if form.errors:
-            context = self.get_context_data(form=form, types=REGISTRY)
-            return form_errors(self.request, self.page, context)
-        return written(self, result.row, result.generated, "Created")
-
-
-def check_values(form: ValueControlsMixin, values: dict[str, str]) -> None:
-    """Add the type's verdict on ``values`` to a form that has other errors, so that one
-    submit names every problem. Nothing is written and no provider is asked."""
-    if any(key.startswith(("v_", "pair_")) for key in form.errors):
-        return
-    ctx = Context(verify_remote=False, password_specs=form.generates_password)
-    try:
-        form.secret_type.clean(values, ctx)
-    except ValidationError as exc:
-        form.add_service_errors(exc)
-
-
 def written(
     view: SecretView, row: SecretIndex, generated: dict[str, str], verb: str
 ) -> HttpResponse:
@@ -245,41 +179,6 @@ def written(
         private=True,
     )
     return push_url(response, detail) if is_htmx(view.request) else response
-
-
-class SecretTypeFieldsView(SecretView):
-    """The create form's fields for one type, swapped in when the type changes."""
-
-    policy_actions = {"GET": "secret.values.write"}
-
-    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        stype = requested_type(request.GET)
-        url = f"{self.org_url('secrets:create')}?type={stype.name}"
-        if not is_htmx(request):
-            return redirect(url)
-        form = SecretCreateForm(organization=self.organization, secret_type=stype)
-        context = self.get_context_data(form=form)
-        response = render_page(request, "secrets_app/partials/_type_fields.html", context)
-        return push_url(response, url)
-
-
-class PairRowView(SecretView):
-    """One more key/value row for a type without a schema."""
-
-    policy_actions = {"GET": "secret.values.write"}
-
-    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        try:
-            index = min(int(request.GET.get("i", "0")), 999)
-        except ValueError:
-            index = 0
-        form = ServiceErrorsMixin()
-        form.add_pairs([index])
-        context = self.get_context_data(row=form.pair_rows()[0], next_index=index + 1)
-        return render_page(request, "secrets_app/partials/_pair_row.html", context)
-
-
-# --------------------------------------------------------------------------- one secret
 
 
 class SecretDetailView(SecretView):
@@ -369,62 +268,6 @@ class TagView(SecretView):
         except ConflictError as exc:
             form.add_error("tag", exc.detail)
         return None
-
-
-class SecretEditView(SecretView):
-    """New values: empty secret fields keep theirs; the same validation as creating."""
-
-    policy_actions = {"GET": "secret.values.write", "POST": "secret.values.write"}
-    page = "secrets_app/edit.html"
-
-    def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
-        row = self.get_row(secret_id)
-        form = self.make_form(row, initial={"version": row.version, "verify": True})
-        return render_page(request, self.page, self.secret_context(row, form=form), private=True)
-
-    def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
-        row = self.get_row(secret_id)
-        form = self.make_form(row, data=request.POST, files=request.FILES)
-        form.is_valid()
-        values = form.values()
-        if not form.errors:
-            try:
-                return self.update(row, form, values)
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            except ConflictError as exc:
-                form.add_error(None, exc.detail)
-        check_values(form, values)
-        return form_errors(request, self.page, self.secret_context(row, form=form))
-
-    def make_form(self, row: SecretIndex, **kwargs: Any) -> SecretEditForm:
-        # The form starts from the stored values: an audited read, like revealing them.
-        current = secret_values.read_values(
-            standing=self.membership, row=row, purpose="edit", audit_read=True
-        )
-        return SecretEditForm(
-            organization=self.organization,
-            secret_type=get_type(row.type),
-            current=current,
-            **kwargs,
-        )
-
-    def update(
-        self, row: SecretIndex, form: SecretEditForm, values: dict[str, str]
-    ) -> HttpResponse:
-        result = services.secret_update(
-            actor=self.membership,
-            organization=self.organization,
-            secret_id=row.secret_id,
-            values=values,
-            tags=list(row.tags),
-            expected_version=form.cleaned_data["version"],
-            ctx=Context(
-                verify_remote=form.cleaned_data["verify"],
-                password_specs=form.generates_password,
-            ),
-        )
-        return written(self, result.row, result.generated, "Updated")
 
 
 class SecretDeleteView(SecretView):
