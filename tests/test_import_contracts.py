@@ -1,0 +1,59 @@
+"""The import contracts of ``make lint`` hold, and break when a view or the cluster code
+reaches for the Vault store: a copy of the tree with such an import is linted for real."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGES = ("pipeline_secrets", "orgs", "secrets_app", "clusters")
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def lint_copy(repo_root: Path, tmp_path: Path, probe: tuple[str, str] | None) -> str:
+    """Run import-linter on a copy of the packages, with ``probe`` (module path, source line)
+    added; its output."""
+    for package in PACKAGES:
+        shutil.copytree(
+            repo_root / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy(repo_root / "pyproject.toml", tmp_path / "pyproject.toml")
+    if probe is not None:
+        module, line = probe
+        target = tmp_path / module
+        target.write_text(target.read_text() + f"\n{line}\n")
+    result = subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return result.stdout + result.stderr
+
+
+def test_the_contracts_hold_on_the_tree(repo_root: Path, tmp_path: Path) -> None:
+    output = lint_copy(repo_root, tmp_path, None)
+    assert "BROKEN" not in output and "0 broken" in output, output
+
+
+@pytest.mark.parametrize(
+    ("module", "line"),
+    [
+        ("clusters/views.py", "from secrets_app import vault  # noqa"),
+        ("secrets_app/views.py", "from secrets_app.vault import read  # noqa"),
+        ("secrets_app/selectors.py", "import hvac  # noqa"),
+    ],
+)
+def test_a_view_or_the_cluster_code_reading_the_store_breaks_the_lint(
+    repo_root: Path, tmp_path: Path, module: str, line: str
+) -> None:
+    output = lint_copy(repo_root, tmp_path, (module, line))
+    assert "Only the store, the values service and the write services talk to Vault BROKEN" in (
+        output
+    ), output
