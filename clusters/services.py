@@ -117,6 +117,20 @@ def cluster_check(*, cluster: Cluster) -> Cluster:
     return cluster
 
 
+def _check_kubeconfig_secret(
+    actor: policy.Actor, organization: Organization, secret_id: str
+) -> None:
+    """A ValidationError on ``secretId`` unless it names a usable kubernetes secret of the org
+    (reading it asks the policy, as every read of values does)."""
+    row = SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).first()
+    if row is None or row.type != "kubernetes":
+        raise ValidationError(
+            {"secretId": "Must be the id of a kubernetes secret of this organization."}
+        )
+    values = secret_values.read_values(standing=actor, row=row, purpose="connect")
+    _usable(str(values.get(KUBECONFIG_FIELD) or ""), "secretId")
+
+
 def cluster_create(
     *,
     actor: policy.Actor,
@@ -153,13 +167,7 @@ def cluster_create(
             raise _on_field(exc, "kubeconfig") from None
         secret_id = written.row.secret_id
     else:
-        row = SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).first()
-        if row is None or row.type != "kubernetes":
-            raise ValidationError(
-                {"secretId": "Must be the id of a kubernetes secret of this organization."}
-            )
-        values = secret_values.read_values(standing=actor, row=row, purpose="connect")
-        _usable(str(values.get(KUBECONFIG_FIELD) or ""), "secretId")
+        _check_kubeconfig_secret(actor, organization, str(secret_id))
     try:
         cluster = Cluster.objects.create(
             organization=organization,

@@ -146,6 +146,20 @@ def first_admin_create(*, username: str, password: str, organization_name: str) 
     return user
 
 
+def _token_organization(user: User, organization_id: int | None) -> Organization | None:
+    """The organization a token is limited to: one of the user's, or none."""
+    if organization_id is None:
+        return None
+    membership = (
+        Membership.objects.select_related("organization")
+        .filter(user=user, organization_id=organization_id)
+        .first()
+    )
+    if membership is None:
+        raise ValidationError({"organization": "You are not a member of that organization."})
+    return membership.organization
+
+
 def token_create(
     *,
     user: User,
@@ -168,16 +182,7 @@ def token_create(
         raise ValidationError(
             {"maxRole": f"Unknown role {max_role!r}; choose one of {Role.values}."}
         )
-    organization = None
-    if organization_id is not None:
-        membership = (
-            Membership.objects.select_related("organization")
-            .filter(user=user, organization_id=organization_id)
-            .first()
-        )
-        if membership is None:
-            raise ValidationError({"organization": "You are not a member of that organization."})
-        organization = membership.organization
+    organization = _token_organization(user, organization_id)
     raw = settings.API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     source, origin = providers.token_origin(user=user, organization=organization)
     token = ApiToken.objects.create(
