@@ -3,7 +3,9 @@
 It counts the connections it receives and records every byte; given an answer, it reads one
 HTTP request per connection and sends that answer (over TLS when given a server context).
 Tests point a kubeconfig's server or a provider endpoint at it and assert that nothing
-connected, or that nothing they should not see came back.
+connected, or that nothing they should not see came back. A ``held`` listener is a receiver
+that never answers until the test calls ``release``: each connection waits in its own thread,
+and ``requests`` and ``answered`` say what it read and answered.
 """
 
 from __future__ import annotations
@@ -28,12 +30,17 @@ class Listener:
         *,
         tls: ssl.SSLContext | None = None,
         host: str = "127.0.0.1",
+        held: bool = False,
     ) -> None:
-        self.answer, self.tls, self.host = answer, tls, host
-        self.connections = 0
+        self.answer, self.tls, self.host, self.held = answer, tls, host, held
+        self.connections = self.answered = 0
         self.received = b""
+        self.requests: list[bytes] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._released = threading.Event()
+        if not held:
+            self._released.set()
         self._sock = socket.create_server((host, 0))
         self._sock.settimeout(0.1)
         self.port = int(self._sock.getsockname()[1])
@@ -48,6 +55,10 @@ class Listener:
         with self._lock:
             self.connections, self.received = 0, b""
 
+    def release(self) -> None:
+        """A held listener answers every request from now on, the waiting ones first."""
+        self._released.set()
+
     def close(self) -> None:
         self._stop.set()
         self._sock.close()
@@ -61,10 +72,30 @@ class Listener:
                 continue
             except OSError:
                 return
-            with conn, self._lock:
+            with self._lock:
                 self.connections += 1
-                with contextlib.suppress(OSError):
-                    self.received += self._reply(conn)
+            if self.held:
+                threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+            else:
+                self._handle(conn)
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            self._reply(conn)
+
+    def _answer(self, stream: socket.socket, request: bytes) -> bytes:
+        """Record ``request``; send the answer once released (at once unless held)."""
+        with self._lock:
+            self.received += request
+            self.requests.append(request)
+        while not self._released.wait(0.05):
+            if self._stop.is_set():
+                return request
+        assert self.answer is not None
+        stream.sendall(self.answer)
+        with self._lock:
+            self.answered += 1
+        return request
 
     def _reply(self, conn: socket.socket) -> bytes:
         if self.answer is None:
@@ -75,6 +106,8 @@ class Listener:
         while b"\r\n\r\n" not in data:
             chunk = stream.recv(65536)
             if not chunk:
+                with self._lock:
+                    self.received += data
                 return data
             data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
@@ -89,5 +122,4 @@ class Listener:
                 break
             body += chunk
             data += chunk
-        stream.sendall(self.answer)
-        return data
+        return self._answer(stream, data)

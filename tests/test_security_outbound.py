@@ -6,12 +6,10 @@ saved."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import io
 import ipaddress
-import socket
 import threading
 from datetime import timedelta
 
@@ -33,75 +31,14 @@ from tests.worker import queued, run_worker
 pytestmark = pytest.mark.django_db
 
 
-class HeldReceiver:
-    """A webhook receiver on 127.0.0.1 that reads each request and answers none until the
-    test releases it; from then on every request, held ones included, gets a 204."""
-
-    def __init__(self) -> None:
-        self.connections = 0
-        self.answered = 0
-        self.requests: list[bytes] = []
-        self._lock = threading.Lock()
-        self._released = threading.Event()
-        self._stop = threading.Event()
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.1)
-        self.port = int(self._sock.getsockname()[1])
-        self.origin = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def release(self) -> None:
-        self._released.set()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._sock.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
-
-    def _hold(self, conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):
-            conn.settimeout(10)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = next(
-                int(line.split(b":", 1)[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length:")
-            )
-            while len(body) < length:
-                body += conn.recv(65536)
-            with self._lock:
-                self.requests.append(head + b"\r\n\r\n" + body)
-            while not self._released.wait(0.05):
-                if self._stop.is_set():
-                    return
-            conn.sendall(http_answer("204 No Content"))
-            with self._lock:
-                self.answered += 1
-
-
 @pytest.fixture
 def held():
-    made: list[HeldReceiver] = []
+    """Webhook receivers on 127.0.0.1 that read each request and answer none (204) until the
+    test releases them."""
+    made: list[Listener] = []
 
-    def make() -> HeldReceiver:
-        made.append(HeldReceiver())
+    def make() -> Listener:
+        made.append(Listener(http_answer("204 No Content"), held=True))
         return made[-1]
 
     yield make
