@@ -59,8 +59,9 @@ INSTALLED_APPS = [
     "pipeline_secrets.core",
 ]
 
-# Requests with an API token (Authorization: Bearer pst_...) skip what lies between
-# PagesOnlyStart and PagesOnlyEnd: they carry no session, cookie or sign-in flow.
+# Requests with an API token (Authorization: Bearer pst_...) pass by the middleware that
+# only pages need (core.middleware.PagesOnly: sessions, CSRF, the signed-in user, messages,
+# htmx): they carry no session or cookie. allauth's asks for its own entry as it is.
 MIDDLEWARE = [
     # /healthz, /readyz and /metrics, whatever Host a kubelet or scraper names.
     "pipeline_secrets.health.ProbeMiddleware",
@@ -71,14 +72,12 @@ MIDDLEWARE = [
     "pipeline_secrets.core.middleware.BodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "pipeline_secrets.core.middleware.PagesOnlyStart",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "pipeline_secrets.core.middleware.SessionMiddleware",
+    "pipeline_secrets.core.middleware.CsrfViewMiddleware",
+    "pipeline_secrets.core.middleware.AuthenticationMiddleware",
+    "pipeline_secrets.core.middleware.MessageMiddleware",
+    "pipeline_secrets.core.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "pipeline_secrets.core.middleware.PagesOnlyEnd",
 ]
 
 ROOT_URLCONF = "pipeline_secrets.urls"

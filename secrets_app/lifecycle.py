@@ -1,9 +1,9 @@
 """A secret's life after it is written: rollback, destroying old versions, rotation (now or
 on a schedule) and certificate renewal, and the periodic jobs that run the scheduled ones.
 
-Every change here is a new version written through the same path as an update
-(``services._store_update``): check-and-set on the version read, the index after Vault, the
-installed copies refreshed by the hooks, one audit event. Invariants:
+Every change here is a new version written through the one write path
+(``writes.write_version``): check-and-set on the version read, the index after Vault, the
+installed copies followed by the hooks, one audit event. Invariants:
 
 - a rollback writes the values and user tags of an earlier version as a new version; it
   never rewrites history, and the system tags of the secret stay as they are;
@@ -18,6 +18,7 @@ installed copies refreshed by the hooks, one audit event. Invariants:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -28,12 +29,21 @@ from django.utils import timezone
 from orgs import notifications
 from orgs.models import Organization
 from pipeline_secrets.core.errors import AppError, ConflictError, NotFoundError
-from secrets_app import schedule, services, values, vault
+from secrets_app import schedule, values, vault
 from secrets_app.models import SecretIndex, SecretLifecycle
 from secrets_app.selectors import secret_get, vault_path
-from secrets_app.services import Actor, SecretWrite, actor_name
-from secrets_app.types import Context, Prepared, get_type
+from secrets_app.types import Context, Prepared, SecretType, get_type
 from secrets_app.validation import SYSTEM_TAG_PREFIX
+from secrets_app.writes import (
+    Actor,
+    Current,
+    Draft,
+    SecretWrite,
+    actor_name,
+    record,
+    refuse_read_only,
+    write_version,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,17 +72,37 @@ def secret_rollback(
     the current one), then refresh the installed copies like any update. The version must
     still be kept by Vault and not be the current one (field errors on ``version``)."""
     number = _version_number(version)
-    row = secret_get(organization=organization, secret_id=secret_id)
-    values.require(actor, "secret.values.write", row)
-    current = services._read_current(organization, secret_id)
-    if expected_version is not None and expected_version != current.version:
-        raise ConflictError(
-            f"The secret is at version {current.version}, not {expected_version}; reload and retry."
+
+    def compose(current: Current | None) -> Draft:
+        assert current is not None
+        if number == current.version:
+            raise ValidationError({"version": f"Version {number} is the current version."})
+        old = _earlier(actor, current.row, number)
+        old_values = values.values_of(old)
+        system = {t for t in current.tags if t.startswith(SYSTEM_TAG_PREFIX)}
+        user = {t for t in old.data.get("tags") or [] if not t.startswith(SYSTEM_TAG_PREFIX)}
+        return Draft(
+            values=old_values,
+            tags=sorted(system | user),
+            expires_at=current.stype.expiry(old_values),
+            detail={"source": number},
         )
-    if number == current.version:
-        raise ValidationError({"version": f"Version {number} is the current version."})
+
+    return write_version(
+        actor=actor,
+        organization=organization,
+        secret_id=secret_id,
+        allow="secret.values.write",
+        audit_as="secret.rollback",
+        compose=compose,
+        expected_version=expected_version,
+    )
+
+
+def _earlier(actor: Actor, row: SecretIndex, number: int) -> values.Document:
+    """Version ``number`` of the secret, to roll back to (a field error when not kept)."""
     try:
-        old = values.reveal(
+        return values.reveal(
             standing=actor, row=row, purpose="rollback", version=number, audit_read=False
         )
     except NotFoundError:
@@ -82,21 +112,6 @@ def secret_rollback(
                 "(never written, deleted, destroyed or no longer kept)."
             }
         ) from None
-    stype = get_type(current.data["type"])
-    old_values = values.values_of(old)
-    system = {t for t in current.data.get("tags") or [] if t.startswith(SYSTEM_TAG_PREFIX)}
-    user = {t for t in old.data.get("tags") or [] if not t.startswith(SYSTEM_TAG_PREFIX)}
-    row, installations = services._store_update(
-        actor=actor,
-        organization=organization,
-        secret_id=secret_id,
-        current=current,
-        values=old_values,
-        tags=sorted(system | user),
-        expires_at=stype.expiry(old_values),
-    )
-    services._audit(actor, "secret.rollback", row, version=row.version, source=number)
-    return SecretWrite(row=row, installations=installations)
 
 
 def secret_destroy_version(
@@ -106,7 +121,7 @@ def secret_destroy_version(
     destroyed (409: write a new one or delete the secret), nor any of a read-only secret."""
     row = secret_get(organization=organization, secret_id=secret_id)
     values.require(actor, "secret.version.destroy", row)
-    services._refuse_read_only(row.tags)
+    refuse_read_only(row.tags)
     path = vault_path(organization.pk, secret_id)
     kept = {v.version: v for v in vault.versions(path)}
     if version not in kept:
@@ -117,7 +132,7 @@ def secret_destroy_version(
             "the secret."
         )
     vault.destroy(path, version)
-    services._audit(actor, "secret.version.destroy", row, version=version)
+    record(actor, "secret.version.destroy", row, version=version)
 
 
 # --------------------------------------------------------------------------- rotation
@@ -128,42 +143,38 @@ def _write_fresh(
     actor: Actor,
     organization: Organization,
     secret_id: str,
-    make: Any,
+    make: Callable[[SecretType, dict[str, Any]], Prepared],
     action: str,
     trigger: str,
 ) -> SecretWrite:
-    """Read the current version, let ``make(stype, values)`` produce fresh values, write
+    """Let ``make(stype, values)`` produce fresh values from the current version, write
     them as a new version and announce it (``secret.rotated``)."""
-    values.require(
-        actor, "secret.rotate", secret_get(organization=organization, secret_id=secret_id)
-    )
-    current = services._read_current(organization, secret_id)
-    data = current.data
-    stype = get_type(data["type"])
-    prepared: Prepared = make(stype, dict(data.get("values") or {}))
-    row, installations = services._store_update(
+
+    def compose(current: Current | None) -> Draft:
+        assert current is not None
+        return Draft.of(make(current.stype, current.values), tags=current.tags, purpose=trigger)
+
+    write = write_version(
         actor=actor,
         organization=organization,
         secret_id=secret_id,
-        current=current,
-        values=prepared.values,
-        tags=list(data.get("tags") or []),
-        expires_at=prepared.expires_at,
+        allow="secret.rotate",
+        audit_as=action,
+        compose=compose,
     )
-    fields = sorted(prepared.generated)
-    services._audit(actor, action, row, version=row.version, fields=fields, purpose=trigger)
+    row = write.row
     _notify(
         row,
         "secret.rotated",
         f"{row.name} was {'renewed' if action == 'secret.renew' else 'rotated'} "
         f"(version {row.version})",
         version=row.version,
-        previousVersion=current.version,
+        previousVersion=write.previous_version,
         trigger=trigger,
         actor=actor_name(actor),
         expiresAt=row.expires_at,
     )
-    return SecretWrite(row=row, generated=prepared.generated, installations=installations)
+    return write
 
 
 def secret_set_rotation(
@@ -176,7 +187,7 @@ def secret_set_rotation(
     values.require(actor, "secret.rotate", row)
     change = schedule.clean_rotation({"every": every} if every else None, get_type(row.type))
     schedule.set_rotation(row=row, change=change, now=timezone.now())
-    services._audit(actor, "secret.rotation", row, **change.audit())
+    record(actor, "secret.rotation", row, **change.audit())
     return row
 
 

@@ -93,6 +93,21 @@ def secret_get(*, organization: Organization, secret_id: str) -> SecretIndex:
     return row
 
 
+def secret_row(*, organization: Organization, secret_id: str) -> SecretIndex:
+    """``secret_get`` for the API's per-request path: the index row with its lifecycle row
+    (rotation schedule), from one statement, and its organization set."""
+    row = (
+        SecretIndex.objects.for_org(organization)
+        .select_related("lifecycle")
+        .filter(secret_id=secret_id)
+        .first()
+    )
+    if row is None:
+        raise NotFoundError(SECRET_NOT_FOUND)
+    row.organization = organization
+    return row
+
+
 def tag_list(*, organization: Organization) -> list[str]:
     """Every tag in use in the org, sorted."""
     return list(

@@ -9,8 +9,8 @@ views, the selectors and the cluster code away from the Vault store module.
 
 Invariants:
 - the policy is asked before Vault is: a refused caller causes no Vault read and no audit row;
-- a read shown to a person (``audit=True``) is audited before any value is returned (the
-  audit row is written while Vault prepares its answer, and withdrawn if the read fails);
+- a read shown to a person (``audit_read=True``) is audited before any value is returned,
+  naming the version Vault answered; a read that fails or finds nothing leaves no audit row;
   copies (installs, re-syncs) are audited by the operation that makes them;
 - the product itself (``policy.System``: re-syncs, connecting to a cluster, the periodic
   jobs) passes the policy; it never shows values to a person.
@@ -100,31 +100,19 @@ def reveal(
     policy allows ``standing`` to read its values. NotFound when Vault has no such version.
 
     With ``audit_read`` (a read shown to a person) one ``secret.read`` event names the
-    version, the fields and the purpose; it is in the database before a value is returned."""
+    version, the fields and the purpose; it is in the database before a value is returned
+    (if it cannot be written, no value is)."""
     who = require(standing, "secret.values.read", row)
-    path = vault_path(row.organization_id, row.secret_id)
-    missing = SECRET_NOT_FOUND if version is None else f"The secret has no version {version}."
-    if not audit_read or isinstance(who, policy.System):
-        document = vault.read(path, version=version)
-        if document is None:
-            raise NotFoundError(missing)
-        return document
-    answer = vault.read_later(path, version=version)
-    expected = version if version is not None else row.version
-    detail: dict[str, Any] = {"version": expected, "fields": sorted(fields or [])}
-    if purpose not in ("show", ""):
-        detail["purpose"] = purpose
-    recorded = _audit_read(who, row, detail)
-    try:
-        document = answer()
-    except BaseException:
-        audit.withdraw(recorded)
-        raise
+    document = vault.read(vault_path(row.organization_id, row.secret_id), version=version)
     if document is None:
-        audit.withdraw(recorded)
-        raise NotFoundError(missing)
-    if document.version != expected:
-        audit.amend(recorded, version=document.version)
+        raise NotFoundError(
+            SECRET_NOT_FOUND if version is None else f"The secret has no version {version}."
+        )
+    if audit_read and not isinstance(who, policy.System):
+        detail: dict[str, Any] = {"version": document.version, "fields": sorted(fields or [])}
+        if purpose not in ("show", ""):
+            detail["purpose"] = purpose
+        _audit_read(who, row, detail)
     return document
 
 

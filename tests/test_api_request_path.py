@@ -15,7 +15,8 @@ from django.utils import timezone
 from orgs.authentication import LAST_USED_RESOLUTION, token_lookup
 from orgs.models import ApiToken, AuditEvent
 from orgs.services import token_create
-from secrets_app import services
+from pipeline_secrets.core.errors import NotFoundError
+from secrets_app import selectors, services
 from secrets_app.api.serializers import (
     SecretCreatedSerializer,
     SecretItemSerializer,
@@ -42,7 +43,7 @@ def _secret(personas, name: str = "db") -> SecretIndex:
 
 def test_item_data_equals_the_serializer_with_and_without_values_and_rotation(vault, personas):
     row = _secret(personas)
-    fresh = services.secret_row(organization=personas.org, secret_id=row.secret_id)
+    fresh = selectors.secret_row(organization=personas.org, secret_id=row.secret_id)
     values = {"USER": "u", "PASSWORD": "p"}
     assert secret_item_data(fresh) == SecretItemSerializer(row).data
     context = {"values": {row.secret_id: values}}
@@ -59,7 +60,7 @@ def test_item_data_equals_the_serializer_with_and_without_values_and_rotation(va
         last_error="it failed",
     )
     SecretIndex.objects.filter(pk=row.pk).update(expires_at=now + timedelta(days=30))
-    fresh = services.secret_row(organization=personas.org, secret_id=row.secret_id)
+    fresh = selectors.secret_row(organization=personas.org, secret_id=row.secret_id)
     orm = SecretIndex.objects.select_related("lifecycle").get(pk=row.pk)
     assert fresh.lifecycle.rotate_every == timedelta(days=1, hours=12)
     assert secret_item_data(fresh) == SecretItemSerializer(orm).data
@@ -71,12 +72,12 @@ def test_item_data_equals_the_serializer_with_and_without_values_and_rotation(va
 
 def test_secret_row_is_the_orm_row_of_its_org_only(vault, personas):
     row = _secret(personas)
-    fresh = services.secret_row(organization=personas.org, secret_id=row.secret_id)
+    fresh = selectors.secret_row(organization=personas.org, secret_id=row.secret_id)
     orm = SecretIndex.objects.get(pk=row.pk)
     fields = [f.attname for f in SecretIndex._meta.concrete_fields]
     assert [getattr(fresh, f) for f in fields] == [getattr(orm, f) for f in fields]
-    with pytest.raises(services.NotFoundError):
-        services.secret_row(organization=personas.other_org, secret_id=row.secret_id)
+    with pytest.raises(NotFoundError):
+        selectors.secret_row(organization=personas.other_org, secret_id=row.secret_id)
 
 
 def test_token_user_and_membership_come_from_one_statement(personas):

@@ -160,19 +160,19 @@ def test_stale_update_is_409_and_changes_nothing(vault, personas, post, clients)
 
 def test_concurrent_writer_loses_with_409(vault, personas, post, clients, monkeypatch):
     """A write that lands between our read and our write makes ours fail, never overwrite."""
-    from secrets_app import services
     from secrets_app import vault as vault_module
+    from secrets_app import writes
 
     created = post({"name": "race", "type": "generic", "values": {"k": "1"}}).json()
     path = f"orgs/{personas.org.pk}/{created['id']}"
-    real_read = services._read_current
+    real_read = writes.read_current
 
-    def read_then_someone_writes(organization, secret_id):
-        current = real_read(organization, secret_id)
+    def read_then_someone_writes(row):
+        current = real_read(row)
         vault_module.write(path, {**current.data, "values": {"k": "theirs"}}, cas=current.version)
         return current
 
-    monkeypatch.setattr(services, "_read_current", read_then_someone_writes)
+    monkeypatch.setattr(writes, "read_current", read_then_someone_writes)
     secret_url = f"{url(personas.org.pk)}/{created['id']}"
     response = clients["member"].put(secret_url, {"values": {"k": "mine"}}, format="json")
     assert_problem(response, 409)

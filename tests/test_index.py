@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from secrets_app import services
+from secrets_app import index
 from secrets_app.models import SecretIndex, SecretTag
 from tests.helpers import assert_problem
 
@@ -79,7 +79,7 @@ def test_failed_index_write_on_create_is_undone_in_vault(vault, personas, client
     def broken(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "_index_upsert", broken)
+    monkeypatch.setattr(index, "index_upsert", broken)
     client = clients["member"]
     client.raise_request_exception = False
     response = client.post(
@@ -103,7 +103,7 @@ def test_failed_index_write_on_update_is_caught_up_from_vault(
     vault, personas, clients, monkeypatch
 ):
     created = create(clients["member"], personas.org.pk, "upd", ["old"])
-    real = services._index_upsert
+    real = index.index_upsert
     calls = {"n": 0}
 
     def fails_once(**kwargs):
@@ -112,7 +112,7 @@ def test_failed_index_write_on_update_is_caught_up_from_vault(
             raise RuntimeError("database hiccup")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "_index_upsert", fails_once)
+    monkeypatch.setattr(index, "index_upsert", fails_once)
     client = clients["member"]
     client.raise_request_exception = False
     secret_url = f"{url(personas.org.pk)}/{created['id']}"

@@ -22,6 +22,7 @@ from clusters.models import Cluster
 from orgs.models import AuditEvent
 from secrets_app import vault as vault_client
 from secrets_app.models import SecretIndex
+from secrets_app.vault import auth as vault_auth
 from tests.conftest import Personas, VaultServer
 from tests.helpers import assert_problem
 
@@ -386,7 +387,7 @@ def test_the_apps_vault_token_is_renewed_and_survives_a_failed_renewal(
         policies=["pipeline-secrets"], period=f"{period}s", renewable=True, no_parent=True
     )["auth"]["client_token"]
     monkeypatch.setattr(settings, "VAULT_TOKEN", token)
-    monkeypatch.setattr(vault_client, "RENEW_RETRY_SECONDS", 0.5)
+    monkeypatch.setattr(vault_auth, "RENEW_RETRY_SECONDS", 0.5)
     created = create(
         clients["member"],
         personas,
@@ -395,7 +396,7 @@ def test_the_apps_vault_token_is_renewed_and_survives_a_failed_renewal(
     assert created.status_code == 201
     url = f"{secrets_url(personas)}/{created.json()['id']}"
     # Vault unreachable just when a renewal is due: the renewal fails, later ones succeed.
-    vault_client._renew_due[token] = 0.0
+    vault_auth.look_again(token)
     monkeypatch.setattr(settings, "VAULT_ADDR", "http://127.0.0.1:9")
     assert clients["member"].get(url).status_code == 503
     monkeypatch.setattr(settings, "VAULT_ADDR", vault.server.addr)

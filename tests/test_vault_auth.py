@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from secrets_app import vault as vault_client
+from secrets_app.vault import auth as vault_auth
 from tests.conftest import VaultServer
 from tools.kube.controlplane import ControlPlane
 from tools.stack import APP_POLICY
@@ -39,9 +39,9 @@ def create_and_read(clients: dict[str, Any], personas: Any, name: str) -> int:
 
 @pytest.fixture
 def fresh_logins() -> Any:
-    vault_client._logins.clear()
+    vault_auth.forget_logins()
     yield
-    vault_client._logins.clear()
+    vault_auth.forget_logins()
 
 
 def test_approle_login_and_login_again_when_the_token_is_revoked_or_expires(
@@ -66,22 +66,22 @@ def test_approle_login_and_login_again_when_the_token_is_revoked_or_expires(
     settings.VAULT_SECRET_ID = secret_id
 
     assert create_and_read(clients, personas, "first") == 200
-    first = vault_client._token()
+    first = vault_auth.token()
     assert root.auth.token.lookup(first)["data"]["policies"] == ["default", APP_POLICY]
 
     # Revoked behind the app's back: the refused call logs in again and succeeds.
     root.auth.token.revoke(first)
     assert create_and_read(clients, personas, "after-revoke") == 200
-    second = vault_client._token()
+    second = vault_auth.token()
     assert second != first
 
     # Past its TTL (3 s) the token would be dead; the app has logged in anew by then.
     time.sleep(3.5)
     assert create_and_read(clients, personas, "after-expiry") == 200
-    assert vault_client._token() not in {first, second}
+    assert vault_auth.token() not in {first, second}
 
     # A wrong secret id: a 503 naming Vault, the secret id nowhere in it.
-    vault_client._logins.clear()
+    vault_auth.forget_logins()
     settings.VAULT_SECRET_ID = "wrong-" + secret_id[6:]
     answer = clients["member"].post(
         secrets_url(personas),
@@ -171,16 +171,16 @@ def test_kubernetes_login_with_the_service_account_token_verified_by_the_apiserv
     settings.VAULT_K8S_TOKEN_FILE = str(token_file)
 
     assert create_and_read(clients, personas, "from-pod") == 200
-    first = vault_client._token()
+    first = vault_auth.token()
     assert APP_POLICY in root.auth.token.lookup(first)["data"]["policies"]
 
     # The token ended early (revoked): the app logs in again with the file's JWT.
     root.auth.token.revoke(first)
     assert create_and_read(clients, personas, "again") == 200
-    assert vault_client._token() != first
+    assert vault_auth.token() != first
 
     # Another ServiceAccount's token is refused by the role binding: 503, no JWT echoed.
-    vault_client._logins.clear()
+    vault_auth.forget_logins()
     token_file.write_text(other_jwt)
     answer = clients["member"].post(
         secrets_url(personas),

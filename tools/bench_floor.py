@@ -2,20 +2,22 @@
 is the same KV v2 read, served by the same gunicorn set-up as the product. ``make bench``
 reports it beside the product's read so the product's own share of a request is visible.
 
-``application`` reads through hvac (over requests), as a service in front of Vault
-usually does: the floor the targets are set against. ``product_transport`` reads through
-the product's own Vault transport (``secrets_app.vault_transport``, plain kept-alive
-connections), so the product's share can also be seen with the client's cost taken out."""
+``application`` reads through hvac over a plain requests session, as a service in front of
+Vault usually does: the floor the targets are set against. ``product_transport`` reads
+through the product's own Vault client (``secrets_app.vault``: the same hvac client, pool,
+token handling and retry rules as the product), so the product's share can also be seen
+with the client's cost taken out."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import hvac
 import requests
 
-from secrets_app import vault_transport
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline_secrets.settings")
+
+from secrets_app import vault
 
 _ADDR = os.environ.get("VAULT_ADDR", "")
 _TOKEN = os.environ.get("VAULT_TOKEN", "")
@@ -40,17 +42,6 @@ def application(environ: dict, start_response):  # type: ignore[no-untyped-def]
 
 def product_transport(environ: dict, start_response):  # type: ignore[no-untyped-def]
     path = environ.get("QUERY_STRING", "")
-    if path:
-        sent = vault_transport.send(
-            "GET",
-            f"{_ADDR}/v1/secret/data/{path}",
-            {"X-Vault-Request": "true", "X-Vault-Token": _TOKEN},
-            timeout=5.0,
-            verify=True,
-            cert=None,
-        )
-        answer = sent.answer() if sent is not None else None
-        if answer is None or answer[0] != 200:
-            raise RuntimeError("the floor's Vault read failed")
-        json.loads(answer[1])
+    if path and vault.read(path) is None:
+        raise RuntimeError("the floor's Vault read found nothing")
     return _ok(start_response)

@@ -1,21 +1,25 @@
 """Request plumbing: the body-size guard, request ids and cache headers, and the
-short cut that takes API-token requests past the middleware only pages need."""
+middleware only pages need, which API-token requests pass by (``PagesOnly``)."""
 
 from __future__ import annotations
 
 import io
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import csp.middleware
+import django_htmx.middleware
 from csp.constants import HEADER, HEADER_REPORT_ONLY
 from csp.utils import build_policy
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.contrib.auth import middleware as auth
+from django.contrib.messages import middleware as messages
+from django.contrib.sessions import middleware as sessions
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseForbidden
+from django.middleware import csrf
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import http_date
 
@@ -150,40 +154,50 @@ def is_api_token_request(request: HttpRequest) -> bool:
     return scheme.lower() == "bearer" and raw.strip().startswith(settings.API_TOKEN_PREFIX)
 
 
-_handoff = threading.local()
+def by_api_token(request: HttpRequest) -> bool:
+    """``is_api_token_request``, worked out once per request and kept on it."""
+    found = getattr(request, "by_api_token", None)
+    if found is None:
+        found = is_api_token_request(request)
+        request.by_api_token = found  # type: ignore[attr-defined]
+    return bool(found)
 
 
-class PagesOnlyEnd:
-    """Marks the end of the middleware that ``PagesOnlyStart`` lets API-token requests skip
-    (everything between the two in ``MIDDLEWARE``)."""
+class PagesOnly:
+    """A middleware that only pages need: an API-token request (``by_api_token``) passes it
+    by, straight on to the next one; every other request goes through it as usual."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-        # Django builds the chain from the innermost middleware out, in one thread: the
-        # start marker, built next after the ones between, picks this up.
-        _handoff.after_pages_only = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+    def __call__(self, request: HttpRequest) -> Any:
+        if by_api_token(request):
+            return self.get_response(request)  # type: ignore[attr-defined]
+        return super().__call__(request)  # type: ignore[misc]
 
 
-class PagesOnlyStart:
-    """Sends API-token requests (``is_api_token_request``) straight to the middleware after
-    ``PagesOnlyEnd``; every other request goes through the middleware between the two
-    (sessions, CSRF, the signed-in user, messages, htmx, sign-in flows)."""
+class SessionMiddleware(PagesOnly, sessions.SessionMiddleware):
+    """Sessions, for pages and session-signed API calls."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-        after = getattr(_handoff, "after_pages_only", None)
-        if after is None:
-            raise ImproperlyConfigured("PagesOnlyStart needs PagesOnlyEnd after it in MIDDLEWARE.")
-        _handoff.after_pages_only = None
-        self.skip_to: Callable[[HttpRequest], HttpResponse] = after
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if is_api_token_request(request):
-            return self.skip_to(request)
-        return self.get_response(request)
+class CsrfViewMiddleware(PagesOnly, csrf.CsrfViewMiddleware):
+    """CSRF checks, for pages and session-signed API calls (a token is not a cookie)."""
+
+    def process_view(
+        self, request: HttpRequest, callback: Any, callback_args: Any, callback_kwargs: Any
+    ) -> HttpResponseForbidden | None:
+        if by_api_token(request):
+            return None
+        return super().process_view(request, callback, callback_args, callback_kwargs)
+
+
+class AuthenticationMiddleware(PagesOnly, auth.AuthenticationMiddleware):
+    """The signed-in user of a session (a token names its user itself)."""
+
+
+class MessageMiddleware(PagesOnly, messages.MessageMiddleware):
+    """One-time messages shown on the next page."""
+
+
+class HtmxMiddleware(PagesOnly, django_htmx.middleware.HtmxMiddleware):
+    """``request.htmx``, for pages that answer htmx requests with a partial."""
 
 
 # --------------------------------------------------------------------------- CSP

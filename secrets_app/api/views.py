@@ -25,7 +25,7 @@ from pipeline_secrets.core.api.schema import (
     secret_id_parameter,
 )
 from pipeline_secrets.core.errors import NotFoundError
-from secrets_app import lifecycle, schedule, selectors, services
+from secrets_app import index, lifecycle, schedule, selectors, services
 from secrets_app import values as secret_values
 from secrets_app.api.serializers import (
     SECRET_TYPE_MAP_SCHEMA,
@@ -203,7 +203,7 @@ class SecretDetailView(OrgScopedAPIView):
         description="Values are included for members and admins; viewers get metadata only.",
     )
     def get(self, request: Request, org_id: int, secret_id: str) -> Response:
-        row = services.secret_row(organization=self.organization, secret_id=secret_id)
+        row = selectors.secret_row(organization=self.organization, secret_id=secret_id)
         version = positive_int(request, "version")
         if not secret_values.may_read(self.membership, row):
             if flag(request, "values") or version is not None:
@@ -219,7 +219,7 @@ class SecretDetailView(OrgScopedAPIView):
         document = secret_values.reveal(standing=self.membership, row=row, purpose="show")
         if document.version != row.version:
             # Vault moved on without the index (a repaired failure): catch the index up.
-            row = services.index_sync(organization=self.organization, secret_id=secret_id) or row
+            row = index.index_sync(organization=self.organization, secret_id=secret_id) or row
         values = dict(document.data.get("values") or {})
         return Response(secret_item_data(row, values))
 

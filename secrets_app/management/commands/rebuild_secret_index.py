@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from orgs.models import Organization
-from secrets_app.services import index_rebuild
+from secrets_app.index import index_rebuild
 
 
 class Command(BaseCommand):

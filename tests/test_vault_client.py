@@ -1,5 +1,6 @@
-"""The Vault transport against a real OpenBao: hvac's calls over the urllib3 pool, reads
-sent ahead of their audit row, and the audit trail of reads that find nothing or fail."""
+"""The one Vault client against a real OpenBao: hvac's calls over the shared connection
+pool, a standby's redirect followed, retries and the check whether a write landed, and the
+audit trail of reads that find nothing or fail."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ from collections.abc import Iterator
 
 import hvac
 import pytest
-import requests
+import requests.adapters
 from django.db import OperationalError
 
 from orgs import audit
 from orgs.models import AuditEvent
+from pipeline_secrets.core.errors import VaultUnavailableError
 from secrets_app import vault as store
-from secrets_app import vault_transport
 from secrets_app.models import SecretIndex
 from secrets_app.selectors import vault_path
+from secrets_app.vault import transport
 from tests.helpers import assert_problem
 from tools.proc import free_port
 
@@ -38,15 +40,14 @@ def reads_of(secret_id: str) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action="secret.read", target_id=secret_id))
 
 
-# --------------------------------------------------------------------------- the adapter
+# --------------------------------------------------------------------------- the client
 
 
-def test_adapter_answers_documents_and_hvac_errors(vault):
+def test_client_answers_documents_and_hvac_errors_over_the_shared_pool(vault):
     kv = vault.root.secrets.kv.v2
     kv.create_or_update_secret(path="orgs/9/plain", secret={"k": "v"}, mount_point="secret")
-    client = hvac.Client(
-        url=vault.server.addr, token=vault.app_token, adapter=vault_transport.PooledJSONAdapter
-    )
+    client = transport.hvac_client(vault.server.addr, vault.app_token)
+    assert client.adapter.session is transport.SESSION
     got = client.secrets.kv.v2.read_secret_version(
         path="orgs/9/plain", mount_point="secret", raise_on_deleted_version=False
     )
@@ -59,26 +60,28 @@ def test_adapter_answers_documents_and_hvac_errors(vault):
         client.secrets.kv.v2.read_secret_version(
             path="elsewhere", mount_point="secret", raise_on_deleted_version=True
         )
-    # An answer without a body (204) comes back as a response, as with hvac's own adapter.
     done = client.secrets.kv.v2.delete_metadata_and_all_versions(
         path="orgs/9/plain", mount_point="secret"
     )
     assert done.status_code == 204 and done.ok
 
 
-def test_adapter_transport_failures_are_requests_errors_naming_the_failure_only():
-    port = free_port()  # nothing listens there
-    client = hvac.Client(
-        url=f"http://127.0.0.1:{port}",
-        token="t",
-        timeout=1,
-        adapter=vault_transport.PooledJSONAdapter,
-    )
-    with pytest.raises(requests.ConnectionError) as failed:
-        client.secrets.kv.v2.read_secret_version(
-            path="x", mount_point="secret", raise_on_deleted_version=True
-        )
-    assert str(failed.value) == "NewConnectionError"  # no address, no token
+def test_the_pool_keeps_connections_for_concurrent_calls():
+    for scheme in ("http://", "https://"):
+        pooled = transport.SESSION.get_adapter(f"{scheme}vault.example")
+        assert isinstance(pooled, requests.adapters.HTTPAdapter)
+        assert pooled.poolmanager.connection_pool_kw["maxsize"] == transport.POOL_SIZE
+    assert transport.SESSION.trust_env is False  # no proxy or netrc look-ups
+
+
+def test_an_unreachable_vault_is_a_503_naming_vault_after_the_retries(settings):
+    settings.VAULT_ADDR = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    settings.VAULT_TOKEN = "hvs.not-to-be-shown"
+    settings.VAULT_RETRY_SECONDS = 0.3
+    with pytest.raises(VaultUnavailableError) as failed:
+        store.read("orgs/1/x")
+    assert "unreachable" in str(failed.value) and "ConnectionError" in str(failed.value)
+    assert "not-to-be-shown" not in str(failed.value)
 
 
 class _Redirector(http.server.BaseHTTPRequestHandler):
@@ -126,27 +129,30 @@ def test_calls_through_a_standby_follow_its_redirect_with_method_body_and_token(
     assert [e.detail["version"] for e in reads_of(secret_id)] == [1]
 
 
-# --------------------------------------------------------------------------- read_later
+# --------------------------------------------------------------------------- KV reads and writes
 
 
-def test_an_answer_never_read_is_never_read_by_the_next_call(vault, personas, clients):
-    org = personas.org.pk
-    first = create(clients["member"], org, "first", value="one")
-    second = create(clients["member"], org, "second", value="two")
-    for _ in range(3):
-        store.read_later(vault_path(org, first))  # sent, then dropped unread
-        document = store.read_later(vault_path(org, second))()
-        assert document is not None and document.data["values"] == {"k": "two"}
-
-
-def test_a_missing_or_deleted_version_is_none_like_read(vault, personas, clients):
+def test_a_missing_or_deleted_version_is_none(vault, personas, clients):
     org = personas.org.pk
     secret_id = create(clients["member"], org, "versions")
     path = vault_path(org, secret_id)
-    assert store.read_later(f"orgs/{org}/nothing-here")() is None
-    assert store.read_later(path, version=7)() is None
+    assert store.read(f"orgs/{org}/nothing-here") is None
+    assert store.read(path, version=7) is None
     vault.root.secrets.kv.v2.delete_secret_versions(path=path, versions=[1], mount_point="secret")
-    assert store.read_later(path, version=1)() is None and store.read(path, version=1) is None
+    assert store.read(path, version=1) is None
+
+
+def test_a_lost_check_and_set_race_is_a_mismatch_and_writes_nothing(vault, personas, clients):
+    org = personas.org.pk
+    secret_id = create(clients["member"], org, "raced")
+    path = vault_path(org, secret_id)
+    current = store.read(path)
+    assert current is not None
+    with pytest.raises(store.CasMismatchError):
+        store.write(path, {**current.data, "values": {"k": "late"}}, cas=0)
+    written = store.write(path, {**current.data, "values": {"k": "next"}}, cas=current.version)
+    assert written.version == 2
+    assert [v.version for v in store.versions(path)] == [2, 1]
 
 
 def test_reads_work_again_after_vault_restarts_under_kept_connections(own_vault, personas, clients):
