@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.db.models import F, OrderBy, Q, QuerySet
 from django.urls import reverse
 
 from orgs.models import Organization
 from pipeline_secrets.core.errors import NotFoundError
-from secrets_app.models import SecretIndex, SecretTag
+from secrets_app.models import SecretIndex, SecretLifecycle, SecretTag
 from secrets_app.validation import HIDDEN_TAG
 
 SECRET_NOT_FOUND = "Secret not found."
@@ -106,6 +107,16 @@ def secret_row(*, organization: Organization, secret_id: str) -> SecretIndex:
         raise NotFoundError(SECRET_NOT_FOUND)
     row.organization = organization
     return row
+
+
+def lifecycle_of(instance: Any) -> SecretLifecycle | None:
+    """The lifecycle row of an index row (fetched with it by the selectors), if any."""
+    if not isinstance(instance, SecretIndex):
+        return None
+    try:
+        return instance.lifecycle
+    except SecretLifecycle.DoesNotExist:
+        return None
 
 
 def tag_list(*, organization: Organization) -> list[str]:

@@ -29,7 +29,6 @@ from pipeline_secrets.core.web import (
 )
 from secrets_app import hooks, schedule, selectors, services
 from secrets_app import values as secret_values
-from secrets_app.api.serializers import lifecycle_of
 from secrets_app.forms import (
     DeleteConfirmForm,
     TagForm,
@@ -96,7 +95,7 @@ def value_rows(
 def rotation_context(row: SecretIndex, every: str | None = None, error: str = "") -> dict[str, Any]:
     """What the rotation card shows: the schedule (``every`` as typed, when given back with
     an ``error``), its next and last rotation and the last failure."""
-    item = lifecycle_of(row)
+    item = selectors.lifecycle_of(row)
     current = schedule.format_every(item.rotate_every) if item and item.rotate_every else ""
     return {
         "lifecycle": item,

@@ -221,8 +221,19 @@ def write_version(
         "updatedBy": actor_name(actor),
     }
     previous = current.version if current is not None else 0
+    written = _write_to_vault(vault_path(organization.pk, secret_id), document, previous, new)
+    commit = _Commit(actor, organization, secret_id, document, written, draft, audit_as)
+    done = commit.run(created=new is not None)
+    done.previous_version = previous
+    return done
+
+
+def _write_to_vault(
+    path: str, document: dict[str, Any], cas: int, new: NewSecret | None
+) -> vault.Written:
+    """The check-and-set write; a lost race is a 409 saying what happened."""
     try:
-        written = vault.write(vault_path(organization.pk, secret_id), document, cas=previous)
+        return vault.write(path, document, cas=cas)
     except vault.CasMismatchError:
         if new is not None:
             raise ConflictError(
@@ -231,10 +242,6 @@ def write_version(
         raise ConflictError(
             "The secret was changed by someone else since it was read; reload and retry."
         ) from None
-    commit = _Commit(actor, organization, secret_id, document, written, draft, audit_as)
-    done = commit.run(created=new is not None)
-    done.previous_version = previous
-    return done
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,50 @@ def test_calls_through_a_standby_follow_its_redirect_with_method_body_and_token(
     assert [e.detail["version"] for e in reads_of(secret_id)] == [1]
 
 
+class _LosesFirstWriteAnswer(_Redirector):
+    """A node that passes the first KV write on to Vault but drops the connection before
+    answering (the answer lost in transit), and redirects every other call to Vault."""
+
+    posts: list[str] = []
+
+    def do_POST(self) -> None:
+        if self.posts:
+            self._redirect()
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.posts.append(self.path)
+        requests.post(
+            f"{self.target}{self.path}",
+            data=body,
+            headers={"X-Vault-Token": self.headers["X-Vault-Token"]},
+            timeout=5,
+        ).raise_for_status()
+        self.close_connection = True  # no answer: the client sees the connection drop
+
+
+def test_a_write_whose_answer_was_lost_is_found_landed_not_written_twice(
+    vault, personas, clients, settings
+):
+    org = personas.org.pk
+    secret_id = create(clients["member"], org, "lost-answer", value="one")
+    path = vault_path(org, secret_id)
+    current = store.read(path)
+    assert current is not None
+    handler = type("Lossy", (_LosesFirstWriteAnswer,), {"target": vault.server.addr, "posts": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.VAULT_ADDR = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        data = {**current.data, "values": {"k": "two"}}
+        written = store.write(path, data, cas=current.version)
+        kept = [v.version for v in store.versions(path)]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert handler.posts == [f"/v1/secret/data/{path}"]
+    assert written.version == 2 and kept == [2, 1]
+
+
 # --------------------------------------------------------------------------- KV reads and writes
 
 

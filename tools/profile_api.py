@@ -44,22 +44,9 @@ READ_STAGES: list[Stage] = [
     ("authentication", "rest_framework.request", "Request._authenticate", None),
     ("membership + role", "orgs.scoping", "resolve_membership", None),
     ("index lookup", "secrets_app.selectors", "secret_get", None),
-    ("index lookup", "secrets_app.services", "secret_row", None),
+    ("index lookup", "secrets_app.selectors", "secret_row", None),
     ("reveal (own work)", "secrets_app.values", "reveal", None),
-    # Sent first, answer read after the audit row: the wait is what the row did not cover.
-    (
-        "Vault call (send, wait for answer)",
-        "secrets_app.vault_transport",
-        "send",
-        "reveal (own work)",
-    ),
-    (
-        "Vault call (send, wait for answer)",
-        "secrets_app.vault_transport",
-        "Sent.answer",
-        "reveal (own work)",
-    ),
-    ("Vault call (send, wait for answer)", "secrets_app.vault", "read", "reveal (own work)"),
+    ("Vault call", "secrets_app.vault", "read", "reveal (own work)"),
     ("audit write", "orgs.audit", "record", "reveal (own work)"),
     (
         "serialisation",
@@ -74,20 +61,10 @@ CREATE_STAGES: list[Stage] = [
     ("authentication", "rest_framework.request", "Request._authenticate", None),
     ("membership + role", "orgs.scoping", "resolve_membership", None),
     ("body parsing + validation", "rest_framework.serializers", "BaseSerializer.is_valid", None),
-    ("create: type checks, Vault send", "secrets_app.services", "secret_create", None),
-    (
-        "index, schedule, audit rows (one transaction)",
-        "secrets_app.services",
-        "_create_index",
-        "create: type checks, Vault send",
-    ),
-    # The answer is read inside the transaction, after its rows were written.
-    (
-        "Vault call (wait for answer)",
-        "secrets_app.vault_transport",
-        "Sent.answer",
-        "index, schedule, audit rows (one transaction)",
-    ),
+    ("create: type checks", "secrets_app.services", "secret_create", None),
+    ("Vault call", "secrets_app.vault", "write", "create: type checks"),
+    ("index rows", "secrets_app.index", "index_upsert", "create: type checks"),
+    ("audit row", "secrets_app.writes", "record", "create: type checks"),
     (
         "serialisation",
         "rest_framework.serializers",

@@ -21,6 +21,7 @@ from pipeline_secrets.core.converters import ID_MAX
 from secrets_app import schedule
 from secrets_app import values as secret_values
 from secrets_app.models import SecretIndex, SecretLifecycle
+from secrets_app.selectors import lifecycle_of
 from secrets_app.types import get_type
 
 
@@ -244,16 +245,6 @@ class RotationSerializer(serializers.Serializer):
 
     def get_every(self, item: SecretLifecycle) -> str:
         return schedule.format_every(item.rotate_every) if item.rotate_every else ""
-
-
-def lifecycle_of(instance: Any) -> SecretLifecycle | None:
-    """The lifecycle row of an index row (fetched with it by the selectors), if any."""
-    if not isinstance(instance, SecretIndex):
-        return None
-    try:
-        return instance.lifecycle
-    except SecretLifecycle.DoesNotExist:
-        return None
 
 
 # A secret as the secrets API answers it: the shared shape plus its rotation schedule.
