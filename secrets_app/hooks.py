@@ -4,8 +4,10 @@
 of every write and delete. They register here, in their ``AppConfig.ready()``:
 
 - ``before_delete(organization, secret_id)`` may veto a delete by raising ``ConflictError``;
-- ``after_write(organization, secret_id)`` runs after every write of a secret's document
-  (updates and tag changes alike) and returns per-item results for the caller;
+- ``after_write(organization, secret_id)`` runs for every new version of an existing
+  secret (updates, tag changes, rollbacks, rotations, renewals), inside the transaction that
+  writes its index row, so work it records (task rows) commits with the change or not at
+  all; it returns per-item results for the caller;
 - ``after_delete(organization, secret_id)`` runs once the secret is gone;
 - ``installations_of(organization, secret_ids)`` lists where the secrets are installed
   (objects with ``secret_id``, ``cluster.name``, ``namespace`` and ``kube_name``), for pages

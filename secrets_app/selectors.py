@@ -97,14 +97,12 @@ def secret_get(*, organization: Organization, secret_id: str) -> SecretIndex:
 def secret_row(*, organization: Organization, secret_id: str) -> SecretIndex:
     """``secret_get`` for the API's per-request path: the index row with its lifecycle row
     (rotation schedule), from one statement, and its organization set."""
-    row = (
-        SecretIndex.objects.for_org(organization)
-        .select_related("lifecycle")
-        .filter(secret_id=secret_id)
-        .first()
-    )
-    if row is None:
-        raise NotFoundError(SECRET_NOT_FOUND)
+    try:
+        row = SecretIndex.objects.select_related("lifecycle").get(
+            organization_id=organization.pk, secret_id=secret_id
+        )
+    except SecretIndex.DoesNotExist:
+        raise NotFoundError(SECRET_NOT_FOUND) from None
     row.organization = organization
     return row
 

@@ -158,7 +158,9 @@ def test_a_write_whose_answer_was_lost_is_found_landed_not_written_twice(
     path = vault_path(org, secret_id)
     current = store.read(path)
     assert current is not None
-    handler = type("Lossy", (_LosesFirstWriteAnswer,), {"target": vault.server.addr, "posts": []})
+    handler: type[_LosesFirstWriteAnswer] = type(
+        "Lossy", (_LosesFirstWriteAnswer,), {"target": vault.server.addr, "posts": []}
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     settings.VAULT_ADDR = f"http://127.0.0.1:{server.server_address[1]}"

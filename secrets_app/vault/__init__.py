@@ -28,7 +28,7 @@ from secrets_app.vault.kv import (
     versions,
     write,
 )
-from secrets_app.vault.transport import addresses, find_active, health
+from secrets_app.vault.transport import health
 
 __all__ = [
     "READERS",
@@ -36,10 +36,8 @@ __all__ = [
     "VaultDocument",
     "VersionInfo",
     "Written",
-    "addresses",
     "delete_all",
     "destroy",
-    "find_active",
     "health",
     "keep_token_alive",
     "list_keys",
