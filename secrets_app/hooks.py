@@ -35,11 +35,13 @@ class SecretsReader(Protocol):
 
 ItemResults = list[dict[str, Any]]
 
-_before_delete: list[SecretHook] = []
-_after_write: list[SecretHook] = []
-_after_delete: list[SecretHook] = []
-_kubeconfig_verifiers: list[Callable[[str], None]] = []
-_installation_readers: list[SecretsReader] = []
+# The registered hooks, in registration order (tests read and replace them).
+
+BEFORE_DELETE: list[SecretHook] = []
+AFTER_WRITE: list[SecretHook] = []
+AFTER_DELETE: list[SecretHook] = []
+KUBECONFIG_VERIFIERS: list[Callable[[str], None]] = []
+INSTALLATION_READERS: list[SecretsReader] = []
 
 
 def _register(hooks: list[Any], hook: Any) -> None:
@@ -49,50 +51,50 @@ def _register(hooks: list[Any], hook: Any) -> None:
 
 
 def on_before_delete(hook: SecretHook) -> None:
-    _register(_before_delete, hook)
+    _register(BEFORE_DELETE, hook)
 
 
 def on_after_write(hook: SecretHook) -> None:
-    _register(_after_write, hook)
+    _register(AFTER_WRITE, hook)
 
 
 def on_after_delete(hook: SecretHook) -> None:
-    _register(_after_delete, hook)
+    _register(AFTER_DELETE, hook)
 
 
 def on_installations(hook: SecretsReader) -> None:
-    _register(_installation_readers, hook)
+    _register(INSTALLATION_READERS, hook)
 
 
 def on_verify_kubeconfig(hook: Callable[[str], None]) -> None:
-    _register(_kubeconfig_verifiers, hook)
+    _register(KUBECONFIG_VERIFIERS, hook)
 
 
 def before_delete(*, organization: Organization, secret_id: str) -> None:
-    for hook in _before_delete:
+    for hook in BEFORE_DELETE:
         hook(organization=organization, secret_id=secret_id)
 
 
 def after_write(*, organization: Organization, secret_id: str) -> ItemResults:
     results: ItemResults = []
-    for hook in _after_write:
+    for hook in AFTER_WRITE:
         results.extend(hook(organization=organization, secret_id=secret_id) or [])
     return results
 
 
 def after_delete(*, organization: Organization, secret_id: str) -> None:
-    for hook in _after_delete:
+    for hook in AFTER_DELETE:
         hook(organization=organization, secret_id=secret_id)
 
 
 def verify_kubeconfig(text: str) -> None:
-    for hook in _kubeconfig_verifiers:
+    for hook in KUBECONFIG_VERIFIERS:
         hook(text)
 
 
 def installations_of(*, organization: Organization, secret_ids: list[str]) -> list[Any]:
     found: list[Any] = []
-    for hook in _installation_readers:
+    for hook in INSTALLATION_READERS:
         found.extend(hook(organization=organization, secret_ids=secret_ids) or [])
     return found
 

@@ -15,10 +15,10 @@ pytestmark = pytest.mark.django_db
 def test_the_clusters_feature_registers_every_hook():
     from clusters import services, sync
 
-    assert sync.follow_secret_write in hooks._after_write
-    assert services.refuse_deleting_a_kubeconfig in hooks._before_delete
-    assert sync.forget_secret in hooks._after_delete
-    assert services.verify_kubeconfig in hooks._kubeconfig_verifiers
+    assert sync.follow_secret_write in hooks.AFTER_WRITE
+    assert services.refuse_deleting_a_kubeconfig in hooks.BEFORE_DELETE
+    assert sync.forget_secret in hooks.AFTER_DELETE
+    assert services.verify_kubeconfig in hooks.KUBECONFIG_VERIFIERS
 
 
 def test_a_veto_stops_the_delete_before_vault_is_touched(vault, personas, clients, monkeypatch):
@@ -29,7 +29,7 @@ def test_a_veto_stops_the_delete_before_vault_is_touched(vault, personas, client
     def veto(*, organization, secret_id):
         raise ConflictError("Kept by a test.")
 
-    monkeypatch.setattr(hooks, "_before_delete", [veto])
+    monkeypatch.setattr(hooks, "BEFORE_DELETE", [veto])
     url = f"{secrets_url(personas.org.pk)}/{created['id']}"
     assert_problem(clients["member"].delete(url), 409)
     assert clients["member"].get(url).json()["values"] == {"k": "v"}
