@@ -19,7 +19,7 @@ from clusters.models import Cluster, Installation
 from clusters.sync import expire_and_retry
 from orgs.models import AuditEvent
 from tests.helpers import assert_problem, check_access
-from tools.proc import free_port
+from tools.devstack.pytest_plugin import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from secrets_app.models import SecretIndex
 from tests.conftest import Personas, VaultServer
 from tests.test_clusters import decoded, new_namespace, read_secret
 from tests.test_dashboard import LOGIN, signed_in
-from tools.kube.controlplane import ControlPlane, KubeAPIError
+from tools.devstack.pytest_plugin import ControlPlane, KubeAPIError
 
 pytestmark = pytest.mark.django_db
 

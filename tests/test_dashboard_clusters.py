@@ -16,8 +16,7 @@ from tests.conftest import Personas, VaultServer
 from tests.test_clusters import new_namespace, read_secret
 from tests.test_dashboard import LOGIN, scan, signed_in
 from tests.test_dashboard_list import query_count
-from tools.kube.controlplane import ControlPlane, KubeAPIError
-from tools.proc import free_port
+from tools.devstack.pytest_plugin import ControlPlane, KubeAPIError, free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from tests.test_clusters import (
     read_secret,
     register,
 )
-from tools.kube.errors import KubeAPIError
+from tools.devstack.pytest_plugin import KubeAPIError
 
 pytestmark = pytest.mark.django_db
 

@@ -33,7 +33,7 @@ from tests.compat_openapi import (
 )
 from tests.conftest import Personas, VaultServer
 from tests.schema_check import served_document
-from tools.kube.controlplane import ControlPlane
+from tools.devstack.pytest_plugin import ControlPlane
 
 pytestmark = pytest.mark.django_db
 

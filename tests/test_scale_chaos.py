@@ -12,8 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tools.chaos import Load, bootstrap, lost_writes, under_load
-from tools.scale import ScaleStack, find_haproxy
+from tools.devstack.pytest_plugin import (
+    Load,
+    ScaleStack,
+    bootstrap,
+    find_haproxy,
+    lost_writes,
+    under_load,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -37,7 +37,7 @@ from tests.test_clusters import (
     secrets_url,
 )
 from tests.test_dashboard import signed_in
-from tools.kube.controlplane import ControlPlane
+from tools.devstack.pytest_plugin import ControlPlane
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,7 @@ import pytest
 
 from secrets_app import vault as vault_client
 from tests.conftest import VaultServer
-from tools.kube.controlplane import ControlPlane
-from tools.stack import APP_POLICY
+from tools.devstack.pytest_plugin import APP_POLICY, ControlPlane
 
 pytestmark = pytest.mark.django_db
 

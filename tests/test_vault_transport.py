@@ -19,7 +19,7 @@ from secrets_app import vault_transport
 from secrets_app.models import SecretIndex
 from secrets_app.selectors import vault_path
 from tests.helpers import assert_problem
-from tools.proc import free_port
+from tools.devstack.pytest_plugin import free_port
 
 pytestmark = pytest.mark.django_db
 

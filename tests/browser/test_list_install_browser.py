@@ -26,7 +26,7 @@ from secrets_app.models import SecretIndex
 from tests.browser.conftest import TIMEOUT_MS, Dashboard
 from tests.conftest import Personas, VaultServer, token_client
 from tests.test_clusters import new_namespace, put_foreign_secret, read_secret
-from tools.kube.controlplane import ControlPlane, KubeAPIError
+from tools.devstack.pytest_plugin import ControlPlane, KubeAPIError
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.vault]
 

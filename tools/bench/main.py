@@ -32,9 +32,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.bench_report import Row, interleaved_medians, median_ms, print_table  # noqa: E402
-from tools.proc import free_port, gunicorn_command, terminate, wait_for  # noqa: E402
-from tools.stack import OpenBao  # noqa: E402
+from tools.bench.report import Row, interleaved_medians, median_ms, print_table  # noqa: E402
+from tools.devstack.openbao import OpenBao  # noqa: E402
+from tools.devstack.proc import free_port, gunicorn_command, terminate, wait_for  # noqa: E402
 
 SEED_SECRETS = int(os.environ.get("BENCH_SEED", "10000"))
 TAG_HITS = 100
@@ -198,7 +198,7 @@ class Bench:
         port = free_port()
         env = {**self.env, "PYTHONPATH": str(ROOT)}
         floor = subprocess.Popen(
-            gunicorn_command(port, app=f"tools.bench_floor:{app}", options=QUIET),
+            gunicorn_command(port, app=f"tools.bench.floor:{app}", options=QUIET),
             cwd=ROOT,
             env=env,
         )
@@ -363,7 +363,7 @@ class Bench:
         from kubernetes import client as kube_client
         from kubernetes import config as kube_config
 
-        from tools.kube.controlplane import ControlPlane
+        from tools.devstack.kube.controlplane import ControlPlane
 
         cp = ControlPlane(self.work / "kube")
         cp.start()
@@ -469,12 +469,12 @@ class Bench:
     def row_lifecycle(self) -> None:
         """The periodic command with nothing due, and renewing certificates (in-process)."""
         _setup_django()
-        from tools import bench_lifecycle
+        from tools.bench import rows_lifecycle as bench_lifecycle
 
         self.rows.extend(bench_lifecycle.rows())
 
     def row_types(self) -> None:
-        from tools import bench_types
+        from tools.bench import rows_types as bench_types
 
         self.rows.extend(bench_types.rows())
 

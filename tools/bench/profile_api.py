@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.stack import OpenBao  # noqa: E402
+from tools.devstack.openbao import OpenBao  # noqa: E402
 
 # (stage, module, attribute path, parent stage): the function whose inclusive time is the
 # stage's. A stage with children is shown as its own time (less its children's).

@@ -8,7 +8,7 @@ import io
 import time
 from datetime import timedelta
 
-from tools.bench_report import Row, median_ms
+from tools.bench.report import Row, median_ms
 
 IDLE_SECRETS = 1000
 RENEWED = 100

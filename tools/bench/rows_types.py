@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tools.bench_report import Row, median_ms
+from tools.bench.report import Row, median_ms
 
 OPENSSL_CHAIN = r"""
 set -e

@@ -29,9 +29,9 @@ import hvac
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.chaos import Load, Tenant, bootstrap, lost_writes, under_load  # noqa: E402
-from tools.scale import ScaleStack  # noqa: E402
-from tools.stack import local_session  # noqa: E402
+from tools.devstack.chaos import Load, Tenant, bootstrap, lost_writes, under_load  # noqa: E402
+from tools.devstack.openbao import local_session  # noqa: E402
+from tools.devstack.scale import ScaleStack  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))

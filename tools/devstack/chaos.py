@@ -1,4 +1,4 @@
-"""Load and failure injection against a running ScaleStack (tools/scale.py): concurrent
+"""Load and failure injection against a running ScaleStack (tools.devstack.scale): concurrent
 clients through the load balancer, a timeline of every request, and the check that every
 acknowledged create can be read back. Used by ``make bench-scale`` and the zero-loss test.
 
@@ -11,22 +11,17 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tools.stack import local_session  # noqa: E402
+from tools.devstack.base import local_session
+from tools.devstack.proc import REPO_ROOT, manage_command
 
 
 @dataclass(frozen=True)
@@ -57,8 +52,8 @@ class Tenant:
 
 def bootstrap(base_url: str, env: dict[str, str], org: str = "load") -> Tenant:
     result = subprocess.run(
-        [sys.executable, "manage.py", "bootstrap", "--username", f"{org}-admin", "--org", org],
-        cwd=ROOT,
+        manage_command("bootstrap", "--username", f"{org}-admin", "--org", org),
+        cwd=REPO_ROOT,
         env=env,
         capture_output=True,
         text=True,

@@ -1,5 +1,5 @@
-"""Local services for development, tests and benchmarks: a real OpenBao (PostgreSQL is in
-``tools.postgres``).
+"""A real OpenBao for development, tests and benchmarks (PostgreSQL is in
+``tools.devstack.postgres``, a three-node raft cluster in ``tools.devstack.raft``).
 
 This module imports nothing from Django, so ``make run``, pytest fixtures and benchmarks can
 use it before (or without) Django settings. It never prints or logs the OpenBao root token or
@@ -22,34 +22,14 @@ import hvac
 import hvac.exceptions
 import requests
 
-from tools.proc import free_port, port_is_free, tail, terminate, wait_for, write_private
+from tools.devstack.base import DEFAULT_TIMEOUT, StackError, local_session, scrubbed_env
+from tools.devstack.proc import free_port, port_is_free, tail, terminate, wait_for, write_private
 
-DEFAULT_TIMEOUT = 60.0
 # Versions of each secret the KV v2 mount keeps unless told otherwise (VAULT_MAX_VERSIONS).
 DEFAULT_MAX_VERSIONS = 10
 STOP_TIMEOUT = 30.0
 APP_POLICY = "pipeline-secrets"
 APP_TOKEN_PERIOD = "768h"
-
-
-class StackError(RuntimeError):
-    """A local service could not be found, started, configured or stopped."""
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def local_session() -> requests.Session:
-    """An HTTP session for servers on 127.0.0.1: it ignores proxy settings (HTTP_PROXY and
-    friends) and netrc from the environment, which must not apply to local servers."""
-    session = requests.Session()
-    session.trust_env = False
-    return session
-
-
-def scrubbed_env(prefixes: tuple[str, ...]) -> dict[str, str]:
-    """The current environment without variables starting with any of ``prefixes``."""
-    return {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
 
 
 def _hcl_string(value: str) -> str:
@@ -163,6 +143,10 @@ class OpenBao:
         """The single unseal key (available after init_or_load()); never print it."""
         return self._loaded_credentials()["unseal_key"]
 
+    def load_credentials(self, credentials: dict[str, str]) -> None:
+        """Use ``credentials`` (root token, unseal key) of a cluster this node joins."""
+        self._credentials = dict(credentials)
+
     def _loaded_credentials(self) -> dict[str, str]:
         if self._credentials is None:
             raise StackError("OpenBao credentials are not loaded: call init_or_load() first")
@@ -190,7 +174,7 @@ class OpenBao:
         for port in (self.port, self.cluster_port):
             if not port_is_free(port):
                 raise StackError(f"cannot start OpenBao: 127.0.0.1:{port} is already in use")
-        self.config_path.write_text(self._config(), encoding="utf-8")
+        self.config_path.write_text(self.config_text(), encoding="utf-8")
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [find_bao(), "server", f"-config={self.config_path}"],
@@ -221,7 +205,7 @@ class OpenBao:
                 f"(pid {pid}); stop it first (kill {pid})"
             )
 
-    def _config(self) -> str:
+    def config_text(self) -> str:
         return f"""\
 storage "raft" {{
   path    = {_hcl_string(str(self.raft_dir))}
@@ -245,7 +229,7 @@ ui            = false
 log_level     = "info"
 """
 
-    def _check_alive(self) -> None:
+    def check_alive(self) -> None:
         """Raise StackError (with the end of the log) unless our server process runs."""
         if self.process is None:
             raise StackError("OpenBao is not started: call start() first")
@@ -255,7 +239,7 @@ log_level     = "info"
                 f"OpenBao exited with code {code}; end of {self.log_path}:\n{tail(self.log_path)}"
             )
 
-    def _health_status(self) -> int | None:
+    def health_status(self) -> int | None:
         """HTTP status of sys/health (200 active, 429 standby, 501 uninitialised,
         503 sealed), or None when the server does not answer."""
         try:
@@ -269,8 +253,8 @@ log_level     = "info"
         """Wait until our server answers HTTP on its API port (in any state)."""
 
         def responding() -> bool:
-            self._check_alive()
-            return self._health_status() is not None
+            self.check_alive()
+            return self.health_status() is not None
 
         wait_for(responding, timeout, f"OpenBao to answer on {self.addr}", error=StackError)
 
@@ -280,8 +264,8 @@ log_level     = "info"
         after the unseal call returns."""
 
         def ready() -> bool:
-            self._check_alive()
-            return self._health_status() == 200
+            self.check_alive()
+            return self.health_status() == 200
 
         what = f"OpenBao on {self.addr} to be unsealed and active"
         wait_for(ready, timeout, what, error=StackError)
@@ -433,7 +417,7 @@ log_level     = "info"
         client = self.root_client()
 
         def serving() -> bool:
-            self._check_alive()
+            self.check_alive()
             try:
                 client.read(f"{mount}/config")
             except (hvac.exceptions.VaultError, requests.RequestException):

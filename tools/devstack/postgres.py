@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for test runs (``tools/with_postgres.py``).
+"""A throwaway PostgreSQL server for test runs (``python -m tools.devstack.with_postgres``).
 
 Imports nothing from Django, like the rest of the local stack.
 """
@@ -12,8 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tools.proc import free_port, tail
-from tools.stack import DEFAULT_TIMEOUT, StackError, scrubbed_env
+from tools.devstack.base import DEFAULT_TIMEOUT, StackError, scrubbed_env
+from tools.devstack.proc import free_port, tail
 
 POSTGRES_DATABASE = "pipeline_secrets"
 POSTGRES_USER = "postgres"

@@ -1,12 +1,14 @@
-"""Process helpers shared by the local services (tools.stack), the Kubernetes control plane
-(tools.kube), ``make run`` and ``make bench``: loopback ports, waiting for a condition,
-private files, log tails, stopping a child and the gunicorn command line.
+"""Process helpers shared by the local services (tools.devstack), the Kubernetes control
+plane (tools.devstack.kube), ``make run`` and the benches: loopback ports, waiting for a
+condition, private files, log tails, stopping a child, and the command lines of the
+product's processes (gunicorn, ``manage.py``, the task worker).
 
 Only the standard library is used, so any tool can import this before Django is set up.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -16,6 +18,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+# The checkout: the product's processes run with it as their working directory.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 POLL_INTERVAL = 0.2
 STOP_TIMEOUT = 30.0
 WSGI_APP = "pipeline_secrets.wsgi:application"
@@ -125,6 +129,37 @@ def terminate(process: subprocess.Popen[bytes] | None, timeout: float = STOP_TIM
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (it may belong to another user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def signal_group(pid: int, signum: int) -> None:
+    """Send ``signum`` to the process group ``pid`` leads, if it still exists."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)
+
+
+# The task worker's arguments to manage.py: it runs what requests and periodic jobs queue.
+WORKER_ARGS = ("db_worker", "--no-reload", "--interval", "1")
+
+
+def manage_command(*args: str) -> list[str]:
+    """The argv of ``manage.py ARGS`` (run it with REPO_ROOT as working directory)."""
+    return [sys.executable, "manage.py", *args]
+
+
+def worker_command() -> list[str]:
+    """The argv of the django-tasks worker (``manage.py db_worker``)."""
+    return manage_command(*WORKER_ARGS)
 
 
 # Hooks shared by every way the product is served (metrics of exited workers).

@@ -34,19 +34,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from pipeline_secrets.core.env import private_data_dir
-from tools.proc import WaitTimeout, gunicorn_command, port_is_free, terminate, wait_for
-from tools.stack import DEFAULT_MAX_VERSIONS, OpenBao, StackError
-
-ROOT = Path(__file__).resolve().parent.parent
+from tools.devstack.base import StackError
+from tools.devstack.openbao import DEFAULT_MAX_VERSIONS, OpenBao
+from tools.devstack.proc import (
+    REPO_ROOT,
+    WORKER_ARGS,
+    WaitTimeout,
+    gunicorn_command,
+    manage_command,
+    port_is_free,
+    terminate,
+    wait_for,
+    worker_command,
+)
 
 SYNC_INTERVAL = 60.0
 # The one command that runs every app's periodic jobs (pipeline_secrets/core/periodic.py).
 PERIODIC = "periodic"
-# The task worker: runs what requests and periodic jobs queue (outbound deliveries).
-WORKER = ("db_worker", "--no-reload", "--interval", "1")
 WORKER_RESTART_DELAY = 5.0
 LOOP_INTERVAL = 0.5
 STARTUP_TIMEOUT = 60.0
@@ -91,16 +96,12 @@ class Config:
     @classmethod
     def from_env(cls) -> Config:
         return cls(
-            data_dir=Path(os.environ.get("DATA_DIR") or ROOT / "var").resolve(),
+            data_dir=Path(os.environ.get("DATA_DIR") or REPO_ROOT / "var").resolve(),
             port=env_int("PORT", 9090),
             vault_port=env_int("VAULT_PORT", DEFAULT_VAULT_PORT),
             workers=env_int("GUNICORN_WORKERS", 2),
             external_vault=bool(os.environ.get("VAULT_ADDR")),
         )
-
-
-def manage(*args: str) -> list[str]:
-    return [sys.executable, "manage.py", *args]
 
 
 def stop(process: subprocess.Popen[bytes] | None, name: str) -> None:
@@ -157,15 +158,15 @@ class Runner:
     def step(self, *args: str) -> None:
         """Run ``manage.py ARGS``; raise StepFailed when it fails."""
         log(f"manage.py {' '.join(args)}")
-        result = subprocess.run(manage(*args), cwd=ROOT, env=self.env, check=False)
+        result = subprocess.run(manage_command(*args), cwd=REPO_ROOT, env=self.env, check=False)
         if result.returncode != 0:
             raise StepFailed(f"manage.py {args[0]} failed", result.returncode)
 
     def has_command(self, name: str) -> bool:
         """Whether ``manage.py NAME`` exists (``manage.py help NAME`` succeeds)."""
         result = subprocess.run(
-            manage("help", name),
-            cwd=ROOT,
+            manage_command("help", name),
+            cwd=REPO_ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -182,15 +183,17 @@ class Runner:
         command = gunicorn_command(
             port, workers=self.config.workers, options=("--access-logfile", "-")
         )
-        self.gunicorn = subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True)
+        self.gunicorn = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=self.env, start_new_session=True
+        )
         wait_for(self.gunicorn_accepts, STARTUP_TIMEOUT, f"gunicorn on 127.0.0.1:{port}")
 
     def start_worker(self) -> None:
         """Start the task worker in its own session (a terminal's Ctrl-C reaches us first)."""
-        log(f"starting the task worker: manage.py {' '.join(WORKER)}")
+        log(f"starting the task worker: manage.py {' '.join(WORKER_ARGS)}")
         self.worker_started = time.monotonic()
         self.worker = subprocess.Popen(
-            manage(*WORKER), cwd=ROOT, env=self.env, start_new_session=True
+            worker_command(), cwd=REPO_ROOT, env=self.env, start_new_session=True
         )
 
     def check_worker(self) -> None:
@@ -256,7 +259,7 @@ class Runner:
             if can_sync and self.sync is None and time.monotonic() >= next_sync:
                 next_sync = time.monotonic() + SYNC_INTERVAL
                 self.sync = subprocess.Popen(
-                    manage(PERIODIC), cwd=ROOT, env=self.env, start_new_session=True
+                    manage_command(PERIODIC), cwd=REPO_ROOT, env=self.env, start_new_session=True
                 )
             time.sleep(LOOP_INTERVAL)
 

@@ -5,7 +5,7 @@ Both run as throwaway processes under a directory of their own (never the system
 service). The tests start them per session; ``make sso-up`` starts them in the background
 for ``make run`` and prints the environment to give it, ``make sso-down`` stops them.
 
-Only the standard library, PyYAML and tools.proc are used, so this runs before (or without)
+Only the standard library, PyYAML and tools.devstack.proc are used, so this runs before (or without)
 Django.
 """
 
@@ -28,11 +28,9 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tools.devstack.proc import REPO_ROOT, free_port, tail, terminate, wait_for, write_private
 
-from tools.proc import free_port, tail, terminate, wait_for, write_private
-
-ROOT = Path(__file__).resolve().parent.parent
+DEX_BUILD = Path(__file__).resolve().parent / "dex" / "build.sh"
 SLAPD = Path(os.environ.get("SLAPD", "/usr/sbin/slapd"))
 SLAPADD = Path(os.environ.get("SLAPADD", "/usr/sbin/slapadd"))
 SCHEMAS = Path("/etc/ldap/schema")
@@ -221,14 +219,14 @@ class Slapd:
 
 
 def dex_binary() -> Path:
-    """The cached Dex build (built now by tools/dex/build.sh when missing)."""
+    """The cached Dex build (built now by dex/build.sh beside this module when missing)."""
     result = subprocess.run(
-        ["bash", str(ROOT / "tools" / "dex" / "build.sh")],
+        ["bash", str(DEX_BUILD)],
         stdout=subprocess.PIPE,
         check=False,
     )
     if result.returncode != 0:
-        raise SsoError("tools/dex/build.sh failed")
+        raise SsoError(f"{DEX_BUILD} failed")
     return Path(result.stdout.decode().strip().splitlines()[-1]) / "dex"
 
 
@@ -393,7 +391,7 @@ def _down(directory: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="A local slapd and Dex for LDAP sign-in.")
     parser.add_argument("action", choices=["up", "down"])
-    parser.add_argument("--dir", default=str(ROOT / "var" / "sso"))
+    parser.add_argument("--dir", default=str(REPO_ROOT / "var" / "sso"))
     parser.add_argument("--app-port", type=int, default=int(os.environ.get("PORT", "9090")))
     args = parser.parse_args(argv)
     directory = Path(args.dir).resolve()

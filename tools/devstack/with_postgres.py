@@ -1,12 +1,12 @@
 """Run a command with DATABASE_URL pointing at PostgreSQL.
 
-Usage: python tools/with_postgres.py -- CMD ARGS...
+Usage: python -m tools.devstack.with_postgres -- CMD ARGS...
 
 When DATABASE_URL is already set, the command simply runs with it. Otherwise a throwaway
-PostgreSQL server (tools.postgres.Postgres) starts in a fresh temporary directory on a free port,
-the command runs with DATABASE_URL set to it, and the server is stopped and the directory
-removed afterwards, also after Ctrl-C, SIGTERM or an error. The exit code is the command's
-(128 + N when signal N ended it).
+PostgreSQL server (tools.devstack.postgres.Postgres) starts in a fresh temporary directory
+on a free port, the command runs with DATABASE_URL set to it, and the server is stopped and
+the directory removed afterwards, also after Ctrl-C, SIGTERM or an error. The exit code is
+the command's (128 + N when signal N ended it).
 """
 
 from __future__ import annotations
@@ -23,15 +23,13 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tools.postgres import Postgres
-from tools.stack import StackError
+from tools.devstack.base import StackError
+from tools.devstack.postgres import Postgres
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 PREFIX = "with_postgres:"
-USAGE = "usage: python tools/with_postgres.py -- CMD ARGS..."
+USAGE = "usage: python -m tools.devstack.with_postgres -- CMD ARGS..."
 
 
 def parse_command(argv: list[str]) -> list[str]:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds Dex (the OpenID Connect provider in front of LDAP used by the sign-in tests and
-# `make sso-up`) at the version pinned in tools/dex/go.mod.
+# `make sso-up`) at the version pinned in tools/devstack/dex/go.mod.
 #
 # Needs only Go and access to a Go module proxy. The binary goes to
 #   ${DEX_BIN_DIR:-$HOME/.cache/pipeline-secrets/dex/<dex-version>-<go.sum digest>}

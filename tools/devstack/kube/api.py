@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.kube.errors import KubeAPIError
+from tools.devstack.kube.errors import KubeAPIError
 
 FIELD_MANAGER = "pipeline-secrets-controlplane"
 DEFAULT_SECRET_VERBS = ("get", "list", "create", "update", "patch", "delete")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes control plane used by the integration tests and `make kube-up`:
-# kube-apiserver, kubectl and etcd, at the versions pinned in tools/kube/go.mod.
+# kube-apiserver, kubectl and etcd, at the versions pinned in tools/devstack/kube/go.mod.
 #
 # Needs only Go and access to a Go module proxy. The binaries go to
 #   ${KUBE_BIN_DIR:-$HOME/.cache/pipeline-secrets/kube/<kubernetes-version>-<etcd-version>}

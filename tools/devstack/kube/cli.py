@@ -1,4 +1,4 @@
-"""The control plane's command line (run it as ``python tools/kube/controlplane.py``)::
+"""The control plane's command line (run it as ``python -m tools.devstack.kube``)::
 
 up --dir DIR [--detach] [--port N] [--fresh]    start; --detach returns once ready
 kubeconfig --dir DIR --namespace NS --user NAME  a kubeconfig for Secrets in NS only
@@ -20,28 +20,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.kube.api import dns_label
-from tools.kube.controlplane import START_TIMEOUT, STOP_TIMEOUT, ControlPlane
-from tools.kube.errors import ControlPlaneError
-from tools.kube.processes import resolve_bin_dir
-from tools.proc import tail, write_private
+from tools.devstack.kube.api import dns_label
+from tools.devstack.kube.controlplane import START_TIMEOUT, STOP_TIMEOUT, ControlPlane
+from tools.devstack.kube.errors import ControlPlaneError
+from tools.devstack.kube.processes import resolve_bin_dir
+from tools.devstack.proc import REPO_ROOT, pid_alive, tail, write_private
 
-# The script that runs this command line; `down` recognises the supervisor by its name.
-SCRIPT = Path(__file__).resolve().with_name("controlplane.py")
+# The module that runs this command line; `down` recognises the supervisor by its name.
+MODULE = "tools.devstack.kube"
 
 
 def _pid_file(work_dir: Path) -> Path:
     return work_dir / "controlplane.pid"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _read_pid(work_dir: Path) -> int | None:
@@ -49,14 +39,14 @@ def _read_pid(work_dir: Path) -> int | None:
         pid = int(_pid_file(work_dir).read_text().strip())
     except (OSError, ValueError):
         return None
-    if not _pid_alive(pid):
+    if not pid_alive(pid):
         return None
     # A stale pid file may name a pid that now belongs to another program.
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return pid  # no /proc: trust the pid file
-    return pid if SCRIPT.name.encode() in cmdline else None
+    return pid if MODULE.encode() in cmdline else None
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
@@ -113,7 +103,7 @@ def _detach(args: argparse.Namespace, work_dir: Path) -> int:
         (work_dir / "ready").unlink()
     # Build (or find) the binaries here, so that the build's progress shows on the terminal.
     bin_dir = resolve_bin_dir(args.bin_dir)
-    cmd = [sys.executable, str(SCRIPT), "up", "--dir", str(work_dir)]
+    cmd = [sys.executable, "-m", MODULE, "up", "--dir", str(work_dir)]
     cmd += ["--bin-dir", str(bin_dir)]
     if args.port:
         cmd += ["--port", str(args.port)]
@@ -127,6 +117,7 @@ def _detach(args: argparse.Namespace, work_dir: Path) -> int:
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
             start_new_session=True,
         )
     deadline = time.monotonic() + args.timeout + 30
@@ -156,11 +147,11 @@ def _cmd_down(args: argparse.Namespace) -> int:
         return 0
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 2 * STOP_TIMEOUT + 5
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-    if _pid_alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
     # If the supervisor was killed hard, its children may have outlived it.
     state: dict[str, Any] = {}
@@ -168,7 +159,7 @@ def _cmd_down(args: argparse.Namespace) -> int:
         state = json.loads((work_dir / "state.json").read_text())
     for key in ("apiserver_pid", "etcd_pid"):
         child = state.get(key)
-        if isinstance(child, int) and _pid_alive(child) and _is_ours(child, work_dir):
+        if isinstance(child, int) and pid_alive(child) and _is_ours(child, work_dir):
             os.kill(child, signal.SIGTERM)
     with contextlib.suppress(OSError):
         _pid_file(work_dir).unlink()
@@ -201,7 +192,7 @@ def _cmd_kubeconfig(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog=SCRIPT.name, description="A local Kubernetes control plane."
+        prog=f"python -m {MODULE}", description="A local Kubernetes control plane."
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

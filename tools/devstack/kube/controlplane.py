@@ -1,16 +1,17 @@
 """A real Kubernetes control plane (etcd + kube-apiserver) on loopback.
 
-Used by the integration tests (see tests/kube_fixtures.py) and by `make kube-up` for trying
+Used by the integration tests (the ``kube_control_plane`` fixture of
+tools.devstack.pytest_plugin) and by `make kube-up` for trying
 Pipeline Secrets by hand against a cluster. It runs what controller-runtime's envtest runs:
 etcd and kube-apiserver only, no controller-manager, scheduler or kubelet. Consequences:
 pods never run, service-account tokens are not minted by a controller, and a deleted
 namespace stays in Terminating for good (nothing finalizes it), so tests should use a
 fresh namespace name rather than delete and re-create one.
 
-The binaries come from tools/kube/build.sh (versions pinned in tools/kube/go.mod).
+The binaries come from build.sh beside this module (versions pinned in its go.mod).
 Only the standard library and `cryptography` are needed. The pieces: pki.py (certificates),
 kubeconfig.py, processes.py (binaries, command lines, supervision), api.py (REST client and
-RBAC) and cli.py (the command line below).
+RBAC) and cli.py (the command line below, run as ``python -m tools.devstack.kube``).
 
 Library use::
 
@@ -24,9 +25,9 @@ Library use::
 
 Command line::
 
-    python tools/kube/controlplane.py up --dir var/kube [--detach] [--port N]
-    python tools/kube/controlplane.py kubeconfig --dir var/kube --namespace NS --user NAME
-    python tools/kube/controlplane.py down --dir var/kube
+    python -m tools.devstack.kube up --dir var/kube [--detach] [--port N]
+    python -m tools.devstack.kube kubeconfig --dir var/kube --namespace NS --user NAME
+    python -m tools.devstack.kube down --dir var/kube
 """
 
 from __future__ import annotations
@@ -35,21 +36,16 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-if __name__ == "__main__" and not __package__:
-    # Run as a script: import the tools package from the repository root, not this folder.
-    sys.path[0] = str(Path(__file__).resolve().parents[2])
-
-from tools.kube.api import DEFAULT_SECRET_VERBS, KubeClient
-from tools.kube.errors import ControlPlaneError, KubeAPIError
-from tools.kube.kubeconfig import kubeconfig_yaml
-from tools.kube.pki import ClusterPKI
-from tools.kube.processes import (
+from tools.devstack.kube.api import DEFAULT_SECRET_VERBS, KubeClient
+from tools.devstack.kube.errors import ControlPlaneError, KubeAPIError
+from tools.devstack.kube.kubeconfig import kubeconfig_yaml
+from tools.devstack.kube.pki import ClusterPKI
+from tools.devstack.kube.processes import (
     PortTaken,
     apiserver_command,
     etcd_command,
@@ -58,7 +54,7 @@ from tools.kube.processes import (
     spawn,
     wait_healthy,
 )
-from tools.proc import free_port, port_is_free, terminate, write_private
+from tools.devstack.proc import free_port, port_is_free, terminate, write_private
 
 __all__ = ["ControlPlane", "ControlPlaneError", "KubeAPIError"]
 
@@ -372,9 +368,3 @@ class ControlPlane:
         terminate(self._etcd, STOP_TIMEOUT)
         self._apiserver = None
         self._etcd = None
-
-
-if __name__ == "__main__":
-    from tools.kube.cli import main
-
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""The errors of the local Kubernetes control plane (tools.kube)."""
+"""The errors of the local Kubernetes control plane (tools.devstack.kube)."""
 
 from __future__ import annotations
 

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tools.kube.errors import ControlPlaneError
-from tools.proc import write_private
+from tools.devstack.kube.errors import ControlPlaneError
+from tools.devstack.proc import write_private
 
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
 # The first address of the service range: the in-cluster `kubernetes` service.

@@ -14,9 +14,9 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from tools.kube.errors import ControlPlaneError
-from tools.kube.pki import SERVICE_CLUSTER_IP_RANGE
-from tools.proc import tail, wait_for
+from tools.devstack.kube.errors import ControlPlaneError
+from tools.devstack.kube.pki import SERVICE_CLUSTER_IP_RANGE
+from tools.devstack.proc import tail, wait_for
 
 KUBE_DIR = Path(__file__).resolve().parent
 BUILD_SCRIPT = KUBE_DIR / "build.sh"
@@ -37,7 +37,7 @@ class PortTaken(Exception):
 def build(*, quiet: bool = False) -> Path:
     """Runs build.sh (a no-op when the binaries are cached) and returns the bin dir."""
     if not shutil.which("bash"):
-        raise ControlPlaneError("bash is needed to run tools/kube/build.sh")
+        raise ControlPlaneError(f"bash is needed to run {BUILD_SCRIPT}")
     stderr = subprocess.DEVNULL if quiet else None
     proc = subprocess.run(
         ["bash", str(BUILD_SCRIPT)],
@@ -47,10 +47,10 @@ def build(*, quiet: bool = False) -> Path:
         check=False,
     )
     if proc.returncode != 0:
-        raise ControlPlaneError(f"tools/kube/build.sh failed with exit code {proc.returncode}")
+        raise ControlPlaneError(f"{BUILD_SCRIPT} failed with exit code {proc.returncode}")
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     if not lines:
-        raise ControlPlaneError("tools/kube/build.sh printed no bin dir")
+        raise ControlPlaneError(f"{BUILD_SCRIPT} printed no bin dir")
     return Path(lines[-1].strip())
 
 
