@@ -1,6 +1,6 @@
 """Where one API request's time goes, stage by stage.
 
-``python tools/profile_api.py [--runs N] [--cprofile]`` starts an OpenBao (as ``make bench``
+``python -m tools.bench.profile_api [--runs N] [--cprofile]`` starts an OpenBao (as ``make bench``
 does), a fresh SQLite database and Django in this process, and sends requests straight to
 the WSGI application gunicorn serves (no socket: the HTTP hop is the bench's floor row):
 
@@ -29,13 +29,11 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tools.devstack.openbao import OpenBao  # noqa: E402
+from tools.devstack.openbao import OpenBao
 
 # (stage, module, attribute path, parent stage): the function whose inclusive time is the
 # stage's. A stage with children is shown as its own time (less its children's).
@@ -97,6 +95,13 @@ CREATE_STAGES: list[Stage] = [
     ("serialisation", "secrets_app.api.views", "secret_created_data", None),
     ("JSON rendering", "rest_framework.renderers", "JSONRenderer.render", None),
 ]
+
+
+@dataclass(frozen=True)
+class Options:
+    runs: int
+    cprofile: bool
+    sql: bool
 
 
 class Timers:
@@ -253,38 +258,64 @@ def main() -> int:
                 }
             )
             os.environ.pop("DATABASE_URL", None)
-            run(args.runs, args.cprofile, args.sql)
+            run(Options(runs=args.runs, cprofile=args.cprofile, sql=args.sql))
         finally:
             bao.stop()
     return 0
 
 
-def run(runs: int, with_cprofile: bool, with_sql: bool) -> None:
+def start_app() -> tuple[Any, str, str]:
+    """Django set up in this process on a fresh database, with an org and a token:
+    (the WSGI application, the secrets URL of the org, the token)."""
     import django
 
     django.setup()
     from django.core.management import call_command
     from django.core.wsgi import get_wsgi_application
-    from django.db import connection
 
     call_command("migrate", "--noinput", verbosity=0)
     out = io.StringIO()
     call_command("bootstrap", "--username", "profile", "--org", "profile", stdout=out)
     boot = json.loads(out.getvalue())
-    org_id, token = boot["org_id"], boot["token"]
-    app = get_wsgi_application()
-    base = f"/api/v1/orgs/{org_id}/secrets"
+    return get_wsgi_application(), f"/api/v1/orgs/{boot['org_id']}/secrets", boot["token"]
+
+
+def profile(title: str, fn: Callable[[int], int], stages: list[Stage], options: Options) -> None:
+    """Time ``fn`` stage by stage over ``options.runs`` requests (after 20 warm-up ones) and
+    print the table; with the options, also one request's SQL and a cProfile."""
+    from django.db import connection
+
+    names = list(dict.fromkeys(stage for stage, _, _, _ in stages))
+    for i in range(20):
+        assert fn(100_000 + i) in (200, 201)
+    timers = Timers()
+    with patched(timers, stages), connection.execute_wrapper(timers.count_query):
+        for i in range(options.runs):
+            started = time.perf_counter()
+            assert fn(i) in (200, 201)
+            timers.end_request(time.perf_counter() - started, stages)
+    report(title, timers, names)
+    if options.sql:
+        timers.statements.clear()
+        with connection.execute_wrapper(timers.count_query):
+            fn(300_000)
+        print("\n".join(f"  {sql[:160]}" for sql in timers.statements))
+    if options.cprofile:
+        cprofile = cProfile.Profile()
+        cprofile.enable()
+        for i in range(options.runs):
+            fn(200_000 + i)
+        cprofile.disable()
+        top_functions(cprofile)
+
+
+def run(options: Options) -> None:
+    app, base, token = start_app()
 
     def create(i: int) -> int:
-        body = json.dumps(
-            {
-                "name": f"profile-{i}",
-                "type": "generic",
-                "values": {"k": "v"},
-                "tags": ["profile:create"],
-            }
-        ).encode()
-        return call(app, environ("POST", base, token, body))
+        body = {"name": f"profile-{i}", "type": "generic", "values": {"k": "v"}}
+        body["tags"] = ["profile:create"]
+        return call(app, environ("POST", base, token, json.dumps(body).encode()))
 
     body = json.dumps({"name": "profile-read", "type": "password", "values": {"username": "u"}})
     secret_id = json.loads(send(app, environ("POST", base, token, body.encode()))[1])["id"]
@@ -293,32 +324,8 @@ def run(runs: int, with_cprofile: bool, with_sql: bool) -> None:
     def read(_: int) -> int:
         return call(app, environ("GET", read_path, token))
 
-    for title, fn, stages in [
-        ("API read of one secret with values", read, READ_STAGES),
-        ("API create", create, CREATE_STAGES),
-    ]:
-        names = list(dict.fromkeys(stage for stage, _, _, _ in stages))
-        for i in range(20):
-            assert fn(100_000 + i) in (200, 201)
-        timers = Timers()
-        with patched(timers, stages), connection.execute_wrapper(timers.count_query):
-            for i in range(runs):
-                started = time.perf_counter()
-                assert fn(i) in (200, 201)
-                timers.end_request(time.perf_counter() - started, stages)
-        report(title, timers, names)
-        if with_sql:
-            timers.statements.clear()
-            with connection.execute_wrapper(timers.count_query):
-                fn(300_000)
-            print("\n".join(f"  {sql[:160]}" for sql in timers.statements))
-        if with_cprofile:
-            profile = cProfile.Profile()
-            profile.enable()
-            for i in range(runs):
-                fn(200_000 + i)
-            profile.disable()
-            top_functions(profile)
+    profile("API read of one secret with values", read, READ_STAGES, options)
+    profile("API create", create, CREATE_STAGES, options)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +40,7 @@ def median_ms(fn: Callable[[int], object], runs: int, warmup: int = 5) -> float:
 
 
 def interleaved_medians(
-    fns: dict[str, Callable[[int], object]], runs: int, warmup: int = 5
+    fns: Mapping[str, Callable[[int], object]], runs: int, warmup: int = 5
 ) -> dict[str, float]:
     """The median ms of each function, called in turn (a, b, c, a, b, c, ...): on a shared
     machine a busy moment then slows every series alike, so their ratios stay fair."""

@@ -1,6 +1,5 @@
 """Benchmark rows for the secret lifecycle: the periodic command when nothing is due, and
-renewing certificates. In-process, against the bench's OpenBao and database (Django is set
-up by the caller)."""
+renewing certificates. In-process, against the bench's OpenBao and database."""
 
 from __future__ import annotations
 
@@ -8,6 +7,8 @@ import io
 import time
 from datetime import timedelta
 
+from tools.bench.harness import Bench, setup_django
+from tools.bench.registry import bench_row
 from tools.bench.report import Row, median_ms
 
 IDLE_SECRETS = 1000
@@ -102,5 +103,8 @@ def row_renew_certificates() -> Row:
     )
 
 
-def rows() -> list[Row]:
+@bench_row("lifecycle")
+def rows(bench: Bench) -> list[Row]:
+    """The periodic command with nothing due, and renewing certificates (in-process)."""
+    setup_django()
     return [row_periodic_idle(), row_renew_certificates()]

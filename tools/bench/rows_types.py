@@ -7,6 +7,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from tools.bench.harness import Bench
+from tools.bench.registry import bench_row
 from tools.bench.report import Row, median_ms
 
 OPENSSL_CHAIN = r"""
@@ -37,7 +39,9 @@ def _tls(key_type: str) -> float:
     )
 
 
-def rows() -> list[Row]:
+@bench_row("types")
+def rows(bench: Bench) -> list[Row]:
+    """Generating TLS chains, SSH keys and htpasswd lines, in this process."""
     from secrets_app.types import Context, get_type
 
     work = Path(tempfile.mkdtemp(prefix="bench-types-"))
