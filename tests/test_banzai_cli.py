@@ -29,6 +29,8 @@ from tests.compat_cli import BanzaiCli, Result, answer, expect_one_of, expect_pr
 from tests.conftest import Personas, VaultServer, token_client
 from tools.devstack.pytest_plugin import ControlPlane
 
+pytestmark = pytest.mark.original_reference("cli")
+
 HIDDEN = "<hidden>"
 _namespaces = itertools.count()
 

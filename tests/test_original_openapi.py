@@ -35,7 +35,7 @@ from tests.conftest import Personas, VaultServer
 from tests.schema_check import served_document
 from tools.devstack.pytest_plugin import ControlPlane
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.original_reference("openapi")]
 
 DELIBERATE_DIFFERENCES: list[Difference] = [
     ExtraMembers(
