@@ -35,7 +35,7 @@ from urllib3 import BaseHTTPResponse, PoolManager
 from urllib3.util.retry import Retry
 
 from pipeline_secrets.core import metrics, outbound
-from secrets_app.types._kubeconfig import parse_kubeconfig, server_of
+from secrets_app.types.kubeconfig_check import parse_kubeconfig, server_of
 
 __all__ = ["KubeError", "KubeRefusedError", "SecretObject", "parse_kubeconfig", "server_of"]
 
