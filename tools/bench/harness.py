@@ -20,7 +20,7 @@ from tools.devstack.proc import (
     REPO_ROOT,
     free_port,
     gunicorn_command,
-    manage_command,
+    run_manage,
     terminate,
     wait_for,
 )
@@ -95,15 +95,9 @@ class Bench:
 
     def manage(self, *args: str) -> str:
         """``manage.py ARGS`` on the app's database and Vault; returns what it printed."""
-        out = subprocess.run(
-            manage_command(*args),
-            cwd=REPO_ROOT,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return out.stdout.strip()
+        result = run_manage(*args, env=self.env)
+        result.check_returncode()
+        return result.stdout.strip()
 
     def stop(self) -> None:
         terminate(self.app)

@@ -157,6 +157,13 @@ def manage_command(*args: str) -> list[str]:
     return [sys.executable, "manage.py", *args]
 
 
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``manage.py ARGS`` from REPO_ROOT with ``env``, its output captured as text."""
+    return subprocess.run(
+        manage_command(*args), cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+
+
 def worker_command() -> list[str]:
     """The argv of the django-tasks worker (``manage.py db_worker``)."""
     return manage_command(*WORKER_ARGS)

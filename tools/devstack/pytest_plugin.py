@@ -10,7 +10,8 @@ personas, Dex in front of the live server) stay in tests/conftest.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -59,16 +60,23 @@ __all__ = [
 ]
 
 
+@contextmanager
+def running(start: Callable[[], object], stop: Callable[[], object]) -> Iterator[None]:
+    """``start()`` now and ``stop()`` on the way out, whatever happens in between."""
+    start()
+    try:
+        yield
+    finally:
+        stop()
+
+
 @pytest.fixture(scope="session")
 def openbao_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBao]:
     """A real OpenBao for the session (raft storage, initialised, unsealed, active); the
     caller configures what it needs on it (``configure_app``)."""
     server = OpenBao(tmp_path_factory.mktemp("openbao"))
-    server.start_ready()
-    try:
+    with running(server.start_ready, server.stop):
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -81,19 +89,13 @@ def kube_control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Con
     finalize them). Logs are in <work_dir>/kube-apiserver.log and <work_dir>/etcd.log.
     """
     control_plane = ControlPlane(tmp_path_factory.mktemp("kube"))
-    control_plane.start()
-    try:
+    with running(control_plane.start, control_plane.stop):
         yield control_plane
-    finally:
-        control_plane.stop()
 
 
 @pytest.fixture(scope="session")
 def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
     """slapd on 127.0.0.1 with the demo directory (DEMO_PEOPLE in their groups)."""
     server = Slapd(tmp_path_factory.mktemp("slapd"))
-    server.start()
-    try:
+    with running(server.start, server.stop):
         yield server
-    finally:
-        server.stop()

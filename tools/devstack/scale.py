@@ -14,14 +14,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from tools.devstack.base import StackError
 from tools.devstack.postgres import Postgres
-from tools.devstack.proc import REPO_ROOT, manage_command, write_private
+from tools.devstack.proc import run_manage, write_private
 from tools.devstack.raft import OpenBaoCluster
 from tools.devstack.replicas import Balancer, Replica, TaskWorker
 
@@ -135,14 +134,7 @@ class ScaleStack:
         return path.read_text(encoding="utf-8").strip()
 
     def manage(self, *args: str) -> None:
-        result = subprocess.run(
-            manage_command(*args),
-            cwd=REPO_ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = run_manage(*args, env=self.env)
         if result.returncode != 0:
             raise StackError(f"manage.py {args[0]} failed:\n{result.stdout}{result.stderr}")
 
