@@ -23,9 +23,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.exceptions import ValidationError
 
 from secrets_app.types import REGISTRY, Context
-from secrets_app.types._pem import private_pem
-from secrets_app.types._tlsgen import generate_ca
+from secrets_app.types.pem import private_pem
 from secrets_app.types.pkecert import CA_PAIRS
+from secrets_app.types.tlsgen import generate_ca
 from tests.helpers import assert_problem
 
 ORIGINAL_OPENAPI = Path(__file__).resolve().parents[2] / "shared/reference/pipeline-openapi.yaml"

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from secrets_app.types import _pem
 from secrets_app.types.base import Context
+from secrets_app.types.pem import certificate_pem, private_pem
 
 Host = ipaddress.IPv4Address | ipaddress.IPv6Address | str
 
@@ -109,7 +109,7 @@ def generate(hosts: list[Host], validity: timedelta, key_type: str, ctx: Context
         window=window,
         ctx=ctx,
     )
-    out = {"caCert": _pem.certificate_pem(ca), "caKey": _pem.private_pem(ca_key)}
+    out = {"caCert": certificate_pem(ca), "caKey": private_pem(ca_key)}
     out.update(issue_leaves(ca, ca_key, hosts, window, key_type, ctx))
     return out
 
@@ -149,8 +149,8 @@ def issue_leaves(
             window=window,
             ctx=ctx,
         )
-        out[f"{prefix}Cert"] = _pem.certificate_pem(cert)
-        out[f"{prefix}Key"] = _pem.private_pem(key)
+        out[f"{prefix}Cert"] = certificate_pem(cert)
+        out[f"{prefix}Key"] = private_pem(key)
     return out
 
 
@@ -178,4 +178,4 @@ def generate_ca(
         window=(ctx.now - BACKDATE, ctx.now + validity),
         ctx=ctx,
     )
-    return _pem.certificate_pem(ca), _pem.private_pem(key)
+    return certificate_pem(ca), private_pem(key)
