@@ -177,11 +177,11 @@ def cluster_create(
         )
     except IntegrityError:
         raise ConflictError(f"A cluster named {name!r} already exists.") from None
-    _audit(policy.actor_name(actor), "cluster.create", cluster)
+    audit_cluster(policy.actor_name(actor), "cluster.create", cluster)
     return cluster_check(cluster=cluster)
 
 
-def _audit(actor: str, action: str, cluster: Cluster, **detail: Any) -> None:
+def audit_cluster(actor: str, action: str, cluster: Cluster, **detail: Any) -> None:
     audit.record(
         actor=actor,
         action=action,
@@ -205,7 +205,7 @@ def cluster_delete(*, actor: policy.Actor, cluster: Cluster) -> None:
                     _remove(client, item)
         except (kube.KubeError, NotFoundError) as exc:
             logger.warning("cluster %s deleted with copies left: %s", cluster.pk, exc)
-    _audit(policy.actor_name(actor), "cluster.delete", cluster)
+    audit_cluster(policy.actor_name(actor), "cluster.delete", cluster)
     cluster.delete()
 
 
@@ -257,7 +257,7 @@ def _select(organization: Organization, query: InstallQuery) -> list[SecretIndex
     return rows
 
 
-def _open_namespace(cluster: Cluster, client: kube.SecretsClient, namespace: str) -> None:
+def open_namespace(cluster: Cluster, client: kube.SecretsClient, namespace: str) -> None:
     try:
         client.ensure_namespace(namespace)
     except kube.KubeRefusedError:
@@ -340,7 +340,7 @@ def install(
     statuses: dict[str, int] = {}
     for item in results:
         statuses[item.status] = statuses.get(item.status, 0) + 1
-    _audit(
+    audit_cluster(
         policy.actor_name(standing),
         "cluster.install",
         cluster,
@@ -371,7 +371,7 @@ def _install_rows(
             kube.secrets_client(kubeconfig) as client,
             ThreadPoolExecutor(max_workers=KUBE_WRITERS) as writers,
         ):
-            _open_namespace(batch.cluster, client, namespace)
+            open_namespace(batch.cluster, client, namespace)
             try:
                 listed: dict[str, kube.SecretObject] | None = client.list(namespace)
             except kube.KubeError:
@@ -418,7 +418,9 @@ def uninstall(
         item.last_error = exc.message
         item.save(update_fields=["last_error"])
         raise UpstreamError(f"Cluster {cluster.name} refused: {exc.message}") from None
-    _audit(policy.actor_name(actor), "cluster.uninstall", cluster, namespace=namespace, secret=name)
+    audit_cluster(
+        policy.actor_name(actor), "cluster.uninstall", cluster, namespace=namespace, secret=name
+    )
     item.delete()
 
 

@@ -13,11 +13,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_clusters_feature_registers_every_hook():
-    from clusters import services, sync
+    from clusters import services, tasks
 
-    assert sync.follow_secret_write in hooks._after_write
+    assert tasks.follow_secret_write in hooks._after_write
     assert services.refuse_deleting_a_kubeconfig in hooks._before_delete
-    assert sync.forget_secret in hooks._after_delete
+    assert tasks.forget_secret in hooks._after_delete
     assert services.verify_kubeconfig in hooks._kubeconfig_verifiers
 
 
