@@ -17,6 +17,7 @@ RowFunction = Callable[[Bench], Iterable[Row]]
 ROW_MODULES = (
     "tools.bench.rows_api",
     "tools.bench.rows_data",
+    "tools.bench.rows_sync",
     "tools.bench.rows_lifecycle",
     "tools.bench.rows_types",
 )

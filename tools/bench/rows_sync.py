@@ -11,16 +11,18 @@ from __future__ import annotations
 import socket
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any, Protocol
 
 import requests
 
-from tools.bench_report import Row, interleaved_medians
+from tools.bench.harness import Bench
+from tools.bench.registry import bench_row
+from tools.bench.report import Row, interleaved_medians
+from tools.devstack.kube.controlplane import ControlPlane
+from tools.devstack.proc import REPO_ROOT, manage_command
 
-ROOT = Path(__file__).resolve().parent.parent
 CLUSTERS = 2
 COPIES_PER_CLUSTER = 10
 UPDATES = 20
@@ -28,7 +30,7 @@ RUNS = 30
 
 
 class Served(Protocol):
-    """What the bench's served app offers a row (``tools.bench.Bench``)."""
+    """What the bench's served app offers a row (``tools.bench.harness.Bench``)."""
 
     http: requests.Session
     env: dict[str, str]
@@ -60,12 +62,14 @@ class SyncRows:
         for n in range(CLUSTERS):
             body = {"name": f"sync-{n}", "kubeconfig": self.kubeconfig}
             self.clusters.append(self.post("clusters", body))
-        installed = self.post("secrets", {"name": "synced", "type": "generic", "values": {"k": "0"}})
+        installed = self.post(
+            "secrets", {"name": "synced", "type": "generic", "values": {"k": "0"}}
+        )
         plain = self.post("secrets", {"name": "alone", "type": "generic", "values": {"k": "0"}})
         for n, cluster in enumerate(self.clusters):
             for i in range(COPIES_PER_CLUSTER):
-                body = {"namespace": f"sync-{n}-{i}", "query": {"ids": [installed["id"]]}}
-                self.post(f"clusters/{cluster['id']}/secrets", body)
+                install = {"namespace": f"sync-{n}-{i}", "query": {"ids": [installed["id"]]}}
+                self.post(f"clusters/{cluster['id']}/secrets", install)
         return installed["id"], plain["id"]
 
     def copies_at(self, version: int) -> int:
@@ -97,8 +101,8 @@ class SyncRows:
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "manage.py", "db_worker", "--interval", "0.05", "--no-startup-delay"]
-    return subprocess.Popen(command, cwd=ROOT, env=env)
+    command = manage_command("db_worker", "--interval", "0.05", "--no-startup-delay")
+    return subprocess.Popen(command, cwd=REPO_ROOT, env=env)
 
 
 def p99(samples: list[float]) -> float:
@@ -110,6 +114,13 @@ def unreachable_server() -> tuple[socket.socket, str]:
     """A loopback port that accepts connections and never answers (a cluster gone dark)."""
     sink = socket.create_server(("127.0.0.1", 0), backlog=64)
     return sink, f"https://127.0.0.1:{sink.getsockname()[1]}"
+
+
+@bench_row("sync")
+def sync(bench: Bench) -> list[Row]:
+    """The rows below on a kube-apiserver started for them."""
+    with ControlPlane(bench.work / "kube-sync") as control_plane:
+        return rows(bench, control_plane.admin_kubeconfig(), control_plane.server)
 
 
 def rows(bench: Served, kubeconfig: str, server: str) -> list[Row]:
