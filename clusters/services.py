@@ -193,22 +193,6 @@ def audit_cluster(actor: str, action: str, cluster: Cluster, **detail: Any) -> N
     )
 
 
-def cluster_delete(*, actor: policy.Actor, cluster: Cluster) -> None:
-    """Remove what was installed (best effort: an unreachable cluster keeps its copies),
-    then the cluster. Its kubeconfig secret stays, and may then be deleted."""
-    policy.require(policy.standing_of(actor, cluster.organization), "cluster.manage", cluster)
-    installations = list(cluster.installations.all())
-    if installations:
-        try:
-            with kube.secrets_client(cluster_kubeconfig(cluster)) as client:
-                for item in installations:
-                    _remove(client, item)
-        except (kube.KubeError, NotFoundError) as exc:
-            logger.warning("cluster %s deleted with copies left: %s", cluster.pk, exc)
-    audit_cluster(policy.actor_name(actor), "cluster.delete", cluster)
-    cluster.delete()
-
-
 def clusters_using_secret(*, organization: Organization, secret_id: str) -> list[str]:
     return list(
         Cluster.objects.for_org(organization)
@@ -390,7 +374,7 @@ def _install_rows(
     return results
 
 
-def _remove(client: kube.SecretsClient, item: Installation) -> None:
+def remove_copy(client: kube.SecretsClient, item: Installation) -> None:
     """Delete an installed Secret, or take out only the keys a merge wrote into one."""
     if item.merged:
         unmerge(
@@ -411,7 +395,7 @@ def uninstall(
     namespaces.require_in(actor, "cluster.uninstall", cluster, namespace)
     try:
         with kube.secrets_client(cluster_kubeconfig(cluster)) as client:
-            _remove(client, item)
+            remove_copy(client, item)
     except kube.KubeError as exc:
         if exc.unreachable:
             raise UpstreamError(f"Cluster {cluster.name} is unreachable: {exc.message}") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -15,8 +16,8 @@ from django.utils import timezone
 
 from clusters import kube, workloads
 from clusters.batch import Batch, ItemResult, values_or_error
-from clusters.models import Installation
-from clusters.services import RESYNC, cluster_kubeconfig, uninstall
+from clusters.models import Cluster, Installation
+from clusters.services import RESYNC, cluster_kubeconfig, remove_copy, uninstall
 from orgs import notifications
 from pipeline_secrets.core.errors import NotFoundError, UpstreamError
 from pipeline_secrets.core.metrics import SYNC_BACKLOG, SYNC_ITEMS, SYNC_LAG
@@ -70,6 +71,27 @@ def remove_copies(*, cluster_id: int, secret_id: str, last_try: bool) -> list[in
             else:
                 left.append(item.pk)
     return left
+
+
+def remove_left_copies(*, cluster: Cluster, copies: list[dict[str, Any]]) -> int:
+    """The worker's task after a cluster is deleted: remove the copies it held, with the
+    kubeconfig secret it was reached through (still there: deleting a cluster keeps it).
+    ``cluster`` is the deleted row, unsaved. Best effort; the copies left are counted."""
+    try:
+        with kube.secrets_client(cluster_kubeconfig(cluster)) as client:
+            for copy in copies:
+                item = Installation(
+                    cluster=cluster,
+                    namespace=copy["namespace"],
+                    kube_name=copy["name"],
+                    merged=copy["merged"],
+                    keys=copy["keys"],
+                )
+                remove_copy(client, item)
+    except (kube.KubeError, NotFoundError) as exc:
+        logger.warning("deleted cluster %s left its copies: %s", cluster.name, exc)
+        return len(copies)
+    return 0
 
 
 def _reinstall(item: Installation) -> ItemResult:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from clusters import sync
-from clusters.models import Installation
+from clusters.models import Cluster, Installation
 from orgs.models import Organization
 from pipeline_secrets.core import queue
 
@@ -48,6 +48,17 @@ def remove_copies(cluster_id: int, secret_id: str, attempt: int = 0) -> dict[str
             cluster_id=cluster_id, secret_id=secret_id, attempt=attempt + 1
         )
     return {"left": len(left)}
+
+
+@task()
+def remove_cluster_copies(
+    organization_id: int, name: str, kubeconfig_secret_id: str, copies: list[dict[str, Any]]
+) -> dict[str, int]:
+    """Remove the copies a deleted cluster held (``clusters.deletion``)."""
+    cluster = Cluster(
+        organization_id=organization_id, name=name, kubeconfig_secret_id=kubeconfig_secret_id
+    )
+    return {"left": sync.remove_left_copies(cluster=cluster, copies=copies)}
 
 
 @task()
