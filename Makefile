@@ -18,7 +18,7 @@ venv: $(STAMP)
 
 ## The product on 127.0.0.1:$(PORT) with SQLite and a local OpenBao it starts itself.
 run: $(STAMP)
-	$(PY) tools/run.py
+	$(PY) -m tools.devstack.run
 
 # Selects SQLite whatever the environment says; the test database itself is a fresh file
 # in pytest's temporary directory (tests/conftest.py), never this one.
@@ -31,7 +31,7 @@ SQLITE_TESTS := not slow
 ## Installs what the tests need and runs the whole suite against real services on
 ## PostgreSQL, then all but the slow tests again on SQLite.
 test: $(STAMP) test-deps kube-build dex-build helm-build
-	$(PY) tools/with_postgres.py -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m tools.devstack.with_postgres -- $(PY) -m pytest $(PYTEST_ARGS)
 	$(SQLITE) $(PY) -m pytest -m "$(SQLITE_TESTS)" $(PYTEST_ARGS)
 
 ## The quick subset on SQLite (real OpenBao; no Kubernetes, Chromium or slow tests).
@@ -46,27 +46,28 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
+	$(PY) -m tools.code_rules
 	DJANGO_SECRET_KEY=lint $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 bench: $(STAMP) test-deps kube-build
-	$(PY) tools/bench.py $(ROWS)
+	$(PY) -m tools.bench $(ROWS)
 
 ## Scale-out on this machine: a 3-node OpenBao raft cluster, PostgreSQL, $(REPLICAS) app
-## replicas and HAProxy in front (http://127.0.0.1:$(SCALE_PORT)/); stopped by scale-down.
+## replicas with the task worker beside them and HAProxy in front (http://127.0.0.1:$(SCALE_PORT)/); stopped by scale-down.
 REPLICAS ?= 2
 SCALE_PORT ?= 9190
 SCALE_DIR ?= var/scale
 scale-up: $(STAMP) test-deps
-	$(PY) tools/scale.py up --dir $(SCALE_DIR) --replicas $(REPLICAS) --port $(SCALE_PORT)
+	$(PY) -m tools.devstack.scale_cli up --dir $(SCALE_DIR) --replicas $(REPLICAS) --port $(SCALE_PORT)
 
 scale-down:
-	test ! -x $(PY) || $(PY) tools/scale.py down --dir $(SCALE_DIR)
+	test ! -x $(PY) || $(PY) -m tools.devstack.scale_cli down --dir $(SCALE_DIR)
 
 ## Throughput through the balancer with 1 and 2 replicas against raw OpenBao, and the
 ## failure drills (raft leader, replica, PostgreSQL); non-zero exit when an acknowledged
 ## write is lost.
 bench-scale: $(STAMP) test-deps
-	$(PY) tools/bench_scale.py
+	$(PY) -m tools.bench.scale
 
 ## Builds helm from its Go module once (cached in ~/.cache/pipeline-secrets/helm).
 helm-build:
@@ -76,29 +77,29 @@ KUBE_DIR ?= var/kube
 
 ## Builds etcd, kube-apiserver and kubectl from Go modules once (cached in ~/.cache/pipeline-secrets/kube).
 kube-build:
-	bash tools/kube/build.sh
+	bash tools/devstack/kube/build.sh
 
 ## A local Kubernetes API server for trying the product; prints the admin kubeconfig path.
 kube-up: $(STAMP) kube-build
-	$(PY) tools/kube/controlplane.py up --dir $(KUBE_DIR) --detach
+	$(PY) -m tools.devstack.kube up --dir $(KUBE_DIR) --detach
 
 kube-down:
-	test ! -x $(PY) || $(PY) tools/kube/controlplane.py down --dir $(KUBE_DIR)
+	test ! -x $(PY) || $(PY) -m tools.devstack.kube down --dir $(KUBE_DIR)
 
 ## Builds Dex (LDAP sign-in through OpenID Connect) from its Go module once (cached in
 ## ~/.cache/pipeline-secrets/dex).
 dex-build:
-	bash tools/dex/build.sh
+	bash tools/devstack/dex/build.sh
 
 SSO_DIR ?= var/sso
 
 ## A local slapd with a demo directory and Dex in front of it, in the background; prints
 ## the environment that turns on "Sign in with LDAP" in make run.
 sso-up: $(STAMP) test-deps dex-build
-	$(PY) tools/sso.py up --dir $(SSO_DIR)
+	$(PY) -m tools.devstack.sso up --dir $(SSO_DIR)
 
 sso-down:
-	test ! -x $(PY) || $(PY) tools/sso.py down --dir $(SSO_DIR)
+	test ! -x $(PY) || $(PY) -m tools.devstack.sso down --dir $(SSO_DIR)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -8,7 +8,7 @@ class ClustersConfig(AppConfig):
     def ready(self) -> None:
         # secrets_app does not import this app: it announces secret writes and deletes
         # through its hook registry, and installed copies follow them from here.
-        from clusters import namespaces, selectors, services, sync
+        from clusters import namespaces, selectors, services, sync, tasks
         from orgs import policy
         from secrets_app import hooks
 
@@ -17,15 +17,17 @@ class ClustersConfig(AppConfig):
         policy.register_object_rule("cluster.", namespaces.namespace_rule)
 
         hooks.on_before_delete(services.refuse_deleting_a_kubeconfig)
-        hooks.on_after_write(sync.follow_secret_write)
-        hooks.on_after_delete(sync.forget_secret)
+        # Both only queue tasks (clusters.tasks): no write waits on a cluster.
+        hooks.on_after_write(tasks.follow_secret_write)
+        hooks.on_after_delete(tasks.forget_secret)
         hooks.on_verify_kubeconfig(services.verify_kubeconfig)
         hooks.on_installations(selectors.installations_of_secrets)
 
-        # `manage.py periodic` removes expired installed copies and retries failed syncs.
+        # `manage.py periodic` queues the removal of expired installed copies and the retry
+        # of failed ones for the worker.
         from pipeline_secrets.core import periodic
 
-        periodic.register("clusters.installations", lambda now: sync.expire_and_retry(now=now))
+        periodic.register("clusters.installations", tasks.enqueue_due)
         # Its queue and lag are read at each scrape: a CronJob run exits before any scrape.
         from pipeline_secrets.core import metrics
 

@@ -284,6 +284,27 @@ class Batch:
         self.done.append(Done(row, now, name, sorted(desired.data), spec, changed=changed))
         return status
 
+    def installation(self, item: Done) -> Installation:
+        """The Installation row recording one installed item."""
+        return Installation(
+            cluster=self.cluster,
+            namespace=self.namespace,
+            kube_name=item.name,
+            secret_id=item.row.secret_id,
+            secret_name=item.row.name,
+            version=item.row.version,
+            sourcing=get_type(item.row.type).sourcing,
+            status=Installation.Status.INSTALLED,
+            installed_by=self.actor,
+            installed_at=item.at,
+            expires_at=item.at + timedelta(seconds=self.ttl) if self.ttl else None,
+            last_error="",
+            spec=mapping.stored(item.spec),
+            merged=item.merged,
+            keys=item.keys,
+            workloads=self.workloads or [],
+        )
+
     def record(self) -> None:
         """Upsert one Installation per installed item in one statement; mark the earlier
         installations of failed items as failed."""
@@ -293,27 +314,7 @@ class Batch:
             Installation.objects.filter(
                 cluster=self.cluster, namespace=self.namespace, kube_name=name
             ).update(status=Installation.Status.FAILED, last_error=message)
-        objs = [
-            Installation(
-                cluster=self.cluster,
-                namespace=self.namespace,
-                kube_name=item.name,
-                secret_id=item.row.secret_id,
-                secret_name=item.row.name,
-                version=item.row.version,
-                sourcing=get_type(item.row.type).sourcing,
-                status=Installation.Status.INSTALLED,
-                installed_by=self.actor,
-                installed_at=item.at,
-                expires_at=item.at + timedelta(seconds=self.ttl) if self.ttl else None,
-                last_error="",
-                spec=mapping.stored(item.spec),
-                merged=item.merged,
-                keys=item.keys,
-                workloads=self.workloads or [],
-            )
-            for item in self.done
-        ]
+        objs = [self.installation(item) for item in self.done]
         if objs:
             Installation.objects.bulk_create(
                 objs,

@@ -65,6 +65,8 @@ class Installation(models.Model):
 
     class Status(models.TextChoices):
         INSTALLED = "installed"
+        # The secret changed (or is being deleted): the worker brings this copy along.
+        PENDING = "pending"
         FAILED = "failed"
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="installations")

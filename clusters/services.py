@@ -177,11 +177,11 @@ def cluster_create(
         )
     except IntegrityError:
         raise ConflictError(f"A cluster named {name!r} already exists.") from None
-    _audit(policy.actor_name(actor), "cluster.create", cluster)
+    audit_cluster(policy.actor_name(actor), "cluster.create", cluster)
     return cluster_check(cluster=cluster)
 
 
-def _audit(actor: str, action: str, cluster: Cluster, **detail: Any) -> None:
+def audit_cluster(actor: str, action: str, cluster: Cluster, **detail: Any) -> None:
     audit.record(
         actor=actor,
         action=action,
@@ -191,22 +191,6 @@ def _audit(actor: str, action: str, cluster: Cluster, **detail: Any) -> None:
         target_name=cluster.name,
         **detail,
     )
-
-
-def cluster_delete(*, actor: policy.Actor, cluster: Cluster) -> None:
-    """Remove what was installed (best effort: an unreachable cluster keeps its copies),
-    then the cluster. Its kubeconfig secret stays, and may then be deleted."""
-    policy.require(policy.standing_of(actor, cluster.organization), "cluster.manage", cluster)
-    installations = list(cluster.installations.all())
-    if installations:
-        try:
-            with kube.secrets_client(cluster_kubeconfig(cluster)) as client:
-                for item in installations:
-                    _remove(client, item)
-        except (kube.KubeError, NotFoundError) as exc:
-            logger.warning("cluster %s deleted with copies left: %s", cluster.pk, exc)
-    _audit(policy.actor_name(actor), "cluster.delete", cluster)
-    cluster.delete()
 
 
 def clusters_using_secret(*, organization: Organization, secret_id: str) -> list[str]:
@@ -257,7 +241,7 @@ def _select(organization: Organization, query: InstallQuery) -> list[SecretIndex
     return rows
 
 
-def _open_namespace(cluster: Cluster, client: kube.SecretsClient, namespace: str) -> None:
+def open_namespace(cluster: Cluster, client: kube.SecretsClient, namespace: str) -> None:
     try:
         client.ensure_namespace(namespace)
     except kube.KubeRefusedError:
@@ -340,7 +324,7 @@ def install(
     statuses: dict[str, int] = {}
     for item in results:
         statuses[item.status] = statuses.get(item.status, 0) + 1
-    _audit(
+    audit_cluster(
         policy.actor_name(standing),
         "cluster.install",
         cluster,
@@ -371,7 +355,7 @@ def _install_rows(
             kube.secrets_client(kubeconfig) as client,
             ThreadPoolExecutor(max_workers=KUBE_WRITERS) as writers,
         ):
-            _open_namespace(batch.cluster, client, namespace)
+            open_namespace(batch.cluster, client, namespace)
             try:
                 listed: dict[str, kube.SecretObject] | None = client.list(namespace)
             except kube.KubeError:
@@ -390,7 +374,7 @@ def _install_rows(
     return results
 
 
-def _remove(client: kube.SecretsClient, item: Installation) -> None:
+def remove_copy(client: kube.SecretsClient, item: Installation) -> None:
     """Delete an installed Secret, or take out only the keys a merge wrote into one."""
     if item.merged:
         unmerge(
@@ -411,14 +395,16 @@ def uninstall(
     namespaces.require_in(actor, "cluster.uninstall", cluster, namespace)
     try:
         with kube.secrets_client(cluster_kubeconfig(cluster)) as client:
-            _remove(client, item)
+            remove_copy(client, item)
     except kube.KubeError as exc:
         if exc.unreachable:
             raise UpstreamError(f"Cluster {cluster.name} is unreachable: {exc.message}") from None
         item.last_error = exc.message
         item.save(update_fields=["last_error"])
         raise UpstreamError(f"Cluster {cluster.name} refused: {exc.message}") from None
-    _audit(policy.actor_name(actor), "cluster.uninstall", cluster, namespace=namespace, secret=name)
+    audit_cluster(
+        policy.actor_name(actor), "cluster.uninstall", cluster, namespace=namespace, secret=name
+    )
     item.delete()
 
 

@@ -25,9 +25,9 @@ from clusters import kube, mapping, workloads
 from clusters.batch import Batch, is_managed
 from clusters.models import Cluster, Installation
 from clusters.services import (
-    _audit,
-    _open_namespace,
+    audit_cluster,
     cluster_kubeconfig,
+    open_namespace,
     require_install,
     validate_label,
 )
@@ -115,7 +115,7 @@ def install_one(
     try:
         with kube.secrets_client(kubeconfig) as client:
             if not merge:
-                _open_namespace(cluster, client, namespace)
+                open_namespace(cluster, client, namespace)
             status = _write(client, batch, row, values, name, cleaned, merge, role)
     except kube.KubeRefusedError as exc:
         message = f"The kubeconfig of cluster {cluster.name} is refused. {exc.message}"
@@ -128,7 +128,7 @@ def install_one(
         raise UpstreamError(f"Cluster {cluster.name} refused: {exc.message}") from None
     batch.record()
     workloads.restart_changed(batch, kubeconfig)
-    _audit(
+    audit_cluster(
         policy.actor_name(standing),
         "cluster.merge" if merge else "cluster.install",
         cluster,

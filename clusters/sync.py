@@ -1,7 +1,7 @@
-"""Installed copies over time: they follow their secret's writes and deletes (the hooks
-``ClustersConfig.ready`` registers), expire, and failed ones are retried by the periodic job.
-Everything here runs as the product itself (``RESYNC``): the copies were installed by a
-caller the policy allowed, and re-syncing them shows no value to anyone.
+"""Installed copies over time, as the task worker runs them (``clusters.tasks``): they follow
+their secret's writes and deletes, expire, and failed ones are retried. Everything here runs
+as the product itself (``RESYNC``): the copies were installed by a caller the policy allowed,
+and re-syncing them shows no value to anyone. No request runs this code.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from django.utils import timezone
 
 from clusters import kube, workloads
 from clusters.batch import Batch, ItemResult, values_or_error
-from clusters.models import Installation
-from clusters.services import RESYNC, cluster_kubeconfig, uninstall
+from clusters.models import Cluster, Installation
+from clusters.services import RESYNC, cluster_kubeconfig, remove_copy, uninstall
 from orgs import notifications
-from orgs.models import Organization
 from pipeline_secrets.core.errors import NotFoundError, UpstreamError
 from pipeline_secrets.core.metrics import SYNC_BACKLOG, SYNC_ITEMS, SYNC_LAG
 from secrets_app.models import SecretIndex
@@ -27,20 +26,72 @@ from secrets_app.models import SecretIndex
 logger = logging.getLogger(__name__)
 
 
-def follow_secret_write(*, organization: Organization, secret_id: str) -> list[dict[str, Any]]:
-    """Installed copies follow a new version in the same request; failures are recorded on
-    their installations and returned to the caller."""
-    results = refresh_installations(organization=organization, secret_id=secret_id)
-    return [item.as_json() for item in results]
-
-
-def refresh_installations(*, organization: Organization, secret_id: str) -> list[ItemResult]:
-    """Bring every installed copy of one secret up to its current version."""
+def resync_copies(*, cluster_id: int, secret_id: str) -> list[ItemResult]:
+    """The worker's task: bring the installed copies of one secret on one cluster to the
+    secret's current version. Idempotent: a copy already installed at that version is left
+    alone, so a task run twice (or after the periodic retry) writes nothing twice."""
+    items = Installation.objects.filter(cluster_id=cluster_id, secret_id=secret_id)
     results = []
-    items = Installation.objects.for_org(organization).filter(secret_id=secret_id)
     for item in items.select_related("cluster", "cluster__organization"):
+        if _up_to_date(item):
+            continue
         results.append(_reinstall(item))
     return results
+
+
+def _up_to_date(item: Installation) -> bool:
+    if item.status != Installation.Status.INSTALLED:
+        return False
+    current = (
+        SecretIndex.objects.for_org(item.cluster.organization)
+        .filter(secret_id=item.secret_id)
+        .values_list("version", flat=True)
+        .first()
+    )
+    return current == item.version
+
+
+def remove_copies(*, cluster_id: int, secret_id: str, last_try: bool) -> list[int]:
+    """The worker's task after a secret is deleted: remove its installed copies from one
+    cluster. A secret of the same name created since keeps its copies. Returns the ids of the
+    copies left (the cluster refused or was unreachable); on the last try they are forgotten
+    here (the copies stay on the cluster, as a log line says)."""
+    items = Installation.objects.filter(cluster_id=cluster_id, secret_id=secret_id)
+    left = []
+    for item in items.select_related("cluster", "cluster__organization"):
+        organization = item.cluster.organization
+        if SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).exists():
+            continue
+        try:
+            uninstall(cluster=item.cluster, namespace=item.namespace, name=item.kube_name)
+        except (UpstreamError, NotFoundError) as exc:
+            logger.warning("installed copy %s left on cluster %s: %s", item.pk, cluster_id, exc)
+            if last_try:
+                item.delete()
+            else:
+                left.append(item.pk)
+    return left
+
+
+def remove_left_copies(*, cluster: Cluster, copies: list[dict[str, Any]]) -> int:
+    """The worker's task after a cluster is deleted: remove the copies it held, with the
+    kubeconfig secret it was reached through (still there: deleting a cluster keeps it).
+    ``cluster`` is the deleted row, unsaved. Best effort; the copies left are counted."""
+    try:
+        with kube.secrets_client(cluster_kubeconfig(cluster)) as client:
+            for copy in copies:
+                item = Installation(
+                    cluster=cluster,
+                    namespace=copy["namespace"],
+                    kube_name=copy["name"],
+                    merged=copy["merged"],
+                    keys=copy["keys"],
+                )
+                remove_copy(client, item)
+    except (kube.KubeError, NotFoundError) as exc:
+        logger.warning("deleted cluster %s left its copies: %s", cluster.name, exc)
+        return len(copies)
+    return 0
 
 
 def _reinstall(item: Installation) -> ItemResult:
@@ -104,19 +155,6 @@ def _resync(item: Installation) -> ItemResult:
         item.status, item.last_error = Installation.Status.FAILED, exc.message
         item.save(update_fields=["status", "last_error"])
         return ItemResult(row.name, item.sourcing, "failed", item.namespace, exc.message)
-
-
-def forget_secret(*, organization: Organization, secret_id: str) -> None:
-    """Remove every installed copy of a secret that is being deleted (best effort)."""
-    items = Installation.objects.for_org(organization).filter(secret_id=secret_id)
-    for item in items.select_related("cluster", "cluster__organization"):
-        try:
-            uninstall(cluster=item.cluster, namespace=item.namespace, name=item.kube_name)
-        except (UpstreamError, NotFoundError) as exc:
-            logger.warning(
-                "installed copy %s left on cluster %s: %s", item.pk, item.cluster_id, exc
-            )
-            item.delete()
 
 
 def _remaining_ttl(item: Installation) -> int | None:

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from clusters import namespaces, selectors, services, single
+from clusters import deletion, namespaces, selectors, services, single
 from clusters.batch import ItemResult
 from clusters.forms import (
     OVERWRITE_LABEL,
@@ -403,7 +403,7 @@ class ClusterDeleteView(ClusterView):
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = self.get_cluster(cluster_id)
-        services.cluster_delete(actor=self.membership, cluster=cluster)
+        deletion.cluster_delete(actor=self.membership, cluster=cluster)
         messages.success(
             request, f"Deleted cluster {cluster.name}. Its kubeconfig secret is still there."
         )

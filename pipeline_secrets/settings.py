@@ -325,6 +325,9 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
 # Seconds of sending one organization may use in one worker run; its deliveries left over
 # then wait for a later run, the other organizations' do not.
 DELIVERY_TENANT_BUDGET_SECONDS = env_int("DELIVERY_TENANT_BUDGET_SECONDS", 20)
+# Seconds a task may stay running before the periodic command takes its worker for dead
+# (killed, its pod evicted) and queues it again; every task is safe to run twice.
+TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 900)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

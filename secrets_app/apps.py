@@ -12,12 +12,13 @@ class SecretsAppConfig(AppConfig):
 
         policy.register_object_rule("secret.", values.type_rule)
 
-        # The periodic command runs these every round (secrets_app/management/commands).
+        # The periodic command queues these for the worker when they are due
+        # (secrets_app/management/commands, secrets_app/tasks.py).
         from pipeline_secrets.core import periodic
-        from secrets_app import lifecycle
+        from secrets_app import tasks
 
-        periodic.register("secrets.rotation", lifecycle.run_rotations)
-        periodic.register("secrets.renewal", lifecycle.run_renewals)
+        periodic.register("secrets.rotation", tasks.enqueue_rotations)
+        periodic.register("secrets.renewal", tasks.enqueue_renewals)
 
         # The activity page links events to the secrets still there.
         from orgs import activity

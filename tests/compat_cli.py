@@ -9,7 +9,6 @@ pseudo-terminal for its interactive questions.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -20,12 +19,10 @@ import pexpect
 import pytest
 import yaml
 
-BANZAI = Path(
-    os.environ.get(
-        "BANZAI_CLI",
-        Path(__file__).resolve().parents[2] / "shared" / "tools" / "banzai-cli" / "banzai",
-    )
-)
+from tests import original_reference
+
+# Tests that run it carry @pytest.mark.original_reference("cli").
+BANZAI = original_reference.path("cli")
 TIMEOUT = 30
 # Survey's prompts colour and move the cursor; what the questions say is what is left.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -1,10 +1,11 @@
 """The original product's OpenAPI document, and a check of our answers against it.
 
-The document (``../shared/reference/pipeline-openapi.yaml``) is OpenAPI 3.0 with at least one
-duplicated mapping key; it is loaded keeping the last value, as the original's own tooling
-did, and its schemas are turned into JSON Schema (``nullable``). Every object schema is
-closed (``tests.schema_check.closed``): a member the original does not name is a divergence
-unless the module under test lists it as deliberate.
+The document (``reference/pipeline-openapi.yaml`` under ORIGINAL_REFERENCE_DIR, see
+``tests.original_reference``; tests reading it carry ``original_reference("openapi")``) is
+OpenAPI 3.0 with at least one duplicated mapping key; it is loaded keeping the last value,
+as the original's own tooling did, and its schemas are turned into JSON Schema
+(``nullable``). Every object schema is closed (``tests.schema_check.closed``): a member the
+original does not name is a divergence unless the module under test lists it as deliberate.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import functools
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
+from tests import original_reference
 from tests.schema_check import closed, template_of, template_patterns
 
-ORIGINAL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "pipeline-openapi.yaml"
+ORIGINAL = original_reference.path("openapi")
 METHODS = ("get", "put", "post", "delete", "patch", "head")
 
 

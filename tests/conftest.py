@@ -1,4 +1,6 @@
-"""Fixtures: a real OpenBao for the session, the three personas plus a member, API clients.
+"""Fixtures: the app on the session's real OpenBao, the three personas plus a member, API
+clients. The servers themselves (OpenBao, the Kubernetes control plane, slapd) come from the
+dev stack's plugin, tools.devstack.pytest_plugin (loaded by pyproject's addopts).
 
 Personas: ``admin``, ``member`` and ``viewer`` of org A; ``outsider``, admin of org B.
 API clients authenticate with real bearer tokens minted by the token service, and check every
@@ -24,7 +26,7 @@ from orgs import services as org_services
 from orgs.models import Membership, Organization, Role, Source, User
 from pipeline_secrets.core.logsafe import ScrubbedFormatter
 from tests.schema_check import CheckedAPIClient
-from tools.stack import OpenBao
+from tools.devstack.pytest_plugin import OpenBao
 
 
 @dataclass
@@ -38,15 +40,11 @@ class VaultServer:
 
 
 @pytest.fixture(scope="session")
-def vault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VaultServer]:
-    """A real OpenBao (raft storage, initialised, unsealed) with the app's policy and token."""
-    server = OpenBao(tmp_path_factory.mktemp("openbao"))
-    server.start_ready()
-    token = server.configure_app(mount=settings.VAULT_MOUNT)
-    try:
-        yield VaultServer(server=server, app_token=token)
-    finally:
-        server.stop()
+def vault_server(openbao_server: OpenBao) -> VaultServer:
+    """The session's real OpenBao (raft storage, initialised, unsealed) with the app's policy
+    and token."""
+    token = openbao_server.configure_app(mount=settings.VAULT_MOUNT)
+    return VaultServer(server=openbao_server, app_token=token)
 
 
 def _wipe_orgs(client: hvac.Client) -> None:
@@ -176,8 +174,6 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-from tests.kube_fixtures import kube_control_plane  # noqa: E402, F401
-
 # --------------------------------------------------------------------------- SQLite runs
 
 
@@ -198,7 +194,12 @@ def django_db_modify_db_settings(
 # --------------------------------------------------------------------------- markers
 
 BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
-MARK_BY_FIXTURE = {"vault": "vault", "vault_server": "vault", "kube_control_plane": "kube"}
+MARK_BY_FIXTURE = {
+    "vault": "vault",
+    "vault_server": "vault",
+    "openbao_server": "vault",
+    "kube_control_plane": "kube",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -220,7 +221,6 @@ from tests.sso_fixtures import (  # noqa: E402, F401
     github_server,
     ldap_signin,
     mailbox,
-    slapd,
     smtp_server,
 )
 

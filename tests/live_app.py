@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from django.db import connection
 
-from tools.proc import free_port, gunicorn_command, tail, terminate, wait_for
+from tools.devstack.pytest_plugin import free_port, gunicorn_command, tail, terminate, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0

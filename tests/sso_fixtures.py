@@ -1,5 +1,6 @@
-"""Fixtures for sign-in through real servers: slapd + Dex for LDAP, the GitHub stand-in,
-and a real SMTP server for invitation mails. Each is started by the test session."""
+"""Fixtures for sign-in through real servers: Dex for LDAP (in front of the dev stack's
+``slapd`` fixture), the GitHub stand-in, and a real SMTP server for invitation mails. Each
+is started by the test session."""
 
 from __future__ import annotations
 
@@ -17,19 +18,9 @@ from django.test import Client
 
 from orgs import oidc
 from tests.github_standin import GitHubStandIn
-from tools.sso import CLIENT_ID, DEMO_PEOPLE, Dex, Slapd
+from tools.devstack.pytest_plugin import CLIENT_ID, DEMO_PEOPLE, Dex, Slapd, free_port
 
 PASSWORDS = {p.uid: p.password for p in DEMO_PEOPLE}
-
-
-@pytest.fixture(scope="session")
-def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
-    server = Slapd(tmp_path_factory.mktemp("slapd"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _redirects(base_url: str) -> list[str]:
@@ -198,8 +189,6 @@ def smtp_server() -> Iterator[Mailbox]:
     from email import message_from_bytes, policy
 
     from aiosmtpd.controller import Controller
-
-    from tools.proc import free_port
 
     box = Mailbox(host="127.0.0.1", port=free_port(), messages=[])
 

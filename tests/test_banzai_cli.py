@@ -27,7 +27,9 @@ from orgs import services as org_services
 from secrets_app.models import SecretIndex
 from tests.compat_cli import BanzaiCli, Result, answer, expect_one_of, expect_prompt, plain
 from tests.conftest import Personas, VaultServer, token_client
-from tools.kube.controlplane import ControlPlane
+from tools.devstack.pytest_plugin import ControlPlane
+
+pytestmark = pytest.mark.original_reference("cli")
 
 HIDDEN = "<hidden>"
 _namespaces = itertools.count()

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from orgs import services as org_services
 from tests.conftest import Personas, VaultServer
 from tests.schema_check import CheckedAPIClient
-from tools.proc import free_port
+from tools.devstack.pytest_plugin import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -21,6 +21,7 @@ from tests.test_clusters import (
     register,
     secrets_url,
 )
+from tests.worker import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +116,7 @@ def test_install_with_spec_source_value_source_map_and_empty_item(
     assert (item.spec or {})["mode"] == {"literal": True}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_update_resyncs_with_the_same_mapping(cluster, personas, clients, kube_control_plane):
     org = personas.org.pk
     created = create_secret(clients["member"], org, "cfg", "generic", {"A": "1", "B": "2"})
@@ -132,7 +134,8 @@ def test_update_resyncs_with_the_same_mapping(cluster, personas, clients, kube_c
         format="json",
     )
     assert updated.status_code == 200, updated.content
-    assert [i["status"] for i in updated.json()["installations"]] == ["updated"]
+    assert [i["status"] for i in updated.json()["installations"]] == ["pending"]
+    assert run_worker() == 1
     obj = read_secret(kube_control_plane, namespace, "cfg-mapped")
     assert decoded(obj) == {"first": "10", "lit": "x", "both": json.dumps({"b": "20"})}
     assert obj["metadata"]["annotations"]["secrets.pipeline.io/version"] == "2"
@@ -169,6 +172,7 @@ def test_our_own_secret_is_replaced_by_a_second_install(
     assert Installation.objects.get(kube_name="s").spec == {"only": {"source": "a"}}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_patch_merges_keys_and_keeps_the_others(cluster, personas, clients, kube_control_plane):
     org = personas.org.pk
     created = create_secret(clients["member"], org, "extra", "generic", {"x": "1", "y": "2"})
@@ -192,6 +196,7 @@ def test_patch_merges_keys_and_keeps_the_others(cluster, personas, clients, kube
     clients["member"].put(
         f"{secrets_url(org)}/{created['id']}", {"values": {"x": "9", "y": "2"}}, format="json"
     )
+    assert run_worker() == 1
     assert decoded(read_secret(kube_control_plane, namespace, "app")) == {"k": "theirs", "X": "9"}
     # Uninstalling takes out the merged key and leaves their Secret.
     base = f"{clusters_url(org)}/{cluster['id']}/secrets"

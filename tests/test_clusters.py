@@ -17,9 +17,11 @@ from django.utils import timezone
 
 from clusters.models import Cluster, Installation
 from clusters.sync import expire_and_retry
+from clusters.tasks import resync_copies
 from orgs.models import AuditEvent
 from tests.helpers import assert_problem, check_access
-from tools.proc import free_port
+from tests.worker import run_worker
+from tools.devstack.pytest_plugin import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -339,6 +341,7 @@ def test_foreign_secret_is_not_overwritten_unless_asked(
     assert again.json()[0]["status"] == "unchanged"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_update_propagates_to_installed_copies(cluster, personas, clients, kube_control_plane):
     org = personas.org.pk
     created, namespace = installed_secret(clients, org, cluster, "app-config")
@@ -347,14 +350,33 @@ def test_update_propagates_to_installed_copies(cluster, personas, clients, kube_
     )
     assert updated.status_code == 200
     assert updated.json()["installations"] == [
-        {"name": "app-config", "sourcing": "env", "status": "updated", "namespace": namespace}
+        {
+            "name": "app-config",
+            "sourcing": "env",
+            "status": "pending",
+            "namespace": namespace,
+            "cluster": "dev",
+            "kubeName": "app-config",
+        }
     ]
+    # The request only queued the re-sync: the copy follows when the worker runs it.
+    assert decoded(read_secret(kube_control_plane, namespace, "app-config")) == {"k": "v1"}
+    assert Installation.objects.get(kube_name="app-config").status == "pending"
+    assert run_worker() == 1
     obj = read_secret(kube_control_plane, namespace, "app-config")
     assert (
         decoded(obj) == {"k": "v2"}
         and obj["metadata"]["annotations"]["secrets.pipeline.io/version"] == "2"
     )
-    assert Installation.objects.get(kube_name="app-config").version == 2
+    item = Installation.objects.get(kube_name="app-config")
+    assert (item.version, item.status) == (2, "installed")
+    # Run again (a retry, a duplicate): the copy is current, nothing is written.
+    resync_copies.enqueue(cluster_id=item.cluster_id, secret_id=item.secret_id)
+    assert run_worker() == 1
+    assert (
+        read_secret(kube_control_plane, namespace, "app-config")["metadata"]["resourceVersion"]
+        == obj["metadata"]["resourceVersion"]
+    )
 
 
 def test_ttl_expiry_removes_the_secret(cluster, personas, clients, kube_control_plane):
@@ -480,6 +502,7 @@ def _admin_kc(clients, org, cluster):
     return secret["values"]["K8Sconfig"]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_uninstall_and_cluster_delete_and_kubeconfig_secret_protection(
     cluster, personas, clients, kube_control_plane
 ):
@@ -498,9 +521,14 @@ def test_uninstall_and_cluster_delete_and_kubeconfig_secret_protection(
     kc_url = f"{secrets_url(org)}/{cluster['secretId']}"
     assert_problem(clients["admin"].delete(kc_url), 409)
     assert clients["admin"].delete(f"{clusters_url(org)}/{cluster['id']}").status_code == 204
-    with pytest.raises(Exception):
+    # The cluster is gone at once; its copy is removed by the worker, through the
+    # kubeconfig secret, which stays.
+    assert not Installation.objects.exists() and not Cluster.objects.exists()
+    assert decoded(read_secret(kube_control_plane, namespace, "two")) == {"k": "2"}
+    assert run_worker() == 1
+    with pytest.raises(Exception) as removed:
         read_secret(kube_control_plane, namespace, "two")
-    assert not Installation.objects.exists()
+    assert getattr(removed.value, "status", None) == 404
     assert clients["admin"].delete(kc_url).status_code == 204
 
 
@@ -564,6 +592,7 @@ def test_partial_failure_keeps_the_successes_installed_and_recorded(
     assert list(Installation.objects.values_list("kube_name", flat=True)) == ["free"]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_tag_change_refreshes_the_installed_copies(
     cluster, personas, clients, kube_control_plane
 ):
@@ -572,6 +601,7 @@ def test_a_tag_change_refreshes_the_installed_copies(
     url = f"{secrets_url(org)}/{created['id']}/tags"
     for call, version in ((clients["member"].put, "2"), (clients["member"].delete, "3")):
         assert call(f"{url}/team:web").status_code in (200, 204)
+        assert run_worker() == 1
         obj = read_secret(kube_control_plane, namespace, "tagged")
         assert obj["metadata"]["annotations"]["secrets.pipeline.io/version"] == version
         assert str(Installation.objects.get(kube_name="tagged").version) == version

@@ -9,14 +9,15 @@ import pytest
 from django.test import Client
 
 from clusters import services as cluster_services
-from clusters.models import Cluster
+from clusters.models import Cluster, Installation
 from orgs.models import AuditEvent, Membership, Role
 from secrets_app import services
 from secrets_app.models import SecretIndex
 from tests.conftest import Personas, VaultServer
 from tests.test_clusters import decoded, new_namespace, read_secret
 from tests.test_dashboard import LOGIN, signed_in
-from tools.kube.controlplane import ControlPlane, KubeAPIError
+from tests.worker import run_worker
+from tools.devstack.pytest_plugin import ControlPlane, KubeAPIError
 
 pytestmark = pytest.mark.django_db
 
@@ -119,6 +120,7 @@ def test_a_bad_tag_is_one_error_on_the_field_and_nothing_changes(
     assert {r.version for r in SecretIndex.objects.all()} == {1}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_bulk_delete_needs_the_count_typed_and_lists_installed_copies(
     vault: VaultServer, personas: Personas, kube_control_plane: ControlPlane
 ) -> None:
@@ -149,6 +151,9 @@ def test_bulk_delete_needs_the_count_typed_and_lists_installed_copies(
     html = done.content.decode()
     assert html.count(">deleted<") == 2 and "0 failed" in html
     assert set(SecretIndex.objects.values_list("name", flat=True)) == {"dev-kubeconfig", "keep"}
+    # The delete queued the removal of the installed copy; the worker removes it.
+    assert read_secret(kube_control_plane, namespace, "old-a")
+    assert run_worker() == 1 and not Installation.objects.exists()
     with pytest.raises(KubeAPIError) as gone:  # the installed copy went with the secret
         read_secret(kube_control_plane, namespace, "old-a")
     assert gone.value.status == 404

@@ -16,8 +16,8 @@ from tests.conftest import Personas, VaultServer
 from tests.test_clusters import new_namespace, read_secret
 from tests.test_dashboard import LOGIN, scan, signed_in
 from tests.test_dashboard_list import query_count
-from tools.kube.controlplane import ControlPlane, KubeAPIError
-from tools.proc import free_port
+from tests.worker import run_worker
+from tools.devstack.pytest_plugin import ControlPlane, KubeAPIError, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -362,6 +362,7 @@ def test_secret_detail_shows_where_it_is_installed(
     assert "Not installed on any cluster" in other.content.decode()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_delete_asks_first_then_removes_the_cluster(
     cluster: Cluster, personas: Personas, kube_control_plane: ControlPlane
 ) -> None:
@@ -375,6 +376,8 @@ def test_delete_asks_first_then_removes_the_cluster(
     assert response.status_code == 302 and response["Location"] == base(personas)
     assert not Cluster.objects.exists() and not Installation.objects.exists()
     assert "Deleted cluster dev" in client.get(base(personas)).content.decode()
+    # The worker removes the copy the cluster held.
+    assert run_worker() == 1
     with pytest.raises(KubeAPIError):
         read_secret(kube_control_plane, namespace, "web-tls")
 

@@ -19,7 +19,7 @@ from tests.test_dashboard_clusters import (  # noqa: F401
     page,
     seed,
 )
-from tools.kube.controlplane import ControlPlane, KubeAPIError
+from tools.devstack.pytest_plugin import ControlPlane, KubeAPIError
 
 pytestmark = pytest.mark.django_db
 

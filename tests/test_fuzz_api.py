@@ -46,7 +46,7 @@ from orgs.models import Membership
 from secrets_app import services as secret_services
 from secrets_app.types import REGISTRY
 from tests.conftest import Personas, VaultServer
-from tests.kube_fixtures import ControlPlane
+from tools.devstack.pytest_plugin import ControlPlane
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.vault, pytest.mark.slow]
 

@@ -7,7 +7,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings
 
 from tests.conftest import VaultServer
-from tools.proc import free_port
+from tools.devstack.pytest_plugin import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ import yaml
 
 from tests.conftest import VaultServer
 from tests.live_app import live_app
-from tools.kube.controlplane import ControlPlane
+from tools.devstack.pytest_plugin import ControlPlane
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "deploy" / "helm" / "pipeline-secrets"

@@ -1,5 +1,6 @@
 """The import contracts of ``make lint`` hold, and break when a view or the cluster code
-reaches for the Vault store: a copy of the tree with such an import is linted for real."""
+reaches for the Vault store or code outside ``clusters.kube`` imports the Kubernetes client:
+a copy of the tree with such an import is linted for real."""
 
 from __future__ import annotations
 
@@ -57,3 +58,10 @@ def test_a_view_or_the_cluster_code_reading_the_store_breaks_the_lint(
     assert "Only the store, the values service and the write services talk to Vault BROKEN" in (
         output
     ), output
+
+
+def test_cluster_code_outside_the_client_package_importing_kubernetes_breaks_the_lint(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    output = lint_copy(repo_root, tmp_path, ("clusters/services.py", "import kubernetes  # noqa"))
+    assert "Only the Kubernetes client package imports kubernetes BROKEN" in output, output

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from clusters import kube
+from clusters.kube import clients as kube_clients
 from tests.test_clusters import (
     create_secret,
     install,
@@ -16,7 +17,7 @@ from tests.test_clusters import (
     read_secret,
     register,
 )
-from tools.kube.errors import KubeAPIError
+from tools.devstack.pytest_plugin import KubeAPIError
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +26,14 @@ pytestmark = pytest.mark.django_db
 def builds(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """The sanitised kubeconfigs a client was built from, in order."""
     built: list[dict[str, Any]] = []
-    real = kube._client
+    real = kube_clients.build_client
 
     def counted(config: dict[str, Any]) -> Any:
         built.append(config)
         return real(config)
 
-    monkeypatch.setattr(kube, "_client", counted)
-    monkeypatch.setattr(kube, "_built", type(kube._built)())  # start with none kept
+    monkeypatch.setattr(kube_clients, "build_client", counted)
+    monkeypatch.setattr(kube_clients, "kept", type(kube_clients.kept)())  # start with none kept
     return built
 
 
@@ -95,13 +96,13 @@ def test_a_kept_client_is_refused_once_its_server_is_denied(
 
 
 def test_idle_clients_are_let_go(vault, kube_control_plane, builds, monkeypatch):
-    monkeypatch.setattr(kube, "CLIENT_IDLE_SECONDS", 0.0)
+    monkeypatch.setattr(kube_clients, "CLIENT_IDLE_SECONDS", 0.0)
     admin = kube_control_plane.admin_kubeconfig()
     scoped = kube_control_plane.restricted_kubeconfig(new_namespace("idle"), "idle-user")
     assert kube.server_version(admin)
-    assert len(kube._built) == 1
+    assert len(kube_clients.kept) == 1
     assert kube.server_version(scoped)
     # Using the second let the first go: only the one just used is kept.
-    assert len(kube._built) == 1 and len(builds) == 2
+    assert len(kube_clients.kept) == 1 and len(builds) == 2
     assert kube.server_version(admin)
     assert len(builds) == 3

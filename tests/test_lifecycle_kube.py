@@ -20,8 +20,10 @@ from tests.test_clusters import (
     register,
     secrets_url,
 )
+from tests.worker import run_worker
 
-pytestmark = pytest.mark.django_db
+# The worker (tests.worker) runs what writes and the periodic command queue.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 VERSION = "secrets.pipeline.io/version"
 
@@ -52,6 +54,7 @@ def test_rollback_updates_the_installed_copy(cluster, personas, clients, kube_co
         {"values": {"k": "two"}, "tags": ["p"]},
         format="json",
     )
+    run_worker()
     assert decoded(read_secret(kube_control_plane, namespace, "app-config")) == {"k": "two"}
 
     response = clients["member"].post(
@@ -60,9 +63,10 @@ def test_rollback_updates_the_installed_copy(cluster, personas, clients, kube_co
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["version"] == 3
-    assert body["installations"] == [
-        {"name": "app-config", "sourcing": "env", "status": "updated", "namespace": namespace}
+    assert [(i["status"], i["namespace"]) for i in body["installations"]] == [
+        ("pending", namespace)
     ]
+    assert run_worker() == 1
     obj = read_secret(kube_control_plane, namespace, "app-config")
     assert decoded(obj) == {"k": "one"} and obj["metadata"]["annotations"][VERSION] == "3"
     assert Installation.objects.get(kube_name="app-config").version == 3
@@ -84,7 +88,8 @@ def test_rotation_and_renewal_replace_the_installed_certificate(
 
     rotated = clients["member"].post(f"{secrets_url(org)}/{created['id']}/rotate")
     assert rotated.status_code == 200, rotated.content
-    assert rotated.json()["installations"][0]["status"] == "updated"
+    assert rotated.json()["installations"][0]["status"] == "pending"
+    assert run_worker() == 1
     second = decoded(read_secret(kube_control_plane, namespace, "edge-tls"))
     assert second["tls.crt"] == rotated.json()["generated"]["serverCert"] != first["tls.crt"]
     assert len(certificates(second["ca.crt"])) == 2  # the new CA, then the replaced one
@@ -92,7 +97,12 @@ def test_rotation_and_renewal_replace_the_installed_certificate(
     # The periodic command renews it inside its window and pushes the copy as well.
     due = SecretLifecycle.objects.get().renew_at
     assert due is not None
-    call_command("periodic", now=due + timedelta(seconds=1), stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("periodic", now=due + timedelta(seconds=1), stdout=out)
+    # The command only queued the renewal; the worker renews, and the renewal's write
+    # queues the re-sync the worker runs next.
+    assert "secrets.renewal: queued 1" in out.getvalue()
+    assert run_worker() == 2
     obj = read_secret(kube_control_plane, namespace, "edge-tls")
     third = decoded(obj)
     assert third["tls.crt"] != second["tls.crt"]

@@ -14,9 +14,9 @@ import pytest
 from cryptography import x509
 from django.core.exceptions import ValidationError
 
-from secrets_app.types import REGISTRY, Context, _tlsgen
-from secrets_app.types._pem import certificate_pem
+from secrets_app.types import REGISTRY, Context, tlsgen
 from secrets_app.types.password import spec_of
+from secrets_app.types.pem import certificate_pem
 from secrets_app.types.tls import certificates
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -165,13 +165,13 @@ def test_tls_rotation_makes_a_new_chain_and_keeps_the_old_ca_in_the_bundle(tmp_p
 def _supplied_chain(now: datetime, ca_days: int, leaf_hours: int) -> dict[str, str]:
     """A CA valid ``ca_days`` and leaves valid ``leaf_hours``, as supplied certificates."""
     made = ctx(now)
-    ca_pem, key_pem = _tlsgen.generate_ca("Team CA", timedelta(days=ca_days), "rsa-2048", made)
+    ca_pem, key_pem = tlsgen.generate_ca("Team CA", timedelta(days=ca_days), "rsa-2048", made)
     ca = cert(ca_pem)
-    from secrets_app.types._pem import load_private_key
+    from secrets_app.types.pem import load_private_key
 
     ca_key, _ = load_private_key(key_pem)
-    window = (now - _tlsgen.BACKDATE, now + timedelta(hours=leaf_hours))
-    leaves = _tlsgen.issue_leaves(ca, ca_key, ["localhost"], window, "rsa-2048", made)  # type: ignore[arg-type]
+    window = (now - tlsgen.BACKDATE, now + timedelta(hours=leaf_hours))
+    leaves = tlsgen.issue_leaves(ca, ca_key, ["localhost"], window, "rsa-2048", made)  # type: ignore[arg-type]
     values = {"hosts": "localhost", "caCert": ca_pem, "caKey": key_pem, **leaves}
     return TLS.clean(values, made).values
 
@@ -203,7 +203,7 @@ def test_leaves_inside_their_window_are_reissued_by_the_same_ca_and_not_before(t
 def test_generated_short_chain_is_due_a_third_of_its_validity_before_it_ends():
     stored = TLS.clean({"hosts": "localhost", "validity": "3h"}, ctx()).values
     due = TLS.renewal_due(stored, WINDOW)
-    assert due == NOW - _tlsgen.BACKDATE + (timedelta(hours=3) + _tlsgen.BACKDATE) * 2 / 3
+    assert due == NOW - tlsgen.BACKDATE + (timedelta(hours=3) + tlsgen.BACKDATE) * 2 / 3
     long = TLS.clean({"hosts": "localhost", "validity": "8760h"}, ctx()).values
     assert TLS.renewal_due(long, WINDOW) == NOW + timedelta(hours=8760) - WINDOW
 

@@ -33,9 +33,9 @@ from tests.compat_openapi import (
 )
 from tests.conftest import Personas, VaultServer
 from tests.schema_check import served_document
-from tools.kube.controlplane import ControlPlane
+from tools.devstack.pytest_plugin import ControlPlane
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.original_reference("openapi")]
 
 DELIBERATE_DIFFERENCES: list[Difference] = [
     ExtraMembers(

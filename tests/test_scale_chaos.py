@@ -12,8 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tools.chaos import Load, bootstrap, lost_writes, under_load
-from tools.scale import ScaleStack, find_haproxy
+from tools.devstack.pytest_plugin import (
+    Load,
+    ScaleStack,
+    bootstrap,
+    find_haproxy,
+    lost_writes,
+    under_load,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -55,3 +61,14 @@ def test_no_acknowledged_create_is_lost_when_the_raft_leader_is_killed(
         f"failures {load.samples}"
     )
     assert lost == []
+
+
+def test_the_task_worker_runs_beside_the_replicas(stack: ScaleStack) -> None:
+    """``manage.py db_worker`` on the stack's PostgreSQL, still up after the drill (it
+    exits at once when it cannot reach its database or the command is missing)."""
+    assert stack.worker is not None and stack.worker.running
+    assert stack.worker.process is not None
+    cmdline = Path(f"/proc/{stack.worker.process.pid}/cmdline").read_bytes().split(b"\0")
+    assert b"db_worker" in cmdline
+    assert stack.worker.env["DATABASE_URL"] == stack.postgres.url
+    assert stack.pids()["worker"] == stack.worker.process.pid

@@ -13,11 +13,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_clusters_feature_registers_every_hook():
-    from clusters import services, sync
+    from clusters import services, tasks
 
-    assert sync.follow_secret_write in hooks.AFTER_WRITE
+    assert tasks.follow_secret_write in hooks.AFTER_WRITE
     assert services.refuse_deleting_a_kubeconfig in hooks.BEFORE_DELETE
-    assert sync.forget_secret in hooks.AFTER_DELETE
+    assert tasks.forget_secret in hooks.AFTER_DELETE
     assert services.verify_kubeconfig in hooks.KUBECONFIG_VERIFIERS
 
 

@@ -38,7 +38,7 @@ from tests.helpers import assert_problem
 from tests.sso_fixtures import Mailbox, dex_authorize
 from tests.test_dashboard import signed_in
 from tests.worker import run_worker
-from tools.sso import Dex
+from tools.devstack.pytest_plugin import Dex
 
 # The worker sends the mails (tests/worker.py): it reads committed task rows.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -42,7 +42,7 @@ from tests.schema_check import CheckedAPIClient
 from tests.sso_fixtures import Mailbox, dex_sign_in, dex_tokens
 from tests.test_signin_github import github_sign_in, link, signed_in_user
 from tests.worker import run_worker
-from tools.sso import GROUPS, PEOPLE, Dex
+from tools.devstack.pytest_plugin import GROUPS, PEOPLE, Dex
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

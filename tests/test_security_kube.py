@@ -37,7 +37,7 @@ from tests.test_clusters import (
     secrets_url,
 )
 from tests.test_dashboard import signed_in
-from tools.kube.controlplane import ControlPlane
+from tools.devstack.pytest_plugin import ControlPlane
 
 pytestmark = pytest.mark.django_db
 
@@ -552,11 +552,11 @@ def test_an_address_denied_at_connect_time_gets_no_request(
 ) -> None:
     # A name may resolve to an allowed address when checked and to a denied one when the
     # client connects: the connected address is checked too, before anything is sent.
-    from clusters import kube
+    from pipeline_secrets.core import outbound
 
     server = listen()
     settings.OUTBOUND_DENY_NETWORKS = ["127.0.0.0/8"]
-    monkeypatch.setattr(kube.outbound, "check_url", lambda url: None)
+    monkeypatch.setattr(outbound, "check_url", lambda url: None)
     cluster = registered(
         clients["admin"], personas.org.pk, "rebound", yaml.safe_dump(kubeconfig(server.origin))
     )

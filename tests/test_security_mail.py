@@ -36,8 +36,7 @@ from tests.sso_fixtures import Mailbox
 from tests.test_security_consent import ldap_round_trip
 from tests.test_signin_github import github_sign_in, link, signed_in_user
 from tests.worker import run_worker
-from tools.proc import free_port
-from tools.sso import Dex
+from tools.devstack.pytest_plugin import Dex, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from secrets_app.types import REGISTRY, Context, _tlsgen
-from secrets_app.types._remote import endpoint_allowed
+from secrets_app.types import REGISTRY, Context, tlsgen
+from secrets_app.types.remote import endpoint_allowed
 from tests.helpers import assert_problem
 from tests.listener import Listener, http_answer
 from tests.test_types_cloud import PRINCIPAL, STRANGER, Moto, service_account
@@ -36,7 +36,7 @@ OFFLINE = Context(verify_remote=False)
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A CA and a server certificate for 127.0.0.1, as files."""
-    pems = _tlsgen.generate(
+    pems = tlsgen.generate(
         [ipaddress.ip_address("127.0.0.1")], timedelta(days=1), "ecdsa-p256", Context()
     )
     folder = tmp_path_factory.mktemp("tls")

@@ -14,7 +14,7 @@ from tests.conftest import Personas
 from tests.helpers import assert_problem
 from tests.schema_check import CheckedAPIClient
 from tests.sso_fixtures import dex_sign_in, dex_tokens, use_dex
-from tools.sso import Dex
+from tools.devstack.pytest_plugin import Dex
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

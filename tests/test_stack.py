@@ -1,4 +1,4 @@
-"""tools.stack against a real OpenBao server and a real PostgreSQL server (no mocks)."""
+"""tools.devstack.openbao against a real OpenBao server and a real PostgreSQL server (no mocks)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import hvac.exceptions
 import psycopg
 import pytest
 
-from tools.postgres import Postgres
-from tools.stack import OpenBao, StackError
+from tools.devstack.pytest_plugin import OpenBao, Postgres, StackError
 
 MOUNT = "secret"
 

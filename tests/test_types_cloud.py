@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import ValidationError
 
 from secrets_app.types import REGISTRY, Context
-from secrets_app.types._pem import private_pem
 from secrets_app.types.google import service_account_json
+from secrets_app.types.pem import private_pem
 from tests.helpers import assert_problem
-from tools.proc import free_port
+from tools.devstack.pytest_plugin import free_port
 
 OFFLINE = Context(verify_remote=False)
 ONLINE = Context()

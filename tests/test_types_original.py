@@ -23,12 +23,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.exceptions import ValidationError
 
 from secrets_app.types import REGISTRY, Context
-from secrets_app.types._pem import private_pem
-from secrets_app.types._tlsgen import generate_ca
+from secrets_app.types.pem import private_pem
 from secrets_app.types.pkecert import CA_PAIRS
+from secrets_app.types.tlsgen import generate_ca
+from tests import original_reference
 from tests.helpers import assert_problem
 
-ORIGINAL_OPENAPI = Path(__file__).resolve().parents[2] / "shared/reference/pipeline-openapi.yaml"
+ORIGINAL_OPENAPI = original_reference.path("openapi")
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 PKE = REGISTRY["pkecert"]
 PKE_FIELDS = [name for pair in CA_PAIRS for name in pair[:2]] + ["saPub", "saKey"]
@@ -407,6 +408,7 @@ def original_type_schema() -> dict[str, Any]:
     return schema
 
 
+@pytest.mark.original_reference("openapi")
 @pytest.mark.django_db
 def test_secret_types_answer_the_originals_shape(personas, clients):
     answer = clients["viewer"].get("/api/v1/secret-types")

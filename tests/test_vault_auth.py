@@ -13,8 +13,7 @@ import pytest
 
 from secrets_app.vault import auth as vault_auth
 from tests.conftest import VaultServer
-from tools.kube.controlplane import ControlPlane
-from tools.stack import APP_POLICY
+from tools.devstack.pytest_plugin import APP_POLICY, ControlPlane
 
 pytestmark = pytest.mark.django_db
 

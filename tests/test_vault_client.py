@@ -21,7 +21,7 @@ from secrets_app.models import SecretIndex
 from secrets_app.selectors import vault_path
 from secrets_app.vault import transport
 from tests.helpers import assert_problem
-from tools.proc import free_port
+from tools.devstack.pytest_plugin import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -25,8 +25,10 @@ from tests.test_clusters import (
     secrets_url,
 )
 from tests.test_dashboard import signed_in
+from tests.worker import queued, run_worker
 
-pytestmark = pytest.mark.django_db
+# The worker (tests.worker) runs the re-syncs a write queues: it reads committed rows.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PATHS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
 
@@ -77,6 +79,9 @@ def update(client, org_id: int, secret_id: str, values: dict, tags=()) -> dict:
         f"{secrets_url(org_id)}/{secret_id}", {"values": values, "tags": list(tags)}, format="json"
     )
     assert response.status_code == 200, response.content
+    # The write only queued the re-sync of its installed copies; the worker runs it.
+    assert {item["status"] for item in response.json()["installations"]} <= {"pending"}
+    run_worker()
     return response.json()
 
 
@@ -110,7 +115,8 @@ def test_workloads_restart_when_the_secret_changes_and_not_otherwise(
     assert marks() == [None, None, None]
     # The same values again: a new version, the same data; a tag change; another secret.
     same = update(member, org, config["id"], {"k": "v1"})
-    assert same["version"] == 2 and [i["status"] for i in same["installations"]] == ["updated"]
+    assert same["version"] == 2 and [i["status"] for i in same["installations"]] == ["pending"]
+    assert Installation.objects.get(kube_name="app-config").version == 2
     update(member, org, config["id"], {"k": "v1"}, tags=["team:a"])
     update(member, org, other["id"], {"k": "x2"})
     assert marks() == [None, None, None]
@@ -223,7 +229,11 @@ def test_a_failed_sync_is_announced_once(cluster, personas, clients, kube_contro
     kube_control_plane.request("PUT", f"/api/v1/namespaces/{namespace}/secrets/db", obj)
 
     written = update(member, org, created["id"], {"k": "v2"})
-    assert [i["status"] for i in written["installations"]] == ["failed"]
+    assert [i["status"] for i in written["installations"]] == ["pending"]
+    item = Installation.objects.get(kube_name="db")
+    assert item.status == "failed" and "does not manage" in item.last_error
+    # The worker tries again after a backoff.
+    assert queued() == 1
     delivery = NotificationDelivery.objects.get()
     assert delivery.event == "installation.sync_failed"
     assert delivery.detail["kubeName"] == "db" and delivery.detail["namespace"] == namespace

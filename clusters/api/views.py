@@ -8,7 +8,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clusters import namespaces, selectors, services, single
+from clusters import deletion, namespaces, selectors, services, single
 from clusters.api.serializers import (
     NAMESPACE_PATTERNS_HELP,
     ClusterCreateSerializer,
@@ -99,11 +99,11 @@ class ClusterDetailView(OrgScopedAPIView):
         tags=["clusters"],
         parameters=[ORG_ID, CLUSTER_ID],
         responses={204: None, **errors(403, 404, 503)},
-        description="Removes the installed copies it can reach, then the cluster.",
+        description="Removes the cluster at once; the worker then removes its installed copies.",
     )
     def delete(self, request: Request, org_id: int, cluster_id: int) -> Response:
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
-        services.cluster_delete(actor=self.membership, cluster=cluster)
+        deletion.cluster_delete(actor=self.membership, cluster=cluster)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

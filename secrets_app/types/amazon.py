@@ -14,7 +14,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from pipeline_secrets.core.outbound import OutboundRefusedError, check_url
-from secrets_app.types._remote import (
+from secrets_app.types.base import Field
+from secrets_app.types.remote import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     CredentialType,
@@ -22,7 +23,6 @@ from secrets_app.types._remote import (
     provider_error,
     refused_error,
 )
-from secrets_app.types.base import Field
 
 ACCESS_KEY_RE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 SECRET_KEY_RE = re.compile(r"^[A-Za-z0-9/+=]{40}$")
@@ -70,6 +70,34 @@ def known_region(session: Any, region: str) -> bool:
     )
 
 
+def sts_session(values: dict[str, str]) -> Any:
+    """A boto3 session holding the key, in its region (or the default), which must be one of
+    AWS's own: the region is part of STS's host name."""
+    import boto3
+
+    session = boto3.session.Session(
+        aws_access_key_id=values["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=values["AWS_SECRET_ACCESS_KEY"],
+        region_name=values.get("AWS_REGION") or DEFAULT_REGION,
+    )
+    if not known_region(session, session.region_name):
+        raise ValidationError({"values.AWS_REGION": "Not a region this server can check with."})
+    return session
+
+
+def rejection(answer: dict[str, Any], status: int | None) -> ValidationError:
+    """The error for an STS error answer: its code when it is a known one (on the field it
+    points at), else its HTTP status only."""
+    code = str(answer.get("Error", {}).get("Code") or "")
+    if code in KNOWN_CODES:
+        return provider_error(
+            "AWS",
+            f"rejected the credentials ({code})",
+            field=REJECTED_FIELD.get(code, "values"),
+        )
+    return answer_error("AWS", status, rejected="rejected the credentials")
+
+
 def caller_identity(values: dict[str, str]) -> str:
     """The ARN the key belongs to; a ValidationError naming AWS when it is not accepted.
 
@@ -77,7 +105,6 @@ def caller_identity(values: dict[str, str]) -> str:
     AWS_ENDPOINT_URL_STS) setting points the check at another STS. botocore never follows
     redirects for STS; the URL it is about to call is checked against the denied networks.
     """
-    import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
     from botocore.parsers import ResponseParserError
@@ -87,15 +114,7 @@ def caller_identity(values: dict[str, str]) -> str:
         read_timeout=READ_TIMEOUT,
         retries={"total_max_attempts": 1},
     )
-    session = boto3.session.Session(
-        aws_access_key_id=values["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=values["AWS_SECRET_ACCESS_KEY"],
-        region_name=values.get("AWS_REGION") or DEFAULT_REGION,
-    )
-    if not known_region(session, session.region_name):
-        # The region is part of STS's host name: only AWS's own regions are called.
-        raise ValidationError({"values.AWS_REGION": "Not a region this server can check with."})
-
+    session = sts_session(values)
     statuses: list[int] = []
 
     def before_send(request: Any, **_: Any) -> None:
@@ -112,15 +131,7 @@ def caller_identity(values: dict[str, str]) -> str:
     except OutboundRefusedError:
         raise refused_error() from None
     except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code") or "")
-        status = statuses[-1] if statuses else None
-        if code in KNOWN_CODES:
-            raise provider_error(
-                "AWS",
-                f"rejected the credentials ({code})",
-                field=REJECTED_FIELD.get(code, "values"),
-            ) from None
-        raise answer_error("AWS", status, rejected="rejected the credentials") from None
+        raise rejection(exc.response, statuses[-1] if statuses else None) from None
     except BotoCoreError:
         raise provider_error("AWS", "could not be reached") from None
     except ResponseParserError:

@@ -15,7 +15,8 @@ from urllib.parse import urlparse
 from django.core.exceptions import ValidationError
 
 from pipeline_secrets.core.outbound import OutboundRefusedError, check_url
-from secrets_app.types._remote import (
+from secrets_app.types.base import Field
+from secrets_app.types.remote import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     CredentialType,
@@ -24,7 +25,6 @@ from secrets_app.types._remote import (
     provider_error,
     refused_error,
 )
-from secrets_app.types.base import Field
 
 GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 GUID_FIELDS = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_SUBSCRIPTION_ID")
@@ -59,9 +59,27 @@ def authority() -> str:
     return configured if "://" in configured else f"https://{configured}"
 
 
+def failure(exc: BaseException, status: int | None) -> ValidationError:
+    """The error for a token request that failed. azure-identity wraps network failures in
+    an authentication error; the cause tells a wrong secret from an authority that could not
+    be reached."""
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(
+        cause, ServiceRequestError | ServiceResponseError | OutboundRefusedError
+    ):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, OutboundRefusedError):
+        return refused_error()
+    if cause is not None:
+        return provider_error("Azure", "could not be reached")
+    return answer_error("Azure", status, rejected="did not accept the credentials")
+
+
 def fetch_token(values: dict[str, str]) -> None:
     """Get a token with the client secret; a ValidationError naming Azure when refused."""
-    from azure.core.exceptions import AzureError, ServiceRequestError, ServiceResponseError
+    from azure.core.exceptions import AzureError
     from azure.identity import ClientSecretCredential
 
     url = authority()
@@ -98,19 +116,7 @@ def fetch_token(values: dict[str, str]) -> None:
     except OutboundRefusedError:
         raise refused_error() from None
     except AzureError as exc:
-        # azure-identity wraps network failures in an authentication error; the cause
-        # tells a wrong secret from an authority that could not be reached.
-        cause: BaseException | None = exc
-        while cause is not None and not isinstance(
-            cause, ServiceRequestError | ServiceResponseError | OutboundRefusedError
-        ):
-            cause = cause.__cause__ or cause.__context__
-        if isinstance(cause, OutboundRefusedError):
-            raise refused_error() from None
-        if cause is not None:
-            raise provider_error("Azure", "could not be reached") from None
-        status = statuses[-1] if statuses else None
-        raise answer_error("Azure", status, rejected="did not accept the credentials") from None
+        raise failure(exc, statuses[-1] if statuses else None) from None
     except ValueError:
         raise provider_error("Azure", "could not use the credentials") from None
     finally:

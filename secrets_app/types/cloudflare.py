@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from secrets_app.types._text import raise_if, token_errors
 from secrets_app.types.base import Context, Field, Prepared, SecretType
+from secrets_app.types.shapes import raise_if, token_errors
 
 KEY, EMAIL = "CF_API_KEY", "CF_API_EMAIL"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from secrets_app.types._text import ShapedType
 from secrets_app.types.base import Field
+from secrets_app.types.shapes import ShapedType
 
 TOKEN = "DO_TOKEN"
 TOKEN_RE = re.compile(r"^(?:do[opr]_v1_)?[0-9a-f]{64}$")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from secrets_app.types._text import ShapedType
 from secrets_app.types.base import Field
+from secrets_app.types.shapes import ShapedType
 
 TOKEN = "master_token"
 

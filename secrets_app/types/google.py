@@ -15,8 +15,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from pipeline_secrets.core.outbound import OutboundRefusedError, check_url
-from secrets_app.types import _pem
-from secrets_app.types._remote import (
+from secrets_app.types.base import Field
+from secrets_app.types.pem import load_private_key
+from secrets_app.types.remote import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     CredentialType,
@@ -26,7 +27,6 @@ from secrets_app.types._remote import (
     provider_error,
     refused_error,
 )
-from secrets_app.types.base import Field
 
 REQUIRED = (
     "type",
@@ -63,7 +63,7 @@ def check_shape(values: dict[str, str]) -> None:
     for name in ("project_id", "private_key_id", "client_id", "universe_domain"):
         if values.get(name) and not TOKEN_RE.fullmatch(values[name]):
             errors[f"values.{name}"] = "Must be one word without whitespace."
-    key, reason = _pem.load_private_key(values["private_key"])
+    key, reason = load_private_key(values["private_key"])
     if key is None:
         errors["values.private_key"] = reason
     if not EMAIL_RE.fullmatch(values["client_email"]):

@@ -12,8 +12,8 @@ import yaml
 from django.core.exceptions import ValidationError
 
 from secrets_app import hooks
-from secrets_app.types._kubeconfig import parse_kubeconfig
 from secrets_app.types.base import Context, Field, Prepared, SecretType
+from secrets_app.types.kubeconfig_check import parse_kubeconfig
 
 FIELD = "K8Sconfig"
 

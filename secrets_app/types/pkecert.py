@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.exceptions import ValidationError
 
-from secrets_app.types import _pem
-from secrets_app.types._tlsgen import generate_ca
 from secrets_app.types.base import Context, Field, Prepared, SecretType
+from secrets_app.types.pem import key_matches, load_certificate, load_private_key, private_pem
 from secrets_app.types.tls import check_dates, is_ca
+from secrets_app.types.tlsgen import generate_ca
 
 CA_VALIDITY = timedelta(days=3650)
 CA_KEY_TYPE = "rsa-2048"
@@ -68,17 +68,17 @@ def check_ca_pair(
 ) -> dict[str, str]:
     """Field errors of one supplied CA pair (empty when it is a usable CA and its key)."""
     errors: dict[str, str] = {}
-    cert = _pem.load_certificate(values[cert_name])
+    cert = load_certificate(values[cert_name])
     if cert is None:
         errors[f"values.{cert_name}"] = "Not a PEM certificate."
     elif not is_ca(cert):
         errors[f"values.{cert_name}"] = "Not a CA certificate (basicConstraints CA:true)."
     elif problem := check_dates(cert, now):
         errors[f"values.{cert_name}"] = problem
-    key, reason = _pem.load_private_key(values[key_name])
+    key, reason = load_private_key(values[key_name])
     if key is None:
         errors[f"values.{key_name}"] = reason
-    elif cert is not None and not _pem.key_matches(key, cert.public_key()):
+    elif cert is not None and not key_matches(key, cert.public_key()):
         errors[f"values.{key_name}"] = f"Does not match {cert_name}."
     return errors
 
@@ -86,7 +86,7 @@ def check_ca_pair(
 def check_sa_pair(values: dict[str, str]) -> tuple[dict[str, str], str]:
     """Field errors of a supplied service-account pair, and ``saPub`` as it is to be stored
     (derived from ``saKey`` when not given)."""
-    key, reason = _pem.load_private_key(values[SA_KEY])
+    key, reason = load_private_key(values[SA_KEY])
     if key is None:
         return {f"values.{SA_KEY}": reason}, ""
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
@@ -98,7 +98,7 @@ def check_sa_pair(values: dict[str, str]) -> tuple[dict[str, str], str]:
         given = serialization.load_pem_public_key(values[SA_PUB].encode())
     except (ValueError, TypeError):
         return {f"values.{SA_PUB}": "Not a PEM public key."}, ""
-    if not _pem.key_matches(key, given):
+    if not key_matches(key, given):
         return {f"values.{SA_PUB}": f"Does not match {SA_KEY}."}, ""
     return {}, values[SA_PUB]
 
@@ -154,7 +154,7 @@ class PkeCertType(SecretType):
             errors[f"values.{SA_KEY}"] = f"Required with {SA_PUB} (or leave both empty)."
         else:
             sa_key = rsa.generate_private_key(65537, SA_KEY_BITS)
-            made[SA_KEY] = _pem.private_pem(sa_key)
+            made[SA_KEY] = private_pem(sa_key)
             made[SA_PUB] = public_pem(sa_key.public_key())
         if errors:
             raise ValidationError(errors)

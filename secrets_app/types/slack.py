@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from secrets_app.types._text import ShapedType
 from secrets_app.types.base import Field
+from secrets_app.types.shapes import ShapedType
 
 URL = "apiUrl"
 WEBHOOK_RE = re.compile(

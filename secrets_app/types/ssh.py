@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from django.core.exceptions import ValidationError
 
-from secrets_app.types import _pem
 from secrets_app.types.base import Context, Field, Prepared, SecretType
+from secrets_app.types.pem import key_matches, load_private_key
 
 KEY_TYPES = ("ed25519", "rsa")
 DEFAULT_KEY_TYPE = "ed25519"
@@ -73,7 +73,7 @@ def load_private(text: str) -> tuple[PrivateKeyTypes | None, str]:
         except (ValueError, UnsupportedAlgorithm):
             return None, "Not an OpenSSH private key that can be read."
     else:
-        loaded, reason = _pem.load_private_key(text)
+        loaded, reason = load_private_key(text)
         if loaded is None:
             return None, reason
         key = loaded
@@ -83,7 +83,7 @@ def load_private(text: str) -> tuple[PrivateKeyTypes | None, str]:
         return None, "Only ed25519, RSA and ECDSA keys are supported."
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name not in SSH_CURVES:
         return None, "ECDSA keys must be on P-256, P-384 or P-521, the curves SSH knows."
-    if not _pem.key_matches(key, key.public_key()):
+    if not key_matches(key, key.public_key()):
         return None, "The private key is damaged (it does not sign)."
     return key, ""
 

@@ -19,8 +19,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from django.core.exceptions import ValidationError
 
-from secrets_app.types import _pem
-from secrets_app.types._tlsgen import (
+from secrets_app.types.base import Context, Field, Prepared, SecretType
+from secrets_app.types.durations import parse_duration
+from secrets_app.types.pem import certificate_pem, key_matches, load_certificate, load_private_key
+from secrets_app.types.tlsgen import (
     BACKDATE,
     KEY_TYPES,
     LEAVES,
@@ -29,8 +31,6 @@ from secrets_app.types._tlsgen import (
     issue_leaves,
     key_type_of,
 )
-from secrets_app.types.base import Context, Field, Prepared, SecretType
-from secrets_app.types.durations import parse_duration
 
 DEFAULT_KEY_TYPE = "rsa-2048"
 DEFAULT_VALIDITY = "8760h"
@@ -133,8 +133,9 @@ def is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
-def validate_supplied(values: dict[str, str], hosts: list[Host], now: datetime) -> datetime:
-    """Check supplied certificates and keys; the earliest expiry when all is well."""
+def missing_supplied(values: dict[str, str]) -> dict[str, str]:
+    """Errors of the values required when certificates are supplied, and of a certificate or
+    key given without its partner."""
     errors: dict[str, str] = {}
     for name in REQUIRED_SUPPLIED:
         if not values.get(name):
@@ -146,10 +147,18 @@ def validate_supplied(values: dict[str, str], hosts: list[Host], now: datetime) 
             errors[f"values.{key_name}"] = f"Required with {cert_name}."
         if values.get(key_name) and not values.get(cert_name):
             errors[f"values.{cert_name}"] = f"Required with {key_name}."
+    return errors
+
+
+def load_supplied(
+    values: dict[str, str], now: datetime, errors: dict[str, str]
+) -> dict[str, x509.Certificate]:
+    """The supplied certificates that parse, by field; adds to ``errors`` a certificate that
+    does not parse or is out of date, and a key that does not load or match its certificate."""
     certs: dict[str, x509.Certificate] = {}
     for cert_name, key_name in PAIRS:
         if values.get(cert_name):
-            cert = _pem.load_certificate(values[cert_name])
+            cert = load_certificate(values[cert_name])
             if cert is None:
                 errors[f"values.{cert_name}"] = "Not a PEM certificate."
                 continue
@@ -158,11 +167,19 @@ def validate_supplied(values: dict[str, str], hosts: list[Host], now: datetime) 
             if problem:
                 errors[f"values.{cert_name}"] = problem
         if values.get(key_name):
-            key, reason = _pem.load_private_key(values[key_name])
+            key, reason = load_private_key(values[key_name])
             if key is None:
                 errors[f"values.{key_name}"] = reason
-            elif cert_name in certs and not _pem.key_matches(key, certs[cert_name].public_key()):
+            elif cert_name in certs and not key_matches(key, certs[cert_name].public_key()):
                 errors[f"values.{key_name}"] = f"Does not match {cert_name}."
+    return certs
+
+
+def check_chain(
+    certs: dict[str, x509.Certificate], hosts: list[Host], errors: dict[str, str]
+) -> None:
+    """Adds to ``errors`` (unless a field has one already) a CA that is none, a leaf it did
+    not sign, and hosts the server certificate does not cover."""
     ca = certs.get("caCert")
     if ca is not None and not is_ca(ca):
         errors.setdefault("values.caCert", "Not a CA certificate (basicConstraints CA:true).")
@@ -181,6 +198,13 @@ def validate_supplied(values: dict[str, str], hosts: list[Host], now: datetime) 
                 "values.serverCert",
                 f"Its subjectAltNames do not cover: {', '.join(uncovered)}.",
             )
+
+
+def validate_supplied(values: dict[str, str], hosts: list[Host], now: datetime) -> datetime:
+    """Check supplied certificates and keys; the earliest expiry when all is well."""
+    errors = missing_supplied(values)
+    certs = load_supplied(values, now, errors)
+    check_chain(certs, hosts, errors)
     if errors:
         raise ValidationError(errors)
     return min(c.not_valid_after_utc for c in certs.values())
@@ -202,7 +226,7 @@ def renew_point(cert: x509.Certificate, window: timedelta) -> datetime:
 
 
 def bundle(certs: list[x509.Certificate]) -> str:
-    return "".join(_pem.certificate_pem(c) for c in certs)
+    return "".join(certificate_pem(c) for c in certs)
 
 
 class TlsType(SecretType):
@@ -294,7 +318,7 @@ class TlsType(SecretType):
         points = [renew_point(cas[0], window)]
         points += [c.not_valid_after_utc for c in cas[1:]]
         for prefix in LEAVES:
-            leaf = _pem.load_certificate(values.get(f"{prefix}Cert") or "")
+            leaf = load_certificate(values.get(f"{prefix}Cert") or "")
             if leaf is not None:
                 points.append(renew_point(leaf, window))
         return min(points)
@@ -304,13 +328,13 @@ class TlsType(SecretType):
         kept in the bundle); otherwise leaves inside theirs are reissued by the same CA with
         new keys of the same type, for the same hosts; expired transition CAs are dropped."""
         cas = certificates(values.get("caCert") or "")
-        ca_key, _ = _pem.load_private_key(values.get("caKey") or "")
+        ca_key, _ = load_private_key(values.get("caKey") or "")
         if not cas or ca_key is None:
             raise ValidationError({"values.caKey": "The CA key is needed to renew certificates."})
         ca = cas[0]
         if ctx.now >= renew_point(ca, window):
             return self.rotate(values, ctx)
-        leaves = {p: _pem.load_certificate(values.get(f"{p}Cert") or "") for p in LEAVES}
+        leaves = {p: load_certificate(values.get(f"{p}Cert") or "") for p in LEAVES}
         due = tuple(
             p for p, leaf in leaves.items() if leaf and ctx.now >= renew_point(leaf, window)
         )
@@ -352,7 +376,7 @@ class TlsType(SecretType):
         """The stored ``validity``, or for supplied certificates the server certificate's."""
         if values.get("validity"):
             return parse_validity(values["validity"])
-        server = _pem.load_certificate(values.get("serverCert") or "")
+        server = load_certificate(values.get("serverCert") or "")
         if server is None:
             return parse_validity(DEFAULT_VALIDITY)
         span = server.not_valid_after_utc - server.not_valid_before_utc - BACKDATE
@@ -363,7 +387,7 @@ class TlsType(SecretType):
         """The stored ``keyType``, or the kind of the existing key, or the default."""
         if values.get("keyType") in KEY_TYPES:
             return values["keyType"]
-        key, _ = _pem.load_private_key(values.get(key_name) or "")
+        key, _ = load_private_key(values.get(key_name) or "")
         return key_type_of(key) or DEFAULT_KEY_TYPE
 
     def install_data(self, values: dict[str, str]) -> dict[str, str]:

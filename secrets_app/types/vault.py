@@ -7,8 +7,8 @@ header value (root tokens of development servers may be any word).
 
 from __future__ import annotations
 
-from secrets_app.types._text import ShapedType
 from secrets_app.types.base import Field
+from secrets_app.types.shapes import ShapedType
 
 TOKEN = "token"
 

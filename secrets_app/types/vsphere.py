@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from secrets_app.types._text import name_errors, raise_if
 from secrets_app.types.base import Context, Field, Prepared, SecretType
+from secrets_app.types.shapes import name_errors, raise_if
 
 _PAIRS = r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})"
 FINGERPRINT_RE = re.compile(

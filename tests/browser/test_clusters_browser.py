@@ -13,7 +13,7 @@ from secrets_app import services
 from tests.browser.conftest import Dashboard
 from tests.conftest import Personas, VaultServer
 from tests.test_clusters import new_namespace, read_secret
-from tools.kube.controlplane import ControlPlane, KubeAPIError
+from tools.devstack.pytest_plugin import ControlPlane, KubeAPIError
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.vault]
 

@@ -14,7 +14,7 @@ from orgs.models import AuditEvent, Membership, Role, User
 from tests.browser.conftest import Dashboard
 from tests.conftest import Personas
 from tests.github_standin import GitHubStandIn
-from tools.sso import Dex, Slapd
+from tools.devstack.pytest_plugin import Dex, Slapd
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

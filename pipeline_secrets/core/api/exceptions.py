@@ -67,6 +67,26 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     return answer
 
 
+def _internal_error(exc: Exception, context: dict[str, Any]) -> Response:
+    """An unexpected error: its type, the request id and the frames are logged (the formatter
+    withholds every exception message); the answer is a problem document naming the request
+    id."""
+    request = context.get("request")
+    rid = request_id(request) if request is not None else "-"
+    logger.error(
+        "unhandled API error %s request=%s",
+        f"{type(exc).__module__}.{type(exc).__qualname__}",
+        rid,
+        exc_info=exc,
+    )
+    return problem(
+        status.HTTP_500_INTERNAL_SERVER_ERROR,
+        f"An internal error occurred; it has been logged as request {rid}.",
+        title="Internal error",
+        requestId=rid,
+    )
+
+
 def _problem_for(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, OperationalError | InterfaceError):
         # Logged without its message (the formatter withholds it), as any unexpected error.
@@ -97,22 +117,7 @@ def _problem_for(exc: Exception, context: dict[str, Any]) -> Response | None:
         exc = exceptions.PermissionDenied(str(exc) or None)
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
-        # Unexpected: log the type, the request id and the frames (the formatter withholds
-        # every exception message) and answer a problem document naming the request id.
-        request = context.get("request")
-        rid = request_id(request) if request is not None else "-"
-        logger.error(
-            "unhandled API error %s request=%s",
-            f"{type(exc).__module__}.{type(exc).__qualname__}",
-            rid,
-            exc_info=exc,
-        )
-        return problem(
-            status.HTTP_500_INTERNAL_SERVER_ERROR,
-            f"An internal error occurred; it has been logged as request {rid}.",
-            title="Internal error",
-            requestId=rid,
-        )
+        return _internal_error(exc, context)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     result = problem(response.status_code, detail)
     for header, value in response.items():

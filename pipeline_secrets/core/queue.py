@@ -1,0 +1,41 @@
+"""The task queue's upkeep, for every app: queueing periodic work for the worker
+(``manage.py db_worker``) without piling it up, and taking back the tasks of a dead worker.
+
+A periodic round queues a task for what is due; when the worker is behind or down, the task
+of an earlier round is still waiting and will see everything due by the time it runs, so a
+second one would only repeat it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django_tasks.base import Task
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult, get_date_max
+
+
+def enqueue_once(task: Task[Any, Any], **kwargs: Any) -> int:
+    """Queue ``task`` unless one of it waits to start; how many were queued (0 or 1)."""
+    waiting = DBTaskResult.objects.filter(status=TaskResultStatus.READY, task_path=task.module_path)
+    if waiting.exists():
+        return 0
+    task.enqueue(**kwargs)
+    return 1
+
+
+def requeue_abandoned(now: datetime) -> dict[str, int]:
+    """The periodic job ``tasks.recover``: a task still running ``TASK_LEASE_SECONDS`` after
+    it started lost its worker (``kill -9``, an evicted pod); it waits for the next worker
+    again. Tasks are idempotent, so one that was only slow does nothing twice."""
+    lease = timedelta(seconds=settings.TASK_LEASE_SECONDS)
+    abandoned = DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING, started_at__lt=now - lease
+    )
+    # ``run_after`` at its maximum is the backend's "no delay": ready at once.
+    count = abandoned.update(
+        status=TaskResultStatus.READY, started_at=None, run_after=get_date_max()
+    )
+    return {"requeued": count}
