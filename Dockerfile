@@ -11,6 +11,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY pipeline_secrets ./pipeline_secrets
 COPY orgs ./orgs
+COPY audit ./audit
 COPY secrets_app ./secrets_app
 COPY clusters ./clusters
 COPY templates ./templates

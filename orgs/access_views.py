@@ -11,12 +11,11 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from orgs import consent, invitations, policy, services
+from orgs import invitations, services
 from orgs.forms import GitHubLinkForm, GroupMappingForm, InvitationForm
 from orgs.models import GitHubLink, GroupMapping, Invitation
-from orgs.views import AccountView, OrgView
+from orgs.views import OrgView
 from pipeline_secrets.core.errors import ConflictError
-from pipeline_secrets.core.paging import keyset_page
 from pipeline_secrets.core.web import render_page
 
 # --------------------------------------------------------------------------- invitations
@@ -153,26 +152,3 @@ class GroupMappingDeleteView(SignInSettingsView):
         )
         messages.success(request, "Removed the group mapping.")
         return redirect(self.org_url("dashboard:signin-settings"))
-
-
-# --------------------------------------------------------------------------- security log
-
-SECURITY_PAGE = 50
-
-
-class SecurityLogView(AccountView):
-    """The signed-in user's own sign-ins, failures, lockouts and linked identities."""
-
-    section = "security"
-    template_name = "orgs/security.html"
-    policy_audience = {"GET": policy.SIGNED_IN}
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        before = request.GET.get("before", "")
-        page, older = keyset_page(
-            consent.security_events(self.user),
-            before=int(before) if before.isdigit() and len(before) < 19 else None,
-            limit=SECURITY_PAGE,
-        )
-        context = self.get_context_data(events=page, older=older)
-        return render_page(request, self.template_name, context)

@@ -10,16 +10,16 @@ from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
-from rest_framework import authentication, exceptions, permissions
+from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from orgs import providers
+from orgs.api.permissions import SignedInSessionOnly
 from orgs.models import ApiToken, Membership, Organization, User
 from pipeline_secrets.core.api.rows import RowLoader, fetch_one, split, statement
 
 if TYPE_CHECKING:
     from drf_spectacular.openapi import AutoSchema
-    from rest_framework.views import APIView
 
 # last_used_at is bookkeeping: writing it on every call would double the cost of a read.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -117,24 +117,6 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'
-
-
-class SignedInSessionOnly(permissions.BasePermission):
-    """Allows a signed-in session only: a request authenticated by an API token gets a 403.
-
-    Managing tokens with a token would let a short-lived or limited token mint one that
-    never expires or has no limits, and revoke the others.
-    """
-
-    message = (
-        "API tokens cannot list, create or revoke tokens; "
-        "sign in to the dashboard (API tokens page) to manage them."
-    )
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        # A session leaves request.auth empty; any bearer token (ours or the sign-in
-        # provider's) sets it.
-        return bool(request.user and request.user.is_authenticated) and request.auth is None
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

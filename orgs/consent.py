@@ -22,11 +22,10 @@ from fnmatch import fnmatchcase
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from orgs import policy
-from orgs.models import AuditEvent, Invitation, Membership, Organization, Source, User
+from orgs.models import Invitation, Membership, Organization, Source, User
 
 ORG_CREATION_REFUSED = (
     "Only the operator's staff accounts may create organizations on this installation "
@@ -99,14 +98,3 @@ def consenting_organizations(user: User) -> list[Organization]:
         .prefetch_related("organization__group_mappings")
     )
     return [m.organization for m in memberships if _consented(m)]
-
-
-# --------------------------------------------------------------------------- security log
-
-
-def security_events(user: User) -> QuerySet[AuditEvent]:
-    """The user's own security log, newest first: sign-ins, failures, lockouts and linked
-    identities, recorded outside any organization."""
-    return AuditEvent.objects.filter(
-        organization__isnull=True, target_type="user", target_id=str(user.pk)
-    )

@@ -29,9 +29,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from orgs import audit, tasks
 from orgs import notifications_http as http
 from orgs import notifications_send as send
+from orgs import reporting, tasks
 from orgs.models import NotificationDelivery, NotificationTarget, Organization, User
 from pipeline_secrets.core.errors import NotFoundError
 
@@ -212,7 +212,7 @@ def target_delete(*, actor: User, organization: Organization, target_id: int) ->
 
 
 def _audit(actor: User, action: str, target: NotificationTarget, **detail: Any) -> None:
-    audit.record(
+    reporting.audit(
         actor=actor.username,
         action=action,
         organization=target.organization,

@@ -33,7 +33,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from orgs import audit, jwks, signin, sync
+from orgs import jwks, reporting, signin, sync
 from orgs.authentication import BearerTokenScheme
 from orgs.models import OidcIdentity, Source, User
 
@@ -129,7 +129,7 @@ def user_for_claims(claims: dict[str, Any], *, link_to: User | None = None) -> U
                 OidcIdentity.objects.create(user=user, issuer=issuer, subject=subject)
         except IntegrityError:  # the same identity signed in twice at once
             return OidcIdentity.objects.get(issuer=issuer, subject=subject).user
-    audit.record(
+    reporting.audit(
         actor=user.username,
         action="identity.link",
         target_type="user",

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orgs import audit, consent, providers
+from orgs import consent, providers, reporting
 from orgs.authentication import hash_token
 from orgs.models import (
     ApiToken,
@@ -58,7 +58,7 @@ def organization_create(*, actor: User, name: str, operator: bool = False) -> Or
     Membership.objects.create(
         user=actor, organization=organization, role=Role.ADMIN, source=Source.CREATOR
     )
-    audit.record(
+    reporting.audit(
         actor=actor.username,
         action="org.create",
         organization=organization,
@@ -70,7 +70,7 @@ def organization_create(*, actor: User, name: str, operator: bool = False) -> Or
 
 
 def audit_member(actor: User, action: str, membership: Membership) -> None:
-    audit.record(
+    reporting.audit(
         actor=actor.username,
         action=action,
         organization=membership.organization,
@@ -196,7 +196,7 @@ def token_create(
         provider_source=source,
         provider_membership=origin,
     )
-    audit.record(
+    reporting.audit(
         actor=user.username,
         action="token.create",
         target_type="token",
@@ -213,7 +213,7 @@ def token_revoke(*, user: User, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit.record(
+        reporting.audit(
             actor=user.username,
             action="token.revoke",
             target_type="token",
@@ -283,7 +283,7 @@ def github_link_set(
             default_role=default_role,
             team_roles=team_roles,
         )
-    audit.record(
+    reporting.audit(
         actor=actor.username,
         action="org.github_link",
         organization=organization,
@@ -315,7 +315,7 @@ def group_mapping_set(
     mapping, _ = GroupMapping.objects.update_or_create(
         organization=organization, group=group, defaults={"role": role}
     )
-    audit.record(
+    reporting.audit(
         actor=actor.username,
         action="org.group_mapping",
         organization=organization,
@@ -332,7 +332,7 @@ def group_mapping_delete(*, actor: User, organization: Organization, mapping_id:
     mapping = GroupMapping.objects.for_org(organization).filter(pk=mapping_id).first()
     if mapping is None:
         raise NotFoundError("Group mapping not found.")
-    audit.record(
+    reporting.audit(
         actor=actor.username,
         action="org.group_unmap",
         organization=organization,

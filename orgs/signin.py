@@ -22,7 +22,7 @@ from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from orgs import audit, consent, github, invitations, tasks
+from orgs import consent, github, invitations, reporting, tasks
 from orgs.models import Invitation, Source, User
 
 logger = logging.getLogger(__name__)
@@ -44,12 +44,8 @@ def record_for_user(user: User | None, *, actor: str, action: str, **detail: Any
         "target_id": user.pk if user is not None else "",
         "target_name": user.username if user is not None else actor,
     }
-    events = [audit.event(actor=actor, action=action, **target, **detail)]
-    events += [
-        audit.event(actor=actor, action=action, organization=org, **target, **detail)
-        for org in organizations
-    ]
-    audit.record_many(events)
+    event = {"actor": actor, "action": action, **target, **detail}
+    reporting.audit_all([event] + [{**event, "organization": org} for org in organizations])
 
 
 def _login_name(credentials: dict[str, Any]) -> str:

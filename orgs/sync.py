@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from orgs import audit, consent
+from orgs import consent, reporting
 from orgs.models import (
     ApiToken,
     GitHubLink,
@@ -42,7 +42,7 @@ def _strongest(roles: Iterable[str]) -> str | None:
 
 
 def _record(action: str, membership: Membership, source: str) -> None:
-    audit.record(
+    reporting.audit(
         actor=f"{SYNC_ACTOR}:{source}",
         action=action,
         organization=membership.organization,
@@ -73,7 +73,7 @@ def end(membership: Membership, source: str) -> None:
         provider_membership=membership, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
     if revoked:
-        audit.record(
+        reporting.audit(
             actor=f"{SYNC_ACTOR}:{source}",
             action="token.sync.revoke",
             organization=membership.organization,

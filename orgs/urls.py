@@ -46,7 +46,6 @@ urlpatterns = [
         access_views.GroupMappingDeleteView.as_view(),
         name="group-delete",
     ),
-    path("orgs/<id:org_id>/activity/", views.ActivityView.as_view(), name="activity"),
     path(
         "orgs/<id:org_id>/notifications/",
         notifications_views.NotificationsView.as_view(),
@@ -63,7 +62,6 @@ urlpatterns = [
         name="notification-remove",
     ),
     path("account/tokens/", views.TokensView.as_view(), name="tokens"),
-    path("account/security/", access_views.SecurityLogView.as_view(), name="security"),
     path(
         "account/tokens/<id:token_id>/revoke/",
         views.TokenRevokeView.as_view(),

@@ -52,7 +52,9 @@ INSTALLED_APPS = [
     # Background tasks (outbound deliveries), kept in the database: see TASKS below.
     "django_tasks",
     "django_tasks_db",
+    # Tenancy at the bottom; the audit trail, notifications and sign-in build on it.
     "orgs",
+    "audit",
     "secrets_app",
     "clusters",
     # After migrate: the database cache table (pipeline_secrets/core/apps.py).

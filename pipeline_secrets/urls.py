@@ -24,6 +24,7 @@ register_converter(SecretIdConverter, "secret_id")
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("secrets_app.api.urls")),
     path("", include("orgs.api.urls")),
+    path("", include("audit.api.urls")),
     path("", include("clusters.api.urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi"), name="api-docs"),
@@ -52,6 +53,7 @@ urlpatterns = [
     path("orgs/<id:org_id>/secrets/", include("secrets_app.urls")),
     path("orgs/<id:org_id>/clusters/", include("clusters.urls")),
     path("", include("orgs.urls")),
+    path("", include("audit.urls")),
 ]
 
 handler404 = "pipeline_secrets.views.not_found"

@@ -19,8 +19,17 @@ class SecretsAppConfig(AppConfig):
         periodic.register("secrets.rotation", lifecycle.run_rotations)
         periodic.register("secrets.renewal", lifecycle.run_renewals)
 
-        # The activity page links events to the secrets still there.
-        from orgs import activity
+        # The activity page links events to the secrets still there, and filters by them.
+        from audit import activity
         from secrets_app import selectors
 
         activity.register_target("secret", selectors.existing_ids, selectors.detail_url)
+        activity.register_kind("secret.", "Secrets", weight=10)
+        activity.register_kind("secret.read", "Values read", weight=20)
+
+        # The organization's first tab, and where people land in an organization.
+        from orgs import navigation
+
+        navigation.register_link(
+            "secrets", "Secrets", "secrets:list", action="secret.list", weight=10, landing=True
+        )

@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from orgs.authentication import LAST_USED_RESOLUTION, token_lookup
-from orgs.models import ApiToken, AuditEvent
+from orgs.models import ApiToken
 from orgs.services import token_create
 from secrets_app import services
 from secrets_app.api.serializers import (

@@ -15,9 +15,9 @@ import yaml
 from django.core.management import call_command
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from clusters.models import Cluster, Installation
 from clusters.sync import expire_and_retry
-from orgs.models import AuditEvent
 from tests.helpers import assert_problem, check_access
 from tools.proc import free_port
 

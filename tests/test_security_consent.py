@@ -16,13 +16,14 @@ import pytest
 import requests
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
-from django.apps import apps
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.test import Client
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from orgs import services
 from orgs.models import (
-    AuditEvent,
     GitHubLink,
     GroupMapping,
     Invitation,
@@ -362,7 +363,9 @@ def test_the_migration_marks_existing_creators(personas: Personas) -> None:
     as having consented; anyone an admin added directly does not."""
     Membership.objects.update(source="")
     migration = importlib.import_module("orgs.migrations.0007_consent")
-    migration.mark_creators(apps, None)
+    # The models as that migration saw them (the audit trail was still orgs' then).
+    state = MigrationLoader(connection).project_state(("orgs", "0007_consent"))
+    migration.mark_creators(state.apps, None)
     sources = dict(
         Membership.objects.filter(organization=personas.org).values_list("user__username", "source")
     )

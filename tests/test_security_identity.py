@@ -32,8 +32,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from orgs import jwks, services
-from orgs.models import ApiToken, AuditEvent, Membership, OidcIdentity, Role, User
+from orgs.models import ApiToken, Membership, OidcIdentity, Role, User
 from tests.conftest import Personas
 from tests.github_standin import GitHubStandIn
 from tests.helpers import assert_problem

@@ -27,9 +27,10 @@ from django.test import Client
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from audit.models import AuditEvent
 from orgs import services
 from orgs.invitations import invitation_hash
-from orgs.models import AuditEvent, Invitation, Membership, Role, Source
+from orgs.models import Invitation, Membership, Role, Source
 from tests.conftest import Personas, token_client
 from tests.github_standin import GitHubStandIn
 from tests.sso_fixtures import Mailbox

@@ -12,8 +12,9 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
 
+from audit.models import AuditEvent
 from orgs import services
-from orgs.models import AuditEvent, Membership, Role, Source, User
+from orgs.models import Membership, Role, Source, User
 from tests.conftest import Personas
 from tests.github_standin import GitHubStandIn
 

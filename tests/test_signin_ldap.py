@@ -8,8 +8,9 @@ import time
 
 import pytest
 
+from audit.models import AuditEvent
 from orgs import services
-from orgs.models import AuditEvent, Membership, OidcIdentity, Role, User
+from orgs.models import Membership, OidcIdentity, Role, User
 from tests.conftest import Personas
 from tests.helpers import assert_problem
 from tests.schema_check import CheckedAPIClient

@@ -17,7 +17,6 @@ urlpatterns = [
         views.InvitationDetailView.as_view(),
         name="invite",
     ),
-    path("orgs/<id:org_id>/audit", views.AuditListView.as_view(), name="audit"),
     path(
         "orgs/<id:org_id>/notification-targets",
         notifications.NotificationTargetListView.as_view(),
@@ -34,6 +33,5 @@ urlpatterns = [
         name="notification-deliveries",
     ),
     path("tokens", views.TokenListView.as_view(), name="tokens"),
-    path("me/security-events", views.SecurityEventListView.as_view(), name="security-events"),
     path("tokens/<id:token_id>", views.TokenDetailView.as_view(), name="token"),
 ]

@@ -9,8 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from audit.models import AuditEvent
 from orgs import services
-from orgs.models import AuditEvent, Membership, Role, User
+from orgs.models import Membership, Role, User
 from tests.browser.conftest import Dashboard
 from tests.conftest import Personas
 from tests.github_standin import GitHubStandIn

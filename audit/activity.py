@@ -1,8 +1,11 @@
 """The activity page's filters, readable details and exports of the audit trail.
 
-Audit rows hold no values (``orgs.audit`` refuses unknown detail keys), so an export of
+Audit rows hold no values (``audit.services`` refuses unknown detail keys), so an export of
 the filtered trail carries only what the page shows: who, what, on what, when, and the
 safe details.
+
+What the page names of the apps above this one (the kinds of events to filter by, the
+targets events link to) those apps register in their ``AppConfig.ready()``.
 """
 
 from __future__ import annotations
@@ -20,19 +23,25 @@ from django.http import QueryDict, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from orgs import audit
-from orgs.models import AuditEvent, Organization
+from audit import selectors
+from audit.models import AuditEvent
+from orgs.models import Organization
 
-ACTIVITY_KINDS = [
-    ("", "Everything"),
-    ("secret.", "Secrets"),
-    ("secret.read", "Values read"),
-    ("member.", "Members"),
-    ("signin", "Sign-ins"),
-    ("invitation.", "Invitations"),
-    ("cluster.", "Clusters"),
-    ("notification.", "Notifications"),
-]
+# The kinds of events the page filters by: (action prefix, label), in ``weight`` order after
+# "Everything". Registered by the app whose events they are (``register_kind``).
+_KINDS: dict[str, tuple[int, str]] = {}
+
+
+def register_kind(prefix: str, label: str, *, weight: int) -> None:
+    """Offer the events whose action starts with ``prefix`` as a filter, as ``label``."""
+    _KINDS[prefix] = (weight, label)
+
+
+def kinds() -> list[tuple[str, str]]:
+    ordered = sorted(_KINDS.items(), key=lambda item: item[1][0])
+    return [("", "Everything"), *((prefix, label) for prefix, (_, label) in ordered)]
+
+
 # An export is capped: beyond this, narrow the dates.
 EXPORT_LIMIT = 10_000
 EXPORT_FIELDS = ("time", "actor", "action", "targetType", "targetId", "targetName", "detail")
@@ -68,7 +77,7 @@ class ActivityFilters:
             target=query.get("target", "").replace("\x00", "").strip()[:253],
         )
         kind = query.get("kind", "")
-        if kind in dict(ACTIVITY_KINDS):
+        if kind in dict(kinds()):
             found.kind = kind
         else:
             found.errors["kind"] = "Choose what to show from the list."
@@ -115,7 +124,7 @@ class ActivityFilters:
         until = (
             datetime.combine(self.until + timedelta(days=1), time.min, zone) if self.until else None
         )
-        return audit.events(
+        return selectors.events(
             organization=organization,
             action=self.kind or None,
             actor=self.actor or None,
@@ -123,16 +132,6 @@ class ActivityFilters:
             since=since,
             until=until,
         )
-
-
-def actors(organization: Organization) -> list[str]:
-    """Everyone the trail names, for the actor filter."""
-    return list(
-        AuditEvent.objects.filter(organization=organization)
-        .values_list("actor", flat=True)
-        .distinct()
-        .order_by("actor")[:500]
-    )
 
 
 def readable(value: Any) -> str:

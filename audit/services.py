@@ -1,4 +1,5 @@
-"""The audit trail: services record what they did, explicitly, as they do it.
+"""The audit trail: services record what they did, explicitly, as they do it (the apps
+below this one, which may not import it, report through ``orgs.reporting``).
 
 Only safe facts go in: ids, names, versions, roles, namespaces and field names. A value
 never does; ``record`` refuses detail keys outside ``SAFE_DETAIL`` to keep it that way.
@@ -6,13 +7,11 @@ never does; ``record`` refuses detail keys outside ``SAFE_DETAIL`` to keep it th
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import QuerySet
-
-from orgs.models import AuditEvent, Organization
-from pipeline_secrets.core.api.rows import insert
+from audit.models import AuditEvent
+from orgs.models import Organization
 
 SAFE_DETAIL = frozenset(
     {
@@ -69,9 +68,10 @@ def event(
 def record(**kwargs: Any) -> AuditEvent:
     """Save one event (see ``event`` for the arguments) with one INSERT statement: in the
     caller's transaction when there is one, else on its own (autocommit), never in a
-    transaction of its own around it. Every read of values passes here, so the statement
-    is written once rather than built by the ORM on each call."""
-    return insert(event(**kwargs))
+    transaction of its own around it (a model without parents saves without a savepoint)."""
+    recorded = event(**kwargs)
+    recorded.save(force_insert=True)
+    return recorded
 
 
 def amend(recorded: AuditEvent, **detail: Any) -> None:
@@ -94,29 +94,7 @@ def record_many(events: list[AuditEvent]) -> None:
     AuditEvent.objects.bulk_create(events)
 
 
-def events(
-    *,
-    organization: Organization,
-    action: str | None = None,
-    target_id: str | None = None,
-    actor: str | None = None,
-    target_name: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> QuerySet[AuditEvent]:
-    """The org's events, newest first, optionally narrowed (``action`` may be a prefix,
-    ``target_name`` a part of the name; ``since`` included, ``until`` excluded)."""
-    qs = AuditEvent.objects.filter(organization=organization)
-    if target_name:
-        qs = qs.filter(target_name__icontains=target_name)
-    if since is not None:
-        qs = qs.filter(created_at__gte=since)
-    if until is not None:
-        qs = qs.filter(created_at__lt=until)
-    if action:
-        qs = qs.filter(action__startswith=action)
-    if target_id:
-        qs = qs.filter(target_id=target_id)
-    if actor:
-        qs = qs.filter(actor=actor)
-    return qs
+def record_all(events: Iterable[dict[str, Any]]) -> None:
+    """Save the events given as ``event``'s keyword arguments, in one statement (what the
+    apps below this one report through ``orgs.reporting``)."""
+    record_many([event(**given) for given in events])
