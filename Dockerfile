@@ -12,6 +12,7 @@ COPY pyproject.toml README.md ./
 COPY pipeline_secrets ./pipeline_secrets
 COPY orgs ./orgs
 COPY audit ./audit
+COPY notifications ./notifications
 COPY secrets_app ./secrets_app
 COPY clusters ./clusters
 COPY templates ./templates

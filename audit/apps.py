@@ -13,12 +13,14 @@ class AuditConfig(AppConfig):
 
         reporting.install_audit(services.record, services.record_all)
 
-        # The activity page's filters for the events of the organization's people.
+        # The activity page's filters for what the apps reporting through orgs.reporting
+        # record (orgs, and accounts and notifications beside this app, which may not
+        # import it); the apps above register theirs.
         from audit import activity
 
         activity.register_kind("member.", "Members", weight=30)
-        activity.register_kind("invitation.", "Invitations", weight=50)
         activity.register_kind("signin", "Sign-ins", weight=40)
+        activity.register_kind("invitation.", "Invitations", weight=50)
         activity.register_kind("notification.", "Notifications", weight=70)
 
         # The organization's Activity tab, for whoever may read it.

@@ -37,6 +37,13 @@ class ClustersConfig(AppConfig):
         activity.register_target("cluster", selectors.existing_ids, selectors.detail_url)
         activity.register_kind("cluster.", "Clusters", weight=60)
 
+        # What an organization may be notified of about its installed copies.
+        from notifications.events import register_event
+
+        register_event(
+            "installation.sync_failed", "An installed copy could not be brought up to date."
+        )
+
         # The organization's Clusters tab.
         from orgs import navigation
 

@@ -22,27 +22,10 @@ class OrgsConfig(AppConfig):
         navigation.register_link(
             "settings", "Sign-in", "dashboard:signin-settings", action="signin.manage", weight=50
         )
-        navigation.register_link(
-            "notifications",
-            "Notifications",
-            "dashboard:notifications",
-            action="notification.manage",
-            weight=70,
-        )
-
-        # The periodic command queues a worker run for deliveries due again (retries,
-        # deferred ones); the worker (manage.py db_worker) sends them.
-        from orgs import tasks
-        from pipeline_secrets.core import periodic
-
-        periodic.register("notifications", tasks.enqueue_due)
-        from orgs import reporting
-
-        reporting.install_mail_queue(tasks.queue_mail)
-        periodic.register("tasks.prune", tasks.prune_finished)
 
         # GitHub memberships are asked again; those GitHub no longer grants end.
         from orgs import providers
+        from pipeline_secrets.core import periodic
 
         periodic.register("orgs.provider-recheck", providers.run_due)
 

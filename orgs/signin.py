@@ -22,7 +22,7 @@ from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from orgs import consent, github, invitations, reporting, tasks
+from orgs import consent, github, invitations, reporting
 from orgs.models import Invitation, Source, User
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class AccountAdapter(DefaultAccountAdapter):
         request = allauth_context.request
         rendering = {"request": request, "email": email, "current_site": get_current_site(request)}
         rendering.update(context)
-        tasks.queue_mail(self.render_mail(template_prefix, email, rendering))
+        reporting.queue_mail(self.render_mail(template_prefix, email, rendering))
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

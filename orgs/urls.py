@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from orgs import access_views, notifications_views, views
+from orgs import access_views, views
 
 app_name = "dashboard"
 
@@ -45,21 +45,6 @@ urlpatterns = [
         "orgs/<id:org_id>/settings/groups/<id:mapping_id>/delete/",
         access_views.GroupMappingDeleteView.as_view(),
         name="group-delete",
-    ),
-    path(
-        "orgs/<id:org_id>/notifications/",
-        notifications_views.NotificationsView.as_view(),
-        name="notifications",
-    ),
-    path(
-        "orgs/<id:org_id>/notifications/add/",
-        notifications_views.NotificationTargetAddView.as_view(),
-        name="notification-add",
-    ),
-    path(
-        "orgs/<id:org_id>/notifications/<id:target_id>/remove/",
-        notifications_views.NotificationTargetRemoveView.as_view(),
-        name="notification-remove",
     ),
     path("account/tokens/", views.TokensView.as_view(), name="tokens"),
     path(

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     # Tenancy at the bottom; the audit trail, notifications and sign-in build on it.
     "orgs",
     "audit",
+    "notifications",
     "secrets_app",
     "clusters",
     # After migrate: the database cache table (pipeline_secrets/core/apps.py).

@@ -25,6 +25,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("secrets_app.api.urls")),
     path("", include("orgs.api.urls")),
     path("", include("audit.api.urls")),
+    path("", include("notifications.api.urls")),
     path("", include("clusters.api.urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi"), name="api-docs"),
@@ -54,6 +55,7 @@ urlpatterns = [
     path("orgs/<id:org_id>/clusters/", include("clusters.urls")),
     path("", include("orgs.urls")),
     path("", include("audit.urls")),
+    path("", include("notifications.urls")),
 ]
 
 handler404 = "pipeline_secrets.views.not_found"

@@ -27,6 +27,13 @@ class SecretsAppConfig(AppConfig):
         activity.register_kind("secret.", "Secrets", weight=10)
         activity.register_kind("secret.read", "Values read", weight=20)
 
+        # What an organization may be notified of about its secrets.
+        from notifications.events import register_event
+
+        register_event("secret.expiring", "A certificate of a secret is inside its renewal window.")
+        register_event("secret.rotated", "A secret was rotated or renewed.")
+        register_event("secret.rotation_failed", "A rotation or renewal failed.")
+
         # The organization's first tab, and where people land in an organization.
         from orgs import navigation
 

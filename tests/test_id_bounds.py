@@ -17,7 +17,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from orgs import invitations, notifications
+from notifications import services as notifications
+from orgs import invitations
 from orgs import services as org_services
 from pipeline_secrets.core.converters import ID_MAX, IdConverter
 from tests.conftest import Personas

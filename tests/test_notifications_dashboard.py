@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
-from orgs import notifications
-from orgs.models import NotificationTarget
+from notifications import services as notifications
+from notifications.models import NotificationTarget
 from tests.conftest import Personas
 from tests.test_dashboard import signed_in
 from tests.test_dashboard_orgs import assert_every_input_labelled

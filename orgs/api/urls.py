@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orgs.api import notifications, views
+from orgs.api import views
 
 urlpatterns = [
     path("orgs", views.OrganizationListView.as_view(), name="orgs"),
@@ -16,21 +16,6 @@ urlpatterns = [
         "orgs/<id:org_id>/invites/<id:invitation_id>",
         views.InvitationDetailView.as_view(),
         name="invite",
-    ),
-    path(
-        "orgs/<id:org_id>/notification-targets",
-        notifications.NotificationTargetListView.as_view(),
-        name="notification-targets",
-    ),
-    path(
-        "orgs/<id:org_id>/notification-targets/<id:target_id>",
-        notifications.NotificationTargetDetailView.as_view(),
-        name="notification-target",
-    ),
-    path(
-        "orgs/<id:org_id>/notification-deliveries",
-        notifications.NotificationDeliveryListView.as_view(),
-        name="notification-deliveries",
     ),
     path("tokens", views.TokenListView.as_view(), name="tokens"),
     path("tokens/<id:token_id>", views.TokenDetailView.as_view(), name="token"),

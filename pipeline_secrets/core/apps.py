@@ -1,5 +1,6 @@
 """The core app: no models of its own; after ``migrate`` it makes sure the database cache
-table exists, so every process of a deployment shares the same cache (login limits)."""
+table exists, so every process of a deployment shares the same cache (login limits), and
+the periodic command prunes finished task rows."""
 
 from __future__ import annotations
 
@@ -22,3 +23,8 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(create_cache_table, sender=self, dispatch_uid="core-cache-table")
+
+        # Finished task rows (of every app) are forgotten after a while.
+        from pipeline_secrets.core import periodic, task_rows
+
+        periodic.register("tasks.prune", task_rows.prune_finished)

@@ -1,5 +1,5 @@
 """Notification targets and their delivery log (admins): thin views over
-``orgs.notifications``."""
+``notifications.services``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orgs import notifications
+from notifications import services as notifications
+from notifications.events import event_kinds
+from notifications.models import NotificationTarget
 from orgs.api.serializers import GivenCharField, UtcDateTimeField
-from orgs.models import NotificationTarget
 from orgs.scoping import OrgScopedAPIView, actor
 from pipeline_secrets.core.api.params import positive_int, whole_number
 from pipeline_secrets.core.api.schema import ORG_ID, errors, id_parameter
@@ -41,11 +42,19 @@ class NotificationTargetSerializer(serializers.Serializer):
     emails = serializers.ListField(child=serializers.CharField(), help_text="E-mail targets.")
     url = serializers.CharField(help_text="Webhook targets; empty for e-mail.")
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(notifications.EVENTS)),
+        child=serializers.ChoiceField(choices=[]),
         help_text="The events sent to it; empty: every event.",
     )
     createdBy = serializers.CharField(source="created_by")
     createdAt = UtcDateTimeField(source="created_at")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The kinds the apps registered (at start-up, after this module was imported).
+        events = self.fields["events"]
+        assert isinstance(events, serializers.ListField)
+        assert isinstance(events.child, serializers.ChoiceField)
+        events.child.choices = list(event_kinds())
 
 
 class NotificationTargetCreatedSerializer(NotificationTargetSerializer):

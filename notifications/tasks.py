@@ -2,34 +2,28 @@
 
 Tasks are rows of the database task backend (``settings.TASKS``): queued inside the caller's
 transaction, a task commits with the change that asked for it, or not at all. A run is
-idempotent: it sends only what it claims (``orgs.notifications_send``), so a run queued
+idempotent: it sends only what it claims (``notifications.sending``), so a run queued
 twice sends nothing twice; a queued mail is sealed in its row and marked sent there once
-sent (``orgs.mail_outbox``), so that row run again sends nothing.
+sent (``notifications.mail_outbox``), so that row run again sends nothing.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
 from django_tasks import TaskContext, task
-from django_tasks_db.compat import TaskResultStatus
-from django_tasks_db.models import DBTaskResult
 
-from orgs import mail_outbox
-from orgs import notifications_send as send
-from orgs.models import NotificationDelivery
-
-# How long finished task rows are kept (what ran, and why a task failed).
-KEEP_SUCCESSFUL = timedelta(days=7)
-KEEP_FAILED = timedelta(days=30)
+from notifications import mail_outbox
+from notifications import sending as send
+from notifications.models import NotificationDelivery
 
 
 @task()
 def deliver_notifications() -> dict[str, int]:
-    """Send the notification deliveries that are due (``notifications_send.send_due``)."""
+    """Send the notification deliveries that are due (``sending.send_due``)."""
     return send.send_due()
 
 
@@ -40,7 +34,7 @@ def queue_deliveries() -> None:
 
 @task(takes_context=True)
 def send_sealed_mail(context: TaskContext, sealed: str, key: str) -> dict[str, int]:
-    """Send one queued mail, once (``orgs.mail_outbox``); ``sealed`` is read back from the
+    """Send one queued mail, once (``notifications.mail_outbox``); ``sealed`` is read back from the
     row, so a row already sent sends nothing."""
     return mail_outbox.send_once(str(context.task_result.id), key)
 
@@ -65,13 +59,3 @@ def enqueue_due(now: datetime) -> dict[str, int]:
         marked = NotificationDelivery.objects.filter(unqueued).update(lease_until=now + send.QUEUED)
         queue_deliveries()
     return {"runs": 1, "due": marked}
-
-
-def prune_finished(now: datetime) -> dict[str, int]:
-    """The periodic job ``tasks.prune``: forget the task rows (of every app) that finished
-    longer ago than ``KEEP_SUCCESSFUL`` / ``KEEP_FAILED``; queued and running ones stay."""
-    old = Q(status=TaskResultStatus.SUCCESSFUL, finished_at__lt=now - KEEP_SUCCESSFUL) | Q(
-        status=TaskResultStatus.FAILED, finished_at__lt=now - KEEP_FAILED
-    )
-    deleted, _ = DBTaskResult.objects.filter(old).delete()
-    return {"pruned": deleted}

@@ -1,4 +1,4 @@
-"""The dashboard's form for adding a notification target; ``orgs.notifications`` validates."""
+"""The dashboard's form for adding a notification target; ``notifications.services`` validates."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 from django import forms
 
-from orgs.models import NotificationTarget
-from orgs.notifications import EVENTS
+from notifications.events import event_kinds
+from notifications.models import NotificationTarget
 from pipeline_secrets.core.forms import ServiceErrorsForm
 
 
@@ -32,11 +32,18 @@ class NotificationTargetForm(ServiceErrorsForm):
         widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
     )
     events = forms.MultipleChoiceField(
-        choices=[(key, f"{key}: {text}") for key, text in EVENTS.items()],
+        choices=[],
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="None ticked: every event.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The kinds the apps registered (at start-up, after this module was imported).
+        events = self.fields["events"]
+        assert isinstance(events, forms.MultipleChoiceField)
+        events.choices = [(key, f"{key}: {text}") for key, text in event_kinds().items()]
 
     def field_for(self, key: str) -> str | None:
         # The service names list items (emails.1, events.0): show them on their field.

@@ -1,5 +1,5 @@
 """The organization's Notifications page (admins): targets added and removed, the delivery
-log. Thin views over ``orgs.notifications``."""
+log. Thin views over ``notifications.services``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from orgs import notifications
-from orgs.notifications_forms import NotificationTargetForm
+from notifications import services as notifications
+from notifications.forms import NotificationTargetForm
 from orgs.views import OrgView
 from pipeline_secrets.core.web import is_htmx, render_page, time_context
 
@@ -21,8 +21,8 @@ DELIVERY_PAGE = 50
 class NotificationsView(OrgView):
     section = "notifications"
     policy_actions = {"GET": "notification.manage", "POST": "notification.manage"}
-    page = "orgs/notifications.html"
-    partial = "orgs/partials/_notifications.html"
+    page = "notifications/notifications.html"
+    partial = "notifications/partials/_notifications.html"
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         return self.notifications_response()
@@ -42,7 +42,7 @@ class NotificationsView(OrgView):
         if is_htmx(self.request):
             return self.notifications_response(notice=notice)
         messages.success(self.request, notice)
-        return redirect(self.org_url("dashboard:notifications"))
+        return redirect(self.org_url("notifications:list"))
 
 
 class NotificationTargetAddView(NotificationsView):

@@ -1,6 +1,6 @@
 """Mail that leaves the request: invitations and the account mails (password reset, address
-confirmation) are sent by the worker (``orgs.tasks.send_sealed_mail``), never while a request
-waits on the mail server.
+confirmation) are sent by the worker (``notifications.tasks.send_sealed_mail``), never while
+a request waits on the mail server.
 
 Invariants:
 - the request renders the message and queues a task row in its transaction; the row's
@@ -13,7 +13,7 @@ Invariants:
   ``EMAIL_TIMEOUT`` seconds);
 - once sent, the row's sealed message is replaced by a marker: running that row again
   (requeued, or retried) sends nothing, and the sealed secret is gone from the database. A
-  row whose send failed keeps its sealed message (until ``orgs.tasks.prune_finished``).
+  row whose send failed keeps its sealed message (until ``notifications.tasks.prune_finished``).
 """
 
 from __future__ import annotations

@@ -1,20 +1,20 @@
 """Notifications: what happened to an organization's secrets, sent to its targets.
 
 Other code calls ``notify``; it records one delivery per target that wants the event and
-queues a worker run in the caller's transaction (``orgs.tasks``), so the deliveries and the
+queues a worker run in the caller's transaction (``notifications.tasks``), so the deliveries and the
 task commit with the change they announce, or not at all. The worker sends them
-(``orgs.notifications_send``): no request and no periodic job waits on a receiver. What fails
-is retried with exponential backoff (``notifications_send.MAX_ATTEMPTS`` tries); the periodic
-job queues a run for what has come due again (``orgs.tasks.enqueue_due``).
+(``notifications.sending``): no request and no periodic job waits on a receiver. What fails
+is retried with exponential backoff (``sending.MAX_ATTEMPTS`` tries); the periodic
+job queues a run for what has come due again (``notifications.tasks.enqueue_due``).
 
 Invariants:
 - a notification carries ids, names, versions and dates only: ``notify`` refuses detail keys
   outside ``SAFE_DETAIL`` and values that are not short scalars, so a secret value cannot be
   sent;
 - a webhook's signing secret is generated here, shown once, and stored encrypted
-  (``notifications_send.encrypt_secret``);
+  (``sending.encrypt_secret``);
 - a webhook URL's host must resolve when the target is saved, and none of its addresses may
-  be in a refused network (``notifications_http.check_url``).
+  be in a refused network (``webhooks.check_url``).
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from orgs import notifications_http as http
-from orgs import notifications_send as send
-from orgs import reporting, tasks
-from orgs.models import NotificationDelivery, NotificationTarget, Organization, User
+from notifications import sending as send
+from notifications import tasks
+from notifications import webhooks as http
+from notifications.events import event_kinds
+from notifications.models import NotificationDelivery, NotificationTarget
+from orgs import reporting
+from orgs.models import Organization, User
 from pipeline_secrets.core.errors import NotFoundError
-
-# The event kinds (defined beside the sending, whose e-mails name them).
-EVENTS = send.EVENTS
 
 # Keys a notification's detail may hold: ids, names, versions, dates, states and counts.
 SAFE_DETAIL = frozenset(
@@ -113,9 +113,10 @@ def _clean_events(events: Any) -> list[str]:
     if not isinstance(events, list):
         raise ValidationError({"events": "Must be a list of event kinds."})
     errors: dict[str, str] = {}
+    known = event_kinds()
     for index, item in enumerate(events):
-        if item not in EVENTS:
-            errors[f"events.{index}"] = f"Unknown event; choose from {', '.join(EVENTS)}."
+        if item not in known:
+            errors[f"events.{index}"] = f"Unknown event; choose from {', '.join(known)}."
     if errors:
         raise ValidationError(errors)
     return sorted(set(events))
@@ -240,7 +241,7 @@ def notify(*, organization: Organization, event: str, subject: str, detail: dict
     """Record one delivery per target of the org that wants ``event`` and queue a worker run
     for them, both in the caller's transaction (or one of their own). Nothing is sent here.
     ValueError for an unknown event or a detail that is not known to be safe."""
-    if event not in EVENTS:
+    if event not in event_kinds():
         raise ValueError(f"unknown notification event {event!r}")
     clean = safe_detail(detail)
     targets = [t for t in target_list(organization=organization) if t.wants(event)]

@@ -1,5 +1,5 @@
-"""Sending notification deliveries: what the worker runs (``orgs.tasks``), never a request or
-the periodic job.
+"""Sending notification deliveries: what the worker runs (``notifications.tasks``), never a
+request or the periodic job.
 
 Invariants:
 - a delivery is sent by one runner at a time: it is claimed by a conditional UPDATE (pending
@@ -7,7 +7,7 @@ Invariants:
   alike; a runner that dies mid-send leaves it to be claimed again when the lease ends;
 - on a pending delivery, ``lease_until`` says until when a queued worker run is counted on
   to take it (``QUEUED``); the periodic job queues another run only for due deliveries
-  without one (``orgs.tasks.enqueue_due``);
+  without one (``notifications.tasks.enqueue_due``);
 - one worker run (``send_due``) lets the organizations take turns, and sends for each at most
   ``DELIVERY_TENANT_BUDGET_SECONDS`` (each send at most ``WEBHOOK_TIMEOUT_SECONDS``): what an
   organization has left once its budget is used is deferred, the others' is not;
@@ -35,19 +35,12 @@ from django.core.mail import send_mail
 from django.db.models import F, Q
 from django.utils import timezone
 
-from orgs import notifications_http as http
-from orgs.models import NotificationDelivery, NotificationTarget
+from notifications import webhooks as http
+from notifications.events import event_kinds
+from notifications.models import NotificationDelivery, NotificationTarget
 from pipeline_secrets.core import sealing
 
 logger = logging.getLogger(__name__)
-
-# What an organization may be notified of (the e-mail names it too).
-EVENTS: dict[str, str] = {
-    "secret.expiring": "A certificate of a secret is inside its renewal window.",
-    "secret.rotated": "A secret was rotated or renewed.",
-    "secret.rotation_failed": "A rotation or renewal failed.",
-    "installation.sync_failed": "An installed copy could not be brought up to date.",
-}
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
@@ -239,7 +232,7 @@ def _send(item: NotificationDelivery, now: datetime) -> int | None:
 
 
 def _send_email(item: NotificationDelivery) -> None:
-    lines = [item.subject, "", f"Event: {item.event} ({EVENTS[item.event]})"]
+    lines = [item.subject, "", f"Event: {item.event} ({event_kinds().get(item.event, item.event)})"]
     lines += [f"{key}: {value}" for key, value in sorted(item.detail.items())]
     lines += ["", f"Organization: {item.organization.name}", "Sent by Pipeline Secrets."]
     send_mail(
