@@ -13,6 +13,7 @@ COPY pipeline_secrets ./pipeline_secrets
 COPY orgs ./orgs
 COPY audit ./audit
 COPY notifications ./notifications
+COPY accounts ./accounts
 COPY secrets_app ./secrets_app
 COPY clusters ./clusters
 COPY templates ./templates

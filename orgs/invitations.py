@@ -6,7 +6,7 @@ username, at that account's address). It is accepted only by the person it was s
 
 * sent to an address: by an account with a *verified* address equal to it (case-insensitive).
   An account signed up through the invitation's own link counts as verified: the link
-  reached that mailbox (``orgs.setup.InvitationView`` vouches for the address at sign-up);
+  reached that mailbox (``accounts.views.InvitationView`` vouches for the address at sign-up);
 * sent to an account: by that account only.
 
 Anyone else is refused, nothing changes, and the refusal is in the organization's audit.

@@ -25,6 +25,19 @@ class User(AbstractUser):
             sources.append("LDAP")
         return sources
 
+    @property
+    def provider_source(self) -> str:
+        """``github`` or ``ldap`` when this account's identity is that provider's alone (no
+        usable local password; the identities are kept by allauth and ``accounts``), else
+        empty."""
+        if self.has_usable_password():
+            return ""
+        if self.socialaccount_set.filter(provider="github").exists():  # type: ignore[attr-defined]
+            return Source.GITHUB
+        if self.oidc_identities.exists():  # type: ignore[attr-defined]
+            return Source.LDAP
+        return ""
+
 
 class Role(models.TextChoices):
     """Roles in an organization, weakest first: each includes the ones before it."""
@@ -107,7 +120,7 @@ class Membership(models.Model):
             ("ldap", "LDAP group"),
         ],
     )
-    # A GitHub or LDAP membership: when that provider last confirmed it (orgs.providers).
+    # A GitHub or LDAP membership: when that provider last confirmed it (accounts.providers).
     provider_checked_at = models.DateTimeField(null=True, blank=True)
 
     objects = MembershipQuerySet.as_manager()
@@ -169,7 +182,7 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     # Minted under a GitHub or LDAP membership: that source and membership (null once it
-    # ended), and when the token last re-checked it (orgs.providers.check_token).
+    # ended), and when the token last re-checked it (accounts.providers.check_token).
     provider_source = models.CharField(max_length=12, blank=True, default="")
     provider_membership = models.ForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -259,74 +272,3 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return self.State.EXPIRED
         return self.State.PENDING
-
-
-class GitHubLink(models.Model):
-    """A product organization fed by the members of one GitHub organization.
-
-    ``team_roles`` maps a team's slug to a role; members in none of those teams get
-    ``default_role``. At most one link per product organization.
-    """
-
-    organization = models.OneToOneField(
-        Organization, on_delete=models.CASCADE, related_name="github_link"
-    )
-    github_org = models.CharField(max_length=100)
-    default_role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
-    team_roles = models.JSONField(default=dict, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.organization} <- github:{self.github_org}"
-
-
-class GroupMappingQuerySet(OrgScopedQuerySet["GroupMapping"]):
-    pass
-
-
-class GroupMapping(models.Model):
-    """Members of the directory group ``group`` (the OIDC ``groups`` claim) get ``role`` here."""
-
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="group_mappings"
-    )
-    group = models.CharField(max_length=200)
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
-
-    objects = GroupMappingQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["group"]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "group"], name="uniq_group_mapping"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.group} -> {self.role} in {self.organization}"
-
-
-class OidcIdentity(models.Model):
-    """A user's identity at the OpenID Connect provider: (issuer, subject) is the key, never
-    the email address."""
-
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="oidc_identities")
-    issuer = models.CharField(max_length=255)
-    subject = models.CharField(max_length=255)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["issuer", "subject"], name="uniq_oidc_identity"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} at {self.issuer}"
-
-
-class SetupClaim(models.Model):
-    """The one row the first-run setup inserts: two simultaneous setups cannot both commit."""
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"first run at {self.created_at:%Y-%m-%d %H:%M}"

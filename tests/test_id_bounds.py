@@ -17,6 +17,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from accounts import services as account_services
 from notifications import services as notifications
 from orgs import invitations
 from orgs import services as org_services
@@ -118,7 +119,7 @@ def fillers(
         role="viewer",
         base_url="http://testserver/",
     )
-    mapping = org_services.group_mapping_set(
+    mapping = account_services.group_mapping_set(
         actor=personas.admin, organization=personas.org, group="bounds", role="viewer"
     )
     return {

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ("pipeline_secrets", "orgs", "audit", "notifications", "secrets_app", "clusters")
+PACKAGES = (
+    "pipeline_secrets",
+    "orgs",
+    "audit",
+    "notifications",
+    "accounts",
+    "secrets_app",
+    "clusters",
+)
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 

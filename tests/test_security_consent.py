@@ -21,18 +21,10 @@ from django.db.migrations.loader import MigrationLoader
 from django.test import Client
 from django.utils import timezone
 
+from accounts import services as account_services
+from accounts.models import GitHubLink, GroupMapping
 from audit.models import AuditEvent
-from orgs import services
-from orgs.models import (
-    GitHubLink,
-    GroupMapping,
-    Invitation,
-    Membership,
-    Organization,
-    Role,
-    Source,
-    User,
-)
+from orgs.models import Invitation, Membership, Organization, Role, Source, User
 from tests.conftest import Personas, make_user, token_client
 from tests.github_standin import GitHubStandIn
 from tests.helpers import assert_problem
@@ -253,7 +245,7 @@ def test_a_directory_stranger_gets_no_account_while_sign_up_is_closed(
     personas: Personas, ldap_signin: Dex, settings
 ) -> None:
     settings.LDAP_TRUSTED_GROUPS = ["*"]
-    services.group_mapping_set(
+    account_services.group_mapping_set(
         actor=personas.admin, organization=personas.org, group="developers", role=Role.MEMBER
     )
     assert "_auth_user_id" not in ldap_round_trip(ldap_signin, "bob").session

@@ -1,11 +1,10 @@
 """What the three ways of signing in share: allauth's adapters (who may sign up, failed and
 refused logins in the audit trail), the sign-in audit, the GitHub synchronisation after a
-GitHub sign-in, the pending invitation kept in the session, and the first-run setup code.
+GitHub sign-in, and the pending invitation kept in the session.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Any
 
@@ -18,27 +17,56 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.sites.shortcuts import get_current_site
-from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, SuspiciousOperation, ValidationError
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from orgs import consent, github, invitations, reporting
-from orgs.models import Invitation, Source, User
+from accounts import github
+from orgs import consent, invitations, reporting
+from orgs.models import Invitation, Membership, Organization, Source, User
 
 logger = logging.getLogger(__name__)
 
 INVITATION_SESSION_KEY = "invitation_token"
-OIDC_BACKEND = "orgs.oidc.DexBackend"
+OIDC_BACKEND = "accounts.oidc.DexBackend"
 
 
 # --------------------------------------------------------------------------- audit
 
 
+def _consented(membership: Membership) -> bool:
+    if membership.source in (Source.CREATOR, Source.INVITATION):
+        return True
+    organization = membership.organization
+    if membership.source == Source.GITHUB:
+        try:
+            return consent.github_org_trusted(organization.github_link.github_org)
+        except ObjectDoesNotExist:
+            return False
+    if membership.source == Source.LDAP:
+        # Which group brought the member in is not kept: every mapping must be trusted.
+        mappings = list(organization.group_mappings.all())
+        return bool(mappings) and all(consent.group_trusted(m.group) for m in mappings)
+    return False
+
+
+def consenting_organizations(user: User) -> list[Organization]:
+    """The organizations ``user`` joined by consent, whose admins see the person's sign-ins:
+    created, joined by invitation, or came in through a link the operator trusts
+    (``orgs.consent``). Memberships an admin made directly do not count."""
+    memberships = (
+        Membership.objects.filter(user=user)
+        .select_related("organization", "organization__github_link")
+        .prefetch_related("organization__group_mappings")
+    )
+    return [m.organization for m in memberships if _consented(m)]
+
+
 def record_for_user(user: User | None, *, actor: str, action: str, **detail: Any) -> None:
     """One event in ``user``'s own security log (outside any organization), and one in each
-    organization they joined by consent (``orgs.consent``), so its admins see it; an
+    organization they joined by consent (``consenting_organizations``), so its admins see it; an
     organization an admin put them in without their consent sees nothing."""
-    organizations = consent.consenting_organizations(user) if user is not None else []
+    organizations = consenting_organizations(user) if user is not None else []
     target: dict[str, Any] = {
         "target_type": "user",
         "target_id": user.pk if user is not None else "",
@@ -180,32 +208,3 @@ def _allauth_signed_in(sender: Any, request: HttpRequest, user: User, **kwargs: 
 def _django_signed_in(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
     if getattr(user, "backend", "") == OIDC_BACKEND:
         record_for_user(user, actor=user.username, action="signin", source=Source.LDAP)
-
-
-# --------------------------------------------------------------------------- first run
-
-
-def setup_code() -> str:
-    """The one-time code the first-admin page asks for; made (owner-only) on first use."""
-    path = settings.SETUP_CODE_FILE
-    try:
-        return str(path.read_text().strip())
-    except FileNotFoundError:
-        pass
-    from pipeline_secrets.core.env import persistent_secret
-
-    return persistent_secret(path, nbytes=12)
-
-
-def setup_code_matches(offered: str) -> bool:
-    return hmac.compare_digest(offered.strip().encode(), setup_code().encode())
-
-
-def setup_code_discard() -> None:
-    settings.SETUP_CODE_FILE.unlink(missing_ok=True)
-
-
-def new_setup_code() -> str:
-    """A fresh code, replacing any earlier one."""
-    setup_code_discard()
-    return setup_code()

@@ -4,7 +4,7 @@ allauth signs the user in and hands over the OAuth token it obtained (scope ``re
 reading the user's organizations and teams is ours. The API address is allauth's own, which
 the operator's ``GITHUB_URL`` sets: no tenant input ever chooses it.
 
-The token is kept (encrypted, in allauth's token table) so that ``orgs.providers`` can ask
+The token is kept (encrypted, in allauth's token table) so that ``accounts.providers`` can ask
 GitHub again later whether the user still belongs to the linked organizations.
 """
 
@@ -17,7 +17,7 @@ import requests
 from allauth.socialaccount.models import SocialAccount, SocialToken
 from django.conf import settings
 
-from orgs import sync
+from accounts import sync
 from orgs.models import User
 from pipeline_secrets.core import sealing
 

@@ -1,6 +1,6 @@
 """Memberships that follow an outside directory: LDAP groups (through Dex) and GitHub
 organizations. Applied at each sign-in through that source, and again when
-``orgs.providers`` re-checks GitHub.
+``accounts.providers`` re-checks GitHub.
 
 Only memberships the same source created are changed or removed: one an admin added, or an
 invitation made, is never touched by a synchronisation. An organization's last admin is never
@@ -21,17 +21,9 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import GitHubLink, GroupMapping
 from orgs import consent, reporting
-from orgs.models import (
-    ApiToken,
-    GitHubLink,
-    GroupMapping,
-    Membership,
-    Organization,
-    Role,
-    Source,
-    User,
-)
+from orgs.models import ApiToken, Membership, Organization, Role, Source, User
 
 SYNC_ACTOR = "sync"
 

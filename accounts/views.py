@@ -18,8 +18,9 @@ from django.utils.cache import add_never_cache_headers
 from django.views import View
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
-from orgs import github, invitations, oidc, policy, providers, services, signin
-from orgs.forms import FirstAdminForm
+from accounts import first_run, github, oidc, providers, services, signin
+from accounts.forms import FirstAdminForm
+from orgs import invitations, navigation, policy
 from orgs.models import Invitation, Membership, User
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
 
@@ -61,7 +62,7 @@ class FirstAdminView(View):
 
     policy_audience = {"GET": policy.PUBLIC, "POST": policy.PUBLIC}
 
-    template_name = "registration/setup.html"
+    template_name = "accounts/setup.html"
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if User.objects.exists():
@@ -69,12 +70,12 @@ class FirstAdminView(View):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        signin.setup_code()  # made now if `make run` did not make it
+        first_run.setup_code()  # made now if `make run` did not make it
         return render(request, self.template_name, {"form": FirstAdminForm()})
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = FirstAdminForm(request.POST)
-        if form.is_valid() and not signin.setup_code_matches(form.cleaned_data["setup_code"]):
+        if form.is_valid() and not first_run.setup_code_matches(form.cleaned_data["setup_code"]):
             form.add_error("setup_code", "This is not the setup code printed by make run.")
         if form.is_valid():
             data = form.cleaned_data
@@ -89,13 +90,13 @@ class FirstAdminView(View):
             except ValidationError as exc:
                 form.add_service_errors(exc)
             else:
-                signin.setup_code_discard()
+                first_run.setup_code_discard()
                 login(request, user, backend="allauth.account.auth_backends.AuthenticationBackend")
                 org_id = Membership.objects.filter(user=user).values_list(
                     "organization_id", flat=True
                 )[0]
                 messages.success(request, "Welcome. Create your first secret here.")
-                return redirect("secrets:list", org_id=org_id)
+                return redirect(navigation.landing_url(org_id))
         return render(request, self.template_name, {"form": form}, status=400)
 
 
@@ -121,7 +122,7 @@ def _no_local_password(request: HttpRequest, user: User) -> HttpResponse:
 
 class PasswordSetView(account_views.PasswordSetView):
     """allauth's password set, refused to an account whose identity is GitHub's or LDAP's
-    (``orgs.providers``): a local password would outlive its access there."""
+    (``accounts.providers``): a local password would outlive its access there."""
 
     policy_audience = {"GET": policy.SESSION, "POST": policy.SESSION, "PUT": policy.SESSION}
 
@@ -178,7 +179,7 @@ class InvitationView(View):
 
     policy_audience = {"GET": policy.PUBLIC, "POST": policy.PUBLIC}
 
-    template_name = "orgs/invitation.html"
+    template_name = "accounts/invitation.html"
 
     def invitation(self, token: str) -> Invitation | None:
         return invitations.invitation_for_token(token)
@@ -233,4 +234,4 @@ class InvitationView(View):
         messages.success(
             request, f"You joined {membership.organization.name} as {membership.role}."
         )
-        return redirect("secrets:list", org_id=membership.organization_id)
+        return redirect(navigation.landing_url(membership.organization_id))

@@ -5,13 +5,13 @@ signature and nonce; ``DexBackend`` turns the verified claims into a user. A use
 (issuer, subject), never by email address, so a directory entry cannot take over an account
 whose address it claims. A signed-in user who completes the flow links the identity to their
 own account instead. The ``groups`` claim is applied to memberships at every interactive
-sign-in (``orgs.sync.apply_groups``), and only there.
+sign-in (``accounts.sync.apply_groups``), and only there.
 
 The endpoints come from the issuer's discovery document (``configure``), which only the
 operator's environment names: no request can point the server at another address.
 
 ``DexBearerAuthentication`` accepts a Dex access token (or ID token) as
-``Authorization: Bearer``, verified here against the issuer's signing keys (``orgs.jwks``:
+``Authorization: Bearer``, verified here against the issuer's signing keys (``accounts.jwks``:
 signature, issuer, audience = this client, expiry) with no call to the provider. It acts as
 the account an interactive sign-in linked to that identity, with the memberships that sign-in
 left: the groups a bearer carries are never applied, so an old token cannot bring back a
@@ -33,9 +33,11 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from orgs import jwks, reporting, signin, sync
-from orgs.authentication import BearerTokenScheme
-from orgs.models import OidcIdentity, Source, User
+from accounts import jwks, signin, sync
+from accounts.authentication import BearerTokenScheme
+from accounts.models import OidcIdentity
+from orgs import reporting
+from orgs.models import Source, User
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +219,7 @@ class DexBearerAuthentication(authentication.BaseAuthentication):
 class DexBearerScheme(BearerTokenScheme):
     """The sign-in provider's access token, documented as a scheme of its own."""
 
-    target_class = "orgs.oidc.DexBearerAuthentication"
+    target_class = "accounts.oidc.DexBearerAuthentication"
     name = "oidcBearerAuth"
 
     def get_security_definition(self, auto_schema: object) -> dict[str, str]:

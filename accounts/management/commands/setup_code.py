@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from orgs import signin
+from accounts import first_run
 from orgs.models import User
 
 
@@ -16,9 +16,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if User.objects.exists():
-            signin.setup_code_discard()
+            first_run.setup_code_discard()
             return
-        code = signin.setup_code()
+        code = first_run.setup_code()
         self.stdout.write(
             f"First run: open the site and enter the setup code {code}\n"
             f"(also in {settings.SETUP_CODE_FILE}, readable by this user only)."

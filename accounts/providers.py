@@ -10,23 +10,22 @@ stay tied to it.
   under it. LDAP memberships cannot be asked again without the user (no refresh token is
   kept): they count as confirmed for ``PROVIDER_SIGNIN_MAX_AGE_SECONDS`` after the LDAP
   sign-in that confirmed them, and after that carry no API token until the next sign-in.
-* An API token minted under such a membership records it (``ApiToken.provider_*``) and
-  re-checks it at use, at most once per interval (``check_token``): the time of the last
-  check is on the token's row, so a request between checks costs nothing more.
+* An API token minted under such a membership records it (``ApiToken.provider_*``, set by
+  ``orgs.services.token_origin``) and re-checks it at use, at most once per interval
+  (``check_token``): the time of the last check is on the token's row, so a request between
+  checks costs nothing more.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.db.models import Q
 
-from orgs import github
-from orgs.models import ApiToken, Membership, OidcIdentity, Organization, Source, User
-
-PROVIDER_SOURCES = (Source.GITHUB, Source.LDAP)
+from accounts import github
+from orgs.models import ApiToken, Membership, Source, User
+from orgs.services import PROVIDER_SOURCES
 
 
 class ProviderRefused(Exception):
@@ -47,13 +46,7 @@ def signin_max_age() -> timedelta:
 def provider_of(user: User) -> str:
     """``github`` or ``ldap`` when ``user``'s identity is that provider's alone (no usable
     local password), else empty."""
-    if user.has_usable_password():
-        return ""
-    if SocialAccount.objects.filter(user=user, provider="github").exists():
-        return Source.GITHUB
-    if OidcIdentity.objects.filter(user=user).exists():
-        return Source.LDAP
-    return ""
+    return user.provider_source
 
 
 def may_set_local_password(user: User) -> bool:
@@ -69,18 +62,6 @@ def local_password_refusal(user: User) -> str:
 
 
 # --------------------------------------------------------------------------- tokens
-
-
-def token_origin(*, user: User, organization: Organization | None) -> tuple[str, Membership | None]:
-    """What a new token of ``user`` (limited to ``organization``, or not) is minted under:
-    the provider membership of that organization, or for an unlimited token the provider
-    of an account that has no other way in; ``("", None)`` otherwise."""
-    if organization is not None:
-        membership = Membership.objects.filter(
-            user=user, organization=organization, source__in=PROVIDER_SOURCES
-        ).first()
-        return (membership.source, membership) if membership is not None else ("", None)
-    return provider_of(user), None
 
 
 def _fresh(checked_at: datetime | None, now: datetime, within: timedelta) -> bool:

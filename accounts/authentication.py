@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -13,10 +12,10 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from orgs import providers
+from accounts import providers
 from orgs.api.permissions import SignedInSessionOnly
-from orgs.models import ApiToken, Membership, Organization, User
-from pipeline_secrets.core.api.rows import RowLoader, fetch_one, split, statement
+from orgs.models import ApiToken, Membership, User
+from orgs.services import hash_token
 
 if TYPE_CHECKING:
     from drf_spectacular.openapi import AutoSchema
@@ -25,35 +24,9 @@ if TYPE_CHECKING:
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-_TOKEN = RowLoader(ApiToken)
-_USER = RowLoader(User)
-_MEMBERSHIP = RowLoader(Membership)
-_ORGANIZATION = RowLoader(Organization)
-
-
-def _token_query() -> str:
-    """One statement for the token, its user and the user's membership (with its
-    organization) of the organization the URL names, if any."""
-    t, u, m, o = _TOKEN, _USER, _MEMBERSHIP, _ORGANIZATION
-    return (
-        # Identifiers from the models' metadata only; every value is a bound parameter.
-        f"SELECT {t.columns('t')}, {u.columns('u')}, {m.columns('m')}, {o.columns('o')} "  # noqa: S608
-        f"FROM {t.table} t "
-        f"INNER JOIN {u.table} u ON {u.column('u', 'id')} = {t.column('t', 'user')} "
-        f"LEFT JOIN {m.table} m ON {m.column('m', 'user')} = {t.column('t', 'user')} "
-        f"AND {m.column('m', 'organization')} = %s "
-        f"LEFT JOIN {o.table} o ON {o.column('o', 'id')} = {m.column('m', 'organization')} "
-        f"WHERE {t.column('t', 'token_hash')} = %s"
-    )
-
-
 def _url_org_id(request: Request) -> int | None:
     """The organization id in the URL of ``request`` (``/orgs/{orgId}/...``), if any."""
-    match = getattr(request._request, "resolver_match", None)
+    match = request.resolver_match
     raw = match.kwargs.get("org_id") if match is not None else None
     try:
         return int(raw) if raw is not None else None
@@ -62,16 +35,22 @@ def _url_org_id(request: Request) -> int | None:
 
 
 def token_lookup(raw: str, org_id: int | None) -> ApiToken | None:
-    """The token ``raw`` with its user loaded, and (as ``token.membership_of``) the user's
-    membership of ``org_id`` or None, from one statement. None for an unknown token."""
-    row = fetch_one(statement("token", _token_query), [org_id, hash_token(raw)])
-    if row is None:
+    """The token ``raw`` with its user, and (as ``token.membership_of``) the user's
+    membership of ``org_id`` with its organization, or None; two statements at most (one
+    when no organization is named, or the token is unknown). None for an unknown token."""
+    token = ApiToken.objects.select_related("user").filter(token_hash=hash_token(raw)).first()
+    if token is None:
         return None
-    token, user, membership, organization = split(row, _TOKEN, _USER, _MEMBERSHIP, _ORGANIZATION)
-    ApiToken.user.field.set_cached_value(token, user)
-    if membership is not None:
-        Membership.user.field.set_cached_value(membership, user)
-        Membership.organization.field.set_cached_value(membership, organization)
+    membership = None
+    if org_id is not None:
+        membership = (
+            Membership.objects.select_related("organization")
+            .filter(user_id=token.user_id, organization_id=org_id)
+            .order_by()
+            .first()
+        )
+        if membership is not None:
+            membership.user = token.user
     token.membership_of = (org_id, membership)
     return token
 
@@ -122,7 +101,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Documents the bearer token in the OpenAPI schema."""
 
-    target_class = "orgs.authentication.BearerTokenAuthentication"
+    target_class = "accounts.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
 
     def get_security_requirement(
