@@ -191,8 +191,9 @@ class ApiToken(models.Model):
 
     objects = ApiTokenQuerySet.as_manager()
 
-    # Set by authentication: (orgId of the URL, the user's membership of it or None), read
-    # in the same statement as the token so that orgs.scoping need not ask again.
+    # Set by authentication (accounts.authentication): (orgId of the URL, the user's
+    # membership of it or None), read with the token and judged against the token's
+    # provider there, so that orgs.scoping need not ask again.
     membership_of: tuple[int | None, Membership | None] | None = None
 
     class Meta:

@@ -1,6 +1,6 @@
 """The models cut out of ``orgs`` into ``audit``, ``notifications`` and ``accounts`` keep their
 tables: a database made before the cut migrates forward with every row in place and nothing
-copied, on SQLite and PostgreSQL alike."""
+copied, on SQLite and PostgreSQL alike; task rows queued then find their task's new path."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from accounts.models import GitHubLink, GroupMapping, OidcIdentity, SetupClaim
 from audit.models import AuditEvent
@@ -34,7 +35,7 @@ def migrate(targets: list[tuple[str, str | None]] | None = None) -> Any:
     return executor.loader.project_state([node for node in wanted if node[1]]).apps
 
 
-def rows_made_before_the_cut(old: Any) -> dict[str, int]:
+def rows_made_before_the_cut(old: Any) -> dict[str, Any]:
     """One row of each moved model, written with the models as ``orgs`` had them."""
     organization = old.get_model("orgs", "Organization").objects.create(name="before")
     user = old.get_model("orgs", "User").objects.create(username="before")
@@ -60,6 +61,16 @@ def rows_made_before_the_cut(old: Any) -> dict[str, int]:
         .pk,
     }
     old.get_model("orgs", "SetupClaim").objects.create(pk=1, created_at=timezone.now())
+    for status in ("READY", "SUCCESSFUL"):  # one queued delivery run, one that ran
+        made[status] = DBTaskResult.objects.create(
+            status=status,
+            task_path="orgs.tasks.deliver_notifications",
+            args_kwargs={"args": [], "kwargs": {}},
+            backend_name="default",
+            run_after=timezone.now(),
+            exception_class_path="",
+            traceback="",
+        ).pk
     return made
 
 
@@ -79,3 +90,7 @@ def test_the_moved_models_keep_their_tables_and_rows() -> None:
     assert GroupMapping.objects.get(pk=made["mapping"]).group == "developers"
     assert OidcIdentity.objects.get(pk=made["identity"]).user.username == "before"
     assert SetupClaim.objects.filter(pk=1).exists()
+    # A queued task finds its code where it lives now; a finished one keeps its history.
+    paths = dict(DBTaskResult.objects.values_list("pk", "task_path"))
+    assert paths[made["READY"]] == "notifications.tasks.deliver_notifications"
+    assert paths[made["SUCCESSFUL"]] == "orgs.tasks.deliver_notifications"
