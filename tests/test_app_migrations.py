@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.models import Model
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -22,8 +23,15 @@ BEFORE_THE_CUT = [
     ("notifications", None),
     ("accounts", None),
 ]
-MOVED = (AuditEvent, NotificationTarget, NotificationDelivery, GitHubLink, GroupMapping)
-MOVED += (OidcIdentity, SetupClaim)
+MOVED: tuple[type[Model], ...] = (
+    AuditEvent,
+    NotificationTarget,
+    NotificationDelivery,
+    GitHubLink,
+    GroupMapping,
+    OidcIdentity,
+    SetupClaim,
+)
 
 
 def migrate(targets: list[tuple[str, str | None]] | None = None) -> Any:
@@ -32,7 +40,8 @@ def migrate(targets: list[tuple[str, str | None]] | None = None) -> Any:
     wanted = targets or executor.loader.graph.leaf_nodes()
     executor.migrate(wanted)
     executor.loader.build_graph()
-    return executor.loader.project_state([node for node in wanted if node[1]]).apps
+    reached = [(app, name) for app, name in wanted if name is not None]
+    return executor.loader.project_state(reached).apps
 
 
 def rows_made_before_the_cut(old: Any) -> dict[str, Any]:
