@@ -22,6 +22,7 @@ class AccountsConfig(AppConfig):
         navigation.register_link(
             "settings", "Sign-in", "accounts:signin-settings", action="signin.manage", weight=50
         )
+        navigation.register_account_link("password", "Password", "password_change", weight=30)
 
         from accounts import oidc, signin  # noqa: F401  (signin connects the sign-in receivers)
 

@@ -29,3 +29,4 @@ class AuditConfig(AppConfig):
         navigation.register_link(
             "activity", "Activity", "audit:activity", action="activity.view", weight=60
         )
+        navigation.register_account_link("security", "Security log", "audit:security", weight=20)

@@ -15,3 +15,4 @@ class OrgsConfig(AppConfig):
         navigation.register_link(
             "invites", "Invitations", "dashboard:invites", action="invitation.manage", weight=40
         )
+        navigation.register_account_link("tokens", "API tokens", "dashboard:tokens", weight=10)

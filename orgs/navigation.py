@@ -1,10 +1,12 @@
-"""An organization's tabs and its landing page, registered by the apps that own the pages.
+"""An organization's tabs, the account menu and the landing page, registered by the apps
+that own the pages.
 
-``orgs`` names no page of the apps above it: each app registers its tab here in its
+``orgs`` names no page of the apps above it: each app registers its links here in its
 ``AppConfig.ready()`` (as NetBox's apps register menu items and template extensions). A
 page inside an organization shows, in ``weight`` order, the tabs whose policy action the
-caller's standing allows. The landing page (after the first run, creating an organization,
-joining one) is the tab registered with ``landing=True``, else the Members page.
+caller's standing allows; every page shows a signed-in person the account menu's links.
+The landing page (after the first run, creating an organization, joining one) is the tab
+registered with ``landing=True``, else the Members page.
 """
 
 from __future__ import annotations
@@ -29,7 +31,18 @@ class Link:
     weight: int
 
 
+@dataclass(frozen=True)
+class AccountLink:
+    """A link of the account menu: the ``section`` its page names, label, URL name."""
+
+    section: str
+    label: str
+    url_name: str
+    weight: int
+
+
 _LINKS: dict[str, Link] = {}
+_ACCOUNT_LINKS: dict[str, AccountLink] = {}
 _LANDING: list[str] = []
 DEFAULT_LANDING = "dashboard:members"
 
@@ -56,3 +69,14 @@ def links(membership: Membership) -> list[tuple[Link, str]]:
 def landing_url(organization_id: int) -> str:
     """Where a person lands in the organization ``organization_id``."""
     return reverse(_LANDING[0] if _LANDING else DEFAULT_LANDING, args=[organization_id])
+
+
+def register_account_link(section: str, label: str, url_name: str, *, weight: int) -> None:
+    """Add (or replace) the account menu's link to ``section``."""
+    _ACCOUNT_LINKS[section] = AccountLink(section, label, url_name, weight)
+
+
+def account_links() -> list[tuple[AccountLink, str]]:
+    """The account menu's links with their URLs, in ``weight`` order."""
+    shown = sorted(_ACCOUNT_LINKS.values(), key=lambda link: link.weight)
+    return [(link, reverse(link.url_name)) for link in shown]

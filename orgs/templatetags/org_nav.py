@@ -1,5 +1,6 @@
-"""``{% org_tabs membership as tabs %}`` and ``{{ org_id|org_home }}``: the organization's
-registered tabs and landing page (``orgs.navigation``) in templates."""
+"""``{% org_tabs membership as tabs %}``, ``{% account_links as links %}`` and
+``{{ org_id|org_home }}``: the organization's tabs, the account menu and the landing page
+registered in ``orgs.navigation``, in templates."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ def org_tabs(membership: Membership) -> list[dict[str, str]]:
     return [
         {"section": link.section, "label": link.label, "url": url}
         for link, url in navigation.links(membership)
+    ]
+
+
+@register.simple_tag
+def account_links() -> list[dict[str, str]]:
+    return [
+        {"section": link.section, "label": link.label, "url": url}
+        for link, url in navigation.account_links()
     ]
 
 
