@@ -65,3 +65,17 @@ def test_a_view_or_the_cluster_code_reading_the_store_breaks_the_lint(
     assert "Only the store, the values service and the write services talk to Vault BROKEN" in (
         output
     ), output
+
+
+@pytest.mark.parametrize(
+    ("module", "line"),
+    [
+        ("notifications/services.py", "from audit import services as trail  # noqa"),
+        ("orgs/services.py", "from accounts import signin  # noqa"),
+    ],
+)
+def test_a_lower_app_or_a_sibling_importing_another_breaks_the_layers(
+    repo_root: Path, tmp_path: Path, module: str, line: str
+) -> None:
+    output = lint_copy(repo_root, tmp_path, (module, line))
+    assert "Apps depend one way" in output and "-> core BROKEN" in output, output
