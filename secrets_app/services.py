@@ -22,8 +22,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orgs import audit, policy
-from orgs.models import AuditEvent, Organization
+from audit import services as audit
+from audit.models import AuditEvent
+from orgs import policy
+from orgs.models import Organization
 from pipeline_secrets.core.api.rows import (
     RowLoader,
     fetch_one,

@@ -12,8 +12,8 @@ import pytest
 import requests
 from django.db import OperationalError
 
-from orgs import audit
-from orgs.models import AuditEvent
+from audit import services as audit
+from audit.models import AuditEvent
 from secrets_app import vault as store
 from secrets_app import vault_transport
 from secrets_app.models import SecretIndex

@@ -58,7 +58,7 @@ READ_STAGES: list[Stage] = [
         "reveal (own work)",
     ),
     ("Vault call (send, wait for answer)", "secrets_app.vault", "read", "reveal (own work)"),
-    ("audit write", "orgs.audit", "record", "reveal (own work)"),
+    ("audit write", "audit.services", "record", "reveal (own work)"),
     (
         "serialisation",
         "rest_framework.serializers",
