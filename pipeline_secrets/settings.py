@@ -254,7 +254,7 @@ VAULT_TOKEN_FILE = env_str("VAULT_TOKEN_FILE", str(DATA_DIR / "vault" / "app-tok
 VAULT_MOUNT = env_str("VAULT_MOUNT", "secret")
 VAULT_TIMEOUT = env_int("VAULT_TIMEOUT", 5)
 # How many versions of each secret the KV v2 mount keeps (its ``max_versions``): applied to
-# the mount by ``make run`` (tools/stack.py); an external Vault's operator sets it there.
+# the mount by ``make run`` (tools/devstack/openbao.py); an external Vault's operator sets it there.
 VAULT_MAX_VERSIONS = env_int("VAULT_MAX_VERSIONS", 10)
 
 # Certificates are renewed (and expiring secrets announced) this many days before they
