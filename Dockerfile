@@ -11,6 +11,9 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY pipeline_secrets ./pipeline_secrets
 COPY orgs ./orgs
+COPY audit ./audit
+COPY notifications ./notifications
+COPY accounts ./accounts
 COPY secrets_app ./secrets_app
 COPY clusters ./clusters
 COPY templates ./templates

@@ -33,7 +33,22 @@ class ClustersConfig(AppConfig):
 
         metrics.on_scrape(sync.measure_backlog)
 
-        # The activity page links events to the clusters still there.
-        from orgs import activity
+        # The activity page links events to the clusters still there, and filters by them.
+        from audit import activity
 
         activity.register_target("cluster", selectors.existing_ids, selectors.detail_url)
+        activity.register_kind("cluster.", "Clusters", weight=60)
+
+        # What an organization may be notified of about its installed copies.
+        from notifications.events import register_event
+
+        register_event(
+            "installation.sync_failed", "An installed copy could not be brought up to date."
+        )
+
+        # The organization's Clusters tab.
+        from orgs import navigation
+
+        navigation.register_link(
+            "clusters", "Clusters", "clusters:list", action="cluster.list", weight=30
+        )

@@ -17,8 +17,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from audit import services as audit
 from clusters.models import DEFAULT_NAMESPACE_DENY, Cluster
-from orgs import audit, policy
+from orgs import policy
 from orgs.models import Role
 
 NAMESPACE_ACTIONS = frozenset({"cluster.install", "cluster.uninstall", "cluster.restart"})

@@ -22,10 +22,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
+from audit import services as audit
 from clusters import kube, namespaces, workloads
 from clusters.batch import KUBE_WRITERS, Batch, ItemResult, unmerge, values_or_error
 from clusters.models import Cluster, Installation
-from orgs import audit, policy
+from orgs import policy
 from orgs.models import Organization
 from pipeline_secrets.core.errors import (
     AppError,

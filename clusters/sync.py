@@ -18,7 +18,7 @@ from clusters import kube, workloads
 from clusters.batch import Batch, ItemResult, values_or_error
 from clusters.models import Cluster, Installation
 from clusters.services import RESYNC, cluster_kubeconfig, remove_copy, uninstall
-from orgs import notifications
+from notifications import services as notifications
 from pipeline_secrets.core.errors import NotFoundError, UpstreamError
 from pipeline_secrets.core.metrics import SYNC_BACKLOG, SYNC_ITEMS, SYNC_LAG
 from secrets_app.models import SecretIndex

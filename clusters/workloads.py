@@ -22,10 +22,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from audit import services as audit
 from clusters import kube
 from clusters.batch import Batch
 from clusters.models import Installation
-from orgs import audit
 
 RESTART_ANNOTATION = "secrets.pipeline.io/restartedFor"
 MAX_WORKLOADS = 20

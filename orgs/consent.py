@@ -10,9 +10,7 @@ view decides them.
   the operator trusts it (``GITHUB_TRUSTED_ORGS``, ``LDAP_TRUSTED_GROUPS``): otherwise any
   admin could make strangers members and read their sign-ins.
 * **Sign-in events** of a person go to their own security log, and to an organization only
-  where they joined by consent: they created it, accepted an invitation, or came in through a
-  link the operator trusts. Memberships an admin made directly (before invitations replaced
-  that) do not count.
+  where they joined by consent (``accounts.signin.consenting_organizations`` applies this).
 """
 
 from __future__ import annotations
@@ -21,12 +19,11 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db.models import QuerySet
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from orgs import policy
-from orgs.models import AuditEvent, Invitation, Membership, Organization, Source, User
+from orgs.models import Invitation, User
 
 ORG_CREATION_REFUSED = (
     "Only the operator's staff accounts may create organizations on this installation "
@@ -73,40 +70,3 @@ def github_org_trusted(login: str) -> bool:
 
 def group_trusted(group: str) -> bool:
     return any(fnmatchcase(group, pattern) for pattern in settings.LDAP_TRUSTED_GROUPS)
-
-
-def _consented(membership: Membership) -> bool:
-    if membership.source in (Source.CREATOR, Source.INVITATION):
-        return True
-    organization = membership.organization
-    if membership.source == Source.GITHUB:
-        try:
-            return github_org_trusted(organization.github_link.github_org)
-        except ObjectDoesNotExist:
-            return False
-    if membership.source == Source.LDAP:
-        # Which group brought the member in is not kept: every mapping must be trusted.
-        mappings = list(organization.group_mappings.all())
-        return bool(mappings) and all(group_trusted(m.group) for m in mappings)
-    return False
-
-
-def consenting_organizations(user: User) -> list[Organization]:
-    """The organizations ``user`` joined by consent (see the module's rules)."""
-    memberships = (
-        Membership.objects.filter(user=user)
-        .select_related("organization", "organization__github_link")
-        .prefetch_related("organization__group_mappings")
-    )
-    return [m.organization for m in memberships if _consented(m)]
-
-
-# --------------------------------------------------------------------------- security log
-
-
-def security_events(user: User) -> QuerySet[AuditEvent]:
-    """The user's own security log, newest first: sign-ins, failures, lockouts and linked
-    identities, recorded outside any organization."""
-    return AuditEvent.objects.filter(
-        organization__isnull=True, target_type="user", target_id=str(user.pk)
-    )

@@ -6,7 +6,7 @@ username, at that account's address). It is accepted only by the person it was s
 
 * sent to an address: by an account with a *verified* address equal to it (case-insensitive).
   An account signed up through the invitation's own link counts as verified: the link
-  reached that mailbox (``orgs.setup.InvitationView`` vouches for the address at sign-up);
+  reached that mailbox (``accounts.views.InvitationView`` vouches for the address at sign-up);
 * sent to an account: by that account only.
 
 Anyone else is refused, nothing changes, and the refusal is in the organization's audit.
@@ -26,7 +26,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from orgs import audit, tasks
+from orgs import reporting
 from orgs.models import Invitation, Membership, Organization, Source, User
 from orgs.services import audit_member, validate_role
 from pipeline_secrets.core.errors import ConflictError, NotFoundError
@@ -80,7 +80,7 @@ def invitation_create(
             invitee=invitee,
             expires_at=timezone.now() + timedelta(days=settings.INVITATION_DAYS),
         )
-        audit.record(
+        reporting.audit(
             actor=actor.username,
             action="invitation.send",
             organization=organization,
@@ -107,7 +107,7 @@ def _send(invitation: Invitation, actor: User, link: str) -> None:
         ),
         to=[invitation.email],
     )
-    tasks.queue_mail(message)
+    reporting.queue_mail(message)
 
 
 def shown_email(invitation: Invitation) -> str:
@@ -168,7 +168,7 @@ def invitation_revoke(*, actor: User, organization: Organization, invitation_id:
             raise ConflictError(f"This invitation is {invitation.state}; it cannot be revoked.")
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
-        audit.record(
+        reporting.audit(
             actor=actor.username,
             action="invitation.revoke",
             organization=organization,
@@ -223,7 +223,7 @@ def invitation_accept(*, user: User, raw: str) -> Membership:
         refusal = acceptance_refusal(user, invitation)
         if refusal is None:
             return _join(user, invitation, found.organization)
-    audit.record(
+    reporting.audit(
         actor=user.username,
         action="invitation.refuse",
         organization=found.organization,
@@ -245,7 +245,7 @@ def _join(user: User, invitation: Invitation, organization: Organization) -> Mem
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    audit.record(
+    reporting.audit(
         actor=user.username,
         action="invitation.accept",
         organization=organization,

@@ -25,6 +25,19 @@ class User(AbstractUser):
             sources.append("LDAP")
         return sources
 
+    @property
+    def provider_source(self) -> str:
+        """``github`` or ``ldap`` when this account's identity is that provider's alone (no
+        usable local password; the identities are kept by allauth and ``accounts``), else
+        empty."""
+        if self.has_usable_password():
+            return ""
+        if self.socialaccount_set.filter(provider="github").exists():  # type: ignore[attr-defined]
+            return Source.GITHUB
+        if self.oidc_identities.exists():  # type: ignore[attr-defined]
+            return Source.LDAP
+        return ""
+
 
 class Role(models.TextChoices):
     """Roles in an organization, weakest first: each includes the ones before it."""
@@ -107,7 +120,7 @@ class Membership(models.Model):
             ("ldap", "LDAP group"),
         ],
     )
-    # A GitHub or LDAP membership: when that provider last confirmed it (orgs.providers).
+    # A GitHub or LDAP membership: when that provider last confirmed it (accounts.providers).
     provider_checked_at = models.DateTimeField(null=True, blank=True)
 
     objects = MembershipQuerySet.as_manager()
@@ -169,7 +182,7 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     # Minted under a GitHub or LDAP membership: that source and membership (null once it
-    # ended), and when the token last re-checked it (orgs.providers.check_token).
+    # ended), and when the token last re-checked it (accounts.providers.check_token).
     provider_source = models.CharField(max_length=12, blank=True, default="")
     provider_membership = models.ForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -178,8 +191,9 @@ class ApiToken(models.Model):
 
     objects = ApiTokenQuerySet.as_manager()
 
-    # Set by authentication: (orgId of the URL, the user's membership of it or None), read
-    # in the same statement as the token so that orgs.scoping need not ask again.
+    # Set by authentication (accounts.authentication): (orgId of the URL, the user's
+    # membership of it or None), read with the token and judged against the token's
+    # provider there, so that orgs.scoping need not ask again.
     membership_of: tuple[int | None, Membership | None] | None = None
 
     class Meta:
@@ -197,120 +211,6 @@ class ApiToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > timezone.now()
-
-
-class AuditEvent(models.Model):
-    """Who did what to which object, and when. Never a secret value: ``detail`` holds ids,
-    names, versions, roles and field names only."""
-
-    organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
-    )
-    actor = models.CharField(max_length=150)
-    action = models.CharField(max_length=40)
-    target_type = models.CharField(max_length=20)
-    target_id = models.CharField(max_length=64, blank=True)
-    target_name = models.CharField(max_length=253, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(fields=["organization", "-created_at"], name="audit_org_time"),
-            models.Index(fields=["organization", "target_id"], name="audit_org_target"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.actor} {self.action} {self.target_name or self.target_id}"
-
-
-class NotificationTargetQuerySet(OrgScopedQuerySet["NotificationTarget"]):
-    pass
-
-
-class NotificationTarget(models.Model):
-    """Where an organization's notifications go: e-mail addresses or a webhook URL.
-
-    A webhook's signing secret is stored encrypted (``orgs.notifications``), never in plain
-    text; it is shown once, when the target is created. ``events`` narrows what is sent
-    (empty: every event)."""
-
-    class Kind(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        WEBHOOK = "webhook", "Webhook"
-
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="notification_targets"
-    )
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    name = models.CharField(max_length=100)
-    emails = models.JSONField(default=list, blank=True)
-    url = models.URLField(max_length=2000, blank=True)
-    events = models.JSONField(default=list, blank=True)
-    signing_secret_encrypted = models.TextField(blank=True)
-    created_by = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = NotificationTargetQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.kind})"
-
-    def wants(self, event: str) -> bool:
-        return not self.events or event in self.events
-
-
-class NotificationDeliveryQuerySet(OrgScopedQuerySet["NotificationDelivery"]):
-    pass
-
-
-class NotificationDelivery(models.Model):
-    """One notification for one target, and how sending it went.
-
-    ``detail`` holds ids, names, versions and dates only (``orgs.notifications.SAFE_DETAIL``);
-    the response body of a webhook is never kept, only its status code. A delivery is worked
-    on by one runner at a time: it is claimed (``sending`` with a lease) by a conditional
-    UPDATE before it is sent."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        SENDING = "sending"
-        DELIVERED = "delivered"
-        FAILED = "failed"
-
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="notification_deliveries"
-    )
-    target = models.ForeignKey(
-        NotificationTarget, on_delete=models.CASCADE, related_name="deliveries"
-    )
-    event = models.CharField(max_length=40)
-    subject = models.CharField(max_length=200)
-    detail = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-
-    objects = NotificationDeliveryQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
-            models.Index(fields=["organization", "-created_at"], name="delivery_org_time"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.event} to {self.target_id} ({self.status})"
 
 
 class Source(models.TextChoices):
@@ -373,74 +273,3 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return self.State.EXPIRED
         return self.State.PENDING
-
-
-class GitHubLink(models.Model):
-    """A product organization fed by the members of one GitHub organization.
-
-    ``team_roles`` maps a team's slug to a role; members in none of those teams get
-    ``default_role``. At most one link per product organization.
-    """
-
-    organization = models.OneToOneField(
-        Organization, on_delete=models.CASCADE, related_name="github_link"
-    )
-    github_org = models.CharField(max_length=100)
-    default_role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
-    team_roles = models.JSONField(default=dict, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.organization} <- github:{self.github_org}"
-
-
-class GroupMappingQuerySet(OrgScopedQuerySet["GroupMapping"]):
-    pass
-
-
-class GroupMapping(models.Model):
-    """Members of the directory group ``group`` (the OIDC ``groups`` claim) get ``role`` here."""
-
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="group_mappings"
-    )
-    group = models.CharField(max_length=200)
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
-
-    objects = GroupMappingQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["group"]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "group"], name="uniq_group_mapping"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.group} -> {self.role} in {self.organization}"
-
-
-class OidcIdentity(models.Model):
-    """A user's identity at the OpenID Connect provider: (issuer, subject) is the key, never
-    the email address."""
-
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="oidc_identities")
-    issuer = models.CharField(max_length=255)
-    subject = models.CharField(max_length=255)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["issuer", "subject"], name="uniq_oidc_identity"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} at {self.issuer}"
-
-
-class SetupClaim(models.Model):
-    """The one row the first-run setup inserts: two simultaneous setups cannot both commit."""
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"first run at {self.created_at:%Y-%m-%d %H:%M}"

@@ -61,7 +61,7 @@ def resolve_membership(
         raise NotFoundError(ORG_NOT_FOUND)
     known = token.membership_of if token is not None else None
     if known is not None and known[0] == org_pk and token is not None and token.user_id == user.pk:
-        membership = known[1]  # read with the token, in the same statement
+        membership = known[1]  # read when the token was authenticated
         token.membership_of = None  # once: a later call asks the database again
     else:
         membership = (

@@ -1,8 +1,8 @@
-"""Dashboard pages of organizations, members and API tokens."""
+"""Dashboard pages of organizations, members, invitations and API tokens."""
 
 from django.urls import path
 
-from orgs import access_views, notifications_views, views
+from orgs import invitation_views, views
 
 app_name = "dashboard"
 
@@ -22,48 +22,13 @@ urlpatterns = [
         views.MemberRemoveView.as_view(),
         name="member-remove",
     ),
-    path("orgs/<id:org_id>/invites/", access_views.InvitationsView.as_view(), name="invites"),
+    path("orgs/<id:org_id>/invites/", invitation_views.InvitationsView.as_view(), name="invites"),
     path(
         "orgs/<id:org_id>/invites/<id:invitation_id>/revoke/",
-        access_views.InvitationRevokeView.as_view(),
+        invitation_views.InvitationRevokeView.as_view(),
         name="invite-revoke",
     ),
-    path(
-        "orgs/<id:org_id>/settings/",
-        access_views.SignInSettingsView.as_view(),
-        name="signin-settings",
-    ),
-    path(
-        "orgs/<id:org_id>/settings/github/",
-        access_views.GitHubLinkView.as_view(),
-        name="github-link",
-    ),
-    path(
-        "orgs/<id:org_id>/settings/groups/", access_views.GroupMappingView.as_view(), name="groups"
-    ),
-    path(
-        "orgs/<id:org_id>/settings/groups/<id:mapping_id>/delete/",
-        access_views.GroupMappingDeleteView.as_view(),
-        name="group-delete",
-    ),
-    path("orgs/<id:org_id>/activity/", views.ActivityView.as_view(), name="activity"),
-    path(
-        "orgs/<id:org_id>/notifications/",
-        notifications_views.NotificationsView.as_view(),
-        name="notifications",
-    ),
-    path(
-        "orgs/<id:org_id>/notifications/add/",
-        notifications_views.NotificationTargetAddView.as_view(),
-        name="notification-add",
-    ),
-    path(
-        "orgs/<id:org_id>/notifications/<id:target_id>/remove/",
-        notifications_views.NotificationTargetRemoveView.as_view(),
-        name="notification-remove",
-    ),
     path("account/tokens/", views.TokensView.as_view(), name="tokens"),
-    path("account/security/", access_views.SecurityLogView.as_view(), name="security"),
     path(
         "account/tokens/<id:token_id>/revoke/",
         views.TokenRevokeView.as_view(),

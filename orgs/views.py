@@ -16,10 +16,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views.generic import TemplateView
 
-from orgs import activity, consent, invitations, policy, selectors, services
+from orgs import consent, invitations, navigation, policy, selectors, services
 from orgs.forms import (
     MemberAddForm,
     MemberRoleForm,
@@ -33,13 +32,11 @@ from pipeline_secrets.core.errors import (
     ConflictError,
     NotFoundError,
 )
-from pipeline_secrets.core.paging import keyset_page
 from pipeline_secrets.core.web import (
     app_error,
     is_htmx,
     redirect_to,
     render_page,
-    wants_partial,
 )
 
 
@@ -125,7 +122,7 @@ class OrganizationCreateView(AccountView):
                 status = 403  # the page says why (refused_message)
             else:
                 messages.success(request, f"Created {org.name}. You are its admin.")
-                return redirect_to(request, reverse("secrets:list", args=[org.pk]))
+                return redirect_to(request, navigation.landing_url(org.pk))
         return self.render_to_response(self.get_context_data(form=form), status=status)
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -144,7 +141,7 @@ class OrganizationRootView(OrgView):
     policy_actions = {"GET": "org.view"}
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        return redirect("secrets:list", org_id=self.organization.pk)
+        return redirect(navigation.landing_url(self.organization.pk))
 
 
 # --------------------------------------------------------------------------- members
@@ -299,53 +296,3 @@ class TokenRevokeView(TokensView):
             return self.tokens_response(notice=notice)
         messages.success(request, notice)
         return redirect("dashboard:tokens")
-
-
-# --------------------------------------------------------------------------- activity
-
-ACTIVITY_PAGE = 50
-
-
-class ActivityView(OrgView):
-    """The organization's audit trail, newest first, filtered by kind, actor, target and
-    dates (a bookmarkable GET); ``?export=csv`` or ``json`` downloads the filtered trail
-    (admins)."""
-
-    section = "activity"
-    policy_actions = {"GET": "activity.view"}
-
-    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        filters = activity.ActivityFilters.from_query(request.GET)
-        kind = request.GET.get("export", "")
-        if kind in ("csv", "json") and not filters.errors:
-            name = f"activity-org-{self.organization.pk}-{timezone.now():%Y%m%d-%H%M%S}"
-            return activity.export(  # type: ignore[return-value]
-                filters.events(self.organization), kind, name
-            )
-        page: list[Any] = []
-        older = None
-        if not filters.errors:
-            before = request.GET.get("before", "")
-            page, older = keyset_page(
-                filters.events(self.organization),
-                before=int(before) if before.isdigit() and len(before) < 19 else None,
-                limit=ACTIVITY_PAGE,
-            )
-        context = self.get_context_data(
-            rows=activity.rows(page, self.organization),
-            events=page,
-            older=older,
-            filters=filters,
-            kind=filters.kind,
-            kinds=activity.ACTIVITY_KINDS,
-            actors=activity.actors(self.organization),
-            time_zone=timezone.get_current_timezone_name(),
-        )
-        return render_page(
-            request,
-            "orgs/activity.html",
-            context,
-            partial="orgs/partials/_activity.html",
-            # htmx swaps only 2xx answers: the filters' alert is in the swapped panel.
-            status=400 if filters.errors and not wants_partial(request) else 200,
-        )

@@ -52,7 +52,11 @@ INSTALLED_APPS = [
     # Background tasks (outbound deliveries), kept in the database: see TASKS below.
     "django_tasks",
     "django_tasks_db",
+    # Tenancy at the bottom; the audit trail, notifications and sign-in build on it.
     "orgs",
+    "audit",
+    "notifications",
+    "accounts",
     "secrets_app",
     "clusters",
     # After migrate: the database cache table (pipeline_secrets/core/apps.py).
@@ -140,7 +144,7 @@ CACHES = {
 # First run: the first-admin page asks for the code ``make run`` prints (kept here too).
 SETUP_CODE_FILE = Path(env_str("SETUP_CODE_FILE", str(DATA_DIR / "setup-code")))
 
-# Provider-backed accounts (orgs.providers). An account whose identity comes from GitHub or
+# Provider-backed accounts (accounts.providers). An account whose identity comes from GitHub or
 # LDAP gets no local password unless the operator allows it. Memberships from GitHub are
 # re-checked with GitHub this often (by `manage.py periodic`, and at the use of an API token
 # minted under one, at most once per interval per token); memberships from LDAP, which
@@ -249,7 +253,7 @@ VAULT_TOKEN_FILE = env_str("VAULT_TOKEN_FILE", str(DATA_DIR / "vault" / "app-tok
 VAULT_MOUNT = env_str("VAULT_MOUNT", "secret")
 VAULT_TIMEOUT = env_int("VAULT_TIMEOUT", 5)
 # How many versions of each secret the KV v2 mount keeps (its ``max_versions``): applied to
-# the mount by ``make run`` (tools/stack.py); an external Vault's operator sets it there.
+# the mount by ``make run`` (tools/devstack/openbao.py); an external Vault's operator sets it there.
 VAULT_MAX_VERSIONS = env_int("VAULT_MAX_VERSIONS", 10)
 
 # Certificates are renewed (and expiring secrets announced) this many days before they
@@ -331,8 +335,8 @@ TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 900)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "orgs.oidc.DexBearerAuthentication",
-        "orgs.authentication.BearerTokenAuthentication",
+        "accounts.oidc.DexBearerAuthentication",
+        "accounts.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

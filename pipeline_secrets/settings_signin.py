@@ -7,13 +7,13 @@ from pipeline_secrets.core.env import env_bool, env_choice, env_int, env_list, e
 
 # --------------------------------------------------------------------------- sign-in
 # Local accounts, GitHub and LDAP (through Dex, an OpenID Connect provider) all end in a
-# Django session. See orgs/signin.py for the rules shared by the three.
+# Django session. See accounts/signin.py for the rules shared by the three.
 AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
-    "orgs.oidc.DexBackend",
+    "accounts.oidc.DexBackend",
 ]
-ACCOUNT_ADAPTER = "orgs.signin.AccountAdapter"
-SOCIALACCOUNT_ADAPTER = "orgs.signin.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "accounts.signin.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.signin.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
@@ -28,7 +28,7 @@ ACCOUNT_SESSION_REMEMBER = None
 # Local sign-up without an invitation only when the operator opens it.
 ACCOUNT_SIGNUP_OPEN = env_bool("ACCOUNT_SIGNUP_OPEN", False)
 # Failed logins: per address and per account (whichever of its names or addresses was typed,
-# in any case: orgs.signin.AccountAdapter); past the limit the form refuses for the rest of
+# in any case: accounts.signin.AccountAdapter); past the limit the form refuses for the rest of
 # the window and says so. Counted in the shared cache below, so the limit holds across
 # workers, pods and restarts.
 LOGIN_FAILURES_ALLOWED = env_int("LOGIN_FAILURES_ALLOWED", 5)
@@ -91,7 +91,7 @@ SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {
 GITHUB_FORM_ACTION = [GITHUB_URL or "https://github.com"] if GITHUB_CLIENT_ID else []
 
 # LDAP/Active Directory through Dex, on when OIDC_ISSUER is set. The endpoints come from the
-# issuer's discovery document, read at start-up (orgs.oidc.configure).
+# issuer's discovery document, read at start-up (accounts.oidc.configure).
 OIDC_ISSUER = env_str("OIDC_ISSUER").rstrip("/")
 OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID")
 OIDC_RP_CLIENT_SECRET = env_secret("OIDC_CLIENT_SECRET") or ""

@@ -20,8 +20,24 @@ class SecretsAppConfig(AppConfig):
         periodic.register("secrets.rotation", tasks.enqueue_rotations)
         periodic.register("secrets.renewal", tasks.enqueue_renewals)
 
-        # The activity page links events to the secrets still there.
-        from orgs import activity
+        # The activity page links events to the secrets still there, and filters by them.
+        from audit import activity
         from secrets_app import selectors
 
         activity.register_target("secret", selectors.existing_ids, selectors.detail_url)
+        activity.register_kind("secret.", "Secrets", weight=10)
+        activity.register_kind("secret.read", "Values read", weight=20)
+
+        # What an organization may be notified of about its secrets.
+        from notifications.events import register_event
+
+        register_event("secret.expiring", "A certificate of a secret is inside its renewal window.")
+        register_event("secret.rotated", "A secret was rotated or renewed.")
+        register_event("secret.rotation_failed", "A rotation or renewal failed.")
+
+        # The organization's first tab, and where people land in an organization.
+        from orgs import navigation
+
+        navigation.register_link(
+            "secrets", "Secrets", "secrets:list", action="secret.list", weight=10, landing=True
+        )

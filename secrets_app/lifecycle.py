@@ -26,7 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 from django.utils import timezone
 
-from orgs import notifications
+from notifications import services as notifications
 from orgs.models import Organization
 from pipeline_secrets.core.errors import AppError, ConflictError, NotFoundError
 from secrets_app import schedule, values, vault

@@ -21,7 +21,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from orgs import audit, policy
+from audit import services as audit
+from orgs import policy
 from orgs.models import Membership, Role
 from pipeline_secrets.core.errors import NotFoundError
 from secrets_app import vault

@@ -27,8 +27,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orgs import audit, policy
-from orgs.models import AuditEvent, Organization
+from audit import services as audit
+from audit.models import AuditEvent
+from orgs import policy
+from orgs.models import Organization
 from pipeline_secrets.core.errors import ConflictError, NotFoundError, VaultUnavailableError
 from secrets_app import hooks, index, schedule, vault
 from secrets_app import values as values_module

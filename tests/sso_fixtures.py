@@ -16,7 +16,7 @@ import requests
 from django.conf import settings
 from django.test import Client
 
-from orgs import oidc
+from accounts import oidc
 from tests.github_standin import GitHubStandIn
 from tools.devstack.pytest_plugin import CLIENT_ID, DEMO_PEOPLE, Dex, Slapd, free_port
 

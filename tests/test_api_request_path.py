@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from orgs.authentication import LAST_USED_RESOLUTION, token_lookup
-from orgs.models import ApiToken, AuditEvent
+from accounts.authentication import LAST_USED_RESOLUTION, token_lookup
+from audit.models import AuditEvent
+from orgs.models import ApiToken
 from orgs.services import token_create
 from pipeline_secrets.core.errors import NotFoundError
 from secrets_app import selectors, services
@@ -80,7 +81,7 @@ def test_secret_row_is_the_orm_row_of_its_org_only(vault, personas):
         selectors.secret_row(organization=personas.other_org, secret_id=row.secret_id)
 
 
-def test_token_user_and_membership_come_from_one_statement(personas):
+def test_token_with_its_user_then_the_membership_with_its_org_are_two_statements(personas):
     _token, raw = token_create(user=personas.member, name="t")
     with CaptureQueriesContext(connection) as queries:
         found = token_lookup(raw, personas.org.pk)
@@ -90,7 +91,8 @@ def test_token_user_and_membership_come_from_one_statement(personas):
         org_id, membership = found.membership_of
         assert org_id == personas.org.pk and membership is not None
         assert membership.role == "member" and membership.organization.name == "org-a"
-    assert len(queries) == 1
+        assert membership.user.username == found.user.username  # no third statement
+    assert len(queries) == 2
     found = token_lookup(raw, personas.other_org.pk)
     assert found is not None and found.membership_of == (personas.other_org.pk, None)
     assert token_lookup(raw + "x", personas.org.pk) is None
@@ -112,7 +114,7 @@ def test_last_used_is_written_at_most_once_a_minute(vault, personas, clients):
     assert written is not None and written > stale
 
 
-def test_a_read_of_values_is_three_statements_and_audited(vault, personas, clients):
+def test_a_read_of_values_is_four_statements_and_audited(vault, personas, clients):
     row = _secret(personas)
     client = clients["member"]
     url = f"/api/v1/orgs/{personas.org.pk}/secrets/{row.secret_id}"
@@ -121,8 +123,8 @@ def test_a_read_of_values_is_three_statements_and_audited(vault, personas, clien
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     assert response.status_code == 200 and response.json()["values"]["PASSWORD"] == "p"
-    # token + user + membership; index row + lifecycle; the audit event
-    assert len(queries) == 3, [q["sql"][:60] for q in queries]
+    # token + user; membership + org; index row + lifecycle; the audit event
+    assert len(queries) == 4, [q["sql"][:60] for q in queries]
     assert AuditEvent.objects.filter(action="secret.read").count() == before + 1
 
 

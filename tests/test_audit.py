@@ -8,8 +8,9 @@ import re
 import pytest
 from django.test import Client
 
-from orgs import audit
-from orgs.models import AuditEvent, User
+from audit import services as audit
+from audit.models import AuditEvent
+from orgs.models import User
 from tests.helpers import assert_problem, check_access
 from tests.schema_check import CheckedAPIClient
 from tests.worker import run_worker

@@ -218,7 +218,7 @@ def test_a_canary_reaches_no_log_problem_audit_row_or_column(
     for marker in (canary, raw_token):
         assert marker not in logged
         assert marker not in database_text()
-    from orgs.models import AuditEvent
+    from audit.models import AuditEvent
 
     assert AuditEvent.objects.exists()
     assert canary not in repr(list(AuditEvent.objects.values()))

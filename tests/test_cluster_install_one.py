@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from audit.models import AuditEvent
 from clusters.models import Installation
-from orgs.models import AuditEvent
 from tests.helpers import assert_problem, check_access
 from tests.test_clusters import (
     clusters_url,

@@ -15,10 +15,10 @@ import yaml
 from django.core.management import call_command
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from clusters.models import Cluster, Installation
 from clusters.sync import expire_and_retry
 from clusters.tasks import resync_copies
-from orgs.models import AuditEvent
 from tests.helpers import assert_problem, check_access
 from tests.worker import run_worker
 from tools.devstack.pytest_plugin import free_port

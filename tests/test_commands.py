@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 from django.test import Client
 from rest_framework.test import APIClient
 
-from orgs.authentication import hash_token
 from orgs.models import ApiToken, Membership, Organization, Role, User
+from orgs.services import hash_token
 from tests.conftest import Personas
 from tests.schema_check import CheckedAPIClient
 

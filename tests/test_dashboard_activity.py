@@ -13,8 +13,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from orgs import audit
-from orgs.models import AuditEvent
+from audit import services as audit
+from audit.models import AuditEvent
 from secrets_app.models import SecretIndex
 from tests.conftest import Personas
 from tests.test_dashboard import LOGIN, signed_in

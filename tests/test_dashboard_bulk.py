@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from audit.models import AuditEvent
 from clusters import services as cluster_services
 from clusters.models import Cluster, Installation
-from orgs.models import AuditEvent, Membership, Role
+from orgs.models import Membership, Role
 from secrets_app import services
 from secrets_app.models import SecretIndex
 from tests.conftest import Personas, VaultServer

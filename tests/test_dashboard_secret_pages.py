@@ -12,8 +12,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from audit.models import AuditEvent
 from clusters.models import Cluster, Installation
-from orgs.models import AuditEvent
 from secrets_app.models import SecretIndex
 from secrets_app.templatetags.secret_ui import until
 from secrets_app.types.base import article

@@ -9,7 +9,8 @@ import threading
 import pytest
 from django.db import connection
 
-from orgs import services, signin
+from accounts import first_run
+from accounts import services as account_services
 from orgs.models import Membership, Role, User
 from pipeline_secrets.core.errors import ConflictError
 
@@ -31,7 +32,7 @@ def code_file(settings, tmp_path):
 
 @pytest.fixture
 def good(code_file):
-    return {**GOOD, "setup_code": signin.new_setup_code()}
+    return {**GOOD, "setup_code": first_run.new_setup_code()}
 
 
 def test_sign_in_page_sends_a_fresh_installation_to_setup(client):
@@ -109,7 +110,7 @@ def test_two_simultaneous_setups_make_one_admin():
     def submit(name: str) -> None:
         barrier.wait()
         try:
-            services.first_admin_create(
+            account_services.first_admin_create(
                 username=name, password="a-long-unusual-passphrase", organization_name=name
             )
             outcomes.append("created")
@@ -129,11 +130,11 @@ def test_two_simultaneous_setups_make_one_admin():
 
 def test_the_setup_claim_alone_refuses_a_second_setup():
     """Even in the instant before the first admin's row is visible, the claim refuses."""
-    from orgs.models import SetupClaim
+    from accounts.models import SetupClaim
 
     SetupClaim.objects.create(pk=1)
     with pytest.raises(ConflictError):
-        services.first_admin_create(
+        account_services.first_admin_create(
             username="late", password="a-long-unusual-passphrase", organization_name="late"
         )
     assert not User.objects.exists()

@@ -17,7 +17,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from orgs import invitations, notifications
+from accounts import services as account_services
+from notifications import services as notifications
+from orgs import invitations
 from orgs import services as org_services
 from pipeline_secrets.core.converters import ID_MAX, IdConverter
 from tests.conftest import Personas
@@ -117,7 +119,7 @@ def fillers(
         role="viewer",
         base_url="http://testserver/",
     )
-    mapping = org_services.group_mapping_set(
+    mapping = account_services.group_mapping_set(
         actor=personas.admin, organization=personas.org, group="bounds", role="viewer"
     )
     return {

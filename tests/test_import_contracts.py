@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ("pipeline_secrets", "orgs", "secrets_app", "clusters")
+PACKAGES = (
+    "pipeline_secrets",
+    "orgs",
+    "audit",
+    "notifications",
+    "accounts",
+    "secrets_app",
+    "clusters",
+)
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
@@ -65,3 +73,17 @@ def test_cluster_code_outside_the_client_package_importing_kubernetes_breaks_the
 ) -> None:
     output = lint_copy(repo_root, tmp_path, ("clusters/services.py", "import kubernetes  # noqa"))
     assert "Only the Kubernetes client package imports kubernetes BROKEN" in output, output
+
+
+@pytest.mark.parametrize(
+    ("module", "line"),
+    [
+        ("notifications/services.py", "from audit import services as trail  # noqa"),
+        ("orgs/services.py", "from accounts import signin  # noqa"),
+    ],
+)
+def test_a_lower_app_or_a_sibling_importing_another_breaks_the_layers(
+    repo_root: Path, tmp_path: Path, module: str, line: str
+) -> None:
+    output = lint_copy(repo_root, tmp_path, (module, line))
+    assert "Apps depend one way" in output and "-> core BROKEN" in output, output

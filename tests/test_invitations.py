@@ -11,8 +11,9 @@ from allauth.account.models import EmailAddress
 from django.test import Client
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from orgs import invitations
-from orgs.models import AuditEvent, Invitation, Membership, Role, Source, User
+from orgs.models import Invitation, Membership, Role, Source, User
 from tests.conftest import Personas
 from tests.helpers import assert_problem, check_access
 from tests.sso_fixtures import Mailbox

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from orgs.models import AuditEvent
+from audit.models import AuditEvent
 from secrets_app import lifecycle
 from secrets_app.models import SecretLifecycle
 from secrets_app.types import REGISTRY

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
-from orgs.models import AuditEvent
+from audit.models import AuditEvent
 from secrets_app import services
 from secrets_app.models import SecretIndex, SecretLifecycle
 from tests.conftest import Personas, VaultServer

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from orgs.models import AuditEvent
+from audit.models import AuditEvent
 from pipeline_secrets.core import periodic
 from secrets_app import lifecycle, services
 from secrets_app import values as secret_values

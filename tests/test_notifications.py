@@ -14,10 +14,12 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from orgs import notifications, tasks
-from orgs import notifications_http as http
-from orgs import notifications_send as send
-from orgs.models import AuditEvent, NotificationDelivery, NotificationTarget
+from audit.models import AuditEvent
+from notifications import sending as send
+from notifications import services as notifications
+from notifications import tasks
+from notifications import webhooks as http
+from notifications.models import NotificationDelivery, NotificationTarget
 from pipeline_secrets.core import periodic
 from tests.helpers import assert_problem, check_access
 from tests.listener import Listener, http_answer

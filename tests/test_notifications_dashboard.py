@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from orgs import notifications
-from orgs.models import AuditEvent, NotificationTarget
+from audit.models import AuditEvent
+from notifications import services as notifications
+from notifications.models import NotificationTarget
 from tests.conftest import Personas
 from tests.test_dashboard import signed_in
 from tests.test_dashboard_orgs import assert_every_input_labelled

@@ -28,10 +28,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.models import GroupMapping
 from clusters.models import Cluster
+from notifications.models import NotificationTarget
 from orgs import policy
 from orgs import services as org_services
-from orgs.models import GroupMapping, Invitation, Membership, NotificationTarget, Role, User
+from orgs.models import Invitation, Membership, Role, User
 from orgs.scoping import route_action
 from secrets_app import services as secret_services
 from secrets_app.types.base import Context

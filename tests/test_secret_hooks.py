@@ -1,5 +1,7 @@
-"""Secret lifecycle reaches the clusters feature through secrets_app's hook registry (the
-tag-change refresh itself is tested with the other installs, in test_clusters.py)."""
+"""Secret lifecycle reaches the clusters feature through secrets_app's hook registry. Each
+hook the clusters app registers is tested by what it does: writes queue re-syncs
+(test_clusters.py, test_tasks_durable.py), deletes queue removals (test_dashboard_bulk.py),
+a kubeconfig in use cannot be deleted (test_clusters.py)."""
 
 from __future__ import annotations
 
@@ -10,15 +12,6 @@ from tests.helpers import assert_problem
 from tests.test_clusters import create_secret, secrets_url
 
 pytestmark = pytest.mark.django_db
-
-
-def test_the_clusters_feature_registers_every_hook():
-    from clusters import services, tasks
-
-    assert tasks.follow_secret_write in hooks.AFTER_WRITE
-    assert services.refuse_deleting_a_kubeconfig in hooks.BEFORE_DELETE
-    assert tasks.forget_secret in hooks.AFTER_DELETE
-    assert services.verify_kubeconfig in hooks.KUBECONFIG_VERIFIERS
 
 
 def test_a_veto_stops_the_delete_before_vault_is_touched(vault, personas, clients, monkeypatch):

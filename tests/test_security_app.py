@@ -18,8 +18,8 @@ import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 
+from audit.models import AuditEvent
 from clusters.models import Cluster
-from orgs.models import AuditEvent
 from secrets_app import vault as vault_client
 from secrets_app.models import SecretIndex
 from secrets_app.vault import auth as vault_auth

@@ -16,22 +16,15 @@ import pytest
 import requests
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
-from django.apps import apps
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.test import Client
 from django.utils import timezone
 
-from orgs import services
-from orgs.models import (
-    AuditEvent,
-    GitHubLink,
-    GroupMapping,
-    Invitation,
-    Membership,
-    Organization,
-    Role,
-    Source,
-    User,
-)
+from accounts import services as account_services
+from accounts.models import GitHubLink, GroupMapping
+from audit.models import AuditEvent
+from orgs.models import Invitation, Membership, Organization, Role, Source, User
 from tests.conftest import Personas, make_user, token_client
 from tests.github_standin import GitHubStandIn
 from tests.helpers import assert_problem
@@ -252,7 +245,7 @@ def test_a_directory_stranger_gets_no_account_while_sign_up_is_closed(
     personas: Personas, ldap_signin: Dex, settings
 ) -> None:
     settings.LDAP_TRUSTED_GROUPS = ["*"]
-    services.group_mapping_set(
+    account_services.group_mapping_set(
         actor=personas.admin, organization=personas.org, group="developers", role=Role.MEMBER
     )
     assert "_auth_user_id" not in ldap_round_trip(ldap_signin, "bob").session
@@ -362,7 +355,9 @@ def test_the_migration_marks_existing_creators(personas: Personas) -> None:
     as having consented; anyone an admin added directly does not."""
     Membership.objects.update(source="")
     migration = importlib.import_module("orgs.migrations.0007_consent")
-    migration.mark_creators(apps, None)
+    # The models as that migration saw them (the audit trail was still orgs' then).
+    state = MigrationLoader(connection).project_state(("orgs", "0007_consent"))
+    migration.mark_creators(state.apps, None)
     sources = dict(
         Membership.objects.filter(organization=personas.org).values_list("user__username", "source")
     )

@@ -32,8 +32,12 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from orgs import jwks, services
-from orgs.models import ApiToken, AuditEvent, Membership, OidcIdentity, Role, User
+from accounts import jwks
+from accounts import services as account_services
+from accounts.models import OidcIdentity
+from audit.models import AuditEvent
+from orgs import services
+from orgs.models import ApiToken, Membership, Role, User
 from tests.conftest import Personas
 from tests.github_standin import GitHubStandIn
 from tests.helpers import assert_problem
@@ -218,7 +222,7 @@ def test_a_github_app_revoked_at_github_ends_the_memberships(
 
 
 def test_an_ldap_token_needs_a_recent_ldap_sign_in(personas: Personas, ldap_signin: Dex) -> None:
-    services.group_mapping_set(
+    account_services.group_mapping_set(
         actor=personas.admin, organization=personas.org, group="developers", role=Role.MEMBER
     )
     _, user = ldap_user(ldap_signin, "bob")
@@ -307,7 +311,7 @@ def dex_keys(server: Dex) -> str:
 def test_a_dex_token_works_with_no_call_per_request(
     personas: Personas, ldap_signin: Dex, settings, listeners: list[Listener]
 ) -> None:
-    services.group_mapping_set(
+    account_services.group_mapping_set(
         actor=personas.admin, organization=personas.org, group="developers", role=Role.MEMBER
     )
     ldap_user(ldap_signin, "bob")
@@ -334,7 +338,7 @@ def set_group_member(server: Dex, uid: str, group: str, *, present: bool) -> Non
 def test_an_old_token_does_not_bring_back_a_removed_group(
     personas: Personas, ldap_signin: Dex
 ) -> None:
-    services.group_mapping_set(
+    account_services.group_mapping_set(
         actor=personas.admin, organization=personas.org, group="developers", role=Role.MEMBER
     )
     _, user = ldap_user(ldap_signin, "bob")

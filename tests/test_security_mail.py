@@ -27,9 +27,10 @@ from django.test import Client
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from orgs import services
+from accounts import services as account_services
+from audit.models import AuditEvent
 from orgs.invitations import invitation_hash
-from orgs.models import AuditEvent, Invitation, Membership, Role, Source
+from orgs.models import Invitation, Membership, Role, Source
 from tests.conftest import Personas, token_client
 from tests.github_standin import GitHubStandIn
 from tests.sso_fixtures import Mailbox
@@ -205,7 +206,7 @@ def test_an_untrusted_group_mapping_makes_no_membership_and_ends_those_it_made(
 ) -> None:
     settings.LDAP_TRUSTED_GROUPS = ["*"]
     settings.SOCIAL_SIGNUP = "open"
-    services.group_mapping_set(
+    account_services.group_mapping_set(
         actor=personas.admin, organization=personas.org, group="developers", role=Role.MEMBER
     )
     assert "_auth_user_id" in ldap_round_trip(ldap_signin, "bob").session

@@ -20,9 +20,9 @@ from django.db import connections, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from orgs import notifications, tasks
-from orgs.models import NotificationDelivery, NotificationTarget
-from pipeline_secrets.core import outbound
+from notifications import services as notifications
+from notifications.models import NotificationDelivery, NotificationTarget
+from pipeline_secrets.core import outbound, queue
 from secrets_app.models import SecretIndex
 from tests.helpers import assert_problem
 from tests.listener import Listener, http_answer
@@ -286,7 +286,7 @@ def test_finished_task_rows_are_pruned_and_queued_ones_kept(personas):
     DBTaskResult.objects.filter(pk=done.pk).update(status="SUCCESSFUL", finished_at=now)
     DBTaskResult.objects.filter(pk=failed.pk).update(status="FAILED", finished_at=now)
 
-    assert tasks.prune_finished(now + timedelta(days=6)) == {"pruned": 0}
-    assert tasks.prune_finished(now + timedelta(days=8)) == {"pruned": 1}
-    assert tasks.prune_finished(now + timedelta(days=31)) == {"pruned": 1}
+    assert queue.prune_finished(now + timedelta(days=6)) == {"pruned": 0}
+    assert queue.prune_finished(now + timedelta(days=8)) == {"pruned": 1}
+    assert queue.prune_finished(now + timedelta(days=31)) == {"pruned": 1}
     assert list(DBTaskResult.objects.values_list("pk", flat=True)) == [waiting.pk]

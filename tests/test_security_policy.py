@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from audit.models import AuditEvent
 from clusters.models import Cluster, Installation
 from orgs import services as org_services
-from orgs.models import AuditEvent
 from secrets_app.models import SecretIndex
 from tests.helpers import assert_problem
 from tests.schema_check import CheckedAPIClient

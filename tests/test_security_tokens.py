@@ -13,8 +13,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from audit.models import AuditEvent
 from orgs import services as org_services
-from orgs.models import ApiToken, AuditEvent, Membership, Organization, Role, User
+from orgs.models import ApiToken, Membership, Organization, Role, User
 from tests.conftest import Personas
 from tests.helpers import assert_problem
 from tests.schema_check import CheckedAPIClient

@@ -12,8 +12,9 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
 
-from orgs import services
-from orgs.models import AuditEvent, Membership, Role, Source, User
+from accounts import services as account_services
+from audit.models import AuditEvent
+from orgs.models import Membership, Role, Source, User
 from tests.conftest import Personas
 from tests.github_standin import GitHubStandIn
 
@@ -56,7 +57,7 @@ def signed_in_user(client: Client) -> User | None:
 
 
 def link(personas: Personas, **kwargs) -> None:
-    services.github_link_set(
+    account_services.github_link_set(
         actor=personas.admin,
         organization=personas.org,
         github_org=kwargs.pop("github_org", "acme-gh"),

@@ -8,8 +8,10 @@ import time
 
 import pytest
 
-from orgs import services
-from orgs.models import AuditEvent, Membership, OidcIdentity, Role, User
+from accounts import services as account_services
+from accounts.models import OidcIdentity
+from audit.models import AuditEvent
+from orgs.models import Membership, Role, User
 from tests.conftest import Personas
 from tests.helpers import assert_problem
 from tests.schema_check import CheckedAPIClient
@@ -34,7 +36,7 @@ def bearer(token: str) -> CheckedAPIClient:
 
 
 def map_group(personas: Personas, group: str, role: str) -> None:
-    services.group_mapping_set(
+    account_services.group_mapping_set(
         actor=personas.admin, organization=personas.org, group=group, role=role
     )
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from orgs.models import AuditEvent
+from audit.models import AuditEvent
 from tests.conftest import Personas
 from tests.test_dashboard import signed_in
 

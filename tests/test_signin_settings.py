@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from orgs.models import GitHubLink, GroupMapping
+from accounts.models import GitHubLink, GroupMapping
 from tests.conftest import Personas
 from tests.test_dashboard import signed_in
 

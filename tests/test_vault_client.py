@@ -13,8 +13,8 @@ import pytest
 import requests.adapters
 from django.db import OperationalError
 
-from orgs import audit
-from orgs.models import AuditEvent
+from audit import services as audit
+from audit.models import AuditEvent
 from pipeline_secrets.core.errors import VaultUnavailableError
 from secrets_app import vault as store
 from secrets_app.models import SecretIndex

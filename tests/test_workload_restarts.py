@@ -8,11 +8,12 @@ import hashlib
 
 import pytest
 
+from audit.models import AuditEvent
 from clusters.models import Installation
 from clusters.sync import expire_and_retry
 from clusters.workloads import RESTART_ANNOTATION
-from orgs import notifications
-from orgs.models import AuditEvent, NotificationDelivery
+from notifications import services as notifications
+from notifications.models import NotificationDelivery
 from tests.helpers import assert_problem
 from tests.test_cluster_install_one import missing, one_url
 from tests.test_clusters import (

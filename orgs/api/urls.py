@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orgs.api import notifications, views
+from orgs.api import views
 
 urlpatterns = [
     path("orgs", views.OrganizationListView.as_view(), name="orgs"),
@@ -17,23 +17,6 @@ urlpatterns = [
         views.InvitationDetailView.as_view(),
         name="invite",
     ),
-    path("orgs/<id:org_id>/audit", views.AuditListView.as_view(), name="audit"),
-    path(
-        "orgs/<id:org_id>/notification-targets",
-        notifications.NotificationTargetListView.as_view(),
-        name="notification-targets",
-    ),
-    path(
-        "orgs/<id:org_id>/notification-targets/<id:target_id>",
-        notifications.NotificationTargetDetailView.as_view(),
-        name="notification-target",
-    ),
-    path(
-        "orgs/<id:org_id>/notification-deliveries",
-        notifications.NotificationDeliveryListView.as_view(),
-        name="notification-deliveries",
-    ),
     path("tokens", views.TokenListView.as_view(), name="tokens"),
-    path("me/security-events", views.SecurityEventListView.as_view(), name="security-events"),
     path("tokens/<id:token_id>", views.TokenDetailView.as_view(), name="token"),
 ]

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orgs import audit, consent, invitations, policy, selectors, services
+from orgs import consent, invitations, policy, selectors, services
+from orgs.api.permissions import SESSION_ONLY, TOKEN_REFUSED, SignedInSessionOnly
 from orgs.api.serializers import (
-    AuditEventSerializer,
     InvitationCreateSerializer,
     InvitationSerializer,
     MemberAddSerializer,
@@ -20,12 +18,10 @@ from orgs.api.serializers import (
     MemberSerializer,
     OrganizationCreateSerializer,
     OrganizationSerializer,
-    SecurityEventSerializer,
     TokenCreatedSerializer,
     TokenCreateSerializer,
     TokenSerializer,
 )
-from orgs.authentication import SignedInSessionOnly
 from orgs.models import Invitation, Membership
 from orgs.scoping import (
     OrgScopedAPIView,
@@ -34,11 +30,8 @@ from orgs.scoping import (
     request_token,
     require_unlimited_token,
 )
-from pipeline_secrets.core.api.params import whole_number
 from pipeline_secrets.core.api.schema import ORG_ID, ProblemSerializer, errors, id_parameter
-from pipeline_secrets.core.paging import keyset_page
 
-AUDIT_MAX = 500
 USER_ID = id_parameter("user_id")
 
 
@@ -242,14 +235,6 @@ class InvitationDetailView(OrgScopedAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-SESSION_ONLY = " Needs a signed-in session: a request with an API token gets a 403."
-TOKEN_REFUSED = {
-    403: OpenApiResponse(
-        ProblemSerializer, description="The request was authenticated by an API token."
-    )
-}
-
-
 class TokenListView(APIView):
     policy_audience = {"GET": policy.SESSION, "POST": policy.SESSION}
     permission_classes = [SignedInSessionOnly]
@@ -300,73 +285,3 @@ class TokenDetailView(APIView):
     def delete(self, request: Request, token_id: int) -> Response:
         services.token_revoke(user=actor(request), token_id=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class AuditListView(OrgScopedAPIView):
-    policy_actions = {"GET": "activity.view"}
-
-    @extend_schema(
-        operation_id="listAuditEvents",
-        tags=["organizations"],
-        parameters=[
-            ORG_ID,
-            OpenApiParameter("action", OpenApiTypes.STR, description="An action or its prefix."),
-            OpenApiParameter("targetId", OpenApiTypes.STR, description="e.g. a secretId."),
-            OpenApiParameter("actor", OpenApiTypes.STR, description="A username."),
-            OpenApiParameter("before", OpenApiTypes.INT, description="Events older than this id."),
-            OpenApiParameter("limit", OpenApiTypes.INT, description=f"At most {AUDIT_MAX} (100)."),
-        ],
-        responses={200: AuditEventSerializer(many=True), **errors(400, 403, 404)},
-        description="The organization's audit trail, newest first (admin).",
-    )
-    def get(self, request: Request, org_id: int) -> Response:
-        params = request.query_params
-        for name in ("action", "targetId", "actor"):
-            # No stored text holds a NUL, and PostgreSQL refuses one in a query.
-            if "\x00" in params.get(name, ""):
-                raise ValidationError({name: "Null characters are not allowed."})
-        events = audit.events(
-            organization=self.organization,
-            action=params.get("action") or None,
-            target_id=params.get("targetId") or None,
-            actor=params.get("actor") or None,
-        )
-        before = whole_number(params.get("before"), "before")
-        limit = whole_number(params.get("limit"), "limit", default=100)
-        if not 1 <= (limit or 0) <= AUDIT_MAX:
-            raise ValidationError({"limit": f"Must be between 1 and {AUDIT_MAX}."})
-        page, _ = keyset_page(events, before=before, limit=limit or 100)
-        return Response(AuditEventSerializer(page, many=True).data)
-
-
-SECURITY_MAX = 500
-
-
-class SecurityEventListView(APIView):
-    permission_classes = [SignedInSessionOnly]
-    policy_audience = {"GET": policy.SESSION}
-
-    @extend_schema(
-        operation_id="listMySecurityEvents",
-        tags=["tokens"],
-        parameters=[
-            OpenApiParameter("before", OpenApiTypes.INT, description="Events older than this id."),
-            OpenApiParameter(
-                "limit", OpenApiTypes.INT, description=f"At most {SECURITY_MAX} (100)."
-            ),
-        ],
-        responses={200: SecurityEventSerializer(many=True), **errors(400, 403), **TOKEN_REFUSED},
-        description="Your own security log, newest first: sign-ins, failures, lockouts and "
-        "linked identities. Organizations see these only where you joined by consent."
-        + SESSION_ONLY,
-    )
-    def get(self, request: Request) -> Response:
-        params = request.query_params
-        before = whole_number(params.get("before"), "before")
-        limit = whole_number(params.get("limit"), "limit", default=100)
-        if not 1 <= (limit or 0) <= SECURITY_MAX:
-            raise ValidationError({"limit": f"Must be between 1 and {SECURITY_MAX}."})
-        page, _ = keyset_page(
-            consent.security_events(actor(request)), before=before, limit=limit or 100
-        )
-        return Response(SecurityEventSerializer(page, many=True).data)

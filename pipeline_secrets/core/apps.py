@@ -1,6 +1,7 @@
 """The core app: no models of its own; after ``migrate`` it makes sure the database cache
 table exists, so every process of a deployment shares the same cache (login limits), and
-its periodic job hands the tasks of a dead worker to the next one."""
+its periodic jobs prune finished task rows and hand the tasks of a dead worker to the
+next one."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(create_cache_table, sender=self, dispatch_uid="core-cache-table")
-        # The periodic command gives the tasks of a dead worker to the next one.
+        # Finished task rows (of every app) are forgotten after a while; the tasks of a
+        # dead worker go to the next one.
         from pipeline_secrets.core import periodic, queue
 
+        periodic.register("tasks.prune", queue.prune_finished)
         periodic.register("tasks.recover", queue.requeue_abandoned)

@@ -1,5 +1,6 @@
-"""The task queue's upkeep, for every app: queueing periodic work for the worker
-(``manage.py db_worker``) without piling it up, and taking back the tasks of a dead worker.
+"""The task queue's upkeep, for every app (``settings.TASKS``: the database backend):
+queueing periodic work for the worker (``manage.py db_worker``) without piling it up,
+taking back the tasks of a dead worker, and forgetting finished task rows.
 
 A periodic round queues a task for what is due; when the worker is behind or down, the task
 of an earlier round is still waiting and will see everything due by the time it runs, so a
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django_tasks.base import Task
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult, get_date_max
@@ -39,3 +41,18 @@ def requeue_abandoned(now: datetime) -> dict[str, int]:
         status=TaskResultStatus.READY, started_at=None, run_after=get_date_max()
     )
     return {"requeued": count}
+
+
+# How long finished task rows are kept (what ran, and why a task failed).
+KEEP_SUCCESSFUL = timedelta(days=7)
+KEEP_FAILED = timedelta(days=30)
+
+
+def prune_finished(now: datetime) -> dict[str, int]:
+    """The periodic job ``tasks.prune``: forget the task rows (of every app) that finished
+    longer ago than ``KEEP_SUCCESSFUL`` / ``KEEP_FAILED``; queued and running ones stay."""
+    old = Q(status=TaskResultStatus.SUCCESSFUL, finished_at__lt=now - KEEP_SUCCESSFUL) | Q(
+        status=TaskResultStatus.FAILED, finished_at__lt=now - KEEP_FAILED
+    )
+    deleted, _ = DBTaskResult.objects.filter(old).delete()
+    return {"pruned": deleted}

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from orgs import notifications
-from orgs.models import NotificationTarget
+from notifications import services as notifications
+from notifications.models import NotificationTarget
 from tests.browser.conftest import Dashboard
 from tests.conftest import Personas
 from tests.listener import Listener, http_answer

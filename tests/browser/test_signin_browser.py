@@ -9,8 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from orgs import services
-from orgs.models import AuditEvent, Membership, Role, User
+from accounts import services as account_services
+from audit.models import AuditEvent
+from orgs.models import Membership, Role, User
 from tests.browser.conftest import Dashboard
 from tests.conftest import Personas
 from tests.github_standin import GitHubStandIn
@@ -50,7 +51,7 @@ def forget_provider_noise(dash: Dashboard, origin: str) -> None:
 def test_ldap_sign_in_through_dex_lands_in_the_mapped_org(
     dash: Dashboard, personas: Personas, ldap_signin: Dex, slapd: Slapd
 ) -> None:
-    services.group_mapping_set(
+    account_services.group_mapping_set(
         actor=personas.admin, organization=personas.org, group="developers", role=Role.MEMBER
     )
     page = dash.goto("/accounts/login/")
@@ -95,7 +96,7 @@ def test_ldap_sign_in_through_dex_lands_in_the_mapped_org(
 def test_github_sign_in_through_the_stand_in(
     dash: Dashboard, personas: Personas, github: GitHubStandIn
 ) -> None:
-    services.github_link_set(
+    account_services.github_link_set(
         actor=personas.admin,
         organization=personas.org,
         github_org="acme-gh",

@@ -45,7 +45,7 @@ READ_STAGES: list[Stage] = [
     ("index lookup", "secrets_app.selectors", "secret_row", None),
     ("reveal (own work)", "secrets_app.values", "reveal", None),
     ("Vault call", "secrets_app.vault", "read", "reveal (own work)"),
-    ("audit write", "orgs.audit", "record", "reveal (own work)"),
+    ("audit write", "audit.services", "record", "reveal (own work)"),
     (
         "serialisation",
         "rest_framework.serializers",

@@ -1,0 +1,82 @@
+"""An organization's tabs, the account menu and the landing page, registered by the apps
+that own the pages.
+
+``orgs`` names no page of the apps above it: each app registers its links here in its
+``AppConfig.ready()`` (as NetBox's apps register menu items and template extensions). A
+page inside an organization shows, in ``weight`` order, the tabs whose policy action the
+caller's standing allows; every page shows a signed-in person the account menu's links.
+The landing page (after the first run, creating an organization, joining one) is the tab
+registered with ``landing=True``, else the Members page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from orgs import policy
+from orgs.models import Membership
+
+
+@dataclass(frozen=True)
+class Link:
+    """A tab: the ``section`` a page of it names, its label, its URL name (taking the
+    organization's id) and the policy action that shows it."""
+
+    section: str
+    label: str
+    url_name: str
+    action: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class AccountLink:
+    """A link of the account menu: the ``section`` its page names, label, URL name."""
+
+    section: str
+    label: str
+    url_name: str
+    weight: int
+
+
+_LINKS: dict[str, Link] = {}
+_ACCOUNT_LINKS: dict[str, AccountLink] = {}
+_LANDING: list[str] = []
+DEFAULT_LANDING = "dashboard:members"
+
+
+def register_link(
+    section: str, label: str, url_name: str, *, action: str, weight: int, landing: bool = False
+) -> None:
+    """Add (or replace) the tab of ``section``; ``landing`` makes its page the landing page."""
+    _LINKS[section] = Link(section, label, url_name, action, weight)
+    if landing:
+        _LANDING[:] = [url_name]
+
+
+def links(membership: Membership) -> list[tuple[Link, str]]:
+    """The tabs ``membership`` may see, each with its URL in the membership's organization."""
+    shown = sorted(_LINKS.values(), key=lambda link: link.weight)
+    return [
+        (link, reverse(link.url_name, args=[membership.organization_id]))
+        for link in shown
+        if policy.allows(membership, link.action)
+    ]
+
+
+def landing_url(organization_id: int) -> str:
+    """Where a person lands in the organization ``organization_id``."""
+    return reverse(_LANDING[0] if _LANDING else DEFAULT_LANDING, args=[organization_id])
+
+
+def register_account_link(section: str, label: str, url_name: str, *, weight: int) -> None:
+    """Add (or replace) the account menu's link to ``section``."""
+    _ACCOUNT_LINKS[section] = AccountLink(section, label, url_name, weight)
+
+
+def account_links() -> list[tuple[AccountLink, str]]:
+    """The account menu's links with their URLs, in ``weight`` order."""
+    shown = sorted(_ACCOUNT_LINKS.values(), key=lambda link: link.weight)
+    return [(link, reverse(link.url_name)) for link in shown]
