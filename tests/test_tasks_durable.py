@@ -4,11 +4,14 @@ process on the test database."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -123,6 +126,27 @@ def start_worker(tmp_path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
+class Sink:
+    """A cluster gone dark: accepts connections on 127.0.0.1 and never reads or answers,
+    so a client waits out its own timeouts (unlike a listener that reads and closes)."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self.held.append(self.server.accept()[0])
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self.held:
+            conn.close()
+
+
 def wait_until(check, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not check():
@@ -135,23 +159,24 @@ def test_a_worker_killed_mid_task_leaves_the_task_to_the_next_worker(
 ):
     org, cp = personas.org.pk, kube_control_plane
     created, namespace = installed_app(clients, org, cluster)
-    stuck = Listener(held=True)
+    dark = Sink()
     try:
-        point_cluster_at(clients, org, cluster, f"https://127.0.0.1:{stuck.port}", cp)
+        point_cluster_at(clients, org, cluster, f"https://127.0.0.1:{dark.port}", cp)
         put_value(clients, org, created["id"], "v2")
         # Committed with the write, before any worker ran.
         assert queued() == 1
+        task = DBTaskResult.objects.get()
         worker = start_worker(tmp_path)
         try:
-            # The worker took the task and is inside it, talking to the cluster.
-            wait_until(lambda: stuck.connections > 0, 60, "the worker to reach the cluster")
+            # The worker took the task and is inside it, waiting on the cluster.
+            wait_until(lambda: len(dark.held) > 0, 60, "the worker to reach the cluster")
         finally:
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait()
     finally:
-        stuck.close()
-    task = DBTaskResult.objects.get()
-    assert task.status == TaskResultStatus.RUNNING
+        dark.close()
+    task.refresh_from_db()
+    assert task.status == TaskResultStatus.RUNNING and DBTaskResult.objects.count() == 1
     assert Installation.objects.get().status == "pending"
     point_cluster_at(clients, org, cluster, cp.server, cp)
 
