@@ -68,7 +68,7 @@ def test_json_logs_carry_the_request_id_on_every_line(
     assert answer.status_code == 201 and answer["X-Request-ID"] == "req-json-0123456789"
     lines = [json.loads(line) for line in app_log.getvalue().splitlines() if line.strip()]
     assert lines and all(line["request_id"] == "req-json-0123456789" for line in lines)
-    assert any(line["logger"] == "secrets_app.services" for line in lines)
+    assert any(line["logger"] == "secrets_app.writes" for line in lines)
     assert "json-canary" not in app_log.getvalue()
 
 
