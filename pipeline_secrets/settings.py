@@ -76,8 +76,10 @@ MIDDLEWARE = [
     "pipeline_secrets.core.middleware.BodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "pipeline_secrets.core.middleware.SessionMiddleware",
-    "pipeline_secrets.core.middleware.CsrfViewMiddleware",
+    # The stock session and CSRF middleware (Django's deploy checks look for them): a token
+    # request touches no session, and the API's views are CSRF-exempt for it.
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "pipeline_secrets.core.middleware.AuthenticationMiddleware",
     "pipeline_secrets.core.middleware.MessageMiddleware",
     "pipeline_secrets.core.middleware.HtmxMiddleware",

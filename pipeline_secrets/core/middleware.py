@@ -17,9 +17,7 @@ from csp.utils import build_policy
 from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
-from django.contrib.sessions import middleware as sessions
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseForbidden
-from django.middleware import csrf
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import http_date
 
@@ -171,21 +169,6 @@ class PagesOnly:
         if by_api_token(request):
             return self.get_response(request)  # type: ignore[attr-defined]
         return super().__call__(request)  # type: ignore[misc]
-
-
-class SessionMiddleware(PagesOnly, sessions.SessionMiddleware):
-    """Sessions, for pages and session-signed API calls."""
-
-
-class CsrfViewMiddleware(PagesOnly, csrf.CsrfViewMiddleware):
-    """CSRF checks, for pages and session-signed API calls (a token is not a cookie)."""
-
-    def process_view(
-        self, request: HttpRequest, callback: Any, callback_args: Any, callback_kwargs: Any
-    ) -> HttpResponseForbidden | None:
-        if by_api_token(request):
-            return None
-        return super().process_view(request, callback, callback_args, callback_kwargs)
 
 
 class AuthenticationMiddleware(PagesOnly, auth.AuthenticationMiddleware):
