@@ -10,11 +10,12 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and sign-in"
 
     def ready(self) -> None:
-        # GitHub memberships are asked again; those GitHub no longer grants end.
-        from accounts import providers
+        # GitHub memberships are asked again by the worker (the periodic command queues it);
+        # those GitHub no longer grants end.
+        from accounts import tasks
         from pipeline_secrets.core import periodic
 
-        periodic.register("orgs.provider-recheck", providers.run_due)
+        periodic.register("orgs.provider-recheck", tasks.enqueue_recheck)
 
         # The organization's Sign-in tab (its GitHub link and group mappings).
         from orgs import navigation

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from accounts import github
 from orgs.models import ApiToken, Membership, Source, User
@@ -138,19 +138,20 @@ def _refresh_url_membership(token: ApiToken, now: datetime) -> None:
 # --------------------------------------------------------------------------- periodic
 
 
+def github_due(now: datetime) -> QuerySet[Membership]:
+    """The GitHub memberships not confirmed within the interval at ``now``."""
+    stale = Q(provider_checked_at__isnull=True) | Q(
+        provider_checked_at__lt=now - recheck_interval()
+    )
+    return Membership.objects.filter(stale, source=Source.GITHUB)
+
+
 def run_due(now: datetime) -> dict[str, int]:
     """Re-check every user with a GitHub membership not confirmed within the interval.
 
     Safe with several runners: applying GitHub's answer locks the user's memberships, and a
     second application of the same answer changes nothing."""
-    stale = Q(provider_checked_at__isnull=True) | Q(
-        provider_checked_at__lt=now - recheck_interval()
-    )
-    users = (
-        Membership.objects.filter(stale, source=Source.GITHUB)
-        .values_list("user_id", flat=True)
-        .distinct()
-    )
+    users = github_due(now).values_list("user_id", flat=True).distinct()
     counts = {"checked": 0, "ended": 0, "unavailable": 0, "no-token": 0}
     for user in User.objects.filter(pk__in=list(users)):
         counts[github.recheck(user=user)] += 1

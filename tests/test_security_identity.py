@@ -45,10 +45,12 @@ from tests.listener import Listener, http_answer
 from tests.schema_check import CheckedAPIClient
 from tests.sso_fixtures import Mailbox, dex_sign_in, dex_tokens
 from tests.test_signin_github import github_sign_in, link, signed_in_user
-from tests.worker import run_worker
+from tests.worker import returned, run_worker
 from tools.devstack.pytest_plugin import GROUPS, PEOPLE, Dex
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+RECHECK = "accounts.tasks.recheck_providers"
 
 
 @pytest.fixture(autouse=True)
@@ -176,7 +178,11 @@ def test_leaving_the_github_org_ends_membership_and_token_at_the_periodic_rechec
     out = StringIO()
     later = timezone.now() + timedelta(hours=2)
     call_command("periodic", only=["orgs.provider-recheck"], now=later, stdout=out)
-    assert "github-checked 1" in out.getvalue() and "GET /api/v3/user/orgs" in github.requests
+    # The command only queued the re-check: GitHub is asked by the worker.
+    assert "orgs.provider-recheck: queued 1" in out.getvalue() and not github.requests
+    assert run_worker() == 1
+    assert returned(RECHECK)[0]["github-checked"] == 1
+    assert "GET /api/v3/user/orgs" in github.requests
     assert not Membership.objects.filter(user=user).exists()
     actions = set(
         AuditEvent.objects.filter(organization=personas.org, target_name="octo").values_list(
@@ -216,7 +222,8 @@ def test_a_github_app_revoked_at_github_ends_the_memberships(
     out = StringIO()
     later = timezone.now() + timedelta(hours=2)
     call_command("periodic", only=["orgs.provider-recheck"], now=later, stdout=out)
-    assert "github-ended 1" in out.getvalue()
+    assert "orgs.provider-recheck: queued 1" in out.getvalue() and run_worker() == 1
+    assert returned(RECHECK)[0]["github-ended"] == 1
     assert not Membership.objects.filter(user=user).exists()
     assert_problem(bearer(raw).get(members_url(personas)), 401)
 

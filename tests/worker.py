@@ -31,3 +31,9 @@ def run_worker() -> int:
 def queued() -> int:
     """Tasks waiting for the worker."""
     return DBTaskResult.objects.filter(status=TaskResultStatus.READY).count()
+
+
+def returned(task_path: str) -> list[object]:
+    """What the finished runs of the task at ``task_path`` returned, oldest first."""
+    rows = DBTaskResult.objects.filter(task_path=task_path, status=TaskResultStatus.SUCCESSFUL)
+    return [row.return_value for row in rows.order_by("finished_at")]
