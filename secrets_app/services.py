@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from orgs.models import Organization
 from pipeline_secrets.core.errors import NotFoundError
@@ -210,12 +211,15 @@ def secret_validate(*, actor: Actor, row: SecretIndex, ctx: Context) -> None:
 
 def secret_delete(*, actor: Actor, organization: Organization, secret_id: str) -> None:
     """Remove every version from Vault, then the index row. Apps that depend on the secret
-    may veto first (a ``ConflictError``) and clean up after."""
+    may veto first (a ``ConflictError``); what they queue after commits with the delete of
+    the index row."""
     row = secret_get(organization=organization, secret_id=secret_id)
     values_module.require(actor, "secret.delete", row)
     refuse_read_only(row.tags)
     hooks.before_delete(organization=organization, secret_id=secret_id)
     vault.delete_all(vault_path(organization.pk, secret_id))
-    hooks.after_delete(organization=organization, secret_id=secret_id)
-    record(actor, "secret.delete", row, version=row.version)
-    row.delete()
+    # What the apps above queue (the removal of installed copies) commits with the delete.
+    with transaction.atomic():
+        hooks.after_delete(organization=organization, secret_id=secret_id)
+        record(actor, "secret.delete", row, version=row.version)
+        row.delete()
