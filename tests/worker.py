@@ -5,6 +5,8 @@ worker reads committed task rows, as the worker process does."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
@@ -33,7 +35,7 @@ def queued() -> int:
     return DBTaskResult.objects.filter(status=TaskResultStatus.READY).count()
 
 
-def returned(task_path: str) -> list[object]:
+def returned(task_path: str) -> list[Any]:
     """What the finished runs of the task at ``task_path`` returned, oldest first."""
     rows = DBTaskResult.objects.filter(task_path=task_path, status=TaskResultStatus.SUCCESSFUL)
     return [row.return_value for row in rows.order_by("finished_at")]
