@@ -21,7 +21,8 @@ they never show values to a person, so object rules do not apply to them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
 from typing import Any
 
 from django.conf import settings
@@ -149,7 +150,42 @@ class System:
         return f"system ({self.reason})"
 
 
-Standing = Membership | System
+@dataclass(frozen=True)
+class Agent:
+    """An agent-mode cluster's agent, by its token, delivering into ``namespace``.
+
+    It receives the values of the secrets its cluster's scope names (by name or tag), in
+    the namespaces its scope's patterns match, and nothing else: no other action, no type
+    whose values need more than the member role (``kubernetes``, ``pkecert``)."""
+
+    organization_id: int
+    cluster_name: str
+    namespaces: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    namespace: str = ""
+
+    def __str__(self) -> str:
+        return f"cluster:{self.cluster_name}"
+
+    def in_namespace(self, namespace: str) -> Agent:
+        return replace(self, namespace=namespace)
+
+    def receives(self, obj: Any) -> bool:
+        """Whether ``obj`` (a secret: ``organization_id``, ``name``, ``tags``) is in scope,
+        for the namespace this standing delivers into."""
+        if getattr(obj, "organization_id", None) != self.organization_id:
+            return False
+        if not any(fnmatchcase(self.namespace, p) for p in self.namespaces):
+            return False
+        tags = set(getattr(obj, "tags", None) or [])
+        return getattr(obj, "name", None) in self.secrets or bool(tags & set(self.tags))
+
+
+# What an agent may do at all: receive values in its scope.
+AGENT_ACTIONS = frozenset({"secret.values.read"})
+
+Standing = Membership | System | Agent
 
 # An object rule: the role an action on ``obj`` needs beyond the action's own, or None.
 ObjectRule = Callable[[str, Any], str | None]
@@ -180,10 +216,15 @@ def needed_role(action: str, obj: Any = None) -> str:
 
 
 def allows(standing: Standing, action: str, obj: Any = None) -> bool:
-    """Whether ``standing`` (a membership with its effective role, or SYSTEM) may act."""
+    """Whether ``standing`` (a membership with its effective role, SYSTEM, or an agent)
+    may act."""
     needed = needed_role(action, obj)
     if isinstance(standing, System):
         return True
+    if isinstance(standing, Agent):
+        return (
+            action in AGENT_ACTIONS and Role.allows(Role.MEMBER, needed) and standing.receives(obj)
+        )
     return Role.allows(standing.role, needed)
 
 
@@ -191,6 +232,11 @@ def require(standing: Standing, action: str, obj: Any = None) -> None:
     """PermissionDenied, naming the role needed, unless ``standing`` may perform ``action``."""
     if allows(standing, action, obj):
         return
+    if isinstance(standing, Agent):
+        raise PermissionDenied(
+            f"{obj} is outside the scope of cluster {standing.cluster_name} in the namespace "
+            f"{standing.namespace}, or its type's values are never sent to an agent."
+        )
     assert isinstance(standing, Membership)
     needed = needed_role(action, obj)
     what = ACTION_HELP.get(action, action)
@@ -202,14 +248,14 @@ def require(standing: Standing, action: str, obj: Any = None) -> None:
 
 # Who a service is told acts: a standing, a user (standing: their membership of the org, at
 # its stored role), or a name such as "system" (the product itself).
-Actor = Membership | System | User | str
+Actor = Membership | System | Agent | User | str
 
 
 def standing_of(actor: Actor, organization: Organization) -> Standing:
     """The standing of ``actor`` in ``organization``. A membership keeps its effective
     (token-capped) role, which is why views pass ``self.membership``; a user stands by their
     stored membership (none: PermissionDenied); a name is the product itself."""
-    if isinstance(actor, Membership | System):
+    if isinstance(actor, Membership | System | Agent):
         return actor
     if isinstance(actor, str):
         return System(actor)
@@ -225,6 +271,8 @@ def actor_name(actor: Actor) -> str:
         return actor
     if isinstance(actor, System):
         return "system"
+    if isinstance(actor, Agent):
+        return str(actor)
     if isinstance(actor, Membership):
         return actor.user.username
     return actor.username

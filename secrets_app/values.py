@@ -69,13 +69,16 @@ def require(actor: policy.Actor, action: str, row: SecretIndex) -> policy.Standi
     # A membership or a name needs no query (reads run in threads that never touch the
     # database); a user stands by their stored membership of the row's org.
     standing: policy.Standing
-    if isinstance(actor, Membership | policy.System):
+    if isinstance(actor, Membership | policy.System | policy.Agent):
         standing = actor
     elif isinstance(actor, str):
         standing = policy.System(actor)
     else:
         standing = policy.standing_of(actor, row.organization)
-    if isinstance(standing, Membership) and standing.organization_id != row.organization_id:
+    if (
+        isinstance(standing, Membership | policy.Agent)
+        and standing.organization_id != row.organization_id
+    ):
         raise NotFoundError(SECRET_NOT_FOUND)
     policy.require(standing, action, row)
     return standing
