@@ -70,6 +70,22 @@ SYNC_LAG = Gauge(
     "Age of the oldest expired installation when the periodic job last looked.",
     multiprocess_mode="livemostrecent",
 )
+AGENT_PROPAGATION = Histogram(
+    "pipeline_secrets_agent_propagation_seconds",
+    "Agent clusters: from a change committed to its copy applied, as the agent reported it.",
+    buckets=LATENCY_BUCKETS,
+)
+AGENT_DRIFT_REPAIRS = Counter(
+    "pipeline_secrets_agent_drift_repairs_total",
+    "Managed Secrets edited or deleted by hand in agent clusters, by whether the agent "
+    "restored them.",
+    ["repaired"],
+)
+AGENT_CONNECTIONS = Gauge(
+    "pipeline_secrets_agent_connections",
+    "Agents holding the change stream open now.",
+    multiprocess_mode="livesum",
+)
 
 
 def observe_vault_call(operation: str, outcome: str, seconds: float) -> None:
