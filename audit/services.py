@@ -35,6 +35,8 @@ SAFE_DETAIL = frozenset(
         "every",
         "reason",
         "patterns",  # a cluster's namespace rule (names and wildcards)
+        "mode",  # a cluster's mode: kubeconfig or agent
+        "scope",  # what an agent cluster may receive: namespace patterns, tags, secret names
     }
 )
 

@@ -12,7 +12,8 @@ from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
-from orgs.api.serializers import UtcDateTimeField
+from clusters.models import Cluster
+from orgs.api.serializers import GivenCharField, UtcDateTimeField
 from secrets_app.api.serializers import SecretSerializer, StrictStringField
 
 NAMESPACE_PATTERNS_HELP = (
@@ -28,17 +29,76 @@ class NamespaceRuleSerializer(serializers.Serializer):
         child=StrictStringField(max_length=63), help_text=NAMESPACE_PATTERNS_HELP
     )
     deny = serializers.ListField(
-        child=StrictStringField(max_length=63),
+        child=StrictStringField(max_length=63, trim_whitespace=False, allow_blank=True),
         help_text="Default: kube-system, kube-public, kube-node-lease.",
     )
+
+
+SCOPE_HELP = (
+    "What an agent cluster may receive: the secrets named in `secrets` or tagged with one of "
+    "`tags`, into the namespaces matching one of `namespaces` (fnmatch patterns); types whose "
+    "values need the admin role (kubernetes, pkecert) never. Empty (the default): nothing."
+)
+
+
+def agent_only(instance: Any) -> None:
+    """Leaves a member of agent clusters out of a kubeconfig cluster's answer."""
+    if getattr(instance, "mode", None) != Cluster.Mode.AGENT:
+        raise SkipField()
+
+
+# Reads and writes an agent cluster's scope (``clusters.agent.scope.clean_scope`` checks it).
+class ScopeSerializer(serializers.Serializer):
+    namespaces = serializers.ListField(
+        child=StrictStringField(max_length=63, trim_whitespace=False, allow_blank=True),
+        required=False,
+        help_text="fnmatch patterns over namespace names (*, ?, [...]).",
+    )
+    tags = serializers.ListField(
+        child=StrictStringField(max_length=253, trim_whitespace=False, allow_blank=True),
+        required=False,
+    )
+    secrets = serializers.ListField(
+        child=StrictStringField(max_length=253, trim_whitespace=False, allow_blank=True),
+        required=False,
+        help_text="Secret names.",
+    )
+
+    def get_attribute(self, instance: Any) -> Any:
+        agent_only(instance)
+        return super().get_attribute(instance)
+
+
+# Reads an agent cluster's agent: what it last said and its token's start.
+class AgentStatusSerializer(serializers.Serializer):
+    version = serializers.CharField(source="agent_version", help_text="As the agent reports it.")
+    lastSeen = UtcDateTimeField(
+        source="agent_seen_at", allow_null=True, help_text="The agent's last call."
+    )
+    tokenPrefix = serializers.CharField(
+        source="agent_token_prefix", help_text="The token's first characters (empty: revoked)."
+    )
+    tokenCreatedAt = UtcDateTimeField(source="agent_token_created_at", allow_null=True)
+
+    def get_attribute(self, instance: Any) -> Any:
+        agent_only(instance)
+        return super().get_attribute(instance)
+
+
+MODE_HELP = (
+    "kubeconfig: the server reaches the cluster with a kubeconfig; agent: an agent in the "
+    "cluster calls the server (no kubeconfig here)."
+)
 
 
 # Reads a ``Cluster``.
 class ClusterSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     name = serializers.CharField()
+    mode = serializers.ChoiceField(choices=Cluster.Mode.values, help_text=MODE_HELP)
     secretId = serializers.CharField(
-        source="kubeconfig_secret_id", help_text="The kubernetes secret holding its kubeconfig."
+        source="kubeconfig_secret_id",
+        help_text="The kubernetes secret holding its kubeconfig (empty for an agent cluster).",
     )
     reachable = serializers.BooleanField(allow_null=True)
     serverVersion = serializers.CharField(source="server_version")
@@ -46,16 +106,49 @@ class ClusterSerializer(serializers.Serializer):
     lastError = serializers.CharField(source="last_error")
     createdAt = UtcDateTimeField(source="created_at")
     createdBy = serializers.CharField(source="created_by")
+    scope = ScopeSerializer(required=False, help_text="Agent clusters only. " + SCOPE_HELP)
+    agent = AgentStatusSerializer(source="*", required=False, help_text="Agent clusters only.")
+
+
+# Reads a ``Cluster`` just registered, with its agent's token (given in the context).
+class ClusterCreatedSerializer(ClusterSerializer):
+    agentToken = GivenCharField(
+        required=False,
+        help_text="Agent clusters only: the agent's token, shown this once (stored hashed).",
+    )
 
 
 class ClusterCreateSerializer(serializers.Serializer):
     name = StrictStringField(max_length=63, help_text="A DNS-1123 label.")
+    mode = serializers.ChoiceField(
+        choices=Cluster.Mode.values, default=Cluster.Mode.KUBECONFIG, help_text=MODE_HELP
+    )
     secretId = StrictStringField(required=False, help_text="Id of a kubernetes secret.")
     kubeconfig = StrictStringField(
         required=False,
         trim_whitespace=False,
         help_text="A kubeconfig (YAML or base64); stored as a kubernetes secret.",
     )
+    scope = ScopeSerializer(required=False, help_text="Agent mode only. " + SCOPE_HELP)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """What the mode allows: an agent cluster has no kubeconfig, only it has a scope."""
+        agent = attrs["mode"] == Cluster.Mode.AGENT
+        unwanted = ("secretId", "kubeconfig") if agent else ("scope",)
+        errors = {
+            key: f"Not with mode {attrs['mode']}." for key in unwanted if attrs.get(key) is not None
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class ClusterUpdateSerializer(serializers.Serializer):
+    scope = ScopeSerializer(required=False, help_text="Replaces the scope. " + SCOPE_HELP)
+
+
+class AgentTokenSerializer(serializers.Serializer):
+    agentToken = serializers.CharField(help_text="Shown this once (stored hashed).")
 
 
 class InstallQuerySerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clusters.api import views
+from clusters.api import fleet, views
 
 urlpatterns = [
     path("orgs/<id:org_id>/clusters", views.ClusterListView.as_view(), name="clusters"),
@@ -9,6 +9,12 @@ urlpatterns = [
         views.ClusterDetailView.as_view(),
         name="cluster",
     ),
+    path(
+        "orgs/<id:org_id>/clusters/<id:cluster_id>/agent-token",
+        views.AgentTokenView.as_view(),
+        name="cluster-agent-token",
+    ),
+    path("orgs/<id:org_id>/fleet", fleet.FleetView.as_view(), name="fleet"),
     path(
         "orgs/<id:org_id>/clusters/<id:cluster_id>/namespace-rule",
         views.ClusterNamespaceRuleView.as_view(),

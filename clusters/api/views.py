@@ -9,17 +9,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clusters import deletion, namespaces, selectors, services, single
+from clusters.agent import registration, tokens
 from clusters.api.serializers import (
     NAMESPACE_PATTERNS_HELP,
+    SCOPE_HELP,
+    AgentTokenSerializer,
+    ClusterCreatedSerializer,
     ClusterCreateSerializer,
     ClusterSecretSerializer,
     ClusterSerializer,
+    ClusterUpdateSerializer,
     InstallOneResponseSerializer,
     InstallOneSerializer,
     InstallResultSerializer,
     InstallSerializer,
     NamespaceRuleSerializer,
 )
+from clusters.models import Cluster
 from orgs import policy
 from orgs.scoping import OrgScopedAPIView
 from pipeline_secrets.core.api.params import flag
@@ -47,16 +53,28 @@ class ClusterListView(OrgScopedAPIView):
         tags=["clusters"],
         parameters=[ORG_ID, VALIDATE],
         request=ClusterCreateSerializer,
-        responses={201: ClusterSerializer, **errors(400, 403, 404, 409, 413, 503)},
+        responses={201: ClusterCreatedSerializer, **errors(400, 403, 404, 409, 413, 503)},
         description=(
-            "Registers a cluster from a kubernetes secret (`secretId`) or a kubeconfig, which "
-            "becomes a kubernetes secret `<name>-kubeconfig` tagged `cluster:<name>`."
+            "Registers a cluster. `mode: kubeconfig` (the default): from a kubernetes secret "
+            "(`secretId`) or a kubeconfig, which becomes a kubernetes secret `<name>-kubeconfig` "
+            "tagged `cluster:<name>`. `mode: agent`: no kubeconfig; the answer holds the "
+            "agent's token (`agentToken`), shown this once, and `scope` says what the agent "
+            "may receive (default: nothing)."
         ),
     )
     def post(self, request: Request, org_id: int) -> Response:
         body = ClusterCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        if data["mode"] == Cluster.Mode.AGENT:
+            cluster, raw = registration.agent_cluster_create(
+                actor=self.membership,
+                organization=self.organization,
+                name=data["name"],
+                scope=data.get("scope"),
+            )
+            answer = ClusterCreatedSerializer(cluster, context={"agentToken": raw})
+            return Response(answer.data, status=status.HTTP_201_CREATED)
         cluster = services.cluster_create(
             actor=self.membership,
             organization=self.organization,
@@ -65,11 +83,11 @@ class ClusterListView(OrgScopedAPIView):
             kubeconfig=data.get("kubeconfig"),
             ctx=Context(verify_remote=flag(request, "validate", default=True)),
         )
-        return Response(ClusterSerializer(cluster).data, status=status.HTTP_201_CREATED)
+        return Response(ClusterCreatedSerializer(cluster).data, status=status.HTTP_201_CREATED)
 
 
 class ClusterDetailView(OrgScopedAPIView):
-    policy_actions = {"GET": "cluster.view", "DELETE": "cluster.manage"}
+    policy_actions = {"GET": "cluster.view", "PATCH": "cluster.manage", "DELETE": "cluster.manage"}
 
     @extend_schema(
         operation_id="getCluster",
@@ -80,7 +98,10 @@ class ClusterDetailView(OrgScopedAPIView):
             OpenApiParameter(
                 "check",
                 OpenApiTypes.BOOL,
-                description="Check reachability now (the member role: it contacts the cluster).",
+                description=(
+                    "Check reachability now (the member role: it contacts the cluster). An "
+                    "agent cluster is never contacted: its agent calls in."
+                ),
             ),
         ],
         responses={200: ClusterSerializer, **errors(403, 404, 503)},
@@ -90,8 +111,29 @@ class ClusterDetailView(OrgScopedAPIView):
         if check:
             policy.require(self.membership, "cluster.check")
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
-        if check:
+        if check and cluster.mode == Cluster.Mode.KUBECONFIG:
             cluster = services.cluster_check(cluster=cluster)
+        return Response(ClusterSerializer(cluster).data)
+
+    @extend_schema(
+        operation_id="updateCluster",
+        tags=["clusters"],
+        parameters=[ORG_ID, CLUSTER_ID],
+        request=ClusterUpdateSerializer,
+        responses={200: ClusterSerializer, **errors(400, 403, 404)},
+        description=(
+            "Changes what is given (admin role): `scope`, of an agent cluster (a kubeconfig "
+            "cluster has none: 400); its agent is told to reconcile. " + SCOPE_HELP
+        ),
+    )
+    def patch(self, request: Request, org_id: int, cluster_id: int) -> Response:
+        cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
+        body = ClusterUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if "scope" in body.validated_data:
+            cluster = registration.set_scope(
+                actor=self.membership, cluster=cluster, scope=body.validated_data["scope"]
+            )
         return Response(ClusterSerializer(cluster).data)
 
     @extend_schema(
@@ -104,6 +146,41 @@ class ClusterDetailView(OrgScopedAPIView):
     def delete(self, request: Request, org_id: int, cluster_id: int) -> Response:
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
         deletion.cluster_delete(actor=self.membership, cluster=cluster)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AgentTokenView(OrgScopedAPIView):
+    """An agent cluster's token: admins rotate it (the new one shown once) or revoke it."""
+
+    policy_actions = {"POST": "cluster.manage", "DELETE": "cluster.manage"}
+
+    @extend_schema(
+        operation_id="rotateAgentToken",
+        tags=["clusters"],
+        parameters=[ORG_ID, CLUSTER_ID],
+        request=None,
+        responses={201: AgentTokenSerializer, **errors(403, 404, 409)},
+        description=(
+            "A new token for the agent cluster's agent, shown this once; the old one stops "
+            "working at once. A kubeconfig cluster has none (409)."
+        ),
+    )
+    def post(self, request: Request, org_id: int, cluster_id: int) -> Response:
+        cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
+        raw = tokens.rotate_token(actor=self.membership, cluster=cluster)
+        answer = AgentTokenSerializer({"agentToken": raw})
+        return Response(answer.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="revokeAgentToken",
+        tags=["clusters"],
+        parameters=[ORG_ID, CLUSTER_ID],
+        responses={204: None, **errors(403, 404, 409)},
+        description="The agent's token stops working; a rotation gives it a new one.",
+    )
+    def delete(self, request: Request, org_id: int, cluster_id: int) -> Response:
+        cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
+        tokens.revoke_token(actor=self.membership, cluster=cluster)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
