@@ -13,6 +13,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from clusters import selectors as cluster_selectors
+from clusters.agent_forms import ScopeForm
+from clusters.models import Cluster
 from clusters.services import InstallQuery
 from orgs.models import Organization, Role
 from pipeline_secrets.core import safejson
@@ -34,13 +36,27 @@ class ChoicesForm(ServiceErrorsForm):
         return field
 
 
-class ClusterCreateForm(ChoicesForm):
-    """A name and where the kubeconfig comes from: a ``kubernetes`` secret, or pasted."""
+MODE_CHOICES = [
+    (Cluster.Mode.KUBECONFIG.value, "With a kubeconfig: this server connects to the cluster"),
+    (Cluster.Mode.AGENT.value, "Through an agent: the cluster connects out to this server"),
+]
+
+
+class ClusterCreateForm(ScopeForm, ChoicesForm):
+    """A name and how the cluster is reached: with a kubeconfig (a ``kubernetes`` secret,
+    or pasted) or through an agent in the cluster (then what it may receive: its scope)."""
 
     name = forms.CharField(
         max_length=63,
         help_text=f"Such as dev or prod-eu. {LABEL_HELP}",
         widget=forms.TextInput(attrs=INPUT_ATTRS),
+    )
+    mode = forms.ChoiceField(
+        required=False,  # absent: kubeconfig, as before there was a choice
+        choices=MODE_CHOICES,
+        initial=Cluster.Mode.KUBECONFIG.value,
+        label="How it is reached",
+        help_text="An agent needs no kubeconfig here and no network path into the cluster.",
     )
     secret = forms.ChoiceField(
         required=False,
@@ -75,10 +91,18 @@ class ClusterCreateForm(ChoicesForm):
             *((row.secret_id, row.name) for row in rows),
         ]
 
+    @property
+    def is_agent(self) -> bool:
+        return self.cleaned_data.get("mode") == Cluster.Mode.AGENT
+
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean() or {}
         chosen, pasted = cleaned.get("secret"), cleaned.get("kubeconfig", "").strip()
-        if chosen and pasted:
+        if self.is_agent:
+            for name, given in (("secret", chosen), ("kubeconfig", pasted)):
+                if given:
+                    self.add_error(name, "An agent cluster has no kubeconfig here.")
+        elif chosen and pasted:
             self.add_error("secret", "Choose a kubeconfig secret or paste a kubeconfig, not both.")
         elif not chosen and not pasted and "secret" in cleaned:
             self.add_error("kubeconfig", "Paste a kubeconfig, or choose a kubeconfig secret.")

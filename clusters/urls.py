@@ -2,15 +2,15 @@
 
 from django.urls import path
 
-from clusters import bulk, rule_views, secret_views, views
+from clusters import agent_views, bulk, fleet_views, rule_views, secret_views, views
 
 app_name = "clusters"
 
 CLUSTER = "<id:cluster_id>/"
 
 urlpatterns = [
-    path("", views.ClusterListView.as_view(), name="list"),
-    path("new/", views.ClusterCreateView.as_view(), name="create"),
+    path("", fleet_views.ClusterListView.as_view(), name="list"),
+    path("new/", fleet_views.ClusterCreateView.as_view(), name="create"),
     path("bulk-install/", bulk.BulkInstallView.as_view(), name="bulk-install"),
     path(CLUSTER, views.ClusterDetailView.as_view(), name="detail"),
     path(f"{CLUSTER}check/", views.ClusterCheckView.as_view(), name="check"),
@@ -23,6 +23,17 @@ urlpatterns = [
         f"{CLUSTER}namespace-rule/", rule_views.NamespaceRuleView.as_view(), name="namespace-rule"
     ),
     path(f"{CLUSTER}delete/", views.ClusterDeleteView.as_view(), name="delete"),
+    path(f"{CLUSTER}scope/", agent_views.ScopeView.as_view(), name="scope"),
+    path(
+        f"{CLUSTER}agent-token/rotate/",
+        agent_views.AgentTokenRotateView.as_view(),
+        name="agent-token-rotate",
+    ),
+    path(
+        f"{CLUSTER}agent-token/revoke/",
+        agent_views.AgentTokenRevokeView.as_view(),
+        name="agent-token-revoke",
+    ),
     path(
         "installations/<secret_id:secret_id>/",
         secret_views.SecretInstallationsView.as_view(),

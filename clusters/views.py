@@ -16,11 +16,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from clusters import deletion, namespaces, selectors, services, single
+from clusters import deletion, fleet, namespaces, selectors, services, single
+from clusters.agent_forms import ScopeForm
 from clusters.batch import ItemResult
 from clusters.forms import (
     OVERWRITE_LABEL,
-    ClusterCreateForm,
     InstallForm,
     InstallOneForm,
     NamespaceRuleForm,
@@ -34,7 +34,7 @@ from secrets_app import selectors as secret_selectors
 from secrets_app import values as secret_values
 from secrets_app.forms import split_tags
 from secrets_app.models import SecretIndex
-from secrets_app.types import REGISTRY, Context
+from secrets_app.types import REGISTRY
 
 # The install picker's preview lists at most this many secrets; more asks to narrow down.
 PREVIEW_LIMIT = 200
@@ -93,57 +93,6 @@ class ClusterView(OrgView):
         return context
 
 
-# --------------------------------------------------------------------------- list, register
-
-
-class ClusterListView(ClusterView):
-    """Every cluster with its last known reachability; a constant number of queries."""
-
-    policy_actions = {"GET": "cluster.list"}
-
-    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        clusters = selectors.cluster_list(organization=self.organization)
-        context = self.get_context_data(clusters=clusters)
-        return render_page(request, "clusters/list.html", context)
-
-
-class ClusterCreateView(ClusterView):
-    """Register a cluster from a ``kubernetes`` secret or a pasted kubeconfig."""
-
-    policy_actions = {"GET": "cluster.manage", "POST": "cluster.manage"}
-    page = "clusters/create.html"
-
-    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        form = ClusterCreateForm(organization=self.organization)
-        return render_page(request, self.page, self.get_context_data(form=form))
-
-    def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
-        form = ClusterCreateForm(request.POST, organization=self.organization)
-        if form.is_valid():
-            try:
-                cluster = services.cluster_create(
-                    actor=self.membership,
-                    organization=self.organization,
-                    name=form.cleaned_data["name"],
-                    ctx=Context(verify_remote=form.cleaned_data["verify"]),
-                    **form.source(),
-                )
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            except ConflictError as exc:
-                form.add_error("name", exc.detail)
-            else:
-                messages.success(request, registered_notice(cluster))
-                return redirect_to(request, self.org_url("clusters:detail", cluster.pk))
-        return form_errors(request, self.page, self.get_context_data(form=form))
-
-
-def registered_notice(cluster: Cluster) -> str:
-    if cluster.reachable:
-        return f"Registered {cluster.name}: it answers, Kubernetes {cluster.server_version}."
-    return f"Registered {cluster.name}, but it does not answer yet: {cluster.last_error}"
-
-
 class ClusterCheckView(ClusterView):
     """Ask the cluster now; answers its status (a list row or the detail page's card). It
     contacts the cluster, so it needs the member role."""
@@ -152,7 +101,11 @@ class ClusterCheckView(ClusterView):
     http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
-        cluster = services.cluster_check(cluster=self.get_cluster(cluster_id))
+        cluster = self.get_cluster(cluster_id)
+        if cluster.mode == Cluster.Mode.AGENT:
+            messages.info(request, f"{cluster.name} is never contacted: its agent calls in.")
+            return redirect_to(request, self.org_url("clusters:detail", cluster.pk))
+        cluster = services.cluster_check(cluster=cluster)
         in_list = request.POST.get("from") == "list"
         if not is_htmx(request):
             state = "reachable" if cluster.reachable else "unreachable"
@@ -162,6 +115,8 @@ class ClusterCheckView(ClusterView):
             return redirect(self.org_url("clusters:detail", cluster.pk))
         partial = "_cluster_row.html" if in_list else "_status.html"
         context = self.get_context_data(cluster=cluster, just_checked=True)
+        if in_list:
+            context["entry"] = fleet.fleet_entry(cluster=cluster)
         return render_page(request, f"clusters/partials/{partial}", context)
 
 
@@ -187,16 +142,22 @@ class ClusterDetailView(ClusterView):
         context.setdefault(
             "rule_form", NamespaceRuleForm(initial=NamespaceRuleForm.initial_of(rule))
         )
+        if context["is_agent"]:
+            context.setdefault("scope_form", ScopeForm(initial=ScopeForm.initial_of(cluster.scope)))
         return render_page(self.request, self.page, context, status=status)
 
     def cluster_context(self, cluster: Cluster, **extra: Any) -> dict[str, Any]:
         context = self.get_context_data(cluster=cluster, **extra)
         context["installations"] = installation_rows(self.organization, cluster)
-        context["kubeconfig_secret"] = (
-            secret_selectors.secret_list(organization=self.organization)
-            .filter(secret_id=cluster.kubeconfig_secret_id)
-            .first()
-        )
+        context["is_agent"] = cluster.mode == Cluster.Mode.AGENT
+        if context["is_agent"]:
+            context["entry"] = fleet.fleet_entry(cluster=cluster)
+        else:
+            context["kubeconfig_secret"] = (
+                secret_selectors.secret_list(organization=self.organization)
+                .filter(secret_id=cluster.kubeconfig_secret_id)
+                .first()
+            )
         return context
 
 
@@ -404,7 +365,8 @@ class ClusterDeleteView(ClusterView):
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = self.get_cluster(cluster_id)
         deletion.cluster_delete(actor=self.membership, cluster=cluster)
-        messages.success(
-            request, f"Deleted cluster {cluster.name}. Its kubeconfig secret is still there."
+        kept = (
+            "" if cluster.mode == Cluster.Mode.AGENT else " Its kubeconfig secret is still there."
         )
+        messages.success(request, f"Deleted cluster {cluster.name}.{kept}")
         return redirect_to(request, self.org_url("clusters:list"))

@@ -104,9 +104,20 @@ DELIBERATE_DIFFERENCES: list[Difference] = [
     ),
     ExtraMembers(
         "GetClusterStatusResponse",
-        ("secretId", "reachable", "serverVersion", "checkedAt", "lastError", "createdBy"),
-        "a cluster here is a registered kubeconfig (we do not provision clusters): the "
-        "secret that holds it and the last reachability check",
+        (
+            "mode",
+            "secretId",
+            "reachable",
+            "serverVersion",
+            "checkedAt",
+            "lastError",
+            "createdBy",
+            "scope",
+            "agent",
+        ),
+        "a cluster here is a registered kubeconfig or an agent that calls in (we do not "
+        "provision clusters): its mode, the secret that holds its kubeconfig, the last "
+        "reachability check, and for an agent cluster what it may receive and its agent",
     ),
     ExtraMembers(
         "CreateClusterResponse_201",
@@ -120,9 +131,13 @@ DELIBERATE_DIFFERENCES: list[Difference] = [
             "lastError",
             "createdAt",
             "createdBy",
+            "mode",
+            "scope",
+            "agent",
+            "agentToken",
         ),
-        "registering a cluster answers the registered cluster (the original's create "
-        "answers a provisioning status)",
+        "registering a cluster answers the registered cluster, and an agent cluster's token "
+        "once (the original's create answers a provisioning status)",
     ),
     ExtraMembers(
         "TokenListResponseItem",
