@@ -244,3 +244,15 @@ def test_the_fleet_page_takes_a_constant_number_of_queries(
     with django_assert_max_num_queries(few):
         response = client.get(base(personas))
     assert response.content.decode().count('class="cluster-row"') == 12
+
+
+def test_deleting_an_agent_cluster_ends_its_token(personas: Personas) -> None:
+    cluster, raw = agent_cluster(personas)
+    admin = signed_in(personas, "admin")
+    confirm = text(admin.get(page(personas, cluster, "delete/")))
+    assert "its agent's token stops working" in confirm and "kubeconfig" not in confirm
+    response = admin.post(page(personas, cluster, "delete/"))
+    assert response.status_code == 302 and not Cluster.objects.exists()
+    assert tokens.cluster_for_token(raw) is None
+    listing = text(admin.get(base(personas)))
+    assert "Deleted cluster edge." in listing and "kubeconfig secret" not in listing
