@@ -8,12 +8,15 @@ land on the field they name.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
 
+from clusters.models import Cluster
 from pipeline_secrets.core.forms import ServiceErrorsForm
 from secrets_app.forms import INPUT_ATTRS
 
+PAGE_PREFIX = "scope"
 SEPARATORS = re.compile(r"[,\n]")
 SCOPE_KEYS = ("namespaces", "tags", "secrets")
 
@@ -44,6 +47,12 @@ class ScopeForm(ServiceErrorsForm):
     @staticmethod
     def initial_of(scope: dict[str, list[str]]) -> dict[str, str]:
         return {key: "\n".join(scope.get(key) or []) for key in SCOPE_KEYS}
+
+    @classmethod
+    def of(cls, cluster: Cluster, data: Any = None) -> ScopeForm:
+        """The editor on the cluster's page, beside the install form (which has ``tags``
+        too: the prefix keeps names and ids apart)."""
+        return cls(data, prefix=PAGE_PREFIX, initial=cls.initial_of(cluster.scope))
 
     def scope(self) -> dict[str, list[str]]:
         """The lists as given: each item stripped, empty ones dropped."""

@@ -24,7 +24,7 @@ class ScopeView(ClusterDetailView):
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
         cluster = self.get_cluster(cluster_id)
-        form = ScopeForm(request.POST)
+        form = ScopeForm.of(cluster, request.POST)
         if form.is_valid():
             try:
                 registration.set_scope(actor=self.membership, cluster=cluster, scope=form.scope())

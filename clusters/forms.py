@@ -314,13 +314,6 @@ class InstallOneForm(ChoicesForm):
         )
         self.choice_field("secret").choices = [(r.name, f"{r.name} ({r.type})") for r in rows]
 
-    def describe_fields(self) -> None:
-        # Its ids carry the prefix, so they do not clash with the install form's.
-        for name, field in self.fields.items():
-            auto = f"id_{self.add_prefix(name)}"
-            ids = [f"{auto}_helptext"] if field.help_text else []
-            field.widget.attrs["aria-describedby"] = " ".join([*ids, f"{auto}_error"])
-
     def add_service_errors(self, exc: ValidationError) -> None:
         """Errors of the mapping (``spec.KEY``) land on it, naming their key."""
         if hasattr(exc, "error_dict"):
@@ -368,13 +361,6 @@ class BulkInstallForm(ServiceErrorsForm):
         field.choices = [(c.pk, c.name) for c in clusters]
         if not Role.allows(role, Role.ADMIN):
             del self.fields["overwrite"]
-
-    def describe_fields(self) -> None:
-        # With a prefix (the secret page's form), the ids carry it.
-        for name, field in self.fields.items():
-            auto = f"id_{self.add_prefix(name)}"
-            ids = [f"{auto}_helptext"] if field.help_text else []
-            field.widget.attrs["aria-describedby"] = " ".join([*ids, f"{auto}_error"])
 
     @property
     def has_clusters(self) -> bool:

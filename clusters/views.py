@@ -143,7 +143,7 @@ class ClusterDetailView(ClusterView):
             "rule_form", NamespaceRuleForm(initial=NamespaceRuleForm.initial_of(rule))
         )
         if context["is_agent"]:
-            context.setdefault("scope_form", ScopeForm(initial=ScopeForm.initial_of(cluster.scope)))
+            context.setdefault("scope_form", ScopeForm.of(cluster))
         return render_page(self.request, self.page, context, status=status)
 
     def cluster_context(self, cluster: Cluster, **extra: Any) -> dict[str, Any]:

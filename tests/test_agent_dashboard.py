@@ -134,6 +134,8 @@ def test_an_agent_clusters_page(personas: Personas) -> None:
     assert "team-a/db" in admin and "restored" in admin and "agent never connected" in admin
     for control in ("Check now", "/namespaces/", "Kubeconfig</dt>"):
         assert control not in admin, control
+    ids = re.findall(r' id="([^"]+)"', admin)  # the scope editor beside the install form
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     assert_no_inline_code(admin)
     viewer = text(signed_in(personas, "viewer").get(page(personas, cluster)))
     assert raw[:8] in viewer and "team-*" in viewer
@@ -167,12 +169,15 @@ def test_saving_the_scope_tells_the_agent_and_errors_land_on_fields(personas: Pe
     cluster, _ = agent_cluster(personas)
     admin = signed_in(personas, "admin")
     url = page(personas, cluster, "scope/")
-    bad = admin.post(url, {"namespaces": "team-a\nBAD NAME", "tags": "", "secrets": ""})
+    bad = admin.post(url, {"scope-namespaces": "team-a\nBAD NAME", "scope-tags": ""})
     assert bad.status_code == 400
     body = text(bad)
-    assert "Must be a namespace name or a pattern" in body and "BAD NAME" in body
+    errors = body.split('id="id_scope-namespaces_error">', 1)[1].split("</div>", 1)[0]
+    assert "Must be a namespace name or a pattern" in errors and "BAD NAME" in body
     assert not ChangeEvent.objects.exists()
-    good = admin.post(url, {"namespaces": "team-a, team-b", "tags": "env:dev", "secrets": "db"})
+    good = admin.post(
+        url, {"scope-namespaces": "team-a, team-b", "scope-tags": "env:dev", "scope-secrets": "db"}
+    )
     assert good.status_code == 302
     cluster.refresh_from_db()
     assert cluster.scope == {

@@ -24,8 +24,9 @@ class ServiceErrorsForm(forms.Form):
     def describe_fields(self) -> None:
         """Point every input at its help text and its error slot (filled in by htmx later)."""
         for name, field in self.fields.items():
-            ids = [f"id_{name}_helptext"] if field.help_text else []
-            field.widget.attrs.setdefault("aria-describedby", " ".join([*ids, f"id_{name}_error"]))
+            auto = f"id_{self.add_prefix(name)}"  # a form's prefix is in its ids too
+            ids = [f"{auto}_helptext"] if field.help_text else []
+            field.widget.attrs.setdefault("aria-describedby", " ".join([*ids, f"{auto}_error"]))
 
     def field_for(self, key: str) -> str | None:
         name = self.field_aliases.get(key, key)
