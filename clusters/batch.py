@@ -52,7 +52,7 @@ class ItemResult:
         return body
 
 
-def _kube_object(
+def kube_object(
     row: SecretIndex,
     values: dict[str, str],
     now: datetime,
@@ -272,7 +272,7 @@ class Batch:
             changed = status == "updated"
             self.done.append(Done(row, now, name, sorted(data), spec, True, changed))
             return status
-        desired = _kube_object(row, values, now, name=name, spec=spec, literals=literals)
+        desired = kube_object(row, values, now, name=name, spec=spec, literals=literals)
         status, changed = _put(
             client,
             self.namespace,
