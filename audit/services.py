@@ -35,6 +35,8 @@ SAFE_DETAIL = frozenset(
         "every",
         "reason",
         "patterns",  # a cluster's namespace rule (names and wildcards)
+        "change",  # drift in an agent cluster: edited or deleted
+        "repaired",
     }
 )
 

@@ -404,3 +404,9 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# Agent clusters (docs/agent-protocol.md): the longest an agent's change stream request is
+# held open waiting for a change, and how long change events are kept for an agent that
+# was away (one away longer does a full reconcile).
+AGENT_LONG_POLL_SECONDS = env_int("AGENT_LONG_POLL_SECONDS", 25)
+AGENT_CHANGES_KEPT_SECONDS = env_int("AGENT_CHANGES_KEPT_SECONDS", 7 * 24 * 3600)
