@@ -80,7 +80,6 @@ def follow_secret_write(*, organization: Organization, secret_id: str) -> list[d
     clusters get change events (``clusters.agent.follow``), for their copies and for the
     SecretSyncs that use or may select the secret. The items returned tell the caller which
     copies will follow."""
-    follow.sync_events(organization=organization, secret_id=secret_id)
     items = list(
         Installation.objects.for_org(organization)
         .filter(secret_id=secret_id)
@@ -95,10 +94,10 @@ def follow_secret_write(*, organization: Organization, secret_id: str) -> list[d
             "cluster__mode",
         )
     )
+    agent, pushed = _by_mode(items)
+    follow.follow_write(organization=organization, secret_id=secret_id, agent=agent)
     if not items:
         return []
-    agent, pushed = _by_mode(items)
-    follow.copies_changed(organization=organization, secret_id=secret_id, items=agent)
     Installation.objects.filter(pk__in=[item.pk for item in pushed]).update(
         status=Installation.Status.PENDING, last_error=""
     )
@@ -127,7 +126,8 @@ def forget_secret(*, organization: Organization, secret_id: str) -> None:
     """The ``after_delete`` hook, in the delete's transaction: agent copies are forgotten
     with a removal event each, the SecretSyncs using the secret get a ``sync`` event, and
     the worker removes the copies on kubeconfig clusters."""
-    follow.sync_events(organization=organization, secret_id=secret_id)
+    row = follow.secret_row(organization=organization, secret_id=secret_id)
+    follow.sync_events(organization=organization, secret_id=secret_id, row=row)
     installed = Installation.objects.for_org(organization).filter(secret_id=secret_id)
     agent, pushed = _by_mode(
         list(

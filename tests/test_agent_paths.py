@@ -276,6 +276,18 @@ def test_an_install_one_is_recorded_with_its_mapping_and_refused_out_of_scope(
     assert Installation.objects.count() == 1
 
 
+def test_an_install_one_the_agent_reports_failed_is_a_502_with_its_error(edge, personas, clients):
+    create_secret(clients["member"], personas.org.pk, "db", "password", {"username": "u"})
+    url = f"{clusters_url(personas.org.pk)}/{edge.pk}/secrets/db"
+    with StandIn(edge, error="secrets is forbidden in team-a"):
+        response = clients["member"].post(url, {"namespace": "team-a"}, format="json")
+    body = assert_problem(response, 502)
+    assert body["detail"] == (
+        "The agent of cluster edge could not apply db: secrets is forbidden in team-a"
+    )
+    assert Installation.objects.get().status == Installation.Status.FAILED
+
+
 def test_a_failure_midway_leaves_neither_rows_nor_events(edge, personas, clients, monkeypatch):
     create_secret(clients["member"], personas.org.pk, "db", "password", {"username": "u"})
 
@@ -295,7 +307,9 @@ def test_a_failure_midway_leaves_neither_rows_nor_events(edge, personas, clients
 
 def installed(edge: Cluster, personas: Any, clients: Any, ttl: int | None = None) -> Installation:
     """``db`` (tag env:dev) installed into team-a of the agent cluster and applied."""
-    create_secret(clients["member"], personas.org.pk, "db", "password", {"username": "1"}, ["env:dev"])
+    create_secret(
+        clients["member"], personas.org.pk, "db", "password", {"username": "1"}, ["env:dev"]
+    )
     body: dict[str, Any] = {"namespace": "team-a", "query": {"ids": [secret_id_for("db")]}}
     if ttl:
         body["ttl"] = ttl

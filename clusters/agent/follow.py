@@ -35,11 +35,10 @@ def could_select(spec: Any, row: SecretIndex) -> bool:
     return not wanted or bool(wanted & tags)
 
 
-def sync_events(*, organization: Organization, secret_id: str) -> int:
+def sync_events(*, organization: Organization, secret_id: str, row: SecretIndex | None) -> int:
     """A ``sync`` event for every SecretSync of the org's agent clusters that uses the
-    secret or may select it: two queries (the secret's row, the candidate syncs). The
-    number of events."""
-    row = SecretIndex.objects.for_org(organization).filter(secret_id=secret_id).first()
+    secret or may select it (``row``: the secret, None once gone): one query. The number
+    of events."""
     candidates = SecretSync.objects.for_org(organization).filter(cluster__mode=Cluster.Mode.AGENT)
     near = Q(secret_ids__icontains=secret_id)
     if row is not None:
@@ -56,21 +55,30 @@ def sync_events(*, organization: Organization, secret_id: str) -> int:
     return len(payloads)
 
 
-def copies_changed(
-    *, organization: Organization, secret_id: str, items: list[Installation]
-) -> None:
-    """The agent copies of a secret just written: ``pending`` at its new version, and an
-    ``installation`` event each (their agents render and apply them)."""
+def copies_changed(*, row: SecretIndex | None, items: list[Installation]) -> None:
+    """The agent copies of a secret just written (``row``): ``pending`` at its new version,
+    and an ``installation`` event each (their agents render and apply them)."""
     if not items:
         return
-    version = (
-        SecretIndex.objects.for_org(organization)
-        .filter(secret_id=secret_id)
-        .values_list("version", flat=True)
-        .first()
-    )
     changes: dict[str, Any] = {"status": Installation.Status.PENDING, "last_error": ""}
-    if version is not None:
-        changes["version"] = version
+    if row is not None:
+        changes["version"] = row.version
     Installation.objects.filter(pk__in=[item.pk for item in items]).update(**changes)
     events.emit_many([(item.cluster_id, events.installation_changed(item.pk)) for item in items])
+
+
+def secret_row(*, organization: Organization, secret_id: str) -> SecretIndex | None:
+    """The secret's index row (name, type, tags, version), None when gone."""
+    return (
+        SecretIndex.objects.for_org(organization)
+        .filter(secret_id=secret_id)
+        .only("name", "type", "tags", "version", "organization_id")
+        .first()
+    )
+
+
+def follow_write(*, organization: Organization, secret_id: str, agent: list[Installation]) -> None:
+    """After a secret's write: its agent copies and the SecretSyncs that may use it."""
+    row = secret_row(organization=organization, secret_id=secret_id)
+    sync_events(organization=organization, secret_id=secret_id, row=row)
+    copies_changed(row=row, items=agent)
