@@ -52,7 +52,9 @@ class ItemResult:
 
     name: str
     sourcing: str
-    status: str  # installed | updated | unchanged | failed
+    # installed | updated | unchanged | failed; on an agent cluster also pending (not applied
+    # by its agent within the install's wait; ``error`` says so).
+    status: str
     namespace: str
     error: str = ""
 

@@ -193,6 +193,8 @@ def wait_applied(recorded: list[Recorded], seconds: float) -> dict[int, tuple[st
     """(status, error) of each recorded row once none is pending, or after ``seconds``;
     one query per look. A row gone meanwhile (uninstalled) is absent."""
     ids = [item.pk for item in recorded if not item.unchanged]
+    if not ids:
+        return {}
     deadline = time.monotonic() + seconds
     while True:
         found = {
