@@ -14,7 +14,6 @@ Invariants:
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from clusters import kube, namespaces, push, workloads
 from clusters.agent import desired
 from clusters.batch import Batch, ItemResult
 from clusters.models import Cluster, Installation
+from clusters.namespaces import DNS1123_LABEL
 from orgs import policy
 from orgs.models import Organization
 from pipeline_secrets.core.errors import (
@@ -45,7 +45,6 @@ from secrets_app.types.kubernetes import kubeconfig_text
 
 logger = logging.getLogger(__name__)
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 MAX_TTL = 30 * 24 * 3600
 # Who the audit trail names for what the product does by itself (expiry, clean-up).
 SYSTEM_ACTOR = "system"

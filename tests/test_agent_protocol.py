@@ -279,3 +279,18 @@ def test_reports_move_copies_out_of_pending_and_record_drift(
         f"{AGENT}/report", {"drift": [{"change": "stolen"}]}, format="json"
     )
     assert bad.status_code == 400 and "drift.change" in str(bad.json())
+
+
+def test_a_new_secret_a_sync_query_selects_reaches_the_agent(vault, personas, clients, edge):
+    cluster, raw = edge
+    admin, org = clients["admin"], personas.org.pk
+    create_secret(admin, org, "a", "generic", {"one": "1"}, tags=["env:dev", "app:x"])
+    render(raw, {"syncs": [sync("merged", {"query": {"tags": ["app:x"]}})], "allSyncs": True})
+    cursor = changes.current_cursor()
+    create_secret(admin, org, "b", "generic", {"two": "2"}, tags=["env:dev", "app:x"])
+    create_secret(admin, org, "unrelated", "generic", {"three": "3"}, tags=["env:dev"])
+    got = agent_client(raw).get(f"{AGENT}/changes", {"after": cursor, "wait": 1}).json()
+    assert [e["kind"] for e in got["events"]] == ["sync"]
+    assert got["events"][0]["name"] == "merged"
+    again = render(raw, {"syncs": [sync("merged", {"query": {"tags": ["app:x"]}})]})
+    assert again["syncs"][0]["secret"]["data"] == {"one": "1", "two": "2"}

@@ -23,7 +23,7 @@ from clusters.agent import scope
 from clusters.agent.render import Reads, managed_labels, refusal
 from clusters.batch import ANNOTATION, kube_object
 from clusters.models import Cluster, SecretSync
-from clusters.services import DNS1123_LABEL
+from clusters.namespaces import DNS1123_LABEL
 from orgs import policy
 from pipeline_secrets.core.errors import NotFoundError, VaultUnavailableError
 from secrets_app import selectors as secret_selectors
