@@ -282,7 +282,7 @@ def test_reports_move_copies_out_of_pending_and_record_drift(
 
 
 def test_a_new_secret_a_sync_query_selects_reaches_the_agent(vault, personas, clients, edge):
-    cluster, raw = edge
+    _, raw = edge
     admin, org = clients["admin"], personas.org.pk
     create_secret(admin, org, "a", "generic", {"one": "1"}, tags=["env:dev", "app:x"])
     render(raw, {"syncs": [sync("merged", {"query": {"tags": ["app:x"]}})], "allSyncs": True})
