@@ -16,6 +16,7 @@ COPY notifications ./notifications
 COPY accounts ./accounts
 COPY secrets_app ./secrets_app
 COPY clusters ./clusters
+COPY pipeline_secrets_agent ./pipeline_secrets_agent
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./

@@ -37,6 +37,8 @@ SAFE_DETAIL = frozenset(
         "patterns",  # a cluster's namespace rule (names and wildcards)
         "mode",  # a cluster's mode: kubeconfig or agent
         "scope",  # what an agent cluster may receive: namespace patterns, tags, secret names
+        "change",  # drift in an agent cluster: edited or deleted
+        "repaired",
     }
 )
 

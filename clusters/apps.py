@@ -9,6 +9,7 @@ class ClustersConfig(AppConfig):
         # secrets_app does not import this app: it announces secret writes and deletes
         # through its hook registry, and installed copies follow them from here.
         from clusters import namespaces, selectors, services, sync, tasks
+        from clusters.agent import tasks as agent_tasks
         from orgs import policy
         from secrets_app import hooks
 
@@ -28,6 +29,8 @@ class ClustersConfig(AppConfig):
         from pipeline_secrets.core import periodic
 
         periodic.register("clusters.installations", tasks.enqueue_due)
+        # Change events for agents are kept for a while, then pruned by the worker.
+        periodic.register("clusters.agent_changes", agent_tasks.enqueue_prune)
         # Its queue and lag are read at each scrape: a CronJob run exits before any scrape.
         from pipeline_secrets.core import metrics
 

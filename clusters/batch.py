@@ -21,13 +21,29 @@ from pipeline_secrets.core import metrics
 from pipeline_secrets.core.errors import ConflictError, NotFoundError, VaultUnavailableError
 from secrets_app import values as secret_values
 from secrets_app.models import SecretIndex
-from secrets_app.types import get_type
+from secrets_app.types import REGISTRY, get_type
 
 MANAGED_BY = ("app.kubernetes.io/managed-by", "pipeline-secrets")
 ORG_LABEL = "secrets.pipeline.io/org-id"
 ANNOTATION = "secrets.pipeline.io/"
 # Kubernetes writes of one install batch in flight at once.
 KUBE_WRITERS = 4
+# The columns an install rewrites on the installation of a Secret it writes again (and
+# ``workloads`` when the install names them).
+INSTALL_COLUMNS = [
+    "secret_id",
+    "secret_name",
+    "version",
+    "sourcing",
+    "status",
+    "installed_by",
+    "installed_at",
+    "expires_at",
+    "last_error",
+    "spec",
+    "merged",
+    "keys",
+]
 
 
 @dataclass
@@ -36,7 +52,9 @@ class ItemResult:
 
     name: str
     sourcing: str
-    status: str  # installed | updated | unchanged | failed
+    # installed | updated | unchanged | failed; on an agent cluster also pending (not applied
+    # by its agent within the install's wait; ``error`` says so).
+    status: str
     namespace: str
     error: str = ""
 
@@ -52,7 +70,7 @@ class ItemResult:
         return body
 
 
-def _kube_object(
+def kube_object(
     row: SecretIndex,
     values: dict[str, str],
     now: datetime,
@@ -74,6 +92,19 @@ def _kube_object(
             f"{ANNOTATION}installed-at": now.isoformat(),
         },
     )
+
+
+def installed_keys(row: SecretIndex) -> list[str]:
+    """The data keys the secret's v1.Secret gets, from its key names alone (no value is
+    read): the type's ``install_data`` run over empty placeholders."""
+    stype = REGISTRY.get(row.type)
+    if stype is None:
+        return sorted(row.keys)
+    try:
+        return sorted(stype.install_data(dict.fromkeys(row.keys, "")))
+    except (KeyError, ValueError, TypeError):
+        opaque = {f.name for f in stype.fields if f.opaque}
+        return sorted(k for k in row.keys if k not in opaque)
 
 
 def is_managed(existing: kube.SecretObject, organization_id: int) -> bool:
@@ -272,7 +303,7 @@ class Batch:
             changed = status == "updated"
             self.done.append(Done(row, now, name, sorted(data), spec, True, changed))
             return status
-        desired = _kube_object(row, values, now, name=name, spec=spec, literals=literals)
+        desired = kube_object(row, values, now, name=name, spec=spec, literals=literals)
         status, changed = _put(
             client,
             self.namespace,
@@ -321,18 +352,7 @@ class Batch:
                 update_conflicts=True,
                 unique_fields=["cluster", "namespace", "kube_name"],
                 update_fields=[
-                    "secret_id",
-                    "secret_name",
-                    "version",
-                    "sourcing",
-                    "status",
-                    "installed_by",
-                    "installed_at",
-                    "expires_at",
-                    "last_error",
-                    "spec",
-                    "merged",
-                    "keys",
+                    *INSTALL_COLUMNS,
                     *(["workloads"] if self.workloads is not None else []),
                 ],
             )

@@ -62,6 +62,8 @@ class Cluster(models.Model):
     scope = models.JSONField(default=empty_scope)
     agent_version = models.CharField(max_length=64, blank=True)
     agent_seen_at = models.DateTimeField(null=True, blank=True)
+    # The newest change event id pruned: an agent's cursor older than this missed events.
+    changes_pruned_through = models.BigIntegerField(default=0)
 
     objects = ClusterQuerySet.as_manager()
 
@@ -161,6 +163,9 @@ class ChangeEvent(models.Model):
         indexes = [models.Index(fields=["cluster", "id"], name="change_cursor")]
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"change {self.pk} for {self.cluster_id}"
+
 
 class SecretSyncQuerySet(OrgScopedQuerySet["SecretSync"]):
     org_path = "cluster__organization"
@@ -223,3 +228,6 @@ class DriftEvent(models.Model):
     class Meta:
         indexes = [models.Index(fields=["cluster", "detected_at"], name="drift_recent")]
         ordering = ["-detected_at"]
+
+    def __str__(self) -> str:
+        return f"{self.change} {self.kube_name} in {self.cluster_id}/{self.namespace}"

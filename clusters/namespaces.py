@@ -24,6 +24,8 @@ from orgs.models import Role
 
 NAMESPACE_ACTIONS = frozenset({"cluster.install", "cluster.uninstall", "cluster.restart"})
 MAX_PATTERNS = 50
+# A namespace name (a DNS-1123 label).
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # A pattern: what a namespace name holds, plus fnmatch's wildcards.
 PATTERN = re.compile(r"^[a-z0-9\-*?\[\]!]{1,63}$")
 

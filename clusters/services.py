@@ -4,6 +4,7 @@ Invariants:
 - only secrets of the cluster's own organization are ever installed into it;
 - a Secret this product did not create is never overwritten unless an admin says so;
 - a cluster is contacted only with a kubeconfig ``clusters.kube`` accepts, at its server;
+  an agent-mode cluster never (``clusters.agent.desired`` records what its agent applies);
 - a managed Secret is rewritten only when its content changed;
 - an installation row exists only for what was really installed; failures are reported
   per item and recorded on the row of a previous install, never swallowed;
@@ -13,8 +14,7 @@ Invariants:
 from __future__ import annotations
 
 import logging
-import re
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +23,11 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from audit import services as audit
-from clusters import kube, namespaces, workloads
-from clusters.batch import KUBE_WRITERS, Batch, ItemResult, unmerge, values_or_error
+from clusters import kube, namespaces, push, workloads
+from clusters.agent import desired
+from clusters.batch import Batch, ItemResult
 from clusters.models import Cluster, Installation
+from clusters.namespaces import DNS1123_LABEL
 from orgs import policy
 from orgs.models import Organization
 from pipeline_secrets.core.errors import (
@@ -43,7 +45,6 @@ from secrets_app.types.kubernetes import kubeconfig_text
 
 logger = logging.getLogger(__name__)
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 MAX_TTL = 30 * 24 * 3600
 # Who the audit trail names for what the product does by itself (expiry, clean-up).
 SYSTEM_ACTOR = "system"
@@ -79,7 +80,10 @@ def validate_label(value: Any, field_name: str) -> str:
 
 def cluster_kubeconfig(cluster: Cluster) -> str:
     """The kubeconfig of the cluster, from its ``kubernetes`` secret in Vault: read by the
-    product itself to connect (it never leaves this process)."""
+    product itself to connect (it never leaves this process). An agent cluster has none: a
+    ConflictError, so no path connects to one by mistake."""
+    if desired.is_agent(cluster):
+        raise ConflictError(desired.NO_KUBECONFIG.format(name=cluster.name))
     row = secret_selectors.secret_get(
         organization=cluster.organization, secret_id=cluster.kubeconfig_secret_id
     )
@@ -107,7 +111,10 @@ def _on_field(exc: ValidationError, field_name: str) -> ValidationError:
 
 
 def cluster_check(*, cluster: Cluster) -> Cluster:
-    """Ask the cluster for its version; record reachability, version and any error."""
+    """Ask the cluster for its version; record reachability, version and any error. An
+    agent cluster is not asked: its agent's heartbeat tells (``desired.check``)."""
+    if desired.is_agent(cluster):
+        return desired.check(cluster)
     try:
         cluster.server_version = kube.server_version(cluster_kubeconfig(cluster))
         cluster.reachable, cluster.last_error = True, ""
@@ -242,18 +249,6 @@ def _select(organization: Organization, query: InstallQuery) -> list[SecretIndex
     return rows
 
 
-def open_namespace(cluster: Cluster, client: kube.SecretsClient, namespace: str) -> None:
-    try:
-        client.ensure_namespace(namespace)
-    except kube.KubeRefusedError:
-        raise
-    except kube.KubeError as exc:
-        if exc.unreachable:
-            raise UpstreamError(f"Cluster {cluster.name} is unreachable: {exc.message}") from None
-        # Anything else (say, no right to create namespaces) is reported per item below.
-        logger.info("namespace %s on cluster %s: %s", namespace, cluster.pk, exc.message)
-
-
 def require_install(
     standing: policy.Standing,
     cluster: Cluster,
@@ -301,117 +296,101 @@ def install(
     policy decides (``require_install``), and a secret whose values the caller may not read
     (``kubernetes``, ``pkecert`` for a member) is a failed item, never read nor sent. An
     unusable kubeconfig is a ValidationError. ``workload_list`` ({kind, name}) is recorded
-    on the batch's installations (None keeps theirs); they restart when a copy changes."""
+    on the batch's installations (None keeps theirs); they restart when a copy changes.
+    On an agent cluster the copies are recorded for its agent (``_install_for_agent``)."""
     standing = policy.standing_of(actor, cluster.organization)
     namespace = validate_label(namespace, "namespace")
     if ttl is not None and not 1 <= ttl <= MAX_TTL:
         raise ValidationError({"ttl": f"Must be between 1 and {MAX_TTL} seconds."})
     cleaned = workloads.clean_workloads(workload_list)
     require_install(standing, cluster, namespace, overwrite=overwrite, restarts=cleaned)
+    if desired.is_agent(cluster):
+        desired.refuse_unavailable(cluster, overwrite=overwrite)
     selected = _select(cluster.organization, query)
     rows = [r for r in selected if secret_values.may_read(standing, r)]
     refused = [refused_result(r, namespace) for r in selected if r not in rows]
     if not rows:
         # Nothing to send: no namespace is created for nothing.
         return refused
-    kubeconfig = cluster_kubeconfig(cluster)
     batch = Batch(cluster, namespace, policy.actor_name(standing), ttl, workloads=cleaned)
-    try:
-        results = _install_rows(batch, kubeconfig, rows, overwrite, standing)
-    except kube.KubeRefusedError as exc:
-        message = f"The kubeconfig of cluster {cluster.name} is refused. {exc.message}"
-        raise ValidationError({"cluster": message}) from None
+    if desired.is_agent(cluster):
+        results = _install_for_agent(batch, rows)
+    else:
+        results = _push(batch, rows, overwrite, standing)
     results += refused
-    statuses: dict[str, int] = {}
-    for item in results:
-        statuses[item.status] = statuses.get(item.status, 0) + 1
     audit_cluster(
-        policy.actor_name(standing),
+        batch.actor,
         "cluster.install",
         cluster,
         namespace=namespace,
-        statuses=statuses,
+        statuses=dict(Counter(item.status for item in results)),
         ttl=ttl,
         overwrite=overwrite,
     )
     return results
 
 
-def _install_rows(
-    batch: Batch,
-    kubeconfig: str,
-    rows: list[SecretIndex],
-    overwrite: bool,
-    standing: policy.Standing,
+def _push(
+    batch: Batch, rows: list[SecretIndex], overwrite: bool, standing: policy.Standing
 ) -> list[ItemResult]:
-    namespace = batch.namespace
-    # Vault reads run ahead in one pool, from the start: they overlap the kubeconfig check
-    # and the namespace set-up (values stay in memory; a refused cluster discards them).
-    # Kubernetes writes go out a few at a time in another pool, over the connections of one
-    # client. Threads touch only Vault and Kubernetes; the database is written once, below.
-    readers = ThreadPoolExecutor(max_workers=secret_values.READERS)
+    """Write the copies into a kubeconfig cluster (``push.install_rows``)."""
+    kubeconfig = cluster_kubeconfig(batch.cluster)
     try:
-        values = readers.map(lambda row: values_or_error(standing, row), rows)
-        with (
-            kube.secrets_client(kubeconfig) as client,
-            ThreadPoolExecutor(max_workers=KUBE_WRITERS) as writers,
-        ):
-            open_namespace(batch.cluster, client, namespace)
-            try:
-                listed: dict[str, kube.SecretObject] | None = client.list(namespace)
-            except kube.KubeError:
-                listed = None  # e.g. credentials without "list": read each item instead
-            futures = [
-                writers.submit(
-                    batch.put, client, row, row_values, overwrite=overwrite, listed=listed
-                )
-                for row, row_values in zip(rows, values, strict=True)
-            ]
-            results = [future.result() for future in futures]
-    finally:
-        readers.shutdown(wait=True, cancel_futures=True)
-    batch.record()
-    workloads.restart_changed(batch, kubeconfig)
-    return results
+        return push.install_rows(batch, kubeconfig, rows, overwrite, standing)
+    except kube.KubeRefusedError as exc:
+        message = f"The kubeconfig of cluster {batch.cluster.name} is refused. {exc.message}"
+        raise ValidationError({"cluster": message}) from None
 
 
-def remove_copy(client: kube.SecretsClient, item: Installation) -> None:
-    """Delete an installed Secret, or take out only the keys a merge wrote into one."""
-    if item.merged:
-        unmerge(
-            client, item.namespace, item.kube_name, list(item.keys), item.cluster.organization_id
-        )
-    else:
-        client.delete(item.namespace, item.kube_name)
+def _install_for_agent(batch: Batch, rows: list[SecretIndex]) -> list[ItemResult]:
+    """Record the copies the cluster's scope lets its agent receive and wait for it; the
+    others are failed items naming the scope."""
+    cluster, namespace = batch.cluster, batch.namespace
+    inside = [row for row in rows if desired.receivable(cluster, namespace, row)]
+    outside = [desired.out_of_scope(cluster, row, namespace) for row in rows if row not in inside]
+    if not inside:
+        return outside
+    return desired.install(batch, [desired.Wanted(row, row.name) for row in inside]) + outside
 
 
 def uninstall(
     *, cluster: Cluster, namespace: str, name: str, actor: policy.Actor = SYSTEM_ACTOR
 ) -> None:
-    """Delete one installed Secret from the cluster and forget the installation. Outside
-    the cluster's namespace rule only admins (and the product itself) uninstall."""
+    """Delete one installed Secret from the cluster and forget the installation (on an
+    agent cluster: forget it and tell its agent to delete it). Outside the cluster's
+    namespace rule only admins (and the product itself) uninstall."""
     item = cluster.installations.filter(namespace=namespace, kube_name=name).first()
     if item is None:
         raise NotFoundError("No such installation on this cluster.")
     namespaces.require_in(actor, "cluster.uninstall", cluster, namespace)
+    if desired.is_agent(cluster):
+        desired.remove_copies([item])
+    else:
+        _remove(cluster, item)
+    audit_cluster(
+        policy.actor_name(actor), "cluster.uninstall", cluster, namespace=namespace, secret=name
+    )
+
+
+def _remove(cluster: Cluster, item: Installation) -> None:
     try:
         with kube.secrets_client(cluster_kubeconfig(cluster)) as client:
-            remove_copy(client, item)
+            push.remove_copy(client, item)
     except kube.KubeError as exc:
         if exc.unreachable:
             raise UpstreamError(f"Cluster {cluster.name} is unreachable: {exc.message}") from None
         item.last_error = exc.message
         item.save(update_fields=["last_error"])
         raise UpstreamError(f"Cluster {cluster.name} refused: {exc.message}") from None
-    audit_cluster(
-        policy.actor_name(actor), "cluster.uninstall", cluster, namespace=namespace, secret=name
-    )
     item.delete()
 
 
 def namespace_names(*, cluster: Cluster) -> list[str]:
     """The cluster's namespaces, for suggestions; empty when they cannot be listed (an
-    unreachable cluster, credentials without the right to list namespaces)."""
+    unreachable cluster, credentials without the right to list namespaces). An agent
+    cluster is not asked: the namespaces of its installations and syncs."""
+    if desired.is_agent(cluster):
+        return desired.namespaces(cluster)
     try:
         return kube.namespaces(cluster_kubeconfig(cluster))
     except (kube.KubeError, AppError) as exc:

@@ -11,7 +11,9 @@ Invariants (besides those of ``clusters.services``):
   product does not manage needs the admin role, and that Secret keeps its labels, so it
   never becomes one this product would replace or delete;
 - the installation keeps the mapping (without literal texts, see ``clusters.mapping``), so a
-  re-sync after the secret changes reproduces the same keys.
+  re-sync after the secret changes reproduces the same keys;
+- on an agent cluster the copy is recorded for its agent (``clusters.agent.desired``), which
+  must be allowed to receive the secret; no merge there, and no literal texts.
 """
 
 from __future__ import annotations
@@ -22,15 +24,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from clusters import kube, mapping, workloads
+from clusters.agent import desired
 from clusters.batch import Batch, is_managed
 from clusters.models import Cluster, Installation
-from clusters.services import (
-    audit_cluster,
-    cluster_kubeconfig,
-    open_namespace,
-    require_install,
-    validate_label,
-)
+from clusters.push import open_namespace
+from clusters.services import audit_cluster, cluster_kubeconfig, require_install, validate_label
 from orgs import policy
 from orgs.models import Membership, Role
 from pipeline_secrets.core.errors import ConflictError, NotFoundError, UpstreamError
@@ -44,6 +42,11 @@ from secrets_app.validation import secret_id_for
 DNS1123_SUBDOMAIN = re.compile(
     r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 )
+
+
+# What ``_prepare`` checked: the Secret's name, the namespace, the source, its values, the
+# mapping.
+Prepared = tuple[str, str, SecretIndex, dict[str, str], mapping.Spec | None]
 
 
 def _kube_name(value: Any) -> str:
@@ -72,7 +75,7 @@ def _prepare(
     cluster: Cluster,
     request: tuple[Any, Any, Any, Any],
     restart: list[dict[str, str]] | None,
-) -> tuple[str, str, SecretIndex, dict[str, str], mapping.Spec | None]:
+) -> Prepared:
     """Check everything that needs no cluster, the policy first: the namespace (and naming
     workloads) inside the cluster's rule or admin, and the source's values readable by the
     caller (the values of a ``kubernetes`` or ``pkecert`` secret need admin). The source
@@ -107,7 +110,11 @@ def install_one(
     (``_prepare``); ``workload_list`` replaces the installation's workloads if given."""
     standing = policy.standing_of(actor, cluster.organization)
     restart = workloads.clean_workloads(workload_list)
+    if desired.is_agent(cluster):
+        desired.refuse_unavailable(cluster, merge=merge)
     prepared = _prepare(standing, cluster, (name, namespace, source, spec), restart)
+    if desired.is_agent(cluster):
+        return _install_for_agent(standing, cluster, prepared, restart)
     name, namespace, row, values, cleaned = prepared
     role = standing.role if isinstance(standing, Membership) else Role.ADMIN
     kubeconfig = cluster_kubeconfig(cluster)
@@ -128,8 +135,15 @@ def install_one(
         raise UpstreamError(f"Cluster {cluster.name} refused: {exc.message}") from None
     batch.record()
     workloads.restart_changed(batch, kubeconfig)
+    _audit(batch.actor, cluster, prepared, status, merge=merge)
+    item = Installation.objects.get(cluster=cluster, namespace=namespace, kube_name=name)
+    return item, status
+
+
+def _audit(actor: str, cluster: Cluster, prepared: Prepared, status: str, *, merge: bool) -> None:
+    name, namespace, row, _values, cleaned = prepared
     audit_cluster(
-        policy.actor_name(standing),
+        actor,
         "cluster.merge" if merge else "cluster.install",
         cluster,
         namespace=namespace,
@@ -139,8 +153,31 @@ def install_one(
         fields=sorted(cleaned) if cleaned else None,
         statuses={status: 1},
     )
+
+
+def _install_for_agent(
+    standing: policy.Standing,
+    cluster: Cluster,
+    prepared: Prepared,
+    restart: list[dict[str, str]] | None,
+) -> tuple[Installation, str]:
+    """Record the copy for the cluster's agent and wait for its report; the row and the
+    status (``pending`` when the agent has not applied it within the wait). A copy the
+    agent reported failed is an UpstreamError with its error."""
+    name, namespace, row, _values, cleaned = prepared
+    desired.refuse_literals(cluster, cleaned)
+    if not desired.receivable(cluster, namespace, row):
+        raise ValidationError({"sourceSecretName": desired.scope_message(cluster, row, namespace)})
+    actor = policy.actor_name(standing)
+    batch = Batch(cluster, namespace, actor, None, workloads=restart)
+    result = desired.install(batch, [desired.Wanted(row, name, cleaned)])[0]
+    _audit(actor, cluster, prepared, result.status, merge=False)
+    if result.status == "failed":
+        raise UpstreamError(
+            f"The agent of cluster {cluster.name} could not apply {name}: {result.error}"
+        )
     item = Installation.objects.get(cluster=cluster, namespace=namespace, kube_name=name)
-    return item, status
+    return item, result.status
 
 
 def _write(

@@ -15,9 +15,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from clusters import kube, workloads
+from clusters.agent import desired
 from clusters.batch import Batch, ItemResult, values_or_error
 from clusters.models import Cluster, Installation
-from clusters.services import RESYNC, cluster_kubeconfig, remove_copy, uninstall
+from clusters.push import remove_copy
+from clusters.services import RESYNC, cluster_kubeconfig, uninstall
 from notifications import services as notifications
 from pipeline_secrets.core.errors import NotFoundError, UpstreamError
 from pipeline_secrets.core.metrics import SYNC_BACKLOG, SYNC_ITEMS, SYNC_LAG
@@ -29,8 +31,11 @@ logger = logging.getLogger(__name__)
 def resync_copies(*, cluster_id: int, secret_id: str) -> list[ItemResult]:
     """The worker's task: bring the installed copies of one secret on one cluster to the
     secret's current version. Idempotent: a copy already installed at that version is left
-    alone, so a task run twice (or after the periodic retry) writes nothing twice."""
-    items = Installation.objects.filter(cluster_id=cluster_id, secret_id=secret_id)
+    alone, so a task run twice (or after the periodic retry) writes nothing twice. Copies
+    on an agent cluster are its agent's (``clusters.agent``): never contacted here."""
+    items = Installation.objects.filter(cluster_id=cluster_id, secret_id=secret_id).exclude(
+        cluster__mode=Cluster.Mode.AGENT
+    )
     results = []
     for item in items.select_related("cluster", "cluster__organization"):
         if _up_to_date(item):
@@ -196,17 +201,24 @@ def _claim(candidates: QuerySet[Installation], now: datetime) -> list[Installati
 
 
 def expire_and_retry(*, now: datetime | None = None) -> dict[str, int]:
-    """Delete expired installations from their clusters; retry failed syncs.
+    """Delete expired installations from their clusters (an agent cluster's: forget them
+    and tell its agent); retry failed syncs on kubeconfig clusters (agents retry their own).
 
     Safe to run in any number of processes at once: each item is claimed by one runner
     (``_claim``) and handled once per round (CLAIM_SECONDS)."""
     now = now or timezone.now()
     counts = {"expired": 0, "retried": 0, "failed": 0}
     expired = Installation.objects.filter(expires_at__lte=now)
-    failed = Installation.objects.filter(status=Installation.Status.FAILED)
+    failed = _failed_pushed()
     _measure_backlog(expired, failed, now)
     while batch := _claim(expired, now):
+        agent = [item for item in batch if desired.is_agent(item.cluster)]
+        desired.remove_copies(agent)
+        counts["expired"] += len(agent)
+        SYNC_ITEMS.labels(result="expired").inc(len(agent))
         for item in batch:
+            if desired.is_agent(item.cluster):
+                continue
             try:
                 uninstall(cluster=item.cluster, namespace=item.namespace, name=item.kube_name)
                 counts["expired"] += 1
@@ -223,14 +235,17 @@ def expire_and_retry(*, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
+def _failed_pushed() -> QuerySet[Installation]:
+    """Failed copies the server retries: those on kubeconfig clusters."""
+    return Installation.objects.filter(status=Installation.Status.FAILED).exclude(
+        cluster__mode=Cluster.Mode.AGENT
+    )
+
+
 def measure_backlog() -> None:
     """The periodic job's queue and lag as of now (measured at each scrape of /metrics)."""
     now = timezone.now()
-    _measure_backlog(
-        Installation.objects.filter(expires_at__lte=now),
-        Installation.objects.filter(status=Installation.Status.FAILED),
-        now,
-    )
+    _measure_backlog(Installation.objects.filter(expires_at__lte=now), _failed_pushed(), now)
 
 
 def _measure_backlog(

@@ -6,6 +6,8 @@ task rows commit with the new version or not at all, and a process that dies aft
 commit leaves them for the next worker. The tasks are idempotent (``clusters.sync``): one
 that runs twice writes nothing twice. A task whose cluster failed queues itself again after
 a backoff; after the last try the periodic job's retry of failed copies takes over.
+Agent-mode clusters get no task: their copies and SecretSyncs get change events in the same
+transaction, and their agents apply them (``clusters.agent``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from clusters import sync
+from clusters.agent import desired, follow
 from clusters.models import Cluster, Installation
 from orgs.models import Organization
 from pipeline_secrets.core import queue
@@ -72,21 +75,33 @@ def _later(attempt: int) -> datetime:
 
 
 def follow_secret_write(*, organization: Organization, secret_id: str) -> list[dict[str, Any]]:
-    """The ``after_write`` hook: every installed copy of the secret becomes ``pending`` and
-    a re-sync per cluster is queued, in the caller's transaction. The items returned tell
-    the caller which copies will follow."""
+    """The ``after_write`` hook, in the caller's transaction: every installed copy of the
+    secret becomes ``pending``; a re-sync per kubeconfig cluster is queued, and agent
+    clusters get change events (``clusters.agent.follow``), for their copies and for the
+    SecretSyncs that use or may select the secret. The items returned tell the caller which
+    copies will follow."""
     items = list(
         Installation.objects.for_org(organization)
         .filter(secret_id=secret_id)
         .select_related("cluster")
-        .only("pk", "namespace", "kube_name", "sourcing", "secret_name", "cluster__name")
+        .only(
+            "pk",
+            "namespace",
+            "kube_name",
+            "sourcing",
+            "secret_name",
+            "cluster__name",
+            "cluster__mode",
+        )
     )
+    agent, pushed = _by_mode(items)
+    follow.follow_write(organization=organization, secret_id=secret_id, agent=agent)
     if not items:
         return []
-    Installation.objects.filter(pk__in=[item.pk for item in items]).update(
+    Installation.objects.filter(pk__in=[item.pk for item in pushed]).update(
         status=Installation.Status.PENDING, last_error=""
     )
-    for cluster_id in sorted({item.cluster_id for item in items}):
+    for cluster_id in sorted({item.cluster_id for item in pushed}):
         resync_copies.enqueue(cluster_id=cluster_id, secret_id=secret_id)
     return [
         {
@@ -101,21 +116,42 @@ def follow_secret_write(*, organization: Organization, secret_id: str) -> list[d
     ]
 
 
+def _by_mode(items: list[Installation]) -> tuple[list[Installation], list[Installation]]:
+    """The copies on agent clusters, and those the server writes itself."""
+    agent = [item for item in items if desired.is_agent(item.cluster)]
+    return agent, [item for item in items if not desired.is_agent(item.cluster)]
+
+
 def forget_secret(*, organization: Organization, secret_id: str) -> None:
-    """The ``after_delete`` hook: the installed copies are removed by the worker."""
+    """The ``after_delete`` hook, in the delete's transaction: agent copies are forgotten
+    with a removal event each, the SecretSyncs using the secret get a ``sync`` event, and
+    the worker removes the copies on kubeconfig clusters."""
+    row = follow.secret_row(organization=organization, secret_id=secret_id)
+    follow.sync_events(organization=organization, secret_id=secret_id, row=row)
     installed = Installation.objects.for_org(organization).filter(secret_id=secret_id)
-    clusters = sorted(set(installed.values_list("cluster_id", flat=True)))
-    installed.update(status=Installation.Status.PENDING, last_error="")
-    for cluster_id in clusters:
+    agent, pushed = _by_mode(
+        list(
+            installed.select_related("cluster").only(
+                "pk", "namespace", "kube_name", "cluster__mode"
+            )
+        )
+    )
+    desired.remove_copies(agent)
+    Installation.objects.filter(pk__in=[item.pk for item in pushed]).update(
+        status=Installation.Status.PENDING, last_error=""
+    )
+    for cluster_id in sorted({item.cluster_id for item in pushed}):
         remove_copies.enqueue(cluster_id=cluster_id, secret_id=secret_id)
 
 
 def enqueue_due(now: datetime) -> dict[str, int]:
-    """The periodic job: queue a sweep when copies have expired or failed; it never
-    contacts a cluster itself. One query when nothing is due."""
-    due = Installation.objects.filter(
-        Q(expires_at__lte=now) | Q(status=Installation.Status.FAILED)
-    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+    """The periodic job: queue a sweep when copies have expired or failed (on kubeconfig
+    clusters); it never contacts a cluster itself. One query when nothing is due."""
+    # Failed copies on agent clusters are their agents' to retry.
+    failed = Q(status=Installation.Status.FAILED) & ~Q(cluster__mode=Cluster.Mode.AGENT)
+    due = Installation.objects.filter(Q(expires_at__lte=now) | failed).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+    )
     if not due.exists():
         return {"queued": 0}
     return {"queued": queue.enqueue_once(sweep_installations, now=now.isoformat())}

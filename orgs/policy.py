@@ -36,7 +36,8 @@ SIGNED_IN = "signed_in"  # any signed-in account, by session or API token
 SESSION = "session"  # a signed-in session: no API token may (token management)
 UNLIMITED = "unlimited"  # a session or a token limited to no organization and no role
 ORG_CREATORS = "org_creators"  # UNLIMITED, and whom ORG_CREATION allows (see below)
-AUDIENCES = (PUBLIC, SIGNED_IN, SESSION, UNLIMITED, ORG_CREATORS)
+AGENT = "agent"  # an agent-mode cluster's agent, by its token: no person, no API token
+AUDIENCES = (PUBLIC, SIGNED_IN, SESSION, UNLIMITED, ORG_CREATORS, AGENT)
 
 # Routes of the libraries the product mounts (sign-in, OpenID Connect, the API schema,
 # probes), by URL name, or by path where the library names none: the audience of every

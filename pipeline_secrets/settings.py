@@ -335,6 +335,14 @@ DELIVERY_TENANT_BUDGET_SECONDS = env_int("DELIVERY_TENANT_BUDGET_SECONDS", 20)
 # (killed, its pod evicted) and queues it again; every task is safe to run twice.
 TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 900)
 
+# --- Agent-mode clusters (docs/agent-protocol.md): the server never contacts them ---
+# Seconds an install into an agent cluster waits for its agent to report the copies applied
+# before it answers them `pending` (the agent applies them when it next connects).
+AGENT_INSTALL_WAIT_SECONDS = env_int("AGENT_INSTALL_WAIT_SECONDS", 10)
+# Seconds between an idle agent's heartbeats: an agent not heard from in twice that is
+# shown unreachable.
+AGENT_HEARTBEAT_SECONDS = env_int("AGENT_HEARTBEAT_SECONDS", 30)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.oidc.DexBearerAuthentication",
@@ -404,3 +412,9 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# Agent clusters (docs/agent-protocol.md): the longest an agent's change stream request is
+# held open waiting for a change, and how long change events are kept for an agent that
+# was away (one away longer does a full reconcile).
+AGENT_LONG_POLL_SECONDS = env_int("AGENT_LONG_POLL_SECONDS", 25)
+AGENT_CHANGES_KEPT_SECONDS = env_int("AGENT_CHANGES_KEPT_SECONDS", 7 * 24 * 3600)

@@ -24,6 +24,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("audit.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("clusters.api.urls")),
+    path("", include("clusters.agent.urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi"), name="api-docs"),
 ]

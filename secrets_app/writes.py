@@ -290,9 +290,9 @@ class _Commit:
             schedule.after_write(row=row, stype=stype, values=draft.values)
             schedule.set_rotation(row=row, change=draft.rotation, now=draft.now or timezone.now())
             record(self.actor, self.audit_as, row, version=row.version, **draft.detail)
-            followed = []
-            if not created:  # a new secret has no copies yet
-                followed = hooks.after_write(organization=organization, secret_id=secret_id)
+            # A new secret has no copies yet, but what selects secrets by query (an agent
+            # cluster's SecretSync) may select it.
+            followed = hooks.after_write(organization=organization, secret_id=secret_id)
         return SecretWrite(row=row, generated=draft.generated, installations=followed)
 
     def repair(self, *, created: bool) -> None:

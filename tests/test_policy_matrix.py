@@ -320,6 +320,8 @@ def expected_in_org(route: Route, persona: str, action: str, obj: Any) -> str | 
 def expected_outside(route: Route, persona: str, audience: str) -> str | None:
     if audience == policy.PUBLIC:
         return None
+    if audience == policy.AGENT:
+        return "401"  # a person is never an agent, whatever they hold
     if persona == "anonymous":
         return "401" if route.is_api else "login"
     limited = persona in ("token_viewer", "token_member", "token_other_org")

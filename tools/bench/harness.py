@@ -79,6 +79,8 @@ class Bench:
             "VAULT_ADDR": self.bao.addr,
             "VAULT_TOKEN": token,
             "LOG_LEVEL": "WARNING",
+            # Installs on agent clusters answer at once (no agent runs while rows set up).
+            "AGENT_INSTALL_WAIT_SECONDS": "0",
         }
         self.env.pop("DATABASE_URL", None)
         os.environ.update({k: v for k, v in self.env.items() if k in SHARED_ENV})

@@ -18,6 +18,7 @@ ROW_MODULES = (
     "tools.bench.rows_api",
     "tools.bench.rows_data",
     "tools.bench.rows_sync",
+    "tools.bench.rows_agent",
     "tools.bench.rows_lifecycle",
     "tools.bench.rows_types",
 )
