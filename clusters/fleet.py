@@ -1,7 +1,8 @@
 """The fleet: every cluster of an organization with how its copies stand.
 
 Per cluster: its mode, whether it answers (a kubeconfig cluster: its last check; an agent
-cluster: a call from its agent within ``AGENT_SILENT_AFTER``), its installations counted
+cluster: a call from its agent within two heartbeats, as ``clusters.agent.desired.check``
+says), its installations counted
 against the current versions of their secrets, its SecretSync objects and the drift its
 agent reported. A fixed number of queries, however many clusters and installations.
 """
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -20,10 +22,14 @@ from clusters.models import Cluster, DriftEvent, Installation, SecretSync
 from orgs.models import Organization
 from secrets_app.models import SecretIndex
 
-# The agent calls at least every 30 s (a heartbeat while idle, a long-poll otherwise):
-# three missed heartbeats and it counts as not reachable.
-AGENT_SILENT_AFTER = timedelta(seconds=90)
 RECENT_DRIFT = 10
+
+
+def agent_silent_after() -> timedelta:
+    """How long an agent may be silent and still count as reachable: two heartbeats."""
+    return timedelta(seconds=2 * settings.AGENT_HEARTBEAT_SECONDS)
+
+
 DRIFT_WINDOW = timedelta(hours=24)
 
 
@@ -72,7 +78,7 @@ class FleetEntry:
         if not self.is_agent:
             return self.cluster.reachable
         seen = self.cluster.agent_seen_at
-        return seen is not None and self.now - seen <= AGENT_SILENT_AFTER
+        return seen is not None and self.now - seen <= agent_silent_after()
 
     @property
     def last_seen(self) -> datetime | None:

@@ -28,7 +28,7 @@ class ClusterListView(ClusterView):
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         entries = fleet.fleet(organization=self.organization)
-        context = self.get_context_data(entries=entries)
+        context = self.get_context_data(entries=entries, heartbeat=settings.AGENT_HEARTBEAT_SECONDS)
         return render_page(request, "clusters/list.html", context)
 
 

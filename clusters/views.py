@@ -101,11 +101,7 @@ class ClusterCheckView(ClusterView):
     http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
-        cluster = self.get_cluster(cluster_id)
-        if cluster.mode == Cluster.Mode.AGENT:
-            messages.info(request, f"{cluster.name} is never contacted: its agent calls in.")
-            return redirect_to(request, self.org_url("clusters:detail", cluster.pk))
-        cluster = services.cluster_check(cluster=cluster)
+        cluster = services.cluster_check(cluster=self.get_cluster(cluster_id))
         in_list = request.POST.get("from") == "list"
         if not is_htmx(request):
             state = "reachable" if cluster.reachable else "unreachable"

@@ -249,9 +249,11 @@ def test_bad_scopes_are_field_errors_and_change_nothing(
     assert not ChangeEvent.objects.exists()
 
 
-def test_checking_an_agent_cluster_contacts_nothing(
+def test_checking_an_agent_cluster_asks_its_heartbeat(
     personas: Personas, clients: dict[str, APIClient]
 ) -> None:
     body = register_agent(clients["admin"], personas.org.pk)
     response = clients["member"].get(f"{clusters_url(personas.org.pk)}/{body['id']}?check=true")
-    assert response.status_code == 200 and response.json()["checkedAt"] is None
+    assert response.status_code == 200
+    checked = response.json()
+    assert checked["reachable"] is False and "not connected" in checked["lastError"]

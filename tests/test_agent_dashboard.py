@@ -202,12 +202,12 @@ def test_members_and_viewers_are_refused_the_agent_controls(personas: Personas) 
     assert Client().post(page(personas, cluster, "scope/")).status_code == 302
 
 
-def test_checking_an_agent_cluster_contacts_nothing(personas: Personas) -> None:
+def test_checking_an_agent_cluster_asks_its_heartbeat(personas: Personas) -> None:
     cluster, _ = agent_cluster(personas)
     response = signed_in(personas, "member").post(page(personas, cluster, "check/"))
     assert response.status_code == 302 and response["Location"] == page(personas, cluster)
     cluster.refresh_from_db()
-    assert cluster.checked_at is None
+    assert cluster.reachable is False and cluster.checked_at is not None
 
 
 def test_the_clusters_page_is_the_fleet_view(personas: Personas) -> None:

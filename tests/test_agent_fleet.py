@@ -166,7 +166,7 @@ def test_counts_applied_against_current_versions(
 def test_an_agent_silent_for_long_is_not_reachable(world: Fleet, personas: Personas) -> None:
     entry = fleet.fleet_entry(cluster=world.agent)
     assert entry.reachable is False and entry.last_seen is None
-    long_ago = timezone.now() - fleet.AGENT_SILENT_AFTER - timedelta(seconds=5)
+    long_ago = timezone.now() - fleet.agent_silent_after() - timedelta(seconds=5)
     Cluster.objects.filter(pk=world.agent.pk).update(agent_seen_at=long_ago)
     assert fleet.fleet_entry(cluster=world.agent).reachable is False
     Cluster.objects.filter(pk=world.agent.pk).update(agent_seen_at=timezone.now())

@@ -55,8 +55,8 @@ class FleetEntrySerializer(serializers.Serializer):
     )
     reachable = serializers.BooleanField(
         allow_null=True,
-        help_text="Agent: it called within the last 90 s; kubeconfig: its last check (null: "
-        "never checked).",
+        help_text="Agent: it called within two heartbeats (AGENT_HEARTBEAT_SECONDS, 30 s by "
+        "default); kubeconfig: its last check (null: never checked).",
     )
     lastSeen = UtcDateTimeField(
         source="last_seen",

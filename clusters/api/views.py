@@ -100,7 +100,7 @@ class ClusterDetailView(OrgScopedAPIView):
                 OpenApiTypes.BOOL,
                 description=(
                     "Check reachability now (the member role: it contacts the cluster). An "
-                    "agent cluster is never contacted: its agent calls in."
+                    "agent cluster is never contacted: its agent's last call tells."
                 ),
             ),
         ],
@@ -111,7 +111,7 @@ class ClusterDetailView(OrgScopedAPIView):
         if check:
             policy.require(self.membership, "cluster.check")
         cluster = selectors.cluster_get(organization=self.organization, cluster_id=cluster_id)
-        if check and cluster.mode == Cluster.Mode.KUBECONFIG:
+        if check:
             cluster = services.cluster_check(cluster=cluster)
         return Response(ClusterSerializer(cluster).data)
 
