@@ -38,6 +38,32 @@ class InNamespace:
     namespace: str
 
 
+def validate_label(value: Any, field_name: str) -> str:
+    """``value`` when it is a DNS-1123 label (a namespace's or a cluster's name), else a
+    ValidationError on ``field_name``."""
+    if not isinstance(value, str) or not DNS1123_LABEL.fullmatch(value):
+        raise ValidationError(
+            {
+                field_name: "Must be a DNS-1123 label: 1-63 lowercase letters, digits and '-', "
+                "starting and ending with a letter or digit."
+            }
+        )
+    return value
+
+
+def audit_cluster(actor: policy.Actor, action: str, cluster: Cluster, **detail: Any) -> None:
+    """An audit event about ``cluster``, as ``actor``."""
+    audit.record(
+        actor=policy.actor_name(actor),
+        action=action,
+        organization=cluster.organization,
+        target_type="cluster",
+        target_id=cluster.pk,
+        target_name=cluster.name,
+        **detail,
+    )
+
+
 def allowed(cluster: Cluster, namespace: str) -> bool:
     """Whether ``namespace`` is inside the cluster's rule."""
     allow = cluster.namespace_allow or []
@@ -98,13 +124,7 @@ def set_rule(*, actor: policy.Actor, cluster: Cluster, allow: Any, deny: Any) ->
     deny_list = _patterns(list(DEFAULT_NAMESPACE_DENY) if deny is None else deny, "deny")
     cluster.namespace_allow, cluster.namespace_deny = allow_list, deny_list
     cluster.save(update_fields=["namespace_allow", "namespace_deny"])
-    audit.record(
-        actor=policy.actor_name(actor),
-        action="cluster.namespaces",
-        organization=cluster.organization,
-        target_type="cluster",
-        target_id=cluster.pk,
-        target_name=cluster.name,
-        patterns={"allow": allow_list, "deny": deny_list},
+    audit_cluster(
+        actor, "cluster.namespaces", cluster, patterns={"allow": allow_list, "deny": deny_list}
     )
     return cluster

@@ -22,12 +22,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
-from audit import services as audit
 from clusters import kube, namespaces, push, workloads
 from clusters.agent import desired
 from clusters.batch import Batch, ItemResult
 from clusters.models import Cluster, Installation
-from clusters.namespaces import DNS1123_LABEL
+from clusters.namespaces import audit_cluster, validate_label
 from orgs import policy
 from orgs.models import Organization
 from pipeline_secrets.core.errors import (
@@ -62,17 +61,6 @@ class InstallQuery:
     @property
     def empty(self) -> bool:
         return not (self.type or self.tags or self.ids)
-
-
-def validate_label(value: Any, field_name: str) -> str:
-    if not isinstance(value, str) or not DNS1123_LABEL.fullmatch(value):
-        raise ValidationError(
-            {
-                field_name: "Must be a DNS-1123 label: 1-63 lowercase letters, digits and '-', "
-                "starting and ending with a letter or digit."
-            }
-        )
-    return value
 
 
 # --------------------------------------------------------------------------- clusters
@@ -187,18 +175,6 @@ def cluster_create(
         raise ConflictError(f"A cluster named {name!r} already exists.") from None
     audit_cluster(policy.actor_name(actor), "cluster.create", cluster)
     return cluster_check(cluster=cluster)
-
-
-def audit_cluster(actor: str, action: str, cluster: Cluster, **detail: Any) -> None:
-    audit.record(
-        actor=actor,
-        action=action,
-        organization=cluster.organization,
-        target_type="cluster",
-        target_id=cluster.pk,
-        target_name=cluster.name,
-        **detail,
-    )
 
 
 def clusters_using_secret(*, organization: Organization, secret_id: str) -> list[str]:

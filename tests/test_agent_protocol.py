@@ -3,7 +3,6 @@ change stream, the desired state with values as the policy allows, and the repor
 
 from __future__ import annotations
 
-import secrets as token_source
 import threading
 import time
 from datetime import timedelta
@@ -14,8 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from clusters.agent import changes, events
-from clusters.agent.auth import token_hash
+from clusters.agent import changes, events, tokens
 from clusters.agent.render import CLUSTER_LABEL
 from clusters.models import ChangeEvent, Cluster, DriftEvent, Installation, SecretSync
 from tests.test_clusters import create_secret
@@ -32,15 +30,19 @@ current-context: x
 
 
 def agent_cluster(org: Any, name: str = "edge", scope: dict | None = None) -> tuple[Cluster, str]:
-    raw = "psa_" + token_source.token_urlsafe(32)
     cluster = Cluster.objects.create(
         organization=org,
         name=name,
         mode=Cluster.Mode.AGENT,
-        agent_token_hash=token_hash(raw),
         scope=scope or {"namespaces": ["team-*"], "tags": ["env:dev"], "secrets": ["db"]},
     )
-    return cluster, raw
+    return cluster, new_token(cluster)
+
+
+def new_token(cluster: Cluster) -> str:
+    raw = tokens.issue(cluster)
+    cluster.save()
+    return raw
 
 
 def agent_client(raw: str, version: str = "0.1.0") -> APIClient:
@@ -80,14 +82,13 @@ def test_only_an_agent_token_opens_the_agent_routes(personas, clients, edge) -> 
     org_route = f"/api/v1/orgs/{personas.org.pk}/secrets"
     assert agent_client(raw).get(org_route).status_code == 401
     # A rotated (here: replaced) token stops working at once.
-    cluster.agent_token_hash = token_hash("psa_other")
-    cluster.save()
+    new_token(cluster)
     assert agent_client(raw).get(f"{AGENT}/changes").status_code == 401
 
 
 def test_a_kubeconfig_cluster_has_no_agent(personas) -> None:
-    raw = "psa_" + token_source.token_urlsafe(32)
-    Cluster.objects.create(organization=personas.org, name="push", agent_token_hash=token_hash(raw))
+    push = Cluster.objects.create(organization=personas.org, name="push")
+    raw = new_token(push)  # a token on a kubeconfig cluster opens nothing
     assert agent_client(raw).get(f"{AGENT}/changes").status_code == 401
 
 

@@ -7,7 +7,6 @@ heartbeat: when it was last seen, and the version it says it runs.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -17,9 +16,9 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
+from clusters.agent import tokens
 from clusters.models import Cluster
 
-TOKEN_PREFIX = "psa_"
 VERSION_HEADER = "HTTP_X_AGENT_VERSION"
 # A heartbeat is written at most this often per agent.
 SEEN_EVERY = timedelta(seconds=5)
@@ -44,21 +43,6 @@ class AgentPrincipal:
         return self.username
 
 
-def token_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def find_cluster(raw: str) -> Cluster | None:
-    """The agent cluster whose current token is ``raw``."""
-    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
-        return None
-    return (
-        Cluster.objects.filter(mode=Cluster.Mode.AGENT, agent_token_hash=token_hash(raw))
-        .select_related("organization")
-        .first()
-    )
-
-
 def record_heartbeat(cluster: Cluster, version: str) -> None:
     now = timezone.now()
     version = version[:64]
@@ -80,7 +64,7 @@ class AgentTokenAuthentication(authentication.BaseAuthentication):
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             return None
-        cluster = find_cluster(raw.strip())
+        cluster = tokens.cluster_for_token(raw.strip())
         if cluster is None:
             raise exceptions.AuthenticationFailed("Unknown, rotated or revoked agent token.")
         record_heartbeat(cluster, str(request.META.get(VERSION_HEADER, "")))

@@ -16,25 +16,11 @@ from django.db import IntegrityError, transaction
 
 from clusters.agent import events, tokens
 from clusters.agent.scope import clean_scope
-from clusters.agent.tokens import audit_agent_cluster
 from clusters.models import Cluster, empty_scope
-from clusters.namespaces import DNS1123_LABEL
+from clusters.namespaces import audit_cluster, validate_label
 from orgs import policy
 from orgs.models import Organization
 from pipeline_secrets.core.errors import ConflictError
-
-NAME_RULE = (
-    "Must be a DNS-1123 label: 1-63 lowercase letters, digits and '-', starting and ending "
-    "with a letter or digit."
-)
-
-
-def clean_name(value: Any) -> str:
-    """A cluster's name, as kubeconfig clusters are named (``clusters.services``, which
-    this package may not import: it imports this package)."""
-    if not isinstance(value, str) or not DNS1123_LABEL.fullmatch(value):
-        raise ValidationError({"name": NAME_RULE})
-    return value
 
 
 def agent_cluster_create(
@@ -44,7 +30,7 @@ def agent_cluster_create(
     once. ``scope`` absent: the empty scope. Errors on ``name`` and ``scope.<key>.<n>``;
     an existing name is a ConflictError."""
     policy.require(policy.standing_of(actor, organization), "cluster.manage")
-    name = clean_name(name)
+    name = validate_label(name, "name")
     cleaned = empty_scope() if scope is None else clean_scope(scope)
     if Cluster.objects.for_org(organization).filter(name=name).exists():
         raise ConflictError(f"A cluster named {name!r} already exists in this organization.")
@@ -59,7 +45,7 @@ def agent_cluster_create(
     try:
         with transaction.atomic():
             cluster.save(force_insert=True)
-            audit_agent_cluster(actor, "cluster.create", cluster, mode=cluster.mode, scope=cleaned)
+            audit_cluster(actor, "cluster.create", cluster, mode=cluster.mode, scope=cleaned)
     except IntegrityError:
         raise ConflictError(f"A cluster named {name!r} already exists.") from None
     return cluster, raw
@@ -78,6 +64,6 @@ def set_scope(*, actor: policy.Actor, cluster: Cluster, scope: Any) -> Cluster:
     with transaction.atomic():
         cluster.scope = cleaned
         cluster.save(update_fields=["scope"])
-        audit_agent_cluster(actor, "cluster.scope", cluster, scope=cleaned)
+        audit_cluster(actor, "cluster.scope", cluster, scope=cleaned)
         events.emit(cluster, events.RECONCILE)
     return cluster

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from audit import services as audit
 from clusters.models import Cluster
+from clusters.namespaces import audit_cluster
 from orgs import policy
 from orgs.services import hash_token
 from pipeline_secrets.core.errors import ConflictError
@@ -33,19 +32,6 @@ def issue(cluster: Cluster) -> str:
     cluster.agent_token_prefix = raw[:SHOWN_CHARACTERS]
     cluster.agent_token_created_at = timezone.now()
     return raw
-
-
-def audit_agent_cluster(actor: policy.Actor, action: str, cluster: Cluster, **detail: Any) -> None:
-    """An audit event about an agent cluster, as ``actor`` (never with its token)."""
-    audit.record(
-        actor=policy.actor_name(actor),
-        action=action,
-        organization=cluster.organization,
-        target_type="cluster",
-        target_id=cluster.pk,
-        target_name=cluster.name,
-        **detail,
-    )
 
 
 TOKEN_FIELDS = ["agent_token_hash", "agent_token_prefix", "agent_token_created_at"]
@@ -65,7 +51,7 @@ def rotate_token(*, actor: policy.Actor, cluster: Cluster) -> str:
     with transaction.atomic():
         raw = issue(cluster)
         cluster.save(update_fields=TOKEN_FIELDS)
-        audit_agent_cluster(actor, "cluster.agent_token.rotate", cluster)
+        audit_cluster(actor, "cluster.agent_token.rotate", cluster)
     return raw
 
 
@@ -76,7 +62,7 @@ def revoke_token(*, actor: policy.Actor, cluster: Cluster) -> None:
         cluster.agent_token_hash, cluster.agent_token_prefix = "", ""
         cluster.agent_token_created_at = None
         cluster.save(update_fields=TOKEN_FIELDS)
-        audit_agent_cluster(actor, "cluster.agent_token.revoke", cluster)
+        audit_cluster(actor, "cluster.agent_token.revoke", cluster)
 
 
 def cluster_for_token(raw: str) -> Cluster | None:
