@@ -9,7 +9,10 @@ API's status."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +31,8 @@ from pipeline_secrets_agent.desired import (
     Key,
     SecretBody,
 )
+
+log = logging.getLogger(__name__)
 
 GROUP, VERSION, PLURAL = "secrets.pipeline.io", "v1alpha1", "secretsyncs"
 RESTART_ANNOTATION = "secrets.pipeline.io/restartedFor"
@@ -250,7 +255,13 @@ class Cluster:
         """Every SecretSync the agent looks after (its namespaces, or all)."""
         items: list[dict[str, Any]] = []
         for namespace in self.scopes():
-            items.extend(self.list_syncs(namespace)["items"])
+            try:
+                items.extend(self.list_syncs(namespace)["items"])
+            except ClusterError as exc:
+                if exc.status != 404:
+                    raise
+                # No SecretSync CRD in this cluster: installations still work.
+                log.warning("SecretSyncs cannot be listed (is the CRD applied?): %s", exc)
         return items
 
     def read_sync(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -345,6 +356,11 @@ class Cluster:
             response.release_conn()
 
     def close_streams(self) -> None:
-        """End every open watch (on the agent's stop)."""
+        """End every open watch at once (on the agent's stop): its socket is shut down,
+        which wakes the thread blocked reading it (closing the answer would wait for
+        that read to end)."""
         for response in list(self.streams):
-            response.close()
+            sock = getattr(getattr(response, "connection", None), "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)

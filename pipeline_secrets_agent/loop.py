@@ -74,6 +74,7 @@ class Agent:
         self.start()
         self.poll()
         self.worker.join(timeout=60)
+        self.reconciler.applier.close()
         return 1 if self.fatal else 0
 
     def stop(self, fatal: str | None = None) -> None:
