@@ -170,7 +170,7 @@ class FakeServer:
         self.refuse()
         with self.cond:
             self.renders.append({"installations": installations, "syncs": syncs, "all": all_syncs})
-            ids = sorted(self.installations) if installations == "all" else installations
+            ids = sorted(self.installations) if isinstance(installations, str) else installations
             answer = {
                 "cursor": self.cursor,
                 "installations": [self.render_installation(ref) for ref in ids],

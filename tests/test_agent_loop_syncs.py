@@ -32,7 +32,8 @@ def create_sync(cp, namespace: str, name: str, spec: dict[str, Any]) -> None:
 def ready(cp, namespace: str, name: str) -> dict[str, Any]:
     """The SecretSync's status: its Ready condition's fields, appliedVersion, lastError."""
     status = cp.request("GET", path(namespace, name)).get("status") or {}
-    condition = next((c for c in status.get("conditions") or () if c["type"] == "Ready"), {})
+    conditions: list[dict[str, Any]] = status.get("conditions") or []
+    condition = next((c for c in conditions if c["type"] == "Ready"), {})
     return {
         "status": condition.get("status"),
         "reason": condition.get("reason"),
