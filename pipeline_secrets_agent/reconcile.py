@@ -149,10 +149,20 @@ class Reconciler:
                 kept.append(outcome.written)
 
     def finish(self, rendered: Rendered, outcomes: list[Outcome]) -> None:
-        """Write the SecretSyncs' status and report the outcomes to the server."""
+        """Write the SecretSyncs' status (where it changes) and report the outcomes."""
         of_sync = {o.desired.ref: o for o in outcomes if o.desired.origin == "sync"}
         synced = [(v, of_sync.get((v.namespace, v.name))) for v in rendered.syncs]
-        self.applier.map(lambda pair: self.write_status(*pair), synced)
+        changed: list[tuple[SyncRecord, Key, dict[str, Any]]] = []
+        for verdict, outcome in synced:
+            key = (verdict.namespace, verdict.name)
+            record = self.state.syncs.setdefault(key, SyncRecord())
+            status = reports.sync_status(verdict, outcome, record.status)
+            if reports.status_differs(status, record.status):
+                changed.append((record, key, status))
+        written = self.applier.map(lambda item: self.write_status(*item[1:]), changed)
+        for (record, _, status), done in zip(changed, written, strict=True):
+            if done:
+                record.status = status
         self.server.report(
             installations=[
                 reports.installation(o) for o in outcomes if o.desired.origin == "installation"
@@ -160,16 +170,13 @@ class Reconciler:
             syncs=[reports.sync(verdict, outcome) for verdict, outcome in synced],
         )
 
-    def write_status(self, verdict: Any, outcome: Outcome | None) -> None:
-        record = self.state.syncs.setdefault((verdict.namespace, verdict.name), SyncRecord())
-        status = reports.sync_status(verdict, outcome, record.status)
-        if not reports.status_differs(status, record.status):
-            return
+    def write_status(self, key: Key, status: dict[str, Any]) -> bool:
         try:
-            self.cluster.write_sync_status(verdict.namespace, verdict.name, status)
-            record.status = status
+            self.cluster.write_sync_status(key[0], key[1], status)
+            return True
         except ClusterError as exc:
-            log.warning("SecretSync %s/%s: %s", verdict.namespace, verdict.name, exc.message)
+            log.warning("SecretSync %s/%s: %s", key[0], key[1], exc.message)
+            return False
 
     # -- changes ---------------------------------------------------------------------------
 

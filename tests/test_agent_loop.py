@@ -24,7 +24,7 @@ from pipeline_secrets_agent.cluster import Cluster, api_client
 from pipeline_secrets_agent.desired import Rendered, rendered
 from pipeline_secrets_agent.loop import Agent
 from pipeline_secrets_agent.reconcile import Reconciler
-from pipeline_secrets_agent.server import Changes, Unauthorized
+from pipeline_secrets_agent.server import Changes, ServerError, Unauthorized
 from tests.test_clusters import new_namespace
 from tools.devstack.pytest_plugin import ControlPlane, KubeAPIError, wait_for
 
@@ -96,6 +96,9 @@ class FakeServer:
         self.closed = False
         self.resetting = False
         self.revoked = False
+        # Calls that fail as if the server were down, by method: how many more times.
+        self.outages: dict[str, int] = {}
+        self.afters: list[int | None] = []
 
     # -- what a test does on the server side
 
@@ -137,9 +140,13 @@ class FakeServer:
             self.resetting = True
             self.cond.notify_all()
 
-    def refuse(self) -> None:
+    def refuse(self, method: str) -> None:
         if self.revoked:
             raise Unauthorized("The server refused the agent token (401): it was revoked.")
+        with self.cond:
+            if self.outages.get(method):
+                self.outages[method] -= 1
+                raise ServerError(f"{method}: ConnectionError")
 
     # -- the agent's side (the methods of pipeline_secrets_agent.server.Server)
 
@@ -148,7 +155,9 @@ class FakeServer:
         return len(self.events)
 
     def changes(self, after: int | None, wait: int) -> Changes:
-        self.refuse()
+        with self.cond:
+            self.afters.append(after)
+        self.refuse("changes")
         with self.cond:
             if after is not None:
                 self.cond.wait_for(
@@ -167,7 +176,7 @@ class FakeServer:
         syncs: list[dict[str, Any]],
         all_syncs: bool = False,
     ) -> Rendered:
-        self.refuse()
+        self.refuse("render")
         with self.cond:
             self.renders.append({"installations": installations, "syncs": syncs, "all": all_syncs})
             ids = sorted(self.installations) if isinstance(installations, str) else installations
@@ -239,7 +248,7 @@ class FakeServer:
         syncs: list[dict[str, Any]] | None = None,
         drift: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.refuse()
+        self.refuse("report")
         with self.cond:
             entry = {"installations": installations or [], "syncs": syncs or []}
             self.reports.append({**entry, "drift": drift or []})

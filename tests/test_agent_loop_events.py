@@ -126,6 +126,33 @@ def test_drift_is_repaired_and_reported_and_own_writes_are_not_drift(
     assert "by-hand" not in repr(fake.reports)
 
 
+def test_outages_are_retried_with_backoff_and_the_cursor_is_kept(
+    kube_control_plane, kubeconfig, namespace, fake
+):
+    cp = kube_control_plane
+    fake.install(1, namespace, "first", {"k": "1"})
+    # The first render fails: the full reconcile is tried again after a backoff.
+    fake.outages["render"] = 1
+    agent = fast_agent(fake, kubeconfig, namespace)
+    with running(agent, fake):
+        installed(cp, namespace, "first", {"k": "1"})
+        wait_for(lambda: len(fake.afters) >= 1, 20, "the long-poll")
+        cursor = fake.cursor
+        assert fake.afters[0] == cursor  # from the render's cursor
+        # The change stream breaks twice (backoff 1 s, then 2 s); a change made while it is
+        # down lands once it is back, and nothing was reconciled in full for it.
+        with fake.cond:
+            fake.outages["changes"] = 2
+        wait_for(lambda: fake.outages["changes"] == 0, 20, "two failed long-polls")
+        fake.install(2, namespace, "second", {"k": "2"})
+        installed(cp, namespace, "second", {"k": "2"})
+    assert fake.outages == {"render": 0, "changes": 0}
+    # The calls during and after the outage asked from the cursor kept in memory.
+    assert fake.afters.count(cursor) >= 3 and fake.afters[-1] == cursor + 1
+    # One full render answered (the failed one is retried), the rest by event.
+    assert full_renders(fake) == 1 and fake.renders[-1]["installations"] == [2]
+
+
 def test_an_idle_agent_sends_heartbeats(kube_control_plane, kubeconfig, namespace, fake):
     with running(fast_agent(fake, kubeconfig, namespace, heartbeat_interval=0.3), fake):
         wait_for(lambda: sum(1 for r in fake.reports if not any(r.values())) >= 2, 20, "heartbeats")
