@@ -432,3 +432,29 @@ def test_a_type_change_recreates_the_secret(kube_control_plane, kubeconfig, name
     obj = read(kube_control_plane, namespace, "creds")
     assert obj is not None and obj["type"] == "kubernetes.io/basic-auth"
     assert [i["status"] for i in fake.reported("installations")] == ["installed", "installed"]
+
+
+def test_a_check_after_a_lost_watch_restores_what_differs(
+    kube_control_plane, kubeconfig, namespace, fake
+):
+    cp = kube_control_plane
+    fake.install(1, namespace, "kept", {"k": "v"})
+    fake.install(2, namespace, "gone", {"k": "w"})
+    reconciler = Reconciler(fake, agent_cluster(kubeconfig, namespace))
+    reconciler.full()
+    edited = read(cp, namespace, "kept")
+    assert edited is not None
+    edited["data"] = {"k": base64.b64encode(b"changed").decode()}
+    cp.request("PUT", secret_path(namespace, "kept"), edited)
+    cp.request("DELETE", secret_path(namespace, "gone"))
+
+    reconciler.check()
+
+    assert data_of(read(cp, namespace, "kept")) == {"k": "v"}
+    assert data_of(read(cp, namespace, "gone")) == {"k": "w"}
+    drift = {(d["name"], d["change"], d["repaired"]) for d in fake.reported("drift")}
+    assert drift == {("kept", "edited", True), ("gone", "deleted", True)}
+    # Nothing differs any more: nothing is written or reported.
+    reports = len(fake.reports)
+    reconciler.check()
+    assert len(fake.reports) == reports
