@@ -149,6 +149,7 @@ class Cluster:
         self.apps = client.AppsV1Api(api)
         self.custom = client.CustomObjectsApi(api)
         self.streams: set[Any] = set()
+        self.closed = False
 
     def scopes(self) -> list[str | None]:
         """What the agent lists and watches: its namespaces, or None for all of them."""
@@ -347,6 +348,8 @@ class Cluster:
         self.streams.add(response)
         try:
             with calling(f"Watching {what}"):
+                if self.closed:  # closed while this one was opening
+                    return
                 for line in iter_resp_lines(response):
                     if line:
                         yield json.loads(line)
@@ -359,6 +362,7 @@ class Cluster:
         """End every open watch at once (on the agent's stop): its socket is shut down,
         which wakes the thread blocked reading it (closing the answer would wait for
         that read to end)."""
+        self.closed = True
         for response in list(self.streams):
             sock = getattr(getattr(response, "connection", None), "sock", None)
             if sock is not None:

@@ -74,6 +74,9 @@ class Agent:
         self.start()
         self.poll()
         self.worker.join(timeout=60)
+        deadline = time.monotonic() + 5
+        for watcher in self.watchers:  # their streams are closed: they end at once
+            watcher.join(timeout=max(0.0, deadline - time.monotonic()))
         self.reconciler.applier.close()
         return 1 if self.fatal else 0
 

@@ -217,7 +217,11 @@ class Reconciler:
         are forgotten)."""
         found = []
         for key in keys:
-            obj = self.cluster.read_sync(*key)
+            try:
+                obj = self.cluster.read_sync(*key)
+            except ClusterError as exc:  # e.g. a namespace the agent may not read
+                log.warning("SecretSync %s/%s not read: %s", key[0], key[1], exc.message)
+                continue
             if obj is None:
                 self.forget_sync(key)
                 continue
