@@ -336,6 +336,8 @@ class Reconciler:
             change = "edited"
         outcome = self.applier.put(desired, item)
         self.remember([outcome])
+        if not outcome.written and not outcome.error:  # restored already (a late event)
+            return []
         key = desired.body.key
         log.warning(
             "Drift: Secret %s/%s was %s; %s",
