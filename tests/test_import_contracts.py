@@ -19,6 +19,7 @@ PACKAGES = (
     "accounts",
     "secrets_app",
     "clusters",
+    "pipeline_secrets_agent",
 )
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 

@@ -1,0 +1,370 @@
+"""Everything the agent does on its cluster, through the official ``kubernetes`` client:
+the managed Secrets (list, read, create, replace, delete), workload restarts, the
+SecretSync objects and their status.
+
+One ``ApiClient`` with a connection pool big enough for the reconciler's threads. Answers
+are read as JSON, not as the client's models (building 1,000 models costs more than the
+calls). Nothing here logs or raises a Secret's data: errors name the object and the
+API's status."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.watch.watch import iter_resp_lines
+from urllib3.exceptions import HTTPError
+
+from pipeline_secrets_agent.desired import (
+    CLUSTER_LABEL,
+    MANAGED_BY,
+    MANAGED_SELECTOR,
+    ORG_LABEL,
+    Key,
+    SecretBody,
+)
+
+log = logging.getLogger(__name__)
+
+GROUP, VERSION, PLURAL = "secrets.pipeline.io", "v1alpha1", "secretsyncs"
+RESTART_ANNOTATION = "secrets.pipeline.io/restartedFor"
+WORKLOAD_KINDS = {
+    "Deployment": "deployment",
+    "StatefulSet": "stateful_set",
+    "DaemonSet": "daemon_set",
+}
+# (connect, read) seconds for every call but watches.
+TIMEOUT = (5, 30)
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class ClusterError(Exception):
+    """A call refused or failed; ``status`` is the HTTP status (0: no answer)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class Conflict(ClusterError):
+    """409: the object exists (create) or changed since it was read (replace)."""
+
+
+@dataclass(frozen=True)
+class Actual:
+    """A Secret as the cluster holds it: ``data`` base64-encoded, as the API gives it."""
+
+    namespace: str
+    name: str
+    type: str
+    data: dict[str, str] = field(repr=False)
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    resource_version: str
+
+    @property
+    def key(self) -> Key:
+        return (self.namespace, self.name)
+
+    def owned_by(self, body: SecretBody) -> bool:
+        """Whether it carries the labels that make it ours: managed by the product, for the
+        organization and the cluster ``body`` is written for."""
+        return self.labels.get(MANAGED_BY[0]) == MANAGED_BY[1] and all(
+            self.labels.get(label) and self.labels.get(label) == body.labels.get(label)
+            for label in (ORG_LABEL, CLUSTER_LABEL)
+        )
+
+
+def actual(obj: dict[str, Any]) -> Actual:
+    """An ``Actual`` from a Secret's JSON."""
+    meta = obj.get("metadata") or {}
+    return Actual(
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta.get("name") or ""),
+        type=str(obj.get("type") or "Opaque"),
+        data=dict(obj.get("data") or {}),
+        labels=dict(meta.get("labels") or {}),
+        annotations=dict(meta.get("annotations") or {}),
+        resource_version=str(meta.get("resourceVersion") or ""),
+    )
+
+
+def api_client(kubeconfig: str | None, *, pool_size: int = 16) -> client.ApiClient:
+    """A client from the kubeconfig file, or from the pod's service account when None."""
+    configuration = client.Configuration()
+    if kubeconfig:
+        config.load_kube_config(
+            config_file=kubeconfig, client_configuration=configuration, persist_config=False
+        )
+    else:
+        config.load_incluster_config(client_configuration=configuration)
+    configuration.connection_pool_maxsize = pool_size
+    return client.ApiClient(configuration)
+
+
+def _message(exc: ApiException) -> str:
+    """The API's own message (it names fields, never values), else its reason."""
+    try:
+        return str(json.loads(exc.body or "{}").get("message") or exc.reason)
+    except (ValueError, AttributeError):
+        return str(exc.reason)
+
+
+@contextmanager
+def calling(what: str) -> Iterator[None]:
+    """Turn the client's errors into ClusterError naming ``what``."""
+    try:
+        yield
+    except ApiException as exc:
+        kind = Conflict if exc.status == 409 else ClusterError
+        raise kind(f"{what}: {_message(exc)}", exc.status or 0) from None
+    except (OSError, HTTPError) as exc:  # no answer, or the connection broke
+        raise ClusterError(f"{what}: {type(exc).__name__}") from None
+
+
+def _json(response: Any) -> Any:
+    try:
+        return json.loads(response.data or b"null")
+    finally:
+        response.release_conn()
+
+
+class Cluster:
+    """The agent's verbs on its cluster. ``namespaces`` limits what it lists and watches
+    (None: every namespace)."""
+
+    def __init__(self, api: client.ApiClient, namespaces: list[str] | None = None) -> None:
+        self.api = api
+        self.namespaces = namespaces
+        self.core = client.CoreV1Api(api)
+        self.apps = client.AppsV1Api(api)
+        self.custom = client.CustomObjectsApi(api)
+        self.streams: set[Any] = set()
+        self.closed = False
+
+    def scopes(self) -> list[str | None]:
+        """What the agent lists and watches: its namespaces, or None for all of them."""
+        return list(self.namespaces) if self.namespaces else [None]
+
+    # -- Secrets ---------------------------------------------------------------------------
+
+    def list_managed(self, cluster_id: str | None) -> dict[Key, Actual]:
+        """The managed Secrets of this cluster (``cluster_id``; any cluster's when None), in
+        one list call per namespace (one in all when unrestricted)."""
+        found: dict[Key, Actual] = {}
+        for namespace in self.scopes():
+            for obj in self.list_secrets(namespace)["items"]:
+                item = actual(obj)
+                if cluster_id is None or item.labels.get(CLUSTER_LABEL) == cluster_id:
+                    found[item.key] = item
+        return found
+
+    def list_secrets(self, namespace: str | None) -> Any:
+        """The managed Secrets' list answer (JSON) of one namespace, or of all when None."""
+        return _json(self.open_list("secrets", namespace))
+
+    def read(self, namespace: str, name: str) -> Actual | None:
+        with calling(f"Reading Secret {namespace}/{name}"):
+            try:
+                response = self.core.read_namespaced_secret(
+                    name, namespace, _request_timeout=TIMEOUT, _preload_content=False
+                )
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+        return actual(_json(response))
+
+    def create(self, body: SecretBody) -> str:
+        """Create the Secret; its resourceVersion. Conflict if one of that name exists."""
+        with calling(f"Creating Secret {body.namespace}/{body.name}"):
+            response = self.core.create_namespaced_secret(
+                body.namespace,
+                body.manifest(),  # type: ignore[arg-type]
+                _request_timeout=TIMEOUT,
+                _preload_content=False,
+            )
+        return str(_json(response)["metadata"]["resourceVersion"])
+
+    def replace(self, body: SecretBody, resource_version: str) -> str:
+        """Replace the Secret read at ``resource_version`` (Conflict if it changed since)."""
+        with calling(f"Updating Secret {body.namespace}/{body.name}"):
+            response = self.core.replace_namespaced_secret(
+                body.name,
+                body.namespace,
+                body.manifest(resource_version),  # type: ignore[arg-type]
+                _request_timeout=TIMEOUT,
+                _preload_content=False,
+            )
+        return str(_json(response)["metadata"]["resourceVersion"])
+
+    def delete(self, namespace: str, name: str, resource_version: str | None = None) -> bool:
+        """Delete the Secret (only at ``resource_version`` when given); False if gone."""
+        options: dict[str, Any] = {}
+        if resource_version:
+            options["body"] = {"preconditions": {"resourceVersion": resource_version}}
+        with calling(f"Deleting Secret {namespace}/{name}"):
+            try:
+                _json(
+                    self.core.delete_namespaced_secret(
+                        name, namespace, _request_timeout=TIMEOUT, _preload_content=False, **options
+                    )
+                )
+            except ApiException as exc:
+                if exc.status == 404:
+                    return False
+                raise
+        return True
+
+    def restart(self, namespace: str, kind: str, name: str, restart_for: str) -> None:
+        """Mark the workload's pod template with the change it restarts for (what push
+        installs do), so Kubernetes rolls its pods."""
+        if kind not in WORKLOAD_KINDS:
+            raise ClusterError(f"Restarting {kind} {namespace}/{name}: unknown kind")
+        patch = getattr(self.apps, f"patch_namespaced_{WORKLOAD_KINDS[kind]}")
+        body = {
+            "spec": {"template": {"metadata": {"annotations": {RESTART_ANNOTATION: restart_for}}}}
+        }
+        with calling(f"Restarting {kind} {namespace}/{name}"):
+            _json(
+                patch(
+                    name,
+                    namespace,
+                    body,
+                    _request_timeout=TIMEOUT,
+                    _content_type=MERGE_PATCH,
+                    _preload_content=False,
+                )
+            )
+
+    # -- SecretSyncs -----------------------------------------------------------------------
+
+    def list_syncs(self, namespace: str | None) -> Any:
+        """The SecretSyncs' list answer (JSON) of one namespace, or of all when None."""
+        return _json(self.open_list("syncs", namespace))
+
+    def all_syncs(self) -> list[dict[str, Any]]:
+        """Every SecretSync the agent looks after (its namespaces, or all)."""
+        items: list[dict[str, Any]] = []
+        for namespace in self.scopes():
+            try:
+                items.extend(self.list_syncs(namespace)["items"])
+            except ClusterError as exc:
+                if exc.status != 404:
+                    raise
+                # No SecretSync CRD in this cluster: installations still work.
+                log.warning("SecretSyncs cannot be listed (is the CRD applied?): %s", exc)
+        return items
+
+    def read_sync(self, namespace: str, name: str) -> dict[str, Any] | None:
+        with calling(f"Reading SecretSync {namespace}/{name}"):
+            try:
+                response = self.custom.get_namespaced_custom_object(
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    PLURAL,
+                    name,
+                    _request_timeout=TIMEOUT,
+                    _preload_content=False,
+                )
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+        found: dict[str, Any] = _json(response)
+        return found
+
+    def write_sync_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        """Merge ``status`` into the SecretSync's status subresource."""
+        with calling(f"Writing the status of SecretSync {namespace}/{name}"):
+            try:
+                _json(
+                    self.custom.patch_namespaced_custom_object_status(
+                        GROUP,
+                        VERSION,
+                        namespace,
+                        PLURAL,
+                        name,
+                        {"status": status},
+                        _request_timeout=TIMEOUT,
+                        _content_type=MERGE_PATCH,
+                        _preload_content=False,
+                    )
+                )
+            except ApiException as exc:
+                if exc.status != 404:  # deleted meanwhile: nothing to tell
+                    raise
+
+    # -- lists and watches -----------------------------------------------------------------
+
+    def open_list(self, what: str, namespace: str | None, **options: Any) -> Any:
+        """The raw answer (not read yet) of the list or watch (``watch=True``) call of the
+        managed Secrets (``what="secrets"``) or the SecretSyncs (``"syncs"``) of one
+        namespace, or of all when None; ``options`` go to the call."""
+        options = {"_preload_content": False, "_request_timeout": TIMEOUT, **options}
+        label = "Secrets" if what == "secrets" else "SecretSyncs"
+        with calling(f"Listing {label} in {namespace or 'all namespaces'}"):
+            if what == "secrets":
+                options["label_selector"] = MANAGED_SELECTOR
+                if namespace is None:
+                    return self.core.list_secret_for_all_namespaces(**options)
+                return self.core.list_namespaced_secret(namespace, **options)
+            if namespace is None:
+                return self.custom.list_cluster_custom_object(GROUP, VERSION, PLURAL, **options)
+            return self.custom.list_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, **options
+            )
+
+    def latest_version(self, what: str, namespace: str | None) -> str:
+        """The resourceVersion a watch of ``what`` starts from (a list of one item)."""
+        listed = _json(self.open_list(what, namespace, limit=1))
+        return str(listed["metadata"]["resourceVersion"])
+
+    def events(
+        self, what: str, namespace: str | None, resource_version: str, timeout: int
+    ) -> Iterator[dict[str, Any]]:
+        """The watch events (decoded JSON: ``type``, ``object``) of ``what`` after
+        ``resource_version``, for up to ``timeout`` seconds. ``self.streams`` holds the open
+        answer so ``close_streams`` can end the wait from another thread."""
+        response = self.open_list(
+            what,
+            namespace,
+            watch=True,
+            resource_version=resource_version,
+            allow_watch_bookmarks=True,
+            timeout_seconds=timeout,
+            _request_timeout=(TIMEOUT[0], timeout + 30),
+        )
+        self.streams.add(response)
+        try:
+            with calling(f"Watching {what}"):
+                if self.closed:  # closed while this one was opening
+                    return
+                for line in iter_resp_lines(response):
+                    if line:
+                        yield json.loads(line)
+        finally:
+            self.streams.discard(response)
+            response.close()
+            response.release_conn()
+
+    def close_streams(self) -> None:
+        """End every open watch at once (on the agent's stop): its socket is shut down,
+        which wakes the thread blocked reading it (closing the answer would wait for
+        that read to end)."""
+        self.closed = True
+        for response in list(self.streams):
+            sock = getattr(getattr(response, "connection", None), "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
