@@ -36,7 +36,8 @@ def wait_until(check: Callable[[], Any], timeout: float = 30, what: str = "") ->
         try:
             got = check()
         except KubeAPIError as exc:
-            if exc.status != 404:
+            # 404: not there yet; 429: a new resource's storage is still starting.
+            if exc.status not in (404, 429):
                 raise
             got = None
         if got:
@@ -129,10 +130,12 @@ def fleet(vault, personas, clients, kube_control_plane, crd, live_server, tmp_pa
         print(log[-4000:])
 
 
-def put_values(admin: Any, org_id: int, secret_id: str, values: dict[str, str]) -> int:
+def put_values(
+    admin: Any, org_id: int, secret_id: str, values: dict[str, str], tags: tuple[str, ...] = ()
+) -> int:
     response = admin.put(
         f"{secrets_url(org_id)}/{secret_id}?validate=false",
-        {"values": values, "tags": None},
+        {"values": values, "tags": list(tags)},
         format="json",
     )
     assert response.status_code == 200, response.content
@@ -164,7 +167,7 @@ def test_the_agent_installs_syncs_repairs_and_converges_after_a_kill(
 
     # 3. Updates propagate, to both.
     put_values(admin, org, db["id"], {"username": "app", "password": "pw-2"})
-    put_values(admin, org, dev["id"], {"token": "t-2"})
+    put_values(admin, org, dev["id"], {"token": "t-2"}, ("env:dev",))
     wait_until(lambda: (data_of(cp, ns, "db") or {}).get("password") == "pw-2", what="update")
     wait_until(lambda: data_of(cp, ns, "api-sync") == {"token": "t-2"}, what="sync update")
 

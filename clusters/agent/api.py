@@ -100,7 +100,14 @@ class AgentRenderView(AgentAPIView):
         rendered = render.installations(self.cluster, wanted, reads)
         synced = syncs.render(self.cluster, raw_syncs, reads, every=bool(body.get("allSyncs")))
         reads.record()
-        return Response({"cursor": cursor, "installations": rendered, "syncs": synced})
+        return Response(
+            {
+                "cursor": cursor,
+                "clusterId": self.cluster.pk,
+                "installations": rendered,
+                "syncs": synced,
+            }
+        )
 
 
 class AgentReportView(AgentAPIView):

@@ -199,9 +199,15 @@ class OmittedWhenEmptyCharField(serializers.CharField):
 class InstallResultSerializer(serializers.Serializer):
     name = serializers.CharField()
     sourcing = serializers.ChoiceField(choices=["env", "volume"])
-    status = serializers.ChoiceField(choices=["installed", "updated", "unchanged", "failed"])
+    status = serializers.ChoiceField(
+        choices=["installed", "updated", "unchanged", "failed", "pending"],
+        help_text="pending: an agent cluster's agent has not applied it within the wait the "
+        "error states; it will when it next connects.",
+    )
     namespace = serializers.CharField()
-    error = OmittedWhenEmptyCharField(required=False, help_text="Only on a failed item.")
+    error = OmittedWhenEmptyCharField(
+        required=False, help_text="On a failed item: why; on a pending one: the wait given."
+    )
 
 
 # Built with inline_serializer because its key "source" clashes with a Field attribute; the

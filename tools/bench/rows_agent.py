@@ -142,7 +142,7 @@ def propagation_ms(agents: AgentBench) -> list[float]:
     samples = []
     for i in range(UPDATES + 1):
         start = time.perf_counter()
-        body = {"values": {"k": f"u{i}"}, "tags": None}
+        body = {"values": {"k": f"u{i}"}, "tags": ["bench-agent", "spread-group-0"]}
         version = str(agents.call("PUT", f"secrets/{secret_id}?validate=false", body)["version"])
         while _at_version(api, selector, version) < SPREAD:
             if time.perf_counter() - start > 120:
