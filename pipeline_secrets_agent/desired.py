@@ -93,6 +93,9 @@ class Rendered:
     absent: list[int] = field(default_factory=list)
     syncs: list[SyncVerdict] = field(default_factory=list)
     cluster_id: str | None = None
+    # A page of "all": whether more follow, and the id the next page starts after.
+    more: bool = False
+    after: int = 0
 
 
 def _workloads(items: Any) -> tuple[tuple[str, str], ...]:
@@ -160,4 +163,5 @@ def rendered(answer: dict[str, Any]) -> Rendered:
         result.cluster_id = found.body.labels.get(CLUSTER_LABEL) or result.cluster_id
     if answer.get("clusterId") is not None:
         result.cluster_id = str(answer["clusterId"])
+    result.more, result.after = bool(answer.get("more")), int(answer.get("after") or 0)
     return result

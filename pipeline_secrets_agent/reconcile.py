@@ -8,8 +8,12 @@ the agent's own writes, which tell its own watch events from someone else's edit
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +33,8 @@ log = logging.getLogger(__name__)
 
 # How many of its own writes per object the agent remembers (a watch lags by a few).
 WRITES_KEPT = 8
+# Installations per page of a full reconcile's render.
+PAGE = 100
 
 
 @dataclass
@@ -62,6 +68,21 @@ def sync_request(obj: dict[str, Any]) -> dict[str, Any]:
     return {"namespace": namespace, "name": name, "spec": obj.get("spec") or {}}
 
 
+def render_pages(server: Server, syncs: list[dict[str, Any]]) -> Iterator[Rendered]:
+    """Every installation (and the SecretSyncs, with the first page), page by page; the
+    next page is asked for while the caller handles this one."""
+    with ThreadPoolExecutor(max_workers=1) as ahead:
+        ask = functools.partial(server.render, installations="all")
+        coming = ahead.submit(ask, syncs=syncs, all_syncs=True, page=(0, PAGE))
+        while True:
+            page = coming.result()
+            if page.more:
+                coming = ahead.submit(ask, syncs=[], page=(page.after, PAGE))
+            yield page
+            if not page.more:
+                return
+
+
 class Reconciler:
     """Keeps ``cluster`` equal to what ``server`` renders for it."""
 
@@ -75,11 +96,13 @@ class Reconciler:
 
     def full(self) -> int:
         """Render everything (installations and every SecretSync), apply it, delete the
-        managed Secrets of this cluster nobody wants; the cursor to continue from."""
+        managed Secrets of this cluster nobody wants; the cursor to continue from.
+
+        Installations come in pages: the next page renders on the server while this one
+        is applied. The cursor is the first page's, so no change made meanwhile is missed."""
         listed = self.cluster.all_syncs()
-        rendered = self.server.render(
-            installations="all", syncs=[sync_request(obj) for obj in listed], all_syncs=True
-        )
+        pages = render_pages(self.server, [sync_request(obj) for obj in listed])
+        rendered = next(pages)
         self.learn(rendered)
         existing = self.cluster.list_managed(self.state.cluster_id)
         written = self.state.written
@@ -87,8 +110,11 @@ class Reconciler:
         for obj in listed:
             record = self.state.syncs[sync_key(obj)] = SyncRecord(spec=obj.get("spec"))
             record.status = obj.get("status") or {}
-        wanted, _ = self.take(rendered)
-        outcomes = self.applier.apply([(d, existing.get(d.body.key)) for d in wanted], look=False)
+        outcomes: list[Outcome] = []
+        for page in itertools.chain([rendered], pages):
+            wanted, _ = self.take(page)
+            items = [(d, existing.get(d.body.key)) for d in wanted]
+            outcomes += self.applier.apply(items, look=False)
         self.remember(outcomes)
         stale = [item for key, item in existing.items() if key not in self.state.objects]
         if self.state.cluster_id:  # not known: nothing was ever rendered, nothing is ours

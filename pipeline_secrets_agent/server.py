@@ -47,6 +47,7 @@ class Server(Protocol):
         installations: list[int] | str,
         syncs: list[dict[str, Any]],
         all_syncs: bool = False,
+        page: tuple[int, int] | None = None,
     ) -> Rendered: ...
 
     def report(
@@ -110,8 +111,16 @@ class ServerClient:
         installations: list[int] | str,
         syncs: list[dict[str, Any]],
         all_syncs: bool = False,
+        page: tuple[int, int] | None = None,
     ) -> Rendered:
-        body = {"installations": installations, "syncs": syncs, "allSyncs": all_syncs}
+        """``page``: (after, limit), one page of ``installations="all"``."""
+        body: dict[str, Any] = {
+            "installations": installations,
+            "syncs": syncs,
+            "allSyncs": all_syncs,
+        }
+        if page is not None:
+            body["after"], body["limit"] = page
         return rendered(self._call("POST", "render", READ_TIMEOUT, json=body) or {})
 
     def report(

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline_secrets_agent import reconcile
 from pipeline_secrets_agent.cluster import Cluster, api_client
 from pipeline_secrets_agent.desired import Rendered, rendered
 from pipeline_secrets_agent.loop import Agent
@@ -175,12 +176,20 @@ class FakeServer:
         installations: list[int] | str,
         syncs: list[dict[str, Any]],
         all_syncs: bool = False,
+        page: tuple[int, int] | None = None,
     ) -> Rendered:
         self.refuse("render")
         with self.cond:
             self.renders.append({"installations": installations, "syncs": syncs, "all": all_syncs})
             ids = sorted(self.installations) if isinstance(installations, str) else installations
+            more, after = False, 0
+            if page is not None and isinstance(installations, str):
+                ids = [ref for ref in ids if ref > page[0]]
+                more, ids = len(ids) > page[1], ids[: page[1]]
+                after = ids[-1] if ids else page[0]
             answer = {
+                "more": more,
+                "after": after,
                 "cursor": self.cursor,
                 "installations": [self.render_installation(ref) for ref in ids],
                 "syncs": [self.render_sync(item) for item in syncs],
@@ -419,6 +428,21 @@ def test_a_second_full_reconcile_writes_nothing_when_nothing_changed(
     after = read(kube_control_plane, namespace, "steady")
     assert after is not None
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+
+
+def test_a_full_reconcile_renders_page_by_page(
+    kube_control_plane, kubeconfig, namespace, fake, monkeypatch
+):
+    monkeypatch.setattr(reconcile, "PAGE", 2)
+    for ref in range(1, 6):
+        fake.install(ref, namespace, f"paged-{ref}", {"k": str(ref)})
+    cursor = Reconciler(fake, agent_cluster(kubeconfig, namespace)).full()
+    assert cursor == fake.cursor
+    for ref in range(1, 6):
+        assert data_of(read(kube_control_plane, namespace, f"paged-{ref}")) == {"k": str(ref)}
+    # Three pages (2 + 2 + 1); the SecretSyncs go with the first only.
+    assert [bool(r["all"]) for r in fake.renders] == [True, False, False]
+    assert len(fake.reported("installations")) == 5
 
 
 def test_a_type_change_recreates_the_secret(kube_control_plane, kubeconfig, namespace, fake):

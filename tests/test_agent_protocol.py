@@ -187,6 +187,14 @@ def test_render_sends_in_scope_values_and_audits_them_as_the_cluster(
     assert {e.target_name for e in reads} == {"db", "api"}
     assert all(e.detail["purpose"] == "agent" for e in reads)
     assert "s3cret-db" not in str(list(AuditEvent.objects.values()))
+    first = render(raw, {"installations": "all", "limit": 2})
+    assert [i["id"] for i in first["installations"]] == [ok[0].pk, ok[1].pk]
+    assert first["more"] is True and first["after"] == ok[1].pk
+    rest = render(raw, {"installations": "all", "after": first["after"], "limit": 10})
+    assert [i["id"] for i in rest["installations"]] == [out_ns.pk, out_tag.pk, admin_type.pk]
+    assert rest["more"] is False
+    bad = agent_client(raw).post(f"{AGENT}/render", {"limit": 0}, format="json")
+    assert bad.status_code == 400 and "limit" in str(bad.json())
     gone = render(raw, {"installations": [ok[0].pk, 999999]})["installations"]
     assert gone[-1] == {"id": 999999, "state": "absent"} and gone[0]["state"] == "present"
 

@@ -79,6 +79,15 @@ def _installation_ids(value: Any) -> list[int] | str:
     return value
 
 
+def _count(body: dict[str, Any], name: str, low: int, high: int) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValidationError({name: f"Must be an integer from {low} to {high}."})
+    return value
+
+
 class AgentRenderView(AgentAPIView):
     policy_audience = {"POST": policy.AGENT}
 
@@ -95,9 +104,12 @@ class AgentRenderView(AgentAPIView):
         raw_syncs = body.get("syncs") or []
         if not isinstance(raw_syncs, list) or len(raw_syncs) > MAX_IDS:
             raise ValidationError({"syncs": f"Must be a list of at most {MAX_IDS} objects."})
+        page = render.Page(
+            after=_count(body, "after", 0, 2**62) or 0, limit=_count(body, "limit", 1, MAX_IDS)
+        )
         cursor = changes.current_cursor()
         reads = render.Reads(self.cluster)
-        rendered = render.installations(self.cluster, wanted, reads)
+        rendered = render.installations(self.cluster, wanted, reads, page)
         synced = syncs.render(self.cluster, raw_syncs, reads, every=bool(body.get("allSyncs")))
         reads.record()
         return Response(
@@ -106,6 +118,8 @@ class AgentRenderView(AgentAPIView):
                 "clusterId": self.cluster.pk,
                 "installations": rendered,
                 "syncs": synced,
+                "more": page.more,
+                "after": page.after,
             }
         )
 

@@ -103,14 +103,34 @@ def refusal(exc: Exception) -> str:
 # --------------------------------------------------------------------------- installations
 
 
-def installations(cluster: Cluster, wanted: list[int] | str, reads: Reads) -> list[dict[str, Any]]:
-    """The rendered installations of ``cluster`` (``"all"`` or the ids asked for); an id
-    that is no installation of this cluster is ``absent``. A copy the agent may no longer
-    receive (its scope changed) is ``absent`` too, and its row records why."""
-    items = Installation.objects.filter(cluster=cluster)
+@dataclass
+class Page:
+    """A page of ``"all"``: the installations with an id above ``after``, at most ``limit``
+    (None: every one)."""
+
+    after: int = 0
+    limit: int | None = None
+    more: bool = False
+
+
+def installations(
+    cluster: Cluster, wanted: list[int] | str, reads: Reads, page: Page | None = None
+) -> list[dict[str, Any]]:
+    """The rendered installations of ``cluster`` (``"all"``, or a ``page`` of them, or the
+    ids asked for); an id that is no installation of this cluster is ``absent``. A copy the
+    agent may no longer receive (its scope changed) is ``absent`` too, and its row records
+    why. ``page.more`` tells whether a page was cut short."""
+    page = page or Page()
+    items = Installation.objects.filter(cluster=cluster).order_by("pk")
     if wanted != "all":
         items = items.filter(pk__in=list(wanted))
-    found = list(items.order_by("pk"))
+    elif page.limit is not None:
+        items = items.filter(pk__gt=page.after)[: page.limit + 1]
+    found = list(items)
+    if page.limit is not None and len(found) > page.limit:
+        found, page.more = found[: page.limit], True
+    if found:
+        page.after = found[-1].pk
     rows = {
         row.secret_id: row
         for row in SecretIndex.objects.for_org(cluster.organization).filter(

@@ -65,14 +65,20 @@ def _installations(cluster: Cluster, reported: list[dict[str, Any]]) -> None:
         .filter(secret_id__in={item.secret_id for item in items})
         .values_list("secret_id", "version", "updated_at")
     }
+    changed = []
     for item in items:
         version, written = current.get(item.secret_id, (None, None))
-        _installation(item, by_id[item.pk], version, written)
+        if _installation(item, by_id[item.pk], version, written):
+            changed.append(item)
+    Installation.objects.bulk_update(
+        changed, ["status", "last_error", "version", "applied_at"], batch_size=500
+    )
 
 
 def _installation(
     item: Installation, report: dict[str, Any], current: int | None, written: datetime | None
-) -> None:
+) -> bool:
+    """Take one copy's report into ``item`` (unsaved); whether it changed."""
     applied_at = _when(report.get("appliedAt"))
     if report.get("status") == "failed":
         item.status = Installation.Status.FAILED
@@ -80,7 +86,7 @@ def _installation(
     else:
         version = report.get("version")
         if not isinstance(version, int):
-            return
+            return False
         item.version = version
         item.applied_at = applied_at
         item.last_error = ""
@@ -88,7 +94,7 @@ def _installation(
             since = max(written or item.installed_at, item.installed_at)
             AGENT_PROPAGATION.observe(max((applied_at - since).total_seconds(), 0.0))
             item.status = Installation.Status.INSTALLED
-    item.save(update_fields=["status", "last_error", "version", "applied_at"])
+    return True
 
 
 def _syncs(cluster: Cluster, reported: list[dict[str, Any]]) -> None:

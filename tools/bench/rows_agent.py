@@ -81,7 +81,7 @@ class AgentBench:
         return agent
 
     def applied(self, cluster_id: int) -> int:
-        for item in self.call("GET", "fleet")["clusters"]:
+        for item in self.call("GET", "fleet"):
             if item["id"] == cluster_id:
                 return int(item["installations"]["current"])
         return 0
