@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 # How many of its own writes per object the agent remembers (a watch lags by a few).
 WRITES_KEPT = 8
 # Installations per page of a full reconcile's render.
-PAGE = 100
+PAGE = 250
 
 
 @dataclass

@@ -65,14 +65,11 @@ def _installations(cluster: Cluster, reported: list[dict[str, Any]]) -> None:
         .filter(secret_id__in={item.secret_id for item in items})
         .values_list("secret_id", "version", "updated_at")
     }
-    changed = []
     for item in items:
         version, written = current.get(item.secret_id, (None, None))
         if _installation(item, by_id[item.pk], version, written):
-            changed.append(item)
-    Installation.objects.bulk_update(
-        changed, ["status", "last_error", "version", "applied_at"], batch_size=500
-    )
+            # One UPDATE each: on the databases served, faster than one bulk CASE statement.
+            item.save(update_fields=["status", "last_error", "version", "applied_at"])
 
 
 def _installation(
