@@ -18,7 +18,7 @@ from django.shortcuts import redirect
 
 from clusters import deletion, fleet, namespaces, selectors, services, single
 from clusters.agent_forms import ScopeForm
-from clusters.batch import ItemResult
+from clusters.batch import ItemResult, installed_keys
 from clusters.forms import (
     OVERWRITE_LABEL,
     InstallForm,
@@ -61,19 +61,6 @@ def add_refusal(form: Any, exc: PermissionDenied) -> None:
         form.add_error("overwrite", message)
     else:
         form.add_error(None, message)
-
-
-def installed_keys(row: SecretIndex) -> list[str]:
-    """The data keys the secret's v1.Secret gets, from its key names alone (no value is
-    read): the type's ``install_data`` run over empty placeholders."""
-    stype = REGISTRY.get(row.type)
-    if stype is None:
-        return sorted(row.keys)
-    try:
-        return sorted(stype.install_data(dict.fromkeys(row.keys, "")))
-    except (KeyError, ValueError, TypeError):
-        opaque = {f.name for f in stype.fields if f.opaque}
-        return sorted(k for k in row.keys if k not in opaque)
 
 
 def kubernetes_type(row: SecretIndex) -> str:
