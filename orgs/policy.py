@@ -111,6 +111,13 @@ ACTIONS: dict[str, str] = {
     "cluster.install": Role.MEMBER,
     "cluster.uninstall": Role.MEMBER,
     "cluster.restart": Role.MEMBER,
+    # Dynamic database credentials: connections and roles (admins), credentials (members).
+    "database.list": Role.VIEWER,
+    "database.manage": Role.ADMIN,
+    "database.credentials": Role.MEMBER,
+    "database.leases": Role.MEMBER,
+    "database.revoke": Role.MEMBER,
+    "database.install": Role.MEMBER,
 }
 
 ACTION_HELP: dict[str, str] = {
@@ -138,6 +145,12 @@ ACTION_HELP: dict[str, str] = {
     "cluster.install": "install secrets into a namespace the cluster's rule allows",
     "cluster.uninstall": "remove an installed copy",
     "cluster.restart": "name workloads to restart, in an allowed namespace",
+    "database.list": "list database connections and roles (never a password)",
+    "database.manage": "add, change, delete connections and roles; rotate a root credential",
+    "database.credentials": "issue database credentials from a role",
+    "database.leases": "list the live credentials of a role (never a password)",
+    "database.revoke": "revoke issued database credentials",
+    "database.install": "install a role's credentials into a cluster namespace",
 }
 
 

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "accounts",
     "secrets_app",
     "clusters",
+    "databases",
     # After migrate: the database cache table (pipeline_secrets/core/apps.py).
     "pipeline_secrets.core",
 ]
@@ -318,6 +319,16 @@ WEBHOOK_DENY_NETWORKS = env_networks(
     ],
 )
 WEBHOOK_ALLOW_NETWORKS = env_networks("WEBHOOK_ALLOW_NETWORKS", [])
+# Database connections are chosen by tenants too, and OpenBao's database engine connects
+# to them: the same non-public networks are refused unless the operator allows a network
+# (DATABASE_ALLOW_NETWORKS) or one host:port (DATABASE_ALLOW_ENDPOINTS).
+DATABASE_DENY_NETWORKS = env_networks("DATABASE_DENY_NETWORKS", WEBHOOK_DENY_NETWORKS)
+DATABASE_ALLOW_NETWORKS = env_networks("DATABASE_ALLOW_NETWORKS", [])
+DATABASE_ALLOW_ENDPOINTS = env_list("DATABASE_ALLOW_ENDPOINTS", [])
+# The database secrets engine's mount (the operator enables it; see README).
+VAULT_DATABASE_MOUNT = env_str("VAULT_DATABASE_MOUNT", "database")
+# How long a replaced install credential keeps working, so running pods can reconnect.
+DATABASE_REVOKE_GRACE_SECONDS = env_int("DATABASE_REVOKE_GRACE_SECONDS", 300)
 
 # --- Outbound deliveries leave the request: the task queue and its limits ---
 # Notifications (webhooks, e-mail) are sent by the worker (`manage.py db_worker`, started by

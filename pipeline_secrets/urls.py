@@ -25,6 +25,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("notifications.api.urls")),
     path("", include("clusters.api.urls")),
     path("", include("clusters.agent.urls")),
+    path("", include("databases.api.urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi"), name="api-docs"),
 ]
@@ -37,6 +38,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("orgs/<id:org_id>/secrets/", include("secrets_app.urls")),
     path("orgs/<id:org_id>/clusters/", include("clusters.urls")),
+    path("orgs/<id:org_id>/databases/", include("databases.urls")),
     path("", include("orgs.urls")),
     path("", include("audit.urls")),
     path("", include("notifications.urls")),

@@ -24,13 +24,45 @@ from tools.devstack.proc import wait_for, write_private
 DEFAULT_MAX_VERSIONS = 10
 APP_POLICY = "pipeline-secrets"
 APP_TOKEN_PERIOD = "768h"
+# The database secrets engine the product issues dynamic credentials from.
+DATABASE_MOUNT = "database"
+
+
+def database_policy(mount: str = DATABASE_MOUNT) -> str:
+    """The database engine part of the app's policy: the connections, roles and credentials
+    the product names (``o<orgId>-…``), and the leases of the credentials it issued."""
+    return f"""\
+path "{mount}/config/o*" {{
+  capabilities = ["create", "read", "update", "delete"]
+}}
+path "{mount}/roles/o*" {{
+  capabilities = ["create", "read", "update", "delete"]
+}}
+path "{mount}/creds/o*" {{
+  capabilities = ["read"]
+}}
+path "{mount}/rotate-root/o*" {{
+  capabilities = ["update"]
+}}
+path "sys/leases/renew" {{
+  capabilities = ["update"]
+}}
+path "sys/leases/revoke" {{
+  capabilities = ["update"]
+}}
+path "sys/leases/lookup" {{
+  capabilities = ["update"]
+}}
+"""
 
 
 def app_policy(mount: str) -> str:
     """The HCL policy of the application token: KV v2 data and metadata under ``orgs/`` of
-    ``mount``, and destroying old versions there; nothing else (no metadata writes, no
-    access outside ``orgs/``)."""
-    return f"""\
+    ``mount``, and destroying old versions there; the database engine's names of the product
+    (``database_policy``); nothing else (no metadata writes, no access outside ``orgs/``)."""
+    return (
+        database_policy()
+        + f"""\
 path "{mount}/data/orgs/*" {{
   capabilities = ["create", "read", "update", "delete", "list"]
 }}
@@ -47,6 +79,7 @@ path "{mount}/metadata/orgs/" {{
   capabilities = ["list"]
 }}
 """
+    )
 
 
 class OpenBao(OpenBaoProcess):
@@ -74,6 +107,7 @@ class OpenBao(OpenBaoProcess):
         always holds a valid token."""
         client = self.root_client()
         self._ensure_kv2(client, mount)
+        self._ensure_database(client)
         self.wait_kv_ready(mount, timeout)
         client.secrets.kv.v2.configure(max_versions=max_versions, mount_point=mount)
         client.sys.create_or_update_policy(name=APP_POLICY, policy=app_policy(mount))
@@ -108,6 +142,14 @@ class OpenBao(OpenBaoProcess):
                 f"{mount}/ is already mounted as {existing.get('type')} (version {version}), "
                 "not KV v2"
             )
+
+    @staticmethod
+    def _ensure_database(client: hvac.Client) -> None:
+        """Enable the database secrets engine at ``DATABASE_MOUNT`` unless it is there."""
+        mounts: dict[str, Any] = client.sys.list_mounted_secrets_engines()
+        mounts = mounts.get("data", mounts)
+        if f"{DATABASE_MOUNT}/" not in mounts:
+            client.sys.enable_secrets_engine(backend_type="database", path=DATABASE_MOUNT)
 
     def wait_kv_ready(self, mount: str = "secret", timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until the KV v2 engine at ``mount`` serves requests: right after it is
