@@ -27,6 +27,10 @@ need chromium       test -x /usr/bin/chromium
 need slapd          test -x /usr/sbin/slapd
 need ldap-utils     command -v ldapmodify
 need haproxy        command -v haproxy
+# The throwaway MariaDB target server of the dynamic database credential tests.
+have_mariadbd() { command -v mariadbd || test -x /usr/sbin/mariadbd; }
+need mariadb-server have_mariadbd
+need mariadb-client command -v mariadb
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "test dependencies: all present"

@@ -17,6 +17,7 @@ import pytest
 
 from tools.devstack.base import DEFAULT_TIMEOUT, StackError, local_session
 from tools.devstack.chaos import Load, Tenant, bootstrap, lost_writes, under_load
+from tools.devstack.dbtargets import DatabaseTarget, mariadb_target, postgres_target
 from tools.devstack.kube.controlplane import ControlPlane
 from tools.devstack.kube.errors import ControlPlaneError, KubeAPIError
 from tools.devstack.openbao import APP_POLICY, OpenBao
@@ -35,6 +36,7 @@ __all__ = [
     "PEOPLE",
     "ControlPlane",
     "ControlPlaneError",
+    "DatabaseTarget",
     "Dex",
     "KubeAPIError",
     "Load",
@@ -54,6 +56,8 @@ __all__ = [
     "openbao_server",
     "slapd",
     "tail",
+    "target_mariadb",
+    "target_postgres",
     "terminate",
     "under_load",
     "wait_for",
@@ -99,3 +103,20 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
     server = Slapd(tmp_path_factory.mktemp("slapd"))
     with running(server.start, server.stop):
         yield server
+
+
+@pytest.fixture(scope="session")
+def target_postgres() -> Iterator[DatabaseTarget]:
+    """A PostgreSQL server to manage with OpenBao's database engine (not the product's own
+    database): database ``app``, superuser ``root_admin`` with a password; every role but
+    the setup's ``postgres`` must log in with its password."""
+    with postgres_target() as target:
+        yield target
+
+
+@pytest.fixture(scope="session")
+def target_mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseTarget]:
+    """A MariaDB server to manage with OpenBao's database engine: database ``app``,
+    ``root_admin``@'%' with all privileges (grant option included) and a password."""
+    with mariadb_target(tmp_path_factory.mktemp("mariadb")) as target:
+        yield target
