@@ -30,6 +30,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import GroupMapping
 from clusters.models import Cluster
+from databases.models import DatabaseConnection, DatabaseLease, DatabaseRole
 from notifications.models import NotificationTarget
 from orgs import policy
 from orgs import services as org_services
@@ -232,8 +233,25 @@ def world(personas: Personas, vault: Any) -> World:
     target = NotificationTarget.objects.create(
         organization=org, name="t", kind=NotificationTarget.Kind.EMAIL, emails=["a@example.com"]
     )
+    connection = DatabaseConnection.objects.create(
+        organization=org, name="db", engine="postgresql", host="db.invalid", port=5432,
+        database="app", username="root",
+    )  # fmt: skip
+    role = DatabaseRole.objects.create(
+        organization=org, connection=connection, name="ro", preset="read-only",
+        default_ttl=60, max_ttl=120,
+    )  # fmt: skip
+    now = timezone.now()
+    lease = DatabaseLease.objects.create(
+        organization=org, role=role, vault_lease_id=f"database/creds/{role.vault_name}/x",
+        username="v-x", issued_by="alice", expires_at=now + timedelta(hours=1),
+        max_expires_at=now + timedelta(hours=1),
+    )  # fmt: skip
     ids = {
         "org_id": str(org.pk),
+        "connection_id": str(connection.pk),
+        "role_id": str(role.pk),
+        "lease_id": lease.public_id,
         "token_id": str(org_services.token_create(user=admin, name="to-revoke")[0].pk),
         "cluster_id": str(cluster.pk),
         "user_id": str(personas.viewer.pk),
