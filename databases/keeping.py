@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from databases import credentials, installs
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 # Replace credentials when this share of the role's max TTL is left (at least REPLACE_MIN).
 REPLACE_SHARE = 0.2
 REPLACE_MIN = timedelta(seconds=120)
-FAILURES = (AppError, vault_db.EngineRefusedError, Exception)
+FAILURES = (AppError, vault_db.EngineRefusedError, ValidationError)
 
 
 @dataclass
@@ -71,8 +72,14 @@ def run(now: datetime) -> dict[str, int]:
             item = lease.install
             assert item is not None
             attempt(state, lease, "replaced", lambda item=item: installs.replace(item, now))
-        elif renew_at(lease) <= now:
-            attempt(state, lease, "renewed", lambda lease=lease: installs.renew(lease, now))
+        elif renew_at(lease) <= now and not attempt(
+            state, lease, "renewed", lambda lease=lease: installs.renew(lease, now)
+        ):
+            # A lease that cannot be renewed (revoked behind the product's back, its user
+            # dropped) is replaced at once rather than left to expire.
+            item = lease.install
+            assert item is not None
+            attempt(state, lease, "replaced", lambda item=item: installs.replace(item, now))
     return state.counts
 
 
@@ -80,7 +87,8 @@ def revoke(lease: DatabaseLease) -> None:
     credentials.revoke_now(lease, actor=installs.INSTALLER)
 
 
-def attempt(state: Round, lease: DatabaseLease, done: str, work: object) -> None:
+def attempt(state: Round, lease: DatabaseLease, done: str, work: object) -> bool:
+    """Run ``work``; a failure is counted, logged (its kind only) and notified."""
     assert callable(work)
     try:
         work()
@@ -95,5 +103,6 @@ def attempt(state: Round, lease: DatabaseLease, done: str, work: object) -> None
             subject=f"Installed credentials of {lease.role} could not be kept current",
             detail={"secretName": str(lease.role), "trigger": done},
         )
-        return
+        return False
     state.counts[done] += 1
+    return True

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from databases import keeping
 from databases.models import DatabaseInstall, DatabaseLease
+from notifications.models import NotificationDelivery, NotificationTarget
 from secrets_app.models import SecretIndex
 from tests.conftest import Personas
 from tests.test_clusters import clusters_url, decoded, new_namespace, read_secret, register
@@ -129,3 +130,28 @@ def test_an_install_outside_the_namespace_rule_issues_nothing(
     assert got.status_code == 403, got.content
     assert not DatabaseLease.objects.exists()
     assert not SecretIndex.objects.filter(name__startswith="db-").exists()
+
+
+def test_a_lease_revoked_behind_the_products_back_is_replaced_and_notified(
+    personas: Personas,
+    clients: dict[str, APIClient],
+    target: DatabaseTarget,
+    kube_control_plane: Any,
+    vault: Any,
+) -> None:
+    cp = kube_control_plane
+    NotificationTarget.objects.create(
+        organization=personas.org, name="ops", kind="email", emails=["ops@example.com"]
+    )
+    _, install, namespace = installed_role(personas, clients, target, cp)
+    first = decoded(read_secret(cp, namespace, "creds"))
+    lease = DatabaseLease.objects.get(install_id=install["id"])
+    vault.root.sys.revoke_lease(lease_id=lease.vault_lease_id)
+    assert not logs_in(target, first)
+    counts = keeping.run(lease.expires_at - timedelta(seconds=100))
+    assert counts["failed"] == 1 and counts["replaced"] == 1
+    run_worker()
+    second = decoded(read_secret(cp, namespace, "creds"))
+    assert second["username"] != first["username"] and logs_in(target, second)
+    delivery = NotificationDelivery.objects.get(event="database.credentials_failed")
+    assert delivery.detail["trigger"] == "renewed"
