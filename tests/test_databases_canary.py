@@ -70,8 +70,9 @@ def test_the_root_password_and_issued_passwords_reach_no_log_answer_or_row(
     ]
     page = Client()
     page.force_login(personas.admin)
-    answers.append(page.get(f"/orgs/{org}/databases/"))
+    shown = page.get(f"/orgs/{org}/databases/")
     assert [a.status_code for a in answers[:2]] == [400, 400]
+    assert canary not in shown.content.decode() and password not in shown.content.decode()
     for answer in answers:
         text = answer.content.decode()
         assert canary not in text and password not in text, (answer.status_code, text[:300])

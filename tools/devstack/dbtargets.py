@@ -42,6 +42,10 @@ class Connection(Protocol):
 
     def close(self) -> None: ...
 
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, kind: Any, value: Any, trace: Any, /) -> Any: ...
+
 
 @dataclass(frozen=True)
 class DatabaseTarget:
