@@ -17,7 +17,16 @@ from tests.test_dashboard import signed_in
 
 pytestmark = pytest.mark.django_db
 
-ALL_TABS = ["Secrets", "Members", "Clusters", "Invitations", "Sign-in", "Activity", "Notifications"]
+ALL_TABS = [
+    "Secrets",
+    "Members",
+    "Clusters",
+    "Databases",
+    "Invitations",
+    "Sign-in",
+    "Activity",
+    "Notifications",
+]
 
 
 def tabs(html: str) -> list[str]:
@@ -30,7 +39,7 @@ def test_each_role_sees_the_tabs_the_policy_allows_in_the_apps_order(personas: P
     assert tabs(signed_in(personas, "admin").get(members).content.decode()) == ALL_TABS
     for persona in ("member", "viewer"):
         html = signed_in(personas, persona).get(members).content.decode()
-        assert tabs(html) == ["Secrets", "Members", "Clusters"]
+        assert tabs(html) == ["Secrets", "Members", "Clusters", "Databases"]
 
 
 def test_the_account_menu_comes_from_the_apps_that_own_its_pages(personas: Personas) -> None:
@@ -60,10 +69,12 @@ def test_the_upper_apps_registered_their_activity_kinds_and_event_kinds() -> Non
         "Invitations",
         "Clusters",
         "Notifications",
+        "Databases",
     ]
     assert list(event_kinds()) == [
         "secret.expiring",
         "secret.rotated",
         "secret.rotation_failed",
         "installation.sync_failed",
+        "database.credentials_failed",
     ]
