@@ -81,6 +81,9 @@ class Bench:
             "LOG_LEVEL": "WARNING",
             # Installs on agent clusters answer at once (no agent runs while rows set up).
             "AGENT_INSTALL_WAIT_SECONDS": "0",
+            # The database rows' target servers listen on loopback, which the database
+            # engine may reach only where the operator allows it.
+            "DATABASE_ALLOW_NETWORKS": "127.0.0.1/32",
         }
         self.env.pop("DATABASE_URL", None)
         os.environ.update({k: v for k, v in self.env.items() if k in SHARED_ENV})

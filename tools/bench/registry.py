@@ -21,6 +21,7 @@ ROW_MODULES = (
     "tools.bench.rows_agent",
     "tools.bench.rows_lifecycle",
     "tools.bench.rows_types",
+    "tools.bench.rows_databases",
 )
 
 REGISTRY: dict[str, RowFunction] = {}
