@@ -80,9 +80,10 @@ def clean_role(given: RoleInput, connection: DatabaseConnection) -> DatabaseRole
             if custom
             else []
         ),
+        # None: the engine's own revocation (it drops the user).
         "revocation_statements": lambda: (
             _statements(given.revocation_statements, "revocationStatements", creation=False)
-            if custom
+            if custom and given.revocation_statements
             else []
         ),
     }

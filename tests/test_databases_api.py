@@ -247,3 +247,40 @@ def test_rotating_the_root_credential_locks_out_its_old_password(
         root.connect().close()
     role = create_role(clients["admin"], org, got.json()["id"])
     assert can_select(target, issue(clients["member"], org, role["id"]), table) == [(1,)]
+
+
+CUSTOM = {
+    "postgresql": (
+        "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+        'GRANT SELECT ON {table} TO "{{name}}";',
+    ),
+    "mysql": (
+        "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';",
+        "GRANT SELECT ON app.{table} TO '{{name}}'@'%';",
+    ),
+}
+
+
+def test_a_custom_role_grants_what_its_statements_say(
+    personas: Personas, clients: dict[str, APIClient], target: DatabaseTarget, table: str
+) -> None:
+    org = personas.org.pk
+    statements = [line.replace("{table}", table) for line in CUSTOM[target.engine]]
+    member_try = clients["member"].post(
+        url(org, "database-connections/1/roles"), {"preset": "custom"}, format="json"
+    )
+    assert member_try.status_code in (403, 404)
+    missing = {"name": "bad", "preset": "custom", "creationStatements": ["SELECT 1;"]}
+    connection, _ = setup_role(clients, org, target)
+    refused = clients["admin"].post(
+        url(org, f"database-connections/{connection['id']}/roles"), missing, format="json"
+    )
+    assert_problem(refused, 400, field="creationStatements")
+    role = create_role(
+        clients["admin"], org, connection["id"], name="custom", preset="custom",
+        creationStatements=statements,
+    )  # fmt: skip
+    creds = issue(clients["member"], org, role["id"])
+    assert can_select(target, creds, table) == [(1,)]
+    with pytest.raises(DENIED):
+        insert(target, creds, table)

@@ -13,10 +13,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from databases import keeping
+from databases.installs import MANAGED_TAG
 from databases.models import DatabaseInstall, DatabaseLease
 from notifications.models import NotificationDelivery, NotificationTarget
 from secrets_app.models import SecretIndex
 from tests.conftest import Personas
+from tests.test_agent_protocol import agent_cluster, render
 from tests.test_clusters import clusters_url, decoded, new_namespace, read_secret, register
 from tests.test_databases_api import connect_body, create_role, url
 from tests.test_workload_restarts import create_workload, expected_mark, restart_mark
@@ -155,3 +157,39 @@ def test_a_lease_revoked_behind_the_products_back_is_replaced_and_notified(
     assert second["username"] != first["username"] and logs_in(target, second)
     delivery = NotificationDelivery.objects.get(event="database.credentials_failed")
     assert delivery.detail["trigger"] == "renewed"
+
+
+def test_an_agent_cluster_receives_installed_credentials_in_its_scope_only(
+    personas: Personas, clients: dict[str, APIClient], target: DatabaseTarget, settings: Any
+) -> None:
+    settings.AGENT_INSTALL_WAIT_SECONDS = 0.2
+    org = personas.org.pk
+    connection = clients["admin"].post(
+        url(org, "database-connections"), connect_body(target), format="json"
+    )
+    role = create_role(clients["admin"], org, connection.json()["id"])
+    scope = {"namespaces": ["team-*"], "tags": [MANAGED_TAG], "secrets": []}
+    edge, raw = agent_cluster(personas.org, "edge", scope)
+    body = {"clusterId": edge.pk, "namespace": "team-a", "name": "creds"}
+    got = clients["member"].post(
+        url(org, f"database-roles/{role['id']}/installs"), body, format="json"
+    )
+    assert got.status_code == 201, got.content
+    assert [r["status"] for r in got.json()["results"]] == ["pending"]
+    (item,) = render(raw, {"installations": "all"})["installations"]
+    assert item["state"] == "present" and item["name"] == "creds"
+    assert set(item["secret"]["data"]) == KEYS and logs_in(target, item["secret"]["data"])
+
+    # Outside the scope: nothing is delivered and the credentials do not outlive the refusal.
+    outside, _ = agent_cluster(
+        personas.org, "far", {"namespaces": ["other-*"], "tags": [MANAGED_TAG], "secrets": []}
+    )
+    body = {"clusterId": outside.pk, "namespace": "team-a", "name": "creds-far"}
+    got = clients["member"].post(
+        url(org, f"database-roles/{role['id']}/installs"), body, format="json"
+    )
+    assert [r["status"] for r in got.json()["results"]] == ["failed"]
+    refused = DatabaseInstall.objects.get(pk=got.json()["install"]["id"])
+    assert refused.status == "removed"
+    assert not DatabaseLease.objects.filter(install=refused, revoked_at__isnull=True).exists()
+    assert not SecretIndex.objects.filter(name="creds-far").exists()
