@@ -118,6 +118,16 @@ ACTIONS: dict[str, str] = {
     "database.leases": Role.MEMBER,
     "database.revoke": Role.MEMBER,
     "database.install": Role.MEMBER,
+    # Governance: protection and change requests, temporary access, break-glass, sharing.
+    "protection.manage": Role.ADMIN,
+    "change.list": Role.VIEWER,
+    "change.decide": Role.ADMIN,
+    "change.withdraw": Role.MEMBER,
+    "access.request": Role.VIEWER,
+    "access.decide": Role.ADMIN,
+    "breakglass.reveal": Role.VIEWER,
+    "breakglass.acknowledge": Role.ADMIN,
+    "secret.share": Role.MEMBER,
 }
 
 ACTION_HELP: dict[str, str] = {
@@ -151,6 +161,15 @@ ACTION_HELP: dict[str, str] = {
     "database.leases": "list the live credentials of a role (never a password)",
     "database.revoke": "revoke issued database credentials",
     "database.install": "install a role's credentials into a cluster namespace",
+    "protection.manage": "choose protected secrets, required approvals, break-glass",
+    "change.list": "see change requests and their diffs (values masked)",
+    "change.decide": "approve or reject another person's change request",
+    "change.withdraw": "withdraw one's own change request",
+    "access.request": "ask for a higher role for a while, with a reason",
+    "access.decide": "approve, shorten, reject or revoke temporary access",
+    "breakglass.reveal": "reveal values one's role would not read, with a justification",
+    "breakglass.acknowledge": "acknowledge a break-glass reveal",
+    "secret.share": "share a value once through a link that expires",
 }
 
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "secrets_app",
     "clusters",
     "databases",
+    "governance",
     # After migrate: the database cache table (pipeline_secrets/core/apps.py).
     "pipeline_secrets.core",
 ]

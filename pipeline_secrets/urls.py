@@ -26,6 +26,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("clusters.api.urls")),
     path("", include("clusters.agent.urls")),
     path("", include("databases.api.urls")),
+    path("", include("governance.api.urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi"), name="api-docs"),
 ]
@@ -39,6 +40,7 @@ urlpatterns = [
     path("orgs/<id:org_id>/secrets/", include("secrets_app.urls")),
     path("orgs/<id:org_id>/clusters/", include("clusters.urls")),
     path("orgs/<id:org_id>/databases/", include("databases.urls")),
+    path("", include("governance.urls")),
     path("", include("orgs.urls")),
     path("", include("audit.urls")),
     path("", include("notifications.urls")),

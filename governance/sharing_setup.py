@@ -1,0 +1,5 @@
+"""What the sharing part of governance registers with the apps below it."""
+
+
+def ready() -> None:
+    """Nothing yet."""
