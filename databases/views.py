@@ -216,6 +216,7 @@ class RoleDetailView(DatabaseView):
 
     policy_actions = {"GET": "database.list"}
     page = "databases/role.html"
+    partial = "databases/partials/_role.html"
 
     def get(self, request: HttpRequest, org_id: int, role_id: int) -> HttpResponse:
         return self.role_response(self.get_role(role_id))
@@ -229,7 +230,9 @@ class RoleDetailView(DatabaseView):
         context["installs"] = selectors.installs_of(role=role)
         if context["may_install"]:
             context.setdefault("install_form", InstallForm(organization=self.organization))
-        return render_page(self.request, self.page, context, status=status, private=private)
+        return render_page(
+            self.request, self.page, context, partial=self.partial, status=status, private=private
+        )
 
 
 class IssueView(RoleDetailView):
@@ -245,7 +248,8 @@ class IssueView(RoleDetailView):
         try:
             issued = credentials.issue(actor=self.membership, role=role)
         except ValidationError as exc:
-            return self.role_response(role, issue_error=first_error(exc), status=400)
+            status = 200 if is_htmx(request) else 400  # htmx swaps only 2xx answers
+            return self.role_response(role, issue_error=first_error(exc), status=status)
         response = self.role_response(
             role, issued=issued.lease, issued_password=issued.password, private=True
         )
