@@ -51,7 +51,8 @@ def merge_errors(form: ServiceErrorsForm, exc: ValidationError) -> None:
         field = form.field_for(key)
         if field is not None and field in form.errors:
             continue
-        form.add_service_errors(ValidationError({key: messages}))
+        worded = [m.replace("maxTtl", "the maximum TTL") for m in messages]
+        form.add_service_errors(ValidationError({key: worded}))
 
 
 def lines(text: str) -> list[str] | None:
@@ -207,6 +208,10 @@ class RoleForm(ServiceErrorsForm):
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean() or {}
         given = self.role_input()
+        if given.preset == DatabaseRole.Preset.CUSTOM:
+            for field in ("creation_statements", "revocation_statements"):
+                if getattr(given, field) is None:
+                    self.add_error(field, "The custom preset needs these: one statement a line.")
         if given.default_ttl is None or given.max_ttl is None:
             # Those fields already say what is wrong; the service compares the two.
             given.default_ttl = given.max_ttl = 1

@@ -205,12 +205,24 @@ def test_viewer_sees_no_forms_and_is_refused_every_change(personas: Personas, ma
     assert DatabaseLease.objects.get(pk=lease.pk).revoked_at is None
 
 
-def test_deleting_a_connection_with_roles_says_why(personas: Personas, made: Any) -> None:
-    connection = made[0]
+def test_deleting_a_connection_needs_its_roles_deleted_first(
+    personas: Personas, made: Any, target: DatabaseTarget
+) -> None:
+    connection, role, _ = made
+    username, password, _ = issue(signed_in(personas, "member"), personas, role)
+    assert logs_in(target, username, password)
     admin = signed_in(personas, "admin")
     response = admin.post(page(personas, f"{connection.pk}/delete/"))
     assert response.status_code == 409 and "still has roles" in response.content.decode()
     assert DatabaseConnection.objects.filter(pk=connection.pk).exists()
+    confirm = admin.get(page(personas, f"roles/{role.pk}/delete/")).content.decode()
+    assert "are revoked now" in confirm
+    gone = admin.post(page(personas, f"roles/{role.pk}/delete/"))
+    assert gone.status_code == 302 and gone["Location"] == page(personas, f"{connection.pk}/")
+    assert not logs_in(target, username, password)  # its credentials were revoked
+    deleted = admin.post(page(personas, f"{connection.pk}/delete/"))
+    assert deleted.status_code == 302 and deleted["Location"] == page(personas)
+    assert not DatabaseConnection.objects.exists()
 
 
 def test_install_form_shows_the_namespace_problem(personas: Personas, made: Any) -> None:
