@@ -141,6 +141,12 @@ def test_bad_input_shows_every_field_error_at_once_and_never_echoes_the_password
         assert f'id="id_{field}_error"><p class="error">' in body, field
     assert "A port is a number from 1 to 65535." in body
     assert bad["password"] not in body and not DatabaseConnection.objects.exists()
+    # With htmx only the errors come back (what was typed stays in the browser's form).
+    htmx = admin.post(page(personas, "new/"), bad, headers={"HX-Request": "true"})
+    partial = htmx.content.decode()
+    assert htmx.status_code == 200 and htmx["HX-Reswap"] == "none"
+    assert 'id="id_port_error" hx-swap-oob="true"><p class="error">' in partial
+    assert bad["password"] not in partial and "<form" not in partial
     # The engine's refusal (nothing listens there) is the host's error; nothing is kept.
     refused = {**connection_data(target), "port": "1"}
     response = admin.post(page(personas, "new/"), refused)
