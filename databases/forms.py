@@ -159,7 +159,8 @@ class RoleForm(ServiceErrorsForm):
     revocation_statements = forms.CharField(
         required=False,
         strip=False,
-        help_text="Custom preset only: one SQL statement per line, run when a lease ends.",
+        help_text="Custom preset only, optional: one SQL statement per line, run when a "
+        "lease ends (empty: the engine drops the user).",
         widget=forms.Textarea(attrs={**INPUT_ATTRS, "rows": 3, "class": "mono"}),
     )
     field_aliases = {
@@ -175,16 +176,18 @@ class RoleForm(ServiceErrorsForm):
         if connection.engine == DatabaseConnection.Engine.MYSQL:
             del self.fields["schema"]  # MySQL roles grant on the connection's database
 
-    def ttl(self, field: str) -> Any:
+    def ttl(self, field: str) -> int:
+        """Seconds from digits or a duration, within what the service allows (checked here
+        too: the service compares the two TTLs only when both are in range)."""
         text = (self.cleaned_data.get(field) or "").strip()
-        if text.isdigit():
-            return int(text)
         try:
-            seconds = parse_duration(text).total_seconds()
+            seconds = int(text) if text.isdigit() else parse_duration(text).total_seconds()
         except ValueError:
             raise forms.ValidationError(TTL_HELP) from None
         if seconds != int(seconds):
             raise forms.ValidationError("Whole seconds only.")
+        if not 1 <= seconds <= roles.MAX_TTL:
+            raise forms.ValidationError(f"From 1 second to {roles.MAX_TTL // 86400} days.")
         return int(seconds)
 
     def clean_default_ttl(self) -> Any:
@@ -208,13 +211,15 @@ class RoleForm(ServiceErrorsForm):
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean() or {}
         given = self.role_input()
-        if given.preset == DatabaseRole.Preset.CUSTOM:
-            for field in ("creation_statements", "revocation_statements"):
-                if getattr(given, field) is None:
-                    self.add_error(field, "The custom preset needs these: one statement a line.")
-        if given.default_ttl is None or given.max_ttl is None:
-            # Those fields already say what is wrong; the service compares the two.
-            given.default_ttl = given.max_ttl = 1
+        if given.preset == DatabaseRole.Preset.CUSTOM and given.creation_statements is None:
+            self.add_error(
+                "creation_statements", "The custom preset needs these: one statement a line."
+            )
+        # A TTL the form refused already says what is wrong; the service compares the two.
+        if given.default_ttl is None:
+            given.default_ttl = 1
+        if given.max_ttl is None:
+            given.max_ttl = roles.MAX_TTL
         try:
             roles.clean_role(given, self.connection)
         except ValidationError as exc:

@@ -157,15 +157,21 @@ def test_bad_input_shows_every_field_error_at_once_and_never_echoes_the_password
         "role-name": "no good",
         "role-preset": "custom",
         "role-default_ttl": "soon",
-        "role-max_ttl": "48h",
+        "role-max_ttl": "1000h",
         "role-creation_statements": "GRANT SELECT ON ALL TABLES IN SCHEMA public TO x;",
     }
     response = admin.post(page(personas, f"{connection.pk}/roles/"), bad_role)
     body = response.content.decode()
     assert response.status_code == 400
-    for field in ("name", "default_ttl", "creation_statements", "revocation_statements"):
+    for field in ("name", "default_ttl", "max_ttl", "creation_statements"):
         assert f'id="id_role-{field}_error"><p class="error">' in body, field
-    assert "{{name}}" in body and not DatabaseRole.objects.exists()
+    assert "{{name}}" in body and "From 1 second to 30 days." in body
+    longer = {"role-name": "r", "role-preset": "owner", "role-default_ttl": "2h"}
+    response = admin.post(
+        page(personas, f"{connection.pk}/roles/"), {**longer, "role-max_ttl": "1h"}
+    )
+    assert "Must not exceed the maximum TTL." in response.content.decode()
+    assert not DatabaseRole.objects.exists()
 
 
 @pytest.fixture
