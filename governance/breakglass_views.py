@@ -94,6 +94,7 @@ class BreakGlassListView(OrgView):
 
 class BreakGlassAcknowledgeView(OrgView):
     policy_actions = {"POST": "breakglass.acknowledge"}
+    http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
 
     def post(self, request: HttpRequest, org_id: int, breakglass_id: int) -> HttpResponse:
         event = breakglass.acknowledge(membership=self.membership, event_id=breakglass_id)

@@ -89,7 +89,7 @@ class RevealView(OrgScopedAPIView):
         data: dict[str, Any] = secret_item_data(revealed.row, revealed.values)
         data["version"] = revealed.version
         data["breakGlass"] = BreakGlassSerializer(revealed.event).data
-        return Response(data, headers={"Cache-Control": "no-store"})
+        return Response(data)
 
 
 OPEN = OpenApiParameter(
