@@ -98,7 +98,8 @@ def check(membership: Membership, row: SecretIndex, justification: Any) -> str:
         raise ConflictError(
             f"Your role reads the values of {row.name}: use the normal read "
             f"(GET /api/v1/orgs/{row.organization_id}/secrets/{row.secret_id} or the "
-            "Reveal buttons of its page); break-glass is for values your role would not read."
+            "Reveal buttons of its page, with a token not limited below your role); "
+            "break-glass is for values your role would not read."
         )
     if not allowed(membership.organization):
         raise PermissionDenied(

@@ -34,7 +34,7 @@ def notices(organization: Organization) -> list[Notice]:
     text = "1 break-glass reveal waits" if count == 1 else f"{count} break-glass reveals wait"
     return [
         Notice(
-            text=f"{text} for an admin to acknowledge it.",
+            text=f"{text} for an admin's acknowledgement.",
             url=reverse("governance:breakglass-list", args=[organization.pk]),
             link="Review break-glass reveals",
         )
