@@ -64,6 +64,7 @@ def test_the_upper_apps_registered_their_activity_kinds_and_event_kinds() -> Non
         "Everything",
         "Secrets",
         "Values read",
+        "Break-glass",
         "Members",
         "Sign-ins",
         "Invitations",
@@ -77,4 +78,5 @@ def test_the_upper_apps_registered_their_activity_kinds_and_event_kinds() -> Non
         "secret.rotation_failed",
         "installation.sync_failed",
         "database.credentials_failed",
+        "secret.break_glass",
     ]
