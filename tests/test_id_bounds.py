@@ -133,6 +133,7 @@ def fillers(
         "connection_id": "1",
         "role_id": "1",
         "lease_id": "no-such-lease",
+        "breakglass_id": "1",
         "secret_id": response.json()["id"],
         "tag": "team:core",
         "name": "db-password",
