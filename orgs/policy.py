@@ -258,7 +258,31 @@ def allows(standing: Standing, action: str, obj: Any = None) -> bool:
         return (
             action in AGENT_ACTIONS and Role.allows(Role.MEMBER, needed) and standing.receives(obj)
         )
-    return Role.allows(standing.role, needed)
+    return Role.allows(standing.role, needed) or granted(standing, action, obj, needed)
+
+
+# --------------------------------------------------------------------------- temporary grants
+# A grant source says whether a live temporary grant lifts a membership to the role needed
+# for an action on an object (``governance`` registers one; it reads the grant's expiry at
+# use, so a grant ends by itself). Asked only when the membership's own role falls short,
+# never for an agent or the product itself, and never above the role an API token caps the
+# membership to (``Membership.token_cap``, set by ``orgs.scoping.cap_to_token``).
+GrantSource = Callable[[Membership, str, Any, str], bool]
+
+_GRANT_SOURCES: list[GrantSource] = []
+
+
+def register_grant_source(source: GrantSource) -> None:
+    """Ask ``source(membership, action, obj, needed_role)`` when a role falls short."""
+    if source not in _GRANT_SOURCES:
+        _GRANT_SOURCES.append(source)
+
+
+def granted(membership: Membership, action: str, obj: Any, needed: str) -> bool:
+    """Whether a temporary grant lifts ``membership`` to ``needed`` for ``action`` on ``obj``."""
+    if membership.token_cap and not Role.allows(membership.token_cap, needed):
+        return False
+    return any(source(membership, action, obj, needed) for source in _GRANT_SOURCES)
 
 
 def require(standing: Standing, action: str, obj: Any = None) -> None:

@@ -40,9 +40,11 @@ def within_token_limits(membership: Membership, token: ApiToken | None) -> bool:
 
 
 def cap_to_token(membership: Membership, token: ApiToken | None) -> Membership:
-    """The membership with its role lowered to the token's maximum (in memory, never saved)."""
+    """The membership with its role lowered to the token's maximum (in memory, never saved).
+    The cap stays on it (``token_cap``) so that a temporary grant cannot lift it further."""
     if token is not None:
         membership.role = Role.capped(membership.role, token.max_role)
+        membership.token_cap = token.max_role
     return membership
 
 
