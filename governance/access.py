@@ -103,15 +103,26 @@ def grant_state(grant: AccessGrant, now: datetime | None = None) -> str:
 
 def covers(grant_secret: str, grant_tag: str, obj: Any, organization_id: int) -> bool:
     """Whether a grant on ``grant_secret`` / ``grant_tag`` (neither: the whole org) covers
-    ``obj``: a secret grant its secret (``obj.secret_id``), a tag grant the objects carrying
-    the tag (``obj.tags``), an org grant anything of the org."""
+    ``obj``: a secret grant its secret (``obj.secret_id``, also the secret a route names), a
+    tag grant the objects carrying the tag (``obj.tags``), an org grant anything of the org
+    (and ``None``: the action in general)."""
     if getattr(obj, "organization_id", organization_id) != organization_id:
         return False
     if grant_secret:
         return getattr(obj, "secret_id", None) == grant_secret
     if grant_tag:
-        return grant_tag in (getattr(obj, "tags", None) or [])
+        return grant_tag in tags_of(obj)
     return True
+
+
+def tags_of(obj: Any) -> list[str]:
+    """The tags of ``obj``; of the secret a route names, read from the index."""
+    if isinstance(obj, policy.RouteTarget):
+        found = SecretIndex.objects.filter(
+            organization_id=obj.organization_id, secret_id=obj.secret_id
+        ).values_list("tags", flat=True)
+        return list(found.first() or [])
+    return list(getattr(obj, "tags", None) or [])
 
 
 def grant_lifts(membership: Membership, action: str, obj: Any, needed: str) -> bool:

@@ -285,6 +285,27 @@ def granted(membership: Membership, action: str, obj: Any, needed: str) -> bool:
     return any(source(membership, action, obj, needed) for source in _GRANT_SOURCES)
 
 
+@dataclass(frozen=True)
+class RouteTarget:
+    """The secret a route's path names, asked at the route's gate before the view fetches
+    it: a grant on that secret (or a tag it carries) opens the gate, and the service then
+    asks about the secret itself, with its object rules."""
+
+    organization_id: int
+    secret_id: str
+
+
+def allows_route(membership: Membership, action: str, path: dict[str, Any]) -> bool:
+    """A route's gate: ``action`` in general, or by a grant on the secret ``path`` names."""
+    if allows(membership, action):
+        return True
+    secret_id = path.get("secret_id")
+    if not isinstance(secret_id, str) or not secret_id:
+        return False
+    target = RouteTarget(membership.organization_id, secret_id)
+    return granted(membership, action, target, needed_role(action))
+
+
 def require(standing: Standing, action: str, obj: Any = None) -> None:
     """PermissionDenied, naming the role needed, unless ``standing`` may perform ``action``."""
     if allows(standing, action, obj):

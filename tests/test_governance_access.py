@@ -200,8 +200,12 @@ def test_a_tag_grant_covers_the_secrets_with_that_tag_only(
     assert granted(clients, personas, tag="env:stage")["scope"] == "tag"
     assert read_values(clients["viewer"], org, secrets["db-pass"]).status_code == 200
     assert read_values(clients["viewer"], org, secrets["api-pass"]).status_code == 403
-    # Not the org's values in bulk, nor writes: a tag grant covers the tagged secrets.
+    # Not the org's values in bulk: a tag grant covers the tagged secrets.
     assert_problem(clients["viewer"].get(secrets_url(org) + "?values=true"), 403)
+    page = signed_in(personas, "viewer")
+    shown = page.post(f"/orgs/{org}/secrets/{secrets['db-pass']}/values/password/")
+    assert shown.status_code == 200 and "db-pass-pw" in shown.content.decode()
+    assert page.post(f"/orgs/{org}/secrets/{secrets['api-pass']}/values/").status_code == 403
 
 
 def test_bad_requests_name_the_field_and_change_nothing(
@@ -312,3 +316,26 @@ def test_the_access_page_asks_and_admins_decide_with_a_shorter_duration(
     assert admin.post(f"{page}grants/{grant.pk}/revoke/").status_code == 302
     assert AccessGrant.objects.get().revoked_by == "alice"
     assert viewer.post(f"{page}grants/{grant.pk}/revoke/").status_code == 403
+
+
+def test_a_secret_grant_opens_the_routes_naming_that_secret_on_pages_and_the_api(
+    personas: Personas, clients: dict[str, APIClient], secrets: dict[str, str], clock: Clock
+) -> None:
+    org, viewer = personas.org.pk, clients["viewer"]
+    granted(clients, personas, secretId=secrets["db-pass"])
+    page = signed_in(personas, "viewer")
+    shown = page.post(f"/orgs/{org}/secrets/{secrets['db-pass']}/values/password/")
+    assert shown.status_code == 200 and "db-pass-pw" in shown.content.decode()
+    refused = page.post(f"/orgs/{org}/secrets/{secrets['api-pass']}/values/password/")
+    assert refused.status_code == 403 and "api-pass-pw" not in refused.content.decode()
+
+    body = {"values": {"username": "app", "password": "new-pw"}, "tags": ["env:stage"]}
+    url = f"{secrets_url(org)}/{{}}?validate=false"
+    assert viewer.put(url.format(secrets["db-pass"]), body, format="json").status_code == 200
+    assert_problem(viewer.put(url.format(secrets["api-pass"]), body, format="json"), 403)
+    assert read_values(viewer, org, secrets["db-pass"]).json()["values"]["password"] == "new-pw"
+    clock.now += timedelta(hours=2)
+    assert (
+        page.post(f"/orgs/{org}/secrets/{secrets['db-pass']}/values/password/").status_code == 403
+    )
+    assert_problem(viewer.put(url.format(secrets["db-pass"]), body, format="json"), 403)
