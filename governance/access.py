@@ -3,8 +3,8 @@ secrets with a tag, or on the whole organization, for a while and with a reason;
 admin approves it (perhaps for less time) or rejects it; an admin may revoke a grant early.
 
 Invariants:
-- a grant ends by itself: the policy asks ``grant_lifts`` at use, which reads only grants
-  live at ``clock()`` (no job has to run for a grant to end);
+- a grant ends by itself: the policy asks ``access_policy.grant_lifts`` at use, which
+  compares each grant's start and expiry with ``clock()`` then (no job ends a grant);
 - a grant is asked only when a membership's own role falls short, never lifts an agent or
   the product itself, and never goes above the role an API token is limited to
   (``orgs.policy.granted``);
@@ -96,49 +96,6 @@ def grant_state(grant: AccessGrant, now: datetime | None = None) -> str:
     if grant.expires_at <= now:
         return "expired"
     return "live" if grant.starts_at <= now else "scheduled"
-
-
-# --------------------------------------------------------------------------- the policy's hook
-
-
-def covers(grant_secret: str, grant_tag: str, obj: Any, organization_id: int) -> bool:
-    """Whether a grant on ``grant_secret`` / ``grant_tag`` (neither: the whole org) covers
-    ``obj``: a secret grant its secret (``obj.secret_id``, also the secret a route names), a
-    tag grant the objects carrying the tag (``obj.tags``), an org grant anything of the org
-    (and ``None``: the action in general)."""
-    if getattr(obj, "organization_id", organization_id) != organization_id:
-        return False
-    if grant_secret:
-        return getattr(obj, "secret_id", None) == grant_secret
-    if grant_tag:
-        return grant_tag in tags_of(obj)
-    return True
-
-
-def tags_of(obj: Any) -> list[str]:
-    """The tags of ``obj``; of the secret a route names, read from the index."""
-    if isinstance(obj, policy.RouteTarget):
-        found = SecretIndex.objects.filter(
-            organization_id=obj.organization_id, secret_id=obj.secret_id
-        ).values_list("tags", flat=True)
-        return list(found.first() or [])
-    return list(getattr(obj, "tags", None) or [])
-
-
-def grant_lifts(membership: Membership, action: str, obj: Any, needed: str) -> bool:
-    """The policy's grant source: whether a grant live at ``clock()`` gives ``membership``
-    the role ``needed`` for ``obj`` (one query, only when the role falls short)."""
-    strong_enough = [role for role in Role.values if Role.allows(role, needed)]
-    grants = (
-        AccessGrant.objects.filter(
-            organization_id=membership.organization_id,
-            user_id=membership.user_id,
-            role__in=strong_enough,
-        )
-        .live(clock())
-        .values_list("secret_id", "tag")
-    )
-    return any(covers(s, t, obj, membership.organization_id) for s, t in grants)
 
 
 # --------------------------------------------------------------------------- selectors

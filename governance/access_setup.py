@@ -5,11 +5,11 @@ the activity page's kind and the organization's Access tab."""
 
 def ready() -> None:
     from audit import activity
-    from governance import access
+    from governance import access, access_policy
     from notifications.events import register_event
     from orgs import navigation, policy
 
-    policy.register_grant_source(access.grant_lifts)
+    policy.register_grant_source(access_policy.grant_lifts)
     for name, help_text in access.EVENTS.items():
         register_event(name, help_text)
     activity.register_kind("access.", "Temporary access", weight=80)

@@ -339,3 +339,18 @@ def test_a_secret_grant_opens_the_routes_naming_that_secret_on_pages_and_the_api
         page.post(f"/orgs/{org}/secrets/{secrets['db-pass']}/values/password/").status_code == 403
     )
     assert_problem(viewer.put(url.format(secrets["db-pass"]), body, format="json"), 403)
+
+
+def test_a_page_reads_the_grants_once_however_often_the_policy_asks(
+    personas: Personas, clients: dict[str, APIClient], secrets: dict[str, str], clock: Clock
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    granted(clients, personas, secretId=secrets["db-pass"])
+    page = signed_in(personas, "viewer")
+    with CaptureQueriesContext(connection) as seen:
+        html = page.get(f"/orgs/{personas.org.pk}/secrets/{secrets['db-pass']}/").content.decode()
+    # The tabs, the header and the value rows each ask the policy; one query answers them.
+    assert 'href="/orgs/' in html and "Invitations" not in html
+    assert sum("governance_accessgrant" in q["sql"] for q in seen.captured_queries) == 1
