@@ -159,6 +159,10 @@ def test_revoking_ends_access_at_once(
     assert_problem(clients["admin"].delete(f"{grants_url(org)}/{grant['id']}"), 409)
     revoked = AuditEvent.objects.get(action="access.revoked")
     assert (revoked.actor, revoked.target_name) == ("alice", "vera")
+    activity = signed_in(personas, "admin").get(f"/orgs/{org}/activity/?kind=access.")
+    html = activity.content.decode()
+    assert activity.status_code == 200
+    assert all(a in html for a in ("access.requested", "access.granted", "access.revoked"))
     assert clients["admin"].get(grants_url(org)).json()[0]["state"] == "revoked"
 
 
