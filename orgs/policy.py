@@ -11,7 +11,9 @@ weakest organization role allowed. Apps above this one add object rules in their
 action's role (the values of a ``kubernetes`` secret need ``admin``; a namespace outside a
 cluster's rule needs ``admin``), never less. API tokens are held to their limits before
 the policy is asked: ``orgs.scoping`` resolves the membership with its role capped to the
-token's, and an org outside the token's limit is not found.
+token's, and an org outside the token's limit is not found. A membership whose role falls
+short may be lifted by a live temporary grant (``register_grant_source``), never above its
+token's limit.
 
 The worker and the periodic command act as ``SYSTEM``: they re-sync copies that an allowed
 caller installed, connect to clusters with their credentials and deliver notifications;

@@ -195,6 +195,11 @@ def test_a_token_limited_to_viewer_gets_no_lift(
     capped = CheckedAPIClient()
     capped.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert_problem(read_values(capped, org, secrets["api-pass"]), 403)
+    # An org grant lifts every route of the org: the viewer creates a secret, the token not.
+    body = {"name": "new-pass", "type": "password", "values": {"username": "u", "password": "p"}}
+    assert_problem(capped.post(secrets_url(org) + "?validate=false", body, format="json"), 403)
+    created = clients["viewer"].post(secrets_url(org) + "?validate=false", body, format="json")
+    assert created.status_code == 201
 
 
 def test_a_tag_grant_covers_the_secrets_with_that_tag_only(
