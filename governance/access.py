@@ -107,6 +107,10 @@ def may_decide(membership: Membership) -> bool:
 
 def request_list(*, membership: Membership, status: str | None = None) -> QuerySet[AccessRequest]:
     """The org's requests for whoever decides them; one's own for anyone else."""
+    if status and status not in AccessRequest.Status.values:
+        raise ValidationError(
+            {"status": f"Choose one of {', '.join(AccessRequest.Status.values)}."}
+        )
     found = AccessRequest.objects.for_org(membership.organization).select_related("user")
     if not may_decide(membership):
         found = found.filter(user_id=membership.user_id)
@@ -276,6 +280,10 @@ def access_request_approve(
         length = bounded_duration(duration, longest=max(requested, MIN_DURATION))
     with transaction.atomic():
         row = pending(access_request)
+        if not Membership.objects.filter(
+            user_id=row.user_id, organization=row.organization
+        ).exists():
+            raise ConflictError(f"{row.user.username} is no longer a member of the organization.")
         now = clock()
         row.status = AccessRequest.Status.APPROVED
         row.decided_at = now

@@ -145,6 +145,11 @@ def test_an_approval_may_shorten_never_lengthen_and_happens_once(
     ).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert_problem(approve(clients["admin"], org, asked["id"]), 409)
     assert AccessGrant.objects.count() == 1
+    # Someone who left the organization is granted nothing.
+    gone = ask(clients["member"], org, role="admin").json()
+    Membership.objects.filter(user=personas.member).delete()
+    assert_problem(approve(clients["admin"], org, gone["id"]), 409)
+    assert AccessGrant.objects.count() == 1
 
 
 def test_revoking_ends_access_at_once(
@@ -252,6 +257,7 @@ def test_admins_see_every_request_others_their_own(
     assert sorted(names(clients["admin"])) == ["mike", "vera"]
     assert names(clients["viewer"]) == ["vera"]
     assert names(clients["admin"], "?status=approved") == []
+    assert_problem(clients["admin"].get(requests_url(org) + "?status=maybe"), 400, field="status")
     assert names(clients["admin"], "?status=pending") != []
     grant = granted(clients, personas, secretId=secrets["db-pass"])
     assert [g["id"] for g in clients["member"].get(grants_url(org)).json()] == []

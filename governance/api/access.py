@@ -103,7 +103,7 @@ class AccessRequestListView(OrgScopedAPIView):
             ORG_ID,
             OpenApiParameter("status", str, enum=AccessRequest.Status.values),
         ],
-        responses={200: AccessRequestSerializer(many=True), **errors(403, 404)},
+        responses={200: AccessRequestSerializer(many=True), **errors(400, 403, 404)},
         description="Admins see every request of the org; anyone else their own.",
     )
     def get(self, request: Request, org_id: int) -> Response:
