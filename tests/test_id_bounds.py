@@ -134,6 +134,8 @@ def fillers(
         "role_id": "1",
         "lease_id": "no-such-lease",
         "breakglass_id": "1",
+        "access_request_id": "1",
+        "access_grant_id": "1",
         "secret_id": response.json()["id"],
         "tag": "team:core",
         "name": "db-password",
