@@ -80,9 +80,9 @@ def test_the_upper_apps_registered_their_activity_kinds_and_event_kinds() -> Non
         "secret.rotation_failed",
         "installation.sync_failed",
         "database.credentials_failed",
-        "secret.break_glass",
         "access.requested",
         "access.granted",
         "access.rejected",
         "access.revoked",
+        "secret.break_glass",
     ]

@@ -77,9 +77,9 @@ class RevealView(OrgScopedAPIView):
         ),
     )
     def post(self, request: Request, org_id: int, secret_id: str) -> Response:
+        row = selectors.secret_row(organization=self.organization, secret_id=secret_id)
         body = RevealRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        row = selectors.secret_row(organization=self.organization, secret_id=secret_id)
         revealed = breakglass.reveal(
             membership=self.membership,
             row=row,
