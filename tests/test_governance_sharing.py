@@ -314,4 +314,5 @@ def test_the_secret_page_panel_shows_a_new_link_once(
     viewer = Client()
     viewer.force_login(personas.viewer)
     assert viewer.post(panel, {"ttl": "1h"}).status_code == 403
-    assert panel.encode() not in viewer.get(f"/orgs/{personas.org.pk}/secrets/{row.secret_id}/").content
+    detail = viewer.get(f"/orgs/{personas.org.pk}/secrets/{row.secret_id}/")
+    assert panel.encode() not in detail.content

@@ -31,6 +31,7 @@ from rest_framework.test import APIClient
 from accounts.models import GroupMapping
 from clusters.models import Cluster
 from databases.models import DatabaseConnection, DatabaseLease, DatabaseRole
+from governance.models import ShareLink
 from notifications.models import NotificationTarget
 from orgs import policy
 from orgs import services as org_services
@@ -247,7 +248,13 @@ def world(personas: Personas, vault: Any) -> World:
         username="v-x", issued_by="alice", expires_at=now + timedelta(hours=1),
         max_expires_at=now + timedelta(hours=1),
     )  # fmt: skip
+    link = ShareLink.objects.create(
+        organization=org, secret_id=kinds["ordinary"], secret_name="db-pass",
+        wrap_accessor="not-an-accessor", created_by=admin.username,
+        expires_at=now + timedelta(hours=1),
+    )  # fmt: skip
     ids = {
+        "link_id": link.public_id,
         "org_id": str(org.pk),
         "connection_id": str(connection.pk),
         "role_id": str(role.pk),
