@@ -64,6 +64,7 @@ def test_the_upper_apps_registered_their_activity_kinds_and_event_kinds() -> Non
         "Everything",
         "Secrets",
         "Values read",
+        "Share links",
         "Members",
         "Sign-ins",
         "Invitations",
