@@ -115,12 +115,27 @@ def share_create(
     ``secret.share`` besides the audited read of the values."""
     require_may_share(actor, row)
     chosen = sorted(set(fields or []))
-    found = values.read_values(
-        standing=actor, row=row, purpose="share", audit_read=True, fields=chosen
-    )
-    unknown = [name for name in chosen if name not in found]
-    if unknown:
-        raise ValidationError({"fields": f"{row.name} has no field {', '.join(unknown)}."})
+    # One transaction: a refused field list or a failed wrap takes back the read's audit
+    # row, as nothing was shown.
+    with transaction.atomic():
+        found = values.read_values(
+            standing=actor, row=row, purpose="share", audit_read=True, fields=chosen
+        )
+        unknown = [name for name in chosen if name not in found]
+        if unknown:
+            raise ValidationError({"fields": f"{row.name} has no field {', '.join(unknown)}."})
+        return _wrap(actor, row, chosen, found, ttl=ttl, now=now)
+
+
+def _wrap(
+    actor: Membership,
+    row: SecretIndex,
+    chosen: list[str],
+    found: dict[str, Any],
+    *,
+    ttl: timedelta,
+    now: datetime,
+) -> Shared:
     link = ShareLink(
         organization=row.organization,
         secret_id=row.secret_id,
@@ -138,9 +153,8 @@ def share_create(
     wrapped = wrapping.wrap(payload, int(ttl.total_seconds()))
     link.wrap_accessor = wrapped.accessor
     link.expires_at = now + timedelta(seconds=wrapped.seconds)
-    with transaction.atomic():
-        link.save(force_insert=True)
-        _audit(link, "secret.share", link.created_by, fields=chosen, ttl=wrapped.seconds)
+    link.save(force_insert=True)
+    _audit(link, "secret.share", link.created_by, fields=chosen, ttl=wrapped.seconds)
     return Shared(link=link, token=wrapped.token)
 
 
@@ -186,6 +200,9 @@ def share_open(*, link_id: str, token: str, ip: str | None, now: datetime) -> di
     require_open(link, now)
     payload = wrapping.unwrap(token) if token else None
     if payload is None:
+        # Opened meanwhile by a concurrent request (Vault unwraps once), or a wrong token.
+        link.refresh_from_db()
+        require_open(link, now)
         raise NotFoundError(LINK_INVALID)
     if payload.get("link") != link.public_id:
         link = public_link(str(payload.get("link", "")))

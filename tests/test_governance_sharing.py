@@ -237,14 +237,17 @@ def test_bad_input_names_the_field_and_makes_no_link(
     assert answer.status_code == 400, answer.content
     assert problem in answer.json()["errors"]
     assert not ShareLink.objects.exists()
+    assert not AuditEvent.objects.filter(action__in=["secret.read", "secret.share"]).exists()
 
 
 def test_the_default_lifetime_is_an_hour_and_seven_days_the_longest(
-    vault: VaultServer, personas: Personas, clients: dict[str, APIClient]
+    vault: VaultServer, personas: Personas, clients: dict[str, APIClient], settings: Any
 ) -> None:
+    settings.PUBLIC_URL = "https://secrets.example.com"
     row = make_secret(personas)
     before = timezone.now()
     short = share(clients["member"], personas, row).json()
+    assert short["url"].startswith(f"https://secrets.example.com/s/{short['id']}#")
     long = share(clients["member"], personas, row, ttl="7d").json()
     by_id = {link.public_id: link.expires_at - before for link in ShareLink.objects.all()}
     assert timedelta(minutes=59) < by_id[short["id"]] <= timedelta(hours=1, seconds=5)

@@ -48,7 +48,9 @@ def wrap(payload: dict[str, Any], seconds: int) -> Wrapped:
 
 def unwrap(token: str) -> dict[str, Any] | None:
     """The payload wrapped in ``token``, once; None when Vault no longer knows the token
-    (unwrapped before, expired, revoked) or never did (mistyped)."""
+    (unwrapped before, expired, revoked) or never did (mistyped). A try that fails in
+    transit after Vault unwrapped is not repeated with success: the payload is gone, which
+    is what a one-time token promises."""
 
     def work(vault_client: hvac.Client) -> Any:
         try:
