@@ -23,7 +23,7 @@ from orgs import policy
 from orgs.views import OrgView
 from pipeline_secrets.core.errors import AppError
 from pipeline_secrets.core.problems import problem_response
-from pipeline_secrets.core.web import render_page, time_context
+from pipeline_secrets.core.web import is_htmx, render_page, time_context
 from secrets_app import selectors as secret_selectors
 from secrets_app import values
 from secrets_app.models import SecretIndex
@@ -53,11 +53,10 @@ class ShareForm(forms.Form):
         chosen.choices = [(k, k) for k in keys]
 
 
-class SharePanelView(OrgView):
+class SharePanel(OrgView):
     """The "Share once" panel of a secret's page: the form, the link just made (in this
     answer only, never stored nor cached) and the secret's links with their state."""
 
-    policy_actions = {"GET": "secret.share", "POST": "secret.share"}
     template = "governance/sharing_panel.html"
 
     def secret(self, secret_id: str) -> SecretIndex:
@@ -65,16 +64,37 @@ class SharePanelView(OrgView):
         sharing.require_may_share(self.membership, row)
         return row
 
+    def panel(
+        self, row: SecretIndex, form: ShareForm | None = None, *, status: int = 200, url: str = ""
+    ) -> HttpResponse:
+        links = sharing.share_list(
+            actor=self.membership, organization=self.organization, secret_id=row.secret_id
+        )
+        clock = time_context()
+        context = self.get_context_data(
+            **clock,
+            secret=row,
+            form=form or ShareForm(keys=values.value_keys(row=row)),
+            url=url,
+            links=[(link, sharing.status_of(link, clock["now"])) for link in links[:10]],
+        )
+        return render_page(self.request, self.template, context, status=status, private=True)
+
+
+class SharePanelView(SharePanel):
+    policy_actions = {"GET": "secret.share", "POST": "secret.share"}
+
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
-        row = self.secret(secret_id)
-        return self.panel(row, ShareForm(keys=values.value_keys(row=row)))
+        return self.panel(self.secret(secret_id))
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.secret(secret_id)
         keys = values.value_keys(row=row)
         form = ShareForm(request.POST, keys=keys)
+        # htmx swaps only 2xx answers: the panel with its errors is one.
+        refused = 200 if is_htmx(request) else 400
         if not form.is_valid():
-            return self.panel(row, form, status=400)
+            return self.panel(row, form, status=refused)
         try:
             shared = sharing.share_create(
                 actor=self.membership,
@@ -85,25 +105,25 @@ class SharePanelView(OrgView):
             )
         except ValidationError as exc:
             form.add_error(None, exc)
-            return self.panel(row, form, status=400)
+            return self.panel(row, form, status=refused)
         url = sharing.link_url(site_base(request), shared)
         return self.panel(row, ShareForm(keys=keys), url=url)
 
-    def panel(
-        self, row: SecretIndex, form: ShareForm, *, status: int = 200, url: str = ""
-    ) -> HttpResponse:
-        links = sharing.share_list(
-            actor=self.membership, organization=self.organization, secret_id=row.secret_id
+
+class ShareRevokeView(SharePanel):
+    """Revoke a link from its secret's panel (its creator or an admin), answering the
+    panel."""
+
+    policy_actions = {"POST": "secret.share"}
+
+    def post(self, request: HttpRequest, org_id: int, link_id: str) -> HttpResponse:
+        link = sharing.share_revoke(
+            actor=self.membership,
+            organization=self.organization,
+            link_id=link_id,
+            now=timezone.now(),
         )
-        clock = time_context()
-        context = self.get_context_data(
-            **clock,
-            secret=row,
-            form=form,
-            url=url,
-            links=[(link, sharing.status_of(link, clock["now"])) for link in links[:10]],
-        )
-        return render_page(self.request, self.template, context, status=status, private=True)
+        return self.panel(self.secret(link.secret_id))
 
 
 # --------------------------------------------------------------------------- the public page

@@ -314,6 +314,12 @@ def test_the_secret_page_panel_shows_a_new_link_once(
     assert marker in made.content
     again = page.get(panel)
     assert marker not in again.content and b"active" in again.content
+    revoke = f"/orgs/{personas.org.pk}/share-links/{link.public_id}/revoke/"
+    assert revoke.encode() in again.content
+    revoked = page.post(revoke)
+    assert revoked.status_code == 200 and b"revoked" in revoked.content
+    assert revoke.encode() not in revoked.content
+    assert ShareLink.objects.get().revoked_by == "mike"
     viewer = Client()
     viewer.force_login(personas.viewer)
     assert viewer.post(panel, {"ttl": "1h"}).status_code == 403
