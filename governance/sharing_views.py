@@ -115,6 +115,7 @@ class ShareRevokeView(SharePanel):
     panel."""
 
     policy_actions = {"POST": "secret.share"}
+    http_method_names = ["post", "options"]
 
     def post(self, request: HttpRequest, org_id: int, link_id: str) -> HttpResponse:
         link = sharing.share_revoke(
