@@ -31,7 +31,7 @@ def with_fields(found: dict[str, Any], field: serializers.Field) -> dict[str, An
     return {**found, "fields": field}
 
 
-class ShareRequestSerializer(serializers.Serializer):
+class ShareSerializer(serializers.Serializer):
     def get_fields(self) -> dict[str, Any]:
         field = serializers.ListField(
             child=StrictStringField(max_length=253),
@@ -85,7 +85,7 @@ class ShareCreateView(OrgScopedAPIView):
         operation_id="shareSecret",
         tags=TAGS,
         parameters=[ORG_ID, secret_id_parameter()],
-        request=ShareRequestSerializer,
+        request=ShareSerializer,
         responses={201: ShareCreatedSerializer, **errors(400, 403, 404, 503)},
         description=(
             "Makes a link that reveals the secret's values (or the given fields) once, to "
@@ -95,7 +95,7 @@ class ShareCreateView(OrgScopedAPIView):
         ),
     )
     def post(self, request: Request, org_id: int, secret_id: str) -> Response:
-        given = ShareRequestSerializer(data=request.data)
+        given = ShareSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         row = secret_selectors.secret_get(organization=self.organization, secret_id=secret_id)
         shared = sharing.share_create(
