@@ -57,7 +57,8 @@ def split(url: str) -> tuple[str, str]:
 
 
 def reveal(path: str, token: str) -> Any:
-    return Client().post(
+    """A reveal as an API client makes it: no cookie, no CSRF token (the token is all)."""
+    return Client(enforce_csrf_checks=True).post(
         path, {"token": token}, content_type="application/json", HTTP_ACCEPT="application/json"
     )
 
