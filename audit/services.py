@@ -41,6 +41,8 @@ SAFE_DETAIL = frozenset(
         "repaired",
         "link",  # a share link's public id (never its token)
         "ip",  # the address a share link was opened from
+        "justification",  # why someone broke glass: their own words, never a value
+        "breakGlass",  # the id of a break-glass event
     }
 )
 

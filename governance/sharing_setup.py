@@ -21,4 +21,4 @@ def share_rule(action: str, obj: Any) -> str | None:
 
 def ready() -> None:
     policy.register_object_rule("secret.share", share_rule)
-    activity.register_kind("secret.share", "Share links", weight=25)
+    activity.register_kind("secret.share", "Share links", weight=26)

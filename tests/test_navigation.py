@@ -26,6 +26,7 @@ ALL_TABS = [
     "Sign-in",
     "Activity",
     "Notifications",
+    "Access",
 ]
 
 
@@ -39,7 +40,7 @@ def test_each_role_sees_the_tabs_the_policy_allows_in_the_apps_order(personas: P
     assert tabs(signed_in(personas, "admin").get(members).content.decode()) == ALL_TABS
     for persona in ("member", "viewer"):
         html = signed_in(personas, persona).get(members).content.decode()
-        assert tabs(html) == ["Secrets", "Members", "Clusters", "Databases"]
+        assert tabs(html) == ["Secrets", "Members", "Clusters", "Databases", "Access"]
 
 
 def test_the_account_menu_comes_from_the_apps_that_own_its_pages(personas: Personas) -> None:
@@ -64,6 +65,7 @@ def test_the_upper_apps_registered_their_activity_kinds_and_event_kinds() -> Non
         "Everything",
         "Secrets",
         "Values read",
+        "Break-glass",
         "Share links",
         "Members",
         "Sign-ins",
@@ -71,6 +73,7 @@ def test_the_upper_apps_registered_their_activity_kinds_and_event_kinds() -> Non
         "Clusters",
         "Notifications",
         "Databases",
+        "Temporary access",
     ]
     assert list(event_kinds()) == [
         "secret.expiring",
@@ -78,4 +81,9 @@ def test_the_upper_apps_registered_their_activity_kinds_and_event_kinds() -> Non
         "secret.rotation_failed",
         "installation.sync_failed",
         "database.credentials_failed",
+        "secret.break_glass",
+        "access.requested",
+        "access.granted",
+        "access.rejected",
+        "access.revoked",
     ]
