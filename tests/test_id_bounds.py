@@ -142,6 +142,7 @@ def fillers(
         "field": "password",
         "type": "password",
         "version": "1",
+        "link_id": "0" * 24,  # a share link's public id (none has it)
     }
 
 

@@ -66,6 +66,7 @@ def test_the_upper_apps_registered_their_activity_kinds_and_event_kinds() -> Non
         "Secrets",
         "Values read",
         "Break-glass",
+        "Share links",
         "Members",
         "Sign-ins",
         "Invitations",
