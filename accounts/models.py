@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from orgs.models import Organization, OrgScopedQuerySet, Role, User
+from orgs.models import ApiToken, Organization, OrgScopedQuerySet, Role, User
 
 
 class GitHubLink(models.Model):
@@ -87,3 +87,38 @@ class SetupClaim(models.Model):
 
     def __str__(self) -> str:
         return f"first run at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class DeviceCode(models.Model):
+    """A command-line sign-in waiting for a person's confirmation on the dashboard.
+
+    The client holds the device code (only its SHA-256 is kept here) and shows the short
+    ``user_code``; the person enters that code on the dashboard and chooses the token's
+    limits (organization, highest role, expiry). The token is made when the client next
+    polls, so its raw value is never stored.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for confirmation"
+        APPROVED = "approved", "Confirmed"
+        DENIED = "denied", "Denied"
+        DELIVERED = "delivered", "Token delivered"
+
+    user_code = models.CharField(max_length=9, unique=True)
+    device_code_hash = models.CharField(max_length=64, unique=True)
+    client_name = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    max_role = models.CharField(max_length=10, choices=Role.choices, blank=True, default="")
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"device sign-in {self.user_code} ({self.status})"

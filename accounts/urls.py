@@ -5,7 +5,7 @@ callback, and the invitation link."""
 from allauth.account import views as account_views
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from accounts import views
+from accounts import device_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -22,5 +22,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", include("allauth.urls")),
     path("oidc/authenticate/", views.OidcStartView.as_view(), name="oidc_authentication_init"),
     path("oidc/", include("mozilla_django_oidc.urls")),
+    path("device/", device_views.DeviceConfirmView.as_view(), name="device"),
     path("invites/<str:token>/", views.InvitationView.as_view(), name="invitation"),
 ]

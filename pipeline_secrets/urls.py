@@ -21,6 +21,7 @@ register_converter(SecretIdConverter, "secret_id")
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("secrets_app.api.urls")),
     path("", include("orgs.api.urls")),
+    path("", include("accounts.device_urls")),
     path("", include("audit.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("clusters.api.urls")),
