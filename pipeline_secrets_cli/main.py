@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import click
 
-from pipeline_secrets_cli import login
+from pipeline_secrets_cli import login, run
 from pipeline_secrets_cli.context import Settings
 from pipeline_secrets_cli.errors import CliError
 
@@ -29,13 +29,13 @@ def cli(
     ctx.obj = Settings(url=url, token=token, org=org, json_output=json_output)
 
 
-for command in (login.login, login.logout, login.whoami):
+for command in (login.login, login.logout, login.whoami, run.run):
     cli.add_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        cli.main(
+        result = cli.main(
             args=list(argv) if argv is not None else None,
             prog_name="pipeline-secrets",
             standalone_mode=False,
@@ -51,4 +51,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    return 0
+    return result if isinstance(result, int) else 0

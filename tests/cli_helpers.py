@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 USER_CODE = re.compile(r"\b([B-Z]{4}-[B-Z]{4})\b")
@@ -71,3 +72,41 @@ def files_text(directory: Path) -> str:
     return "\n".join(
         p.read_text(errors="replace") for p in sorted(directory.rglob("*")) if p.is_file()
     )
+
+
+def make_secret(
+    personas: Any, name: str, values: dict[str, str], *, type: str = "generic", tags: Any = ()
+) -> str:
+    """A secret of org A written by its admin, as the API would; its id."""
+    from secrets_app import services
+    from secrets_app.types.base import Context
+
+    written = services.secret_create(
+        actor=personas.admin,
+        organization=personas.org,
+        name=name,
+        type=type,
+        values=values,
+        tags=list(tags),
+        ctx=Context(verify_remote=False),
+    )
+    return written.row.secret_id
+
+
+def update_secret(personas: Any, secret_id: str, values: dict[str, str]) -> None:
+    from secrets_app import services
+    from secrets_app.types.base import Context
+
+    services.secret_update(
+        actor=personas.admin,
+        organization=personas.org,
+        secret_id=secret_id,
+        values=values,
+        ctx=Context(verify_remote=False),
+    )
+
+
+def token_for(user: Any, **limits: Any) -> str:
+    from orgs import services
+
+    return services.token_create(user=user, name="cli-tests", **limits)[1]
