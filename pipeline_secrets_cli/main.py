@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import click
 
-from pipeline_secrets_cli import login, run
+from pipeline_secrets_cli import login, run, transfer
 from pipeline_secrets_cli.context import Settings
 from pipeline_secrets_cli.errors import CliError
 
@@ -29,7 +29,14 @@ def cli(
     ctx.obj = Settings(url=url, token=token, org=org, json_output=json_output)
 
 
-for command in (login.login, login.logout, login.whoami, run.run):
+for command in (
+    login.login,
+    login.logout,
+    login.whoami,
+    run.run,
+    transfer.export,
+    transfer.import_,
+):
     cli.add_command(command)
 
 

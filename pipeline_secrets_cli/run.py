@@ -97,9 +97,7 @@ def run_watching(settings: Settings, chosen: selection.Selection, launch: Launch
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
-@click.option("--secret", "names", multiple=True, help="A secret by name (repeatable).")
-@click.option("--tag", "tags", multiple=True, help="Secrets carrying this tag (repeatable).")
-@click.option("--type", "type_", help="Secrets of this type.")
+@selection.options
 @click.option("--map", "maps", multiple=True, help="KEY=ENV or SECRET.KEY=ENV (repeatable).")
 @click.option("--upper", is_flag=True, help="Variable names in UPPER_SNAKE_CASE.")
 @click.option("--watch", is_flag=True, help="Restart the program when a secret changes.")

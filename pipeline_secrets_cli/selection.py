@@ -4,8 +4,11 @@ and the environment variables they make."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+import click
 
 from pipeline_secrets_cli.client import secret_id
 from pipeline_secrets_cli.context import Settings
@@ -24,6 +27,20 @@ class Selection:
 
     def filtered(self) -> bool:
         return bool(self.tags or self.type)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def options(command: F) -> F:
+    """``--secret``, ``--tag`` and ``--type``: the options that select secrets."""
+    command = click.option("--type", "type_", help="Secrets of this type.")(command)
+    command = click.option(
+        "--tag", "tags", multiple=True, help="Secrets carrying this tag (repeatable)."
+    )(command)
+    return click.option("--secret", "names", multiple=True, help="A secret by name (repeatable).")(
+        command
+    )
 
 
 def _query(selection: Selection, **extra: Any) -> dict[str, Any]:
@@ -79,6 +96,41 @@ def parse_maps(pairs: tuple[str, ...]) -> dict[str, str]:
     return maps
 
 
+# The server keeps a secret's values as a map, in no particular order; ``import`` records
+# a file's key order in tags such as ``env-order.1:ZED/A_KEY`` (keys joined by "/", which
+# a key never holds), so that ``export`` writes the keys back in the file's order.
+ORDER_TAG = "env-order."
+ORDER_TAG_LENGTH = 128
+
+
+def order_tags(keys: list[str]) -> list[str]:
+    """Tags recording ``keys``' order (none when it is the server's own, sorted)."""
+    if keys == sorted(keys):
+        return []
+    tags: list[str] = []
+    current: list[str] = []
+    for key in keys:
+        prefix = f"{ORDER_TAG}{len(tags) + 1}:"
+        if current and len(prefix + "/".join([*current, key])) > ORDER_TAG_LENGTH:
+            tags.append(prefix + "/".join(current))
+            current = []
+        current.append(key)
+    if current:
+        tags.append(f"{ORDER_TAG}{len(tags) + 1}:" + "/".join(current))
+    return tags
+
+
+def ordered_values(secret: dict[str, Any]) -> dict[str, Any]:
+    """The secret's values in the order its tags record (keys they omit follow)."""
+    values = dict(secret.get("values") or {})
+    marks = sorted(
+        (t for t in secret.get("tags") or [] if t.startswith(ORDER_TAG)),
+        key=lambda t: int(t[len(ORDER_TAG) :].partition(":")[0] or 0),
+    )
+    order = [k for t in marks for k in t.partition(":")[2].split("/") if k in values]
+    return {**{k: values[k] for k in order}, **values}
+
+
 def environment(
     secrets: list[dict[str, Any]], maps: dict[str, str], *, upper: bool
 ) -> dict[str, str]:
@@ -87,7 +139,7 @@ def environment(
     env: dict[str, str] = {}
     source: dict[str, str] = {}
     for secret in secrets:
-        for key, value in (secret.get("values") or {}).items():
+        for key, value in ordered_values(secret).items():
             if value is None:
                 continue
             where = f"{secret['name']}.{key}"
