@@ -85,3 +85,18 @@ def settings_of(ctx: click.Context) -> Settings:
 
 def colour() -> bool:
     return sys.stdout.isatty()
+
+
+def _set_json(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        settings_of(ctx).json_output = True
+
+
+json_option = click.option(
+    "--json",
+    "json_output",
+    is_flag=True,
+    expose_value=False,
+    callback=_set_json,
+    help="Machine-readable output.",
+)

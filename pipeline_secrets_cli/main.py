@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import click
 
-from pipeline_secrets_cli import login, run, transfer
+from pipeline_secrets_cli import commands, lifecycle, login, run, transfer
 from pipeline_secrets_cli.context import Settings
 from pipeline_secrets_cli.errors import CliError
 
@@ -36,6 +36,15 @@ for command in (
     run.run,
     transfer.export,
     transfer.import_,
+    commands.list_,
+    commands.get,
+    commands.set_,
+    commands.rm,
+    commands.tag,
+    lifecycle.rotate,
+    lifecycle.versions,
+    lifecycle.rollback,
+    lifecycle.install,
 ):
     cli.add_command(command)
 
