@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -92,7 +93,8 @@ def install(
         query["type"] = type_
     body = {"namespace": namespace, "query": query, "overwrite": overwrite}
     path = settings.org_path(f"clusters/{cluster_id(settings, cluster)}/secrets")
-    with click.progressbar(length=1, label=f"Installing into {cluster}/{namespace}") as bar:
+    label = f"Installing into {cluster}/{namespace}"
+    with click.progressbar(length=1, label=label, file=sys.stderr) as bar:
         results = settings.api().call("POST", path, json=body)
         bar.update(1)
     rows = [(r["name"], r["namespace"], r["status"], r.get("error", "")) for r in results]

@@ -97,3 +97,19 @@ def test_exit_codes_and_problem_lines(cli: Cli, personas: Personas) -> None:
 def test_shell_completion_is_offered(cli: Cli) -> None:
     done = cli.run(_PIPELINE_SECRETS_COMPLETE="bash_source")
     assert done.returncode == 0 and "_pipeline_secrets_completion" in done.stdout
+
+
+def test_install_into_a_cluster(
+    cli: Cli, personas: Personas, clients: Any, kube_control_plane: Any
+) -> None:
+    from tests.test_clusters import decoded, new_namespace, read_secret, register
+
+    register(clients["admin"], personas.org.pk, "dev", kube_control_plane.admin_kubeconfig())
+    namespace = new_namespace("cli")
+    done = cli.run("install", "dev", "--namespace", namespace, "--secret", "db", "--json")
+    assert done.returncode == 0, done.stderr
+    assert [(r["name"], r["status"]) for r in json.loads(done.stdout)] == [("db", "installed")]
+    assert decoded(read_secret(kube_control_plane, namespace, "db"))["password"] == VALUE
+    assert VALUE not in done.stdout
+    missing = cli.run("install", "nope", "--namespace", namespace, "--secret", "db")
+    assert missing.returncode == 3 and "cluster 'nope' not found" in missing.stderr
