@@ -72,6 +72,8 @@ def _new_user_code() -> str:
 
 def device_start(*, client_name: str) -> DeviceStart:
     name = " ".join(client_name.split())[:80] or "command line"
+    # Codes nobody confirmed in time are of no use: forget them a day on.
+    DeviceCode.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1)).delete()
     raw = secrets.token_urlsafe(32)
     user_code = _new_user_code()
     while DeviceCode.objects.filter(user_code=user_code).exists():

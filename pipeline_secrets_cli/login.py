@@ -9,7 +9,7 @@ import click
 
 from pipeline_secrets_cli import config
 from pipeline_secrets_cli.client import Api
-from pipeline_secrets_cli.context import settings_of
+from pipeline_secrets_cli.context import json_option, settings_of
 from pipeline_secrets_cli.errors import FAILED, FORBIDDEN, CliError, problem_line
 
 PENDING = 428
@@ -36,6 +36,7 @@ def wait_for_token(api: Api, codes: dict, timeout: float | None = None) -> dict:
 
 
 @click.command()
+@json_option
 @click.pass_context
 def login(ctx: click.Context) -> None:
     """Sign in: confirm the code shown here on the dashboard, choosing the token's limits."""
@@ -66,6 +67,7 @@ def login(ctx: click.Context) -> None:
 
 
 @click.command()
+@json_option
 @click.pass_context
 def logout(ctx: click.Context) -> None:
     """Revoke the saved token on the server and forget it here."""
@@ -84,6 +86,7 @@ def logout(ctx: click.Context) -> None:
 
 
 @click.command()
+@json_option
 @click.pass_context
 def whoami(ctx: click.Context) -> None:
     """The server, and the organizations this token reaches with its role in each."""

@@ -12,7 +12,7 @@ import click
 import yaml
 
 from pipeline_secrets_cli import dotenv, selection
-from pipeline_secrets_cli.context import settings_of
+from pipeline_secrets_cli.context import json_option, settings_of
 
 FORMATS = ("dotenv", "json", "yaml", "k8s-secret")
 
@@ -69,6 +69,7 @@ def export(
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", required=True, help="The new generic secret's name.")
 @click.option("--tag", "tags", multiple=True, help="A tag for it (repeatable).")
+@json_option
 @click.pass_context
 def import_(ctx: click.Context, file: Path, name: str, tags: tuple[str, ...]) -> None:
     """Create a generic secret from a .env FILE (keys and values in the file's order)."""

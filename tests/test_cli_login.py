@@ -5,11 +5,13 @@ server."""
 from __future__ import annotations
 
 import stat
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import DeviceCode
@@ -76,6 +78,21 @@ def test_a_denied_or_unknown_code_gives_nothing(personas: Personas) -> None:
     assert api.post(TOKEN, {"deviceCode": "nope"}, format="json").status_code == 404
     wrong = confirm(page(personas.member), "BBBB-BBBB")
     assert wrong.status_code == 400 and b"No sign-in waits" in wrong.content
+
+
+def test_an_expired_code_gives_nothing_and_is_forgotten(personas: Personas) -> None:
+    api = APIClient()
+    codes = start(api)
+    row = DeviceCode.objects.get(user_code=codes["userCode"])
+    row.expires_at = timezone.now() - timedelta(seconds=1)
+    row.save(update_fields=["expires_at"])
+    late = confirm(page(personas.admin), codes["userCode"])
+    assert late.status_code == 400
+    assert api.post(TOKEN, {"deviceCode": codes["deviceCode"]}, format="json").status_code == 410
+    row.expires_at = timezone.now() - timedelta(days=2)
+    row.save(update_fields=["expires_at"])
+    start(api)
+    assert not DeviceCode.objects.filter(pk=row.pk).exists()
 
 
 def test_the_highest_role_is_never_above_the_confirming_persons(personas: Personas) -> None:
