@@ -36,12 +36,13 @@ def wait_for_token(api: Api, codes: dict, timeout: float | None = None) -> dict:
 
 
 @click.command()
+@click.option("--url", help="The server's base URL (or PIPELINE_SECRETS_URL).")
 @json_option
 @click.pass_context
-def login(ctx: click.Context) -> None:
+def login(ctx: click.Context, url: str | None) -> None:
     """Sign in: confirm the code shown here on the dashboard, choosing the token's limits."""
     settings = settings_of(ctx)
-    url = settings.server_url()
+    url = (url or settings.server_url()).rstrip("/")
     api = Api(url)
     name = f"pipeline-secrets on {platform.node() or 'this host'}"
     codes = api.call("POST", "device/codes", json={"clientName": name})

@@ -121,7 +121,7 @@ def test_the_client_signs_in_whoami_and_out(
     personas: Personas, live_server: Any, tmp_path: Path
 ) -> None:
     cli = Cli(live_server.url, tmp_path)
-    process = cli.start("login")
+    process = cli.start("login", "--url", live_server.url + "/", PIPELINE_SECRETS_URL="")
     try:
         code = read_user_code(process)
         answer = confirm(
