@@ -3,10 +3,13 @@ and signs out by revoking the token it holds."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -85,13 +88,13 @@ class DeviceCodeView(APIView):
 class DeviceTokenView(APIView):
     policy_audience = {"POST": policy.PUBLIC, "DELETE": policy.SIGNED_IN}
 
-    def get_authenticators(self) -> list:  # type: ignore[type-arg]
+    def get_authenticators(self) -> list[BaseAuthentication]:
         # Polling is anonymous by nature; signing out needs the token.
         if self.request is not None and self.request.method == "POST":
             return []
         return super().get_authenticators()
 
-    def get_permissions(self) -> list:  # type: ignore[type-arg]
+    def get_permissions(self) -> list[Any]:
         if self.request is not None and self.request.method == "POST":
             return [AllowAny()]
         return list(super().get_permissions())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import time
+from typing import Any
 
 import click
 
@@ -16,7 +17,7 @@ PENDING = 428
 SLOW_DOWN = 429
 
 
-def wait_for_token(api: Api, codes: dict, timeout: float | None = None) -> dict:  # type: ignore[type-arg]
+def wait_for_token(api: Api, codes: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
     """Polls until the person confirms (the token) or denies, or the code expires."""
     interval = max(1, int(codes.get("interval") or 5))
     deadline = time.monotonic() + (timeout or float(codes.get("expiresIn") or 600))
