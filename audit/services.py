@@ -39,6 +39,9 @@ SAFE_DETAIL = frozenset(
         "scope",  # what an agent cluster may receive: namespace patterns, tags, secret names
         "change",  # drift in an agent cluster: edited or deleted
         "repaired",
+        "kind",  # a change request's kind (update, rotate, rollback, delete, tag, install)
+        "changeRequest",  # a change request's id
+        "requestedBy",  # who asked for a change applied after approvals
     }
 )
 

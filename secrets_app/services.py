@@ -31,6 +31,8 @@ from secrets_app.writes import (
     NewSecret,
     SecretWrite,
     actor_name,
+    hold_if_asked,
+    read_current,
     record,
     refuse_read_only,
     write_version,
@@ -216,6 +218,16 @@ def secret_delete(*, actor: Actor, organization: Organization, secret_id: str) -
     row = secret_get(organization=organization, secret_id=secret_id)
     values_module.require(actor, "secret.delete", row)
     refuse_read_only(row.tags)
+    base = read_current(row)
+    hold_if_asked(
+        actor,
+        row=row,
+        action="secret.delete",
+        audit_as="secret.delete",
+        base=base,
+        document=None,
+        detail={},
+    )
     hooks.before_delete(organization=organization, secret_id=secret_id)
     vault.delete_all(vault_path(organization.pk, secret_id))
     # What the apps above queue (the removal of installed copies) commits with the delete.

@@ -31,6 +31,7 @@ from rest_framework.test import APIClient
 from accounts.models import GroupMapping
 from clusters.models import Cluster
 from databases.models import DatabaseConnection, DatabaseLease, DatabaseRole
+from governance.models import ChangeRequest
 from notifications.models import NotificationTarget
 from orgs import policy
 from orgs import services as org_services
@@ -247,8 +248,13 @@ def world(personas: Personas, vault: Any) -> World:
         username="v-x", issued_by="alice", expires_at=now + timedelta(hours=1),
         max_expires_at=now + timedelta(hours=1),
     )  # fmt: skip
+    change = ChangeRequest.objects.create(
+        organization=org, secret_id=kinds["ordinary"], secret_name="db-pass", kind="update",
+        requested_by="mike", requester=personas.member, expires_at=now + timedelta(days=1),
+    )  # fmt: skip
     ids = {
         "org_id": str(org.pk),
+        "change_id": str(change.pk),
         "connection_id": str(connection.pk),
         "role_id": str(role.pk),
         "lease_id": lease.public_id,

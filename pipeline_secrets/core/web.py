@@ -14,7 +14,7 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from pipeline_secrets.core.errors import AppError, ConflictError, VaultUnavailableError
+from pipeline_secrets.core.errors import Accepted, AppError, ConflictError, VaultUnavailableError
 
 # Certificates expiring within this are marked; changes within JUST_NOW read "just now".
 EXPIRY_WARNING = timedelta(days=30)
@@ -76,8 +76,11 @@ def app_error(request: HttpRequest, exc: AppError) -> HttpResponse:
     alert; htmx requests get the alert in the page's alert region."""
     if isinstance(exc, VaultUnavailableError):
         return vault_unavailable(request, exc)
-    if isinstance(exc, ConflictError) and not is_htmx(request):
-        messages.error(request, exc.detail)
+    if isinstance(exc, ConflictError | Accepted) and not is_htmx(request):
+        if isinstance(exc, Accepted):
+            messages.success(request, exc.detail)
+        else:
+            messages.error(request, exc.detail)
         back = request.META.get("HTTP_REFERER", "")
         safe = url_has_allowed_host_and_scheme(
             back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
