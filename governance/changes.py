@@ -48,6 +48,7 @@ KINDS = {
     "secret.tag.add": ChangeRequest.Kind.TAG,
     "secret.tag.remove": ChangeRequest.Kind.TAG,
     "secret.delete": ChangeRequest.Kind.DELETE,
+    "cluster.install": ChangeRequest.Kind.INSTALL,
 }
 # What a held write answers (202) of its change request (``pipeline_secrets.core.api.schema.HELD``).
 HELD_SUMMARY = ("id", "status", "kind", "secretId", "secretName", "requestedBy", "expiresAt")
@@ -81,12 +82,13 @@ def diff(current: dict[str, Any], proposed: dict[str, Any] | None) -> dict[str, 
 
 
 def _proposal(change: hooks.HeldChange) -> dict[str, Any]:
-    proposal = {
-        "action": change.action,
-        "auditAs": change.audit_as,
-        "delete": change.document is None,
-        **diff(change.current, change.document),
-    }
+    """What the request changes besides values: key names, tags, a rollback's source, a
+    rotation schedule, or an install's target (cluster, namespace, options)."""
+    proposal: dict[str, Any] = {"action": change.action, "auditAs": change.audit_as}
+    if change.audit_as == "cluster.install":
+        return {**proposal, "install": dict(change.detail), "tagsBefore": change.current["tags"]}
+    proposal["delete"] = change.document is None
+    proposal.update(diff(change.current, change.document))
     for key in ("source", "every", "tag", "purpose"):
         if key in change.detail:
             proposal[key] = change.detail[key]

@@ -14,6 +14,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from clusters.models import Cluster
+from clusters.services import InstallQuery, install
 from governance import changes
 from governance.models import Approval, ChangeRequest
 from governance.protection import ApprovedChange, protection_of
@@ -95,8 +97,31 @@ def _failed(item: ChangeRequest, exc: Exception) -> None:
     changes.drop_held(item)
 
 
+def _install(item: ChangeRequest, applier: ApprovedChange) -> None:
+    """Install the secret into the namespace the request names, as asked."""
+    target = item.proposal.get("install") or {}
+    cluster = Cluster.objects.for_org(item.organization).filter(pk=target.get("cluster", 0)).first()
+    if cluster is None:
+        raise ConflictError("The cluster of this install is gone.")
+    results = install(
+        actor=applier,
+        cluster=cluster,
+        namespace=target.get("namespace"),
+        query=InstallQuery(ids=[item.secret_id]),
+        overwrite=bool(target.get("overwrite")),
+        ttl=target.get("ttl"),
+        workload_list=target.get("workloads"),
+    )
+    failed = [result.error for result in results if result.status == "failed"]
+    if failed or not results:
+        raise ConflictError(f"The install failed: {failed[0] if failed else 'nothing selected'}")
+
+
 def _carry_out(item: ChangeRequest, applier: ApprovedChange, now: datetime) -> int | None:
     organization = item.organization
+    if item.kind == ChangeRequest.Kind.INSTALL:
+        _install(item, applier)
+        return None
     if item.kind == ChangeRequest.Kind.DELETE:
         row = secret_get(organization=organization, secret_id=item.secret_id)
         if row.version != item.base_version:

@@ -5,7 +5,7 @@ activity kinds and the queue's tab (with the count of pending requests)."""
 
 def ready() -> None:
     from audit import activity
-    from governance import changes, protection
+    from governance import changes, changes_tasks, protection
     from notifications.events import register_event
     from orgs import navigation, policy
     from pipeline_secrets.core import periodic
@@ -13,7 +13,7 @@ def ready() -> None:
 
     policy.register_hold_rule(protection.hold_rule)
     hooks.on_hold(changes.keep_held)
-    periodic.register("governance.change_expiry", changes.expire_due)
+    periodic.register("governance.change_expiry", changes_tasks.enqueue_expiry)
     register_event("change.requested", "A change to a protected secret awaits approval.")
     register_event(
         "change.decided",

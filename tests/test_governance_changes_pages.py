@@ -4,8 +4,12 @@ reaching the installed copies in a real kube-apiserver."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from clusters.models import Installation
+from governance import changes_tasks
 from governance.models import ChangeRequest, Protection
 from notifications.models import NotificationDelivery, NotificationTarget
 from secrets_app import vault as store
@@ -134,3 +138,42 @@ def test_an_approved_change_updates_the_installed_copies(
     assert applied["status"] == "applied" and applied["appliedVersion"] == 2
     assert run_worker() >= 1
     assert decoded(read_secret(kube_control_plane, namespace, "app")) == {"k": "two"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_install_into_a_new_namespace_is_held_until_approved(
+    vault, personas, clients, kube_control_plane
+):
+    org = personas.org.pk
+    cluster = register(clients["admin"], org, "dev", kube_control_plane.admin_kubeconfig())
+    created = create(clients["member"], org, "app", {"k": "one"}, ["env:prod"])
+    first = new_namespace("kept")
+    body = {"namespace": first, "query": {"ids": [created["id"]]}}
+    assert install(clients["member"], org, cluster["id"], body).json()[0]["status"] == "installed"
+    protect(clients["admin"], org, tags=["env:prod"])
+    # Where a copy is already, installing again refreshes it: no request.
+    again = install(clients["member"], org, cluster["id"], body).json()
+    assert again[0]["status"] == "unchanged" and not ChangeRequest.objects.exists()
+    second = new_namespace("held")
+    body = {"namespace": second, "query": {"ids": [created["id"]]}}
+    held = install(clients["member"], org, cluster["id"], body).json()
+    assert held[0]["status"] == "held" and "change request" in held[0]["error"]
+    item = ChangeRequest.objects.get()
+    assert item.kind == "install" and item.proposal["install"]["namespace"] == second
+    assert not Installation.objects.filter(namespace=second).exists()
+    page = signed_in(personas, "admin").get(f"/orgs/{org}/change-requests/{item.pk}/")
+    assert second in page.content.decode()
+    applied = clients["admin"].post(changes_url(org, f"/{item.pk}/approve")).json()
+    assert applied["status"] == "applied", applied
+    assert decoded(read_secret(kube_control_plane, second, "app")) == {"k": "one"}
+    assert Installation.objects.filter(namespace=second).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_periodic_command_queues_the_expiry_of_due_requests(vault, personas, clients):
+    _, item = held_update(personas, clients)
+    assert changes_tasks.enqueue_expiry(item.expires_at - timedelta(seconds=1)) == {"queued": 0}
+    assert changes_tasks.enqueue_expiry(item.expires_at) == {"queued": 1}
+    assert run_worker() == 1
+    item.refresh_from_db()
+    assert item.status == "expired" and store.read(item.held_path) is None
