@@ -114,17 +114,24 @@ def test_requests_and_decisions_are_notified(vault, personas, clients):
     assert not any("two" in str(d) for d in NotificationDelivery.objects.values("detail"))
 
 
+def installed_then_protected(personas, clients, kube_control_plane):
+    """A secret installed into a fresh namespace of a real cluster, then protected."""
+    org = personas.org.pk
+    cluster = register(clients["admin"], org, "dev", kube_control_plane.admin_kubeconfig())
+    created = create(clients["member"], org, "app", {"k": "one"}, ["env:prod"])
+    namespace = new_namespace("kept")
+    body = {"namespace": namespace, "query": {"ids": [created["id"]]}}
+    assert install(clients["member"], org, cluster["id"], body).json()[0]["status"] == "installed"
+    protect(clients["admin"], org, tags=["env:prod"])
+    return cluster, created, namespace
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_approved_change_updates_the_installed_copies(
     vault, personas, clients, kube_control_plane
 ):
     org = personas.org.pk
-    cluster = register(clients["admin"], org, "dev", kube_control_plane.admin_kubeconfig())
-    created = create(clients["member"], org, "app", {"k": "one"}, ["env:prod"])
-    namespace = new_namespace("held")
-    body = {"namespace": namespace, "query": {"ids": [created["id"]]}}
-    assert install(clients["member"], org, cluster["id"], body).json()[0]["status"] == "installed"
-    protect(clients["admin"], org, tags=["env:prod"])
+    _, created, namespace = installed_then_protected(personas, clients, kube_control_plane)
     held = clients["member"].put(
         secrets_url(org, f"/{created['id']}"),
         {"values": {"k": "two"}, "tags": ["env:prod"]},
@@ -145,12 +152,8 @@ def test_an_install_into_a_new_namespace_is_held_until_approved(
     vault, personas, clients, kube_control_plane
 ):
     org = personas.org.pk
-    cluster = register(clients["admin"], org, "dev", kube_control_plane.admin_kubeconfig())
-    created = create(clients["member"], org, "app", {"k": "one"}, ["env:prod"])
-    first = new_namespace("kept")
+    cluster, created, first = installed_then_protected(personas, clients, kube_control_plane)
     body = {"namespace": first, "query": {"ids": [created["id"]]}}
-    assert install(clients["member"], org, cluster["id"], body).json()[0]["status"] == "installed"
-    protect(clients["admin"], org, tags=["env:prod"])
     # Where a copy is already, installing again refreshes it: no request.
     again = install(clients["member"], org, cluster["id"], body).json()
     assert again[0]["status"] == "unchanged" and not ChangeRequest.objects.exists()
