@@ -289,6 +289,9 @@ def locked_pending(organization: Organization, change_id: int, now: datetime) ->
     if item.status != ChangeRequest.Status.PENDING or item.expires_at <= now:
         status = item.status if item.expires_at > now else ChangeRequest.Status.EXPIRED
         raise ConflictError(f"Change request #{item.pk} is {status}, no longer pending.")
+    if item.decided_at is not None:
+        # Approved enough: being applied (``changes_apply``), so decided once.
+        raise ConflictError(f"Change request #{item.pk} is approved and being applied.")
     return item
 
 

@@ -8,6 +8,7 @@ against, with the request and its requester in the write's audit event. A secret
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,8 @@ from secrets_app import schedule, vault
 from secrets_app.selectors import secret_get
 from secrets_app.services import secret_delete
 from secrets_app.writes import Current, Draft, write_version
+
+logger = logging.getLogger(__name__)
 
 
 def change_approve(
@@ -68,7 +71,8 @@ def apply(item: ChangeRequest, now: datetime) -> None:
     )
     try:
         version = _carry_out(item, applier, now)
-    except (AppError, ValidationError) as exc:
+    except Exception as exc:
+        logger.warning("change request %s failed: %s", item.pk, type(exc).__name__)
         _failed(item, exc)
         return
     item.status = ChangeRequest.Status.APPLIED
@@ -82,8 +86,10 @@ def apply(item: ChangeRequest, now: datetime) -> None:
 def _failed(item: ChangeRequest, exc: Exception) -> None:
     if isinstance(exc, AppError):
         reason = exc.detail
-    else:
+    elif isinstance(exc, ValidationError):
         reason = "the held values no longer pass validation"
+    else:
+        reason = f"internal error ({type(exc).__name__}); check the secret's versions"
     if isinstance(exc, ConflictError):
         reason = (
             f"The secret changed since this request was made (at version {item.base_version})"

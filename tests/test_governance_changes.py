@@ -327,3 +327,15 @@ def test_a_manual_rotation_and_a_rollback_are_held(held, personas, clients):
     applied = clients["admin"].post(changes_url(org, f"/{item.pk}/approve")).json()
     assert applied["status"] == "applied"
     assert stored(org, secret_id).data["values"] == {"password": "one", "user": "u"}
+
+
+def test_a_request_being_applied_takes_no_second_decision(held, personas, clients, second_admin):
+    _, request = held
+    org = personas.org.pk
+    # What the first of two approvals at once leaves while it applies the change.
+    ChangeRequest.objects.filter(pk=request["id"]).update(decided_at=timezone.now())
+    for path in ("approve", "reject"):
+        refused = second_admin.post(changes_url(org, f"/{request['id']}/{path}"))
+        assert_problem(refused, 409)
+        assert "being applied" in refused.json()["detail"]
+    assert ChangeRequest.objects.get(pk=request["id"]).approvals.count() == 0
