@@ -183,9 +183,46 @@ def register_target(target_type: str, existing: TargetExisting, url: TargetUrl) 
     _TARGETS[target_type] = (existing, url)
 
 
+# What waits for an admin, registered by the apps that own it (say, a break-glass reveal not
+# yet acknowledged): ``flags(organization, events)`` names the events of a page that are
+# flagged (event id -> why), ``notices(organization)`` what the page says above the trail.
+@dataclass(frozen=True)
+class Notice:
+    text: str
+    url: str
+    link: str
+
+
+EventFlags = Callable[[Organization, list[AuditEvent]], dict[int, str]]
+PageNotices = Callable[[Organization], list[Notice]]
+_FLAGS: list[EventFlags] = []
+_NOTICES: list[PageNotices] = []
+
+
+def register_flags(flags: EventFlags) -> None:
+    if flags not in _FLAGS:
+        _FLAGS.append(flags)
+
+
+def register_notices(notices: PageNotices) -> None:
+    if notices not in _NOTICES:
+        _NOTICES.append(notices)
+
+
+def notices(organization: Organization) -> list[Notice]:
+    return [notice for found in _NOTICES for notice in found(organization)]
+
+
+def flags(events: list[AuditEvent], organization: Organization) -> dict[int, str]:
+    flagged: dict[int, str] = {}
+    for found in _FLAGS:
+        flagged.update(found(organization, events))
+    return flagged
+
+
 def rows(events: list[AuditEvent], organization: Organization) -> list[dict[str, Any]]:
-    """The page's rows: each event with its readable details and its target's link when the
-    target still exists (one query per kind of target on the page)."""
+    """The page's rows: each event with its readable details, its target's link when the
+    target still exists (one query per kind of target on the page) and its flag, if any."""
     wanted: dict[str, set[str]] = {}
     for event in events:
         if event.target_type in _TARGETS and event.target_id:
@@ -197,7 +234,11 @@ def rows(events: list[AuditEvent], organization: Organization) -> list[dict[str,
             return _TARGETS[event.target_type][1](organization, event.target_id)
         return ""
 
-    return [{"event": e, "details": details(e), "url": url(e)} for e in events]
+    flagged = flags(events, organization) if events else {}
+    return [
+        {"event": e, "details": details(e), "url": url(e), "flag": flagged.get(e.pk, "")}
+        for e in events
+    ]
 
 
 def export_record(event: AuditEvent) -> dict[str, Any]:

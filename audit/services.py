@@ -39,6 +39,10 @@ SAFE_DETAIL = frozenset(
         "scope",  # what an agent cluster may receive: namespace patterns, tags, secret names
         "change",  # drift in an agent cluster: edited or deleted
         "repaired",
+        "link",  # a share link's public id (never its token)
+        "ip",  # the address a share link was opened from
+        "justification",  # why someone broke glass: their own words, never a value
+        "breakGlass",  # the id of a break-glass event
         "kind",  # a change request's kind (update, rotate, rollback, delete, tag, install)
         "changeRequest",  # a change request's id
         "requestedBy",  # who asked for a change applied after approvals

@@ -47,6 +47,7 @@ class ActivityView(OrgView):
             )
         context = self.get_context_data(
             rows=activity.rows(page, self.organization),
+            notices=activity.notices(self.organization),
             events=page,
             older=older,
             filters=filters,

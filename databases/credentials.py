@@ -96,8 +96,12 @@ def lease_get(*, organization: Organization, public_id: str) -> DatabaseLease:
 
 
 def revoke_now(lease: DatabaseLease, *, actor: policy.Actor) -> None:
-    """Revoke ``lease`` in the engine (the user is dropped) and record it."""
-    vault_db.revoke(lease.vault_lease_id)
+    """Revoke ``lease`` in the engine (the user is dropped) and record it; a refusal of the
+    engine (the database rejected the revocation) is a field error, nothing recorded."""
+    try:
+        vault_db.revoke(lease.vault_lease_id)
+    except vault_db.EngineRefusedError as exc:
+        raise refused(exc, "leaseId") from None
     lease.revoked_at = timezone.now()
     lease.revoked_by = policy.actor_name(actor)
     lease.save(update_fields=["revoked_at", "revoked_by"])

@@ -95,7 +95,7 @@ def clean_role(given: RoleInput, connection: DatabaseConnection) -> DatabaseRole
                 errors.setdefault(key, []).extend(messages)
     if not custom and (given.creation_statements or given.revocation_statements):
         errors.setdefault("preset", []).append("Statements are given with the custom preset only.")
-    if "default_ttl" not in errors and "max_ttl" not in errors and role.default_ttl > role.max_ttl:
+    if "defaultTtl" not in errors and "maxTtl" not in errors and role.default_ttl > role.max_ttl:
         errors.setdefault("defaultTtl", []).append("Must not exceed maxTtl.")
     if errors:
         raise ValidationError(errors)

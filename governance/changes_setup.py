@@ -19,8 +19,8 @@ def ready() -> None:
         "change.decided",
         "A change request was approved and applied, rejected, withdrawn, expired or failed.",
     )
-    activity.register_kind("change.", "Change requests", weight=80)
-    activity.register_kind("protection.", "Protection", weight=81)
+    activity.register_kind("change.", "Change requests", weight=85)
+    activity.register_kind("protection.", "Protection", weight=86)
     navigation.register_link(
         "changes",
         "Change requests",

@@ -122,6 +122,9 @@ class Membership(models.Model):
     )
     # A GitHub or LDAP membership: when that provider last confirmed it (accounts.providers).
     provider_checked_at = models.DateTimeField(null=True, blank=True)
+    # In memory only (never saved): the role an API token caps this membership to
+    # (``orgs.scoping.cap_to_token``); a temporary grant never lifts it above this.
+    token_cap: str = ""
 
     objects = MembershipQuerySet.as_manager()
 

@@ -11,7 +11,9 @@ weakest organization role allowed. Apps above this one add object rules in their
 action's role (the values of a ``kubernetes`` secret need ``admin``; a namespace outside a
 cluster's rule needs ``admin``), never less. API tokens are held to their limits before
 the policy is asked: ``orgs.scoping`` resolves the membership with its role capped to the
-token's, and an org outside the token's limit is not found.
+token's, and an org outside the token's limit is not found. A membership whose role falls
+short may be lifted by a live temporary grant (``register_grant_source``), never above its
+token's limit.
 
 The worker and the periodic command act as ``SYSTEM``: they re-sync copies that an allowed
 caller installed, connect to clusters with their credentials and deliver notifications;
@@ -258,7 +260,52 @@ def allows(standing: Standing, action: str, obj: Any = None) -> bool:
         return (
             action in AGENT_ACTIONS and Role.allows(Role.MEMBER, needed) and standing.receives(obj)
         )
-    return Role.allows(standing.role, needed)
+    return Role.allows(standing.role, needed) or granted(standing, action, obj, needed)
+
+
+# --------------------------------------------------------------------------- temporary grants
+# A grant source says whether a live temporary grant lifts a membership to the role needed
+# for an action on an object (``governance`` registers one; it reads the grant's expiry at
+# use, so a grant ends by itself). Asked only when the membership's own role falls short,
+# never for an agent or the product itself, and never above the role an API token caps the
+# membership to (``Membership.token_cap``, set by ``orgs.scoping.cap_to_token``).
+GrantSource = Callable[[Membership, str, Any, str], bool]
+
+_GRANT_SOURCES: list[GrantSource] = []
+
+
+def register_grant_source(source: GrantSource) -> None:
+    """Ask ``source(membership, action, obj, needed_role)`` when a role falls short."""
+    if source not in _GRANT_SOURCES:
+        _GRANT_SOURCES.append(source)
+
+
+def granted(membership: Membership, action: str, obj: Any, needed: str) -> bool:
+    """Whether a temporary grant lifts ``membership`` to ``needed`` for ``action`` on ``obj``."""
+    if membership.token_cap and not Role.allows(membership.token_cap, needed):
+        return False
+    return any(source(membership, action, obj, needed) for source in _GRANT_SOURCES)
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    """The secret a route's path names, asked at the route's gate before the view fetches
+    it: a grant on that secret (or a tag it carries) opens the gate, and the service then
+    asks about the secret itself, with its object rules."""
+
+    organization_id: int
+    secret_id: str
+
+
+def allows_route(membership: Membership, action: str, path: dict[str, Any]) -> bool:
+    """A route's gate: ``action`` in general, or by a grant on the secret ``path`` names."""
+    if allows(membership, action):
+        return True
+    secret_id = path.get("secret_id")
+    if not isinstance(secret_id, str) or not secret_id:
+        return False
+    target = RouteTarget(membership.organization_id, secret_id)
+    return granted(membership, action, target, needed_role(action))
 
 
 def require(standing: Standing, action: str, obj: Any = None) -> None:

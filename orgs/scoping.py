@@ -40,9 +40,11 @@ def within_token_limits(membership: Membership, token: ApiToken | None) -> bool:
 
 
 def cap_to_token(membership: Membership, token: ApiToken | None) -> Membership:
-    """The membership with its role lowered to the token's maximum (in memory, never saved)."""
+    """The membership with its role lowered to the token's maximum (in memory, never saved).
+    The cap stays on it (``token_cap``) so that a temporary grant cannot lift it further."""
     if token is not None:
         membership.role = Role.capped(membership.role, token.max_role)
+        membership.token_cap = token.max_role
     return membership
 
 
@@ -123,15 +125,19 @@ def serves(view: Any, method: str | None) -> bool:
     return name in view.http_method_names and hasattr(view, name)
 
 
-def require_route(view: Any, membership: Membership, method: str | None) -> None:
+def require_route(
+    view: Any, membership: Membership, method: str | None, path: dict[str, Any] | None = None
+) -> None:
     """Ask the policy about the route's action; a method the view serves with no row in its
-    ``policy_actions`` is refused (a route the policy table does not know is never open)."""
+    ``policy_actions`` is refused (a route the policy table does not know is never open).
+    ``path``: the URL's arguments (a temporary grant on the secret they name opens the gate)."""
     if not serves(view, method):
         return  # the view answers 405
     action = route_action(view.policy_actions, method)
     if action is None:
         raise PermissionDenied("This method has no row in the policy table.")
-    policy.require(membership, action)
+    if not policy.allows_route(membership, action, path or {}):
+        policy.require(membership, action)
 
 
 class OrgScopedAPIView(APIView):
@@ -154,7 +160,7 @@ class OrgScopedAPIView(APIView):
             user=user, org_id=kwargs["org_id"], token=request_token(request)
         )
         self.organization = self.membership.organization
-        require_route(self, self.membership, request.method)
+        require_route(self, self.membership, request.method, kwargs)
 
     def allows(self, action: str, obj: Any = None) -> bool:
         return policy.allows(self.membership, action, obj)
@@ -181,7 +187,7 @@ class OrgScopedViewMixin(LoginRequiredMixin):
         except NotFoundError as exc:
             raise Http404(exc.detail) from exc
         self.organization = self.membership.organization
-        require_route(self, self.membership, request.method)
+        require_route(self, self.membership, request.method, kwargs)
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

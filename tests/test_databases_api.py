@@ -284,3 +284,16 @@ def test_a_custom_role_grants_what_its_statements_say(
     assert can_select(target, creds, table) == [(1,)]
     with pytest.raises(DENIED):
         insert(target, creds, table)
+
+
+def test_ttls_out_of_range_are_field_errors(
+    personas: Personas, clients: dict[str, APIClient], target: DatabaseTarget
+) -> None:
+    org = personas.org.pk
+    connection, _ = setup_role(clients, org, target)
+    roles_url = url(org, f"database-connections/{connection['id']}/roles")
+    body = {"name": "r2", "preset": "read-only", "defaultTtl": 0, "maxTtl": 0}
+    problem = assert_problem(clients["admin"].post(roles_url, body, format="json"), 400)
+    assert {"defaultTtl", "maxTtl"} <= set(problem["errors"])
+    longer = {"name": "r3", "preset": "read-only", "defaultTtl": 60, "maxTtl": 30}
+    assert_problem(clients["admin"].post(roles_url, longer, format="json"), 400, field="defaultTtl")

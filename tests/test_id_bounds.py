@@ -130,12 +130,19 @@ def fillers(
         "token_id": str(token.pk),
         "target_id": str(target.pk),
         "cluster_id": "1",
+        "connection_id": "1",
+        "role_id": "1",
+        "lease_id": "no-such-lease",
+        "breakglass_id": "1",
+        "access_request_id": "1",
+        "access_grant_id": "1",
         "secret_id": response.json()["id"],
         "tag": "team:core",
         "name": "db-password",
         "field": "password",
         "type": "password",
         "version": "1",
+        "link_id": "0" * 24,  # a share link's public id (none has it)
     }
 
 

@@ -7,19 +7,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
-PACKAGES = (
-    "pipeline_secrets",
-    "orgs",
-    "audit",
-    "notifications",
-    "accounts",
-    "secrets_app",
-    "clusters",
-    "pipeline_secrets_agent",
+# The packages the contracts name: the ones pyproject.toml gives import-linter.
+PACKAGES = tuple(
+    tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["tool"][
+        "importlinter"
+    ]["root_packages"]
 )
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 

@@ -27,6 +27,7 @@ ALL_TABS = [
     "Sign-in",
     "Activity",
     "Notifications",
+    "Access",
 ]
 
 
@@ -40,7 +41,14 @@ def test_each_role_sees_the_tabs_the_policy_allows_in_the_apps_order(personas: P
     assert tabs(signed_in(personas, "admin").get(members).content.decode()) == ALL_TABS
     for persona in ("member", "viewer"):
         html = signed_in(personas, persona).get(members).content.decode()
-        assert tabs(html) == ["Secrets", "Members", "Clusters", "Databases", "Change requests"]
+        assert tabs(html) == [
+            "Secrets",
+            "Members",
+            "Clusters",
+            "Databases",
+            "Change requests",
+            "Access",
+        ]
 
 
 def test_the_account_menu_comes_from_the_apps_that_own_its_pages(personas: Personas) -> None:
@@ -65,12 +73,15 @@ def test_the_upper_apps_registered_their_activity_kinds_and_event_kinds() -> Non
         "Everything",
         "Secrets",
         "Values read",
+        "Break-glass",
+        "Share links",
         "Members",
         "Sign-ins",
         "Invitations",
         "Clusters",
         "Notifications",
         "Databases",
+        "Temporary access",
         "Change requests",
         "Protection",
     ]
@@ -82,4 +93,9 @@ def test_the_upper_apps_registered_their_activity_kinds_and_event_kinds() -> Non
         "database.credentials_failed",
         "change.requested",
         "change.decided",
+        "access.requested",
+        "access.granted",
+        "access.rejected",
+        "access.revoked",
+        "secret.break_glass",
     ]

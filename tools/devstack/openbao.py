@@ -56,10 +56,24 @@ path "sys/leases/lookup" {{
 """
 
 
+# One-time share links: values wrapped in single-use tokens, revoked by their accessor
+# (unwrap and lookup are in the built-in ``default`` policy; wrap is too, but named here so
+# that a token without ``default`` still shares).
+WRAPPING_POLICY = """\
+path "sys/wrapping/wrap" {
+  capabilities = ["update"]
+}
+path "auth/token/revoke-accessor" {
+  capabilities = ["update"]
+}
+"""
+
+
 def app_policy(mount: str) -> str:
     """The HCL policy of the application token: KV v2 data and metadata under ``orgs/`` of
     ``mount``, and destroying old versions there; the database engine's names of the product
-    (``database_policy``); nothing else (no metadata writes, no access outside ``orgs/``)."""
+    (``database_policy``); wrapping for share links (``WRAPPING_POLICY``); nothing else (no
+    metadata writes, no access outside ``orgs/``)."""
     return (
         database_policy()
         + f"""\
@@ -79,6 +93,7 @@ path "{mount}/metadata/orgs/" {{
   capabilities = ["list"]
 }}
 """
+        + WRAPPING_POLICY
     )
 
 
