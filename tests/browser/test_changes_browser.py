@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
-from governance.models import Protection
+from governance.models import ChangeRequest, Protection
 from secrets_app import services
 from secrets_app.models import SecretIndex
 from tests.browser.conftest import WIDE, Dashboard, open_dashboard
@@ -46,7 +46,8 @@ def test_a_held_update_is_approved_from_the_queue(
         queue = admin.goto(f"/orgs/{org.pk}/secrets/")
         queue.get_by_role("link", name="Change requests (1)").click()
         expect(queue.locator("h1")).to_have_text("Change requests")
-        queue.get_by_role("link", name="#1").click()
+        held = ChangeRequest.objects.get(secret_id=row.secret_id)
+        queue.get_by_role("link", name=f"#{held.pk}").click()
         expect(queue.locator("table.diff")).to_contain_text("password")
         expect(queue.locator("table.diff")).to_contain_text("changed")
         expect(queue.locator("main")).not_to_contain_text("second-value")
