@@ -218,17 +218,16 @@ def secret_delete(*, actor: Actor, organization: Organization, secret_id: str) -
     row = secret_get(organization=organization, secret_id=secret_id)
     values_module.require(actor, "secret.delete", row)
     refuse_read_only(row.tags)
-    base = read_current(row)
+    hooks.before_delete(organization=organization, secret_id=secret_id)
     hold_if_asked(
         actor,
         row=row,
         action="secret.delete",
         audit_as="secret.delete",
-        base=base,
+        base=lambda: read_current(row),
         document=None,
         detail={},
     )
-    hooks.before_delete(organization=organization, secret_id=secret_id)
     vault.delete_all(vault_path(organization.pk, secret_id))
     # What the apps above queue (the removal of installed copies) commits with the delete.
     with transaction.atomic():

@@ -248,7 +248,7 @@ def _hold_draft(
         row=current.row,
         action=allow,
         audit_as=audit_as,
-        base=current.document,
+        base=lambda: current.document,
         document=document,
         detail=detail,
     )
@@ -260,16 +260,18 @@ def hold_if_asked(
     row: SecretIndex,
     action: str,
     audit_as: str,
-    base: vault.VaultDocument,
+    base: Callable[[], vault.VaultDocument],
     document: dict[str, Any] | None,
     detail: dict[str, Any],
 ) -> None:
-    """Hand the change to ``hooks.hold`` (which raises) when the policy holds it."""
+    """Hand the change to ``hooks.hold`` (which raises) when the policy holds it; ``base``
+    gives the version it would replace (read only then)."""
     organization = row.organization
     standing = policy.standing_of(actor, organization)
     held = policy.hold(standing, action, row)
     if held is None:
         return
+    document_now = base()
     hooks.hold(
         hooks.HeldChange(
             organization=organization,
@@ -278,8 +280,8 @@ def hold_if_asked(
             actor=actor,
             action=action,
             audit_as=audit_as,
-            base_version=base.version,
-            current=base.data,
+            base_version=document_now.version,
+            current=document_now.data,
             document=document,
             reason=held.reason,
             detail=detail,
