@@ -23,7 +23,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -225,6 +225,9 @@ def change_list(
 ) -> list[ChangeRequest]:
     policy.require(membership, "change.list")
     found = ChangeRequest.objects.for_org(organization).prefetch_related("approvals")
+    if status and status not in ChangeRequest.Status.values:
+        choices = ", ".join(ChangeRequest.Status.values)
+        raise ValidationError({"status": f"Must be one of {choices}."})
     if status:
         found = found.filter(status=status)
     return list(found[:500])

@@ -28,8 +28,8 @@ class ChangeQueueView(ChangesView):
 
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         status = request.GET.get("status") or ChangeRequest.Status.PENDING
-        if status == "all":
-            status = ""
+        if status not in ChangeRequest.Status.values:
+            status = ""  # "all", or anything else
         found = changes.change_list(
             membership=self.membership, organization=self.organization, status=status or None
         )

@@ -120,6 +120,7 @@ def test_a_protected_update_is_held_with_its_values_in_vault_only(held, personas
     listed = clients["viewer"].get(changes_url(org) + "?status=pending").json()
     assert [r["id"] for r in listed] == [item.pk]
     assert clients["viewer"].get(changes_url(org) + "?status=applied").json() == []
+    assert_problem(clients["viewer"].get(changes_url(org) + "?status=done"), 400, field="status")
     # The held folder is not a secret: rebuilding the index leaves the secret alone.
     assert index_rebuild(organizations=[personas.org]) == {"indexed": 1, "removed": 0}
 

@@ -88,7 +88,7 @@ class ChangeListView(OrgScopedAPIView):
         operation_id="listChangeRequests",
         tags=TAGS,
         parameters=[ORG_ID, STATUS],
-        responses={200: ChangeRequestSerializer(many=True), **errors(403, 404)},
+        responses={200: ChangeRequestSerializer(many=True), **errors(400, 403, 404)},
     )
     def get(self, request: Request, org_id: int) -> Response:
         found = changes.change_list(
