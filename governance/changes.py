@@ -25,6 +25,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from audit import services as audit
@@ -231,6 +232,17 @@ def change_list(
     if status:
         found = found.filter(status=status)
     return list(found[:500])
+
+
+def existing_ids(organization: Organization, ids: set[str]) -> set[str]:
+    """Which of the request ids (as text) the org has: the activity page links those."""
+    wanted = [int(i) for i in ids if i.isdigit()]
+    found = ChangeRequest.objects.for_org(organization).filter(pk__in=wanted)
+    return {str(pk) for pk in found.values_list("pk", flat=True)}
+
+
+def detail_url(organization: Organization, change_id: str) -> str:
+    return reverse("governance:change", args=[organization.pk, int(change_id)])
 
 
 def pending_count(membership: Membership) -> int:

@@ -20,6 +20,7 @@ def ready() -> None:
         "A change request was approved and applied, rejected, withdrawn, expired or failed.",
     )
     activity.register_kind("change.", "Change requests", weight=85)
+    activity.register_target("change_request", changes.existing_ids, changes.detail_url)
     activity.register_kind("protection.", "Protection", weight=86)
     navigation.register_link(
         "changes",

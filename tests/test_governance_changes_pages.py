@@ -47,6 +47,8 @@ def test_the_queue_counts_pending_requests_and_the_page_shows_the_masked_diff(
     page = admin.get(f"/orgs/{org}/change-requests/{item.pk}/").content.decode()
     assert "extra" in page and "password" in page and "s3cr3t" not in page
     assert "Approve" in page and "Withdraw" not in page
+    activity = admin.get(f"/orgs/{org}/activity/").content.decode()
+    assert f'href="/orgs/{org}/change-requests/{item.pk}/"' in activity
     mine = signed_in(personas, "member").get(f"/orgs/{org}/change-requests/{item.pk}/")
     assert "Withdraw" in mine.content.decode() and "Approve" not in mine.content.decode()
 
