@@ -96,3 +96,23 @@ def account_links() -> list[tuple[AccountLink, str]]:
     """The account menu's links with their URLs, in ``weight`` order."""
     shown = sorted(_ACCOUNT_LINKS.values(), key=lambda link: link.weight)
     return [(link, reverse(link.url_name)) for link in shown]
+
+
+# What the apps above say about members on the Members page (a temporary grant, say):
+# ``note(organization)`` answers {user id: [short texts]}.
+MemberNote = Callable[[object], dict[int, list[str]]]
+_MEMBER_NOTES: list[MemberNote] = []
+
+
+def register_member_note(note: MemberNote) -> None:
+    if note not in _MEMBER_NOTES:
+        _MEMBER_NOTES.append(note)
+
+
+def member_notes(organization: object) -> dict[int, list[str]]:
+    """Every registered note about the members of ``organization``, by user id."""
+    merged: dict[int, list[str]] = {}
+    for note in _MEMBER_NOTES:
+        for user_id, texts in note(organization).items():
+            merged.setdefault(user_id, []).extend(texts)
+    return merged
