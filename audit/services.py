@@ -43,6 +43,9 @@ SAFE_DETAIL = frozenset(
         "ip",  # the address a share link was opened from
         "justification",  # why someone broke glass: their own words, never a value
         "breakGlass",  # the id of a break-glass event
+        "kind",  # a change request's kind (update, rotate, rollback, delete, tag, install)
+        "changeRequest",  # a change request's id
+        "requestedBy",  # who asked for a change applied after approvals
     }
 )
 

@@ -53,7 +53,8 @@ class ItemResult:
     name: str
     sourcing: str
     # installed | updated | unchanged | failed; on an agent cluster also pending (not applied
-    # by its agent within the install's wait; ``error`` says so).
+    # by its agent within the install's wait; ``error`` says so); held (a protected secret
+    # new to the namespace: a change request, which ``error`` names).
     status: str
     namespace: str
     error: str = ""

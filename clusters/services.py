@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
-from clusters import kube, namespaces, push, workloads
+from clusters import holds, kube, namespaces, push, workloads
 from clusters.agent import desired
 from clusters.batch import Batch, ItemResult
 from clusters.models import Cluster, Installation
@@ -285,6 +285,8 @@ def install(
     selected = _select(cluster.organization, query)
     rows = [r for r in selected if secret_values.may_read(standing, r)]
     refused = [refused_result(r, namespace) for r in selected if r not in rows]
+    rows, held = holds.hold_new_copies(standing, cluster, namespace, rows, overwrite, ttl, cleaned)
+    refused += held
     if not rows:
         # Nothing to send: no namespace is created for nothing.
         return refused

@@ -354,3 +354,26 @@ def access_grant_revoke(*, actor: Membership, grant: AccessGrant) -> AccessGrant
             username=current.user.username,
         )
     return current
+
+
+def member_notes(organization: Any) -> dict[int, list[str]]:
+    """The Members page's note on each member holding a live grant: which role, on what,
+    until when."""
+    notes: dict[int, list[str]] = {}
+    live = list(AccessGrant.objects.for_org(organization).live(clock()).order_by("expires_at"))
+    names = dict(
+        SecretIndex.objects.for_org(organization)
+        .filter(secret_id__in={g.secret_id for g in live if g.secret_id})
+        .values_list("secret_id", "name")
+    )
+    for grant in live:
+        on = "the organization"
+        if grant.tag:
+            on = f"tag {grant.tag}"
+        elif grant.secret_id:
+            on = names.get(grant.secret_id, "a deleted secret")
+        until = grant.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        notes.setdefault(grant.user_id, []).append(
+            f"{grant.role} on {on} until {until} (temporary)"
+        )
+    return notes

@@ -16,3 +16,4 @@ def ready() -> None:
     navigation.register_link(
         "access", "Access", "governance:access", action="access.request", weight=75
     )
+    navigation.register_member_note(access.member_notes)

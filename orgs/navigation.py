@@ -11,7 +11,8 @@ registered with ``landing=True``, else the Members page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from django.urls import reverse
 
@@ -29,6 +30,8 @@ class Link:
     url_name: str
     action: str
     weight: int
+    # What the label shows in brackets when not zero (e.g. requests waiting), or None.
+    count: Callable[[Membership], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,18 @@ DEFAULT_LANDING = "dashboard:members"
 
 
 def register_link(
-    section: str, label: str, url_name: str, *, action: str, weight: int, landing: bool = False
+    section: str,
+    label: str,
+    url_name: str,
+    *,
+    action: str,
+    weight: int,
+    landing: bool = False,
+    count: Callable[[Membership], int] | None = None,
 ) -> None:
-    """Add (or replace) the tab of ``section``; ``landing`` makes its page the landing page."""
-    _LINKS[section] = Link(section, label, url_name, action, weight)
+    """Add (or replace) the tab of ``section``; ``landing`` makes its page the landing page;
+    ``count(membership)``, when not zero, is shown after the label."""
+    _LINKS[section] = Link(section, label, url_name, action, weight, count)
     if landing:
         _LANDING[:] = [url_name]
 
@@ -60,10 +71,15 @@ def links(membership: Membership) -> list[tuple[Link, str]]:
     """The tabs ``membership`` may see, each with its URL in the membership's organization."""
     shown = sorted(_LINKS.values(), key=lambda link: link.weight)
     return [
-        (link, reverse(link.url_name, args=[membership.organization_id]))
+        (_counted(link, membership), reverse(link.url_name, args=[membership.organization_id]))
         for link in shown
         if policy.allows(membership, link.action)
     ]
+
+
+def _counted(link: Link, membership: Membership) -> Link:
+    number = link.count(membership) if link.count is not None else 0
+    return replace(link, label=f"{link.label} ({number})") if number else link
 
 
 def landing_url(organization_id: int) -> str:
@@ -80,3 +96,23 @@ def account_links() -> list[tuple[AccountLink, str]]:
     """The account menu's links with their URLs, in ``weight`` order."""
     shown = sorted(_ACCOUNT_LINKS.values(), key=lambda link: link.weight)
     return [(link, reverse(link.url_name)) for link in shown]
+
+
+# What the apps above say about members on the Members page (a temporary grant, say):
+# ``note(organization)`` answers {user id: [short texts]}.
+MemberNote = Callable[[object], dict[int, list[str]]]
+_MEMBER_NOTES: list[MemberNote] = []
+
+
+def register_member_note(note: MemberNote) -> None:
+    if note not in _MEMBER_NOTES:
+        _MEMBER_NOTES.append(note)
+
+
+def member_notes(organization: object) -> dict[int, list[str]]:
+    """Every registered note about the members of ``organization``, by user id."""
+    merged: dict[int, list[str]] = {}
+    for note in _MEMBER_NOTES:
+        for user_id, texts in note(organization).items():
+            merged.setdefault(user_id, []).extend(texts)
+    return merged

@@ -326,6 +326,39 @@ def require(standing: Standing, action: str, obj: Any = None) -> None:
     )
 
 
+# --------------------------------------------------------------------------- hold outcome
+# A change the policy allows may still have to wait: a rule registered from above (the
+# protection of secrets) answers a ``Hold`` for a change that becomes a change request
+# instead of being applied. ``orgs`` names no such rule; the write path asks ``hold``.
+
+
+@dataclass(frozen=True)
+class Hold:
+    """The policy's third outcome: allowed, but held for approval; ``reason`` says why."""
+
+    reason: str
+
+
+# A hold rule: (standing, action, obj) -> Hold when that change must wait, else None.
+HoldRule = Callable[[Standing, str, Any], Hold | None]
+
+_HOLD_RULES: list[HoldRule] = []
+
+
+def register_hold_rule(rule: HoldRule) -> None:
+    if rule not in _HOLD_RULES:
+        _HOLD_RULES.append(rule)
+
+
+def hold(standing: Standing, action: str, obj: Any) -> Hold | None:
+    """Whether ``standing``'s allowed ``action`` on ``obj`` must wait for approval."""
+    for rule in _HOLD_RULES:
+        found = rule(standing, action, obj)
+        if found is not None:
+            return found
+    return None
+
+
 # Who a service is told acts: a standing, a user (standing: their membership of the org, at
 # its stored role), or a name such as "system" (the product itself).
 Actor = Membership | System | Agent | User | str

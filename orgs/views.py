@@ -161,7 +161,11 @@ class MembersView(OrgView):
 
     def members_response(self, **extra: Any) -> HttpResponse:
         context = self.get_context_data(**extra)
-        context["members"] = selectors.member_list(organization=self.organization)
+        members = list(selectors.member_list(organization=self.organization))
+        notes = navigation.member_notes(self.organization)
+        for member in members:
+            member.notes = notes.get(member.user_id, [])  # type: ignore[attr-defined]
+        context["members"] = members
         context["roles"] = Role.choices
         context["role_rules"] = [(label, ROLE_RULES[value]) for value, label in Role.choices]
         context.setdefault("add_form", MemberAddForm(organization=self.organization))

@@ -12,6 +12,10 @@ of every write and delete. They register here, in their ``AppConfig.ready()``:
 - ``installations_of(organization, secret_ids)`` lists where the secrets are installed
   (objects with ``secret_id``, ``cluster.name``, ``namespace`` and ``kube_name``), for pages
   that warn before a delete;
+- ``hold(change)`` takes a change the policy holds for approval (``policy.hold``): a
+  ``HeldChange`` naming the secret, its version, the proposed document (None: a delete)
+  and what the write would record; the hook keeps it and raises what the caller answers
+  (``Accepted``: 202). With no hook registered a held change is refused (409);
 - ``verify_kubeconfig(text)`` checks a kubeconfig against its cluster (raising
   ``ValueError`` with a message safe to show), for the ``kubernetes`` type's remote check.
 """
@@ -19,7 +23,10 @@ of every write and delete. They register here, in their ``AppConfig.ready()``:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from pipeline_secrets.core.errors import ConflictError
 
 if TYPE_CHECKING:
     from orgs.models import Organization
@@ -35,6 +42,26 @@ class SecretsReader(Protocol):
 
 ItemResults = list[dict[str, Any]]
 
+
+@dataclass(frozen=True)
+class HeldChange:
+    """A change the policy holds: ``action`` is the policy action asked, ``audit_as`` the
+    write's audit action (``secret.update``, ``secret.delete``, ...), ``document`` the
+    proposed Vault document (None for a delete), ``detail`` the write's audit detail."""
+
+    organization: Organization
+    secret_id: str
+    secret_name: str
+    actor: Any
+    action: str
+    audit_as: str
+    base_version: int
+    current: dict[str, Any]
+    document: dict[str, Any] | None
+    reason: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
 # The registered hooks, in registration order (tests read and replace them).
 
 BEFORE_DELETE: list[SecretHook] = []
@@ -42,6 +69,7 @@ AFTER_WRITE: list[SecretHook] = []
 AFTER_DELETE: list[SecretHook] = []
 KUBECONFIG_VERIFIERS: list[Callable[[str], None]] = []
 INSTALLATION_READERS: list[SecretsReader] = []
+HOLDERS: list[Callable[[HeldChange], None]] = []
 
 
 def _register(hooks: list[Any], hook: Any) -> None:
@@ -68,6 +96,17 @@ def on_installations(hook: SecretsReader) -> None:
 
 def on_verify_kubeconfig(hook: Callable[[str], None]) -> None:
     _register(KUBECONFIG_VERIFIERS, hook)
+
+
+def on_hold(hook: Callable[[HeldChange], None]) -> None:
+    _register(HOLDERS, hook)
+
+
+def hold(change: HeldChange) -> None:
+    """Hand a held change to the app that keeps it (which raises); refuse it when none."""
+    for hook in HOLDERS:
+        hook(change)
+    raise ConflictError(f"Changes to {change.secret_name} need an approval, which is not set up.")
 
 
 def before_delete(*, organization: Organization, secret_id: str) -> None:

@@ -87,11 +87,17 @@ def index_sync(*, organization: Organization, secret_id: str) -> SecretIndex | N
     return row
 
 
+# Under an org's folder, where proposed changes wait for approval (``orgs/<org>/held/...``).
+HELD_FOLDER = "held/"
+
+
 def index_rebuild(*, organizations: list[Organization] | None = None) -> dict[str, int]:
     """Rebuild the index of the given orgs (all by default) from Vault. Counts per outcome."""
     counts = {"indexed": 0, "removed": 0}
     for organization in organizations or list(Organization.objects.all()):
         in_vault = set(vault.list_keys(f"orgs/{organization.pk}"))
+        # The folder of changes waiting for approval holds no secret.
+        in_vault.discard(HELD_FOLDER)
         for secret_id in sorted(in_vault):
             if index_sync(organization=organization, secret_id=secret_id.rstrip("/")) is not None:
                 counts["indexed"] += 1

@@ -31,6 +31,8 @@ from secrets_app.writes import (
     NewSecret,
     SecretWrite,
     actor_name,
+    hold_if_asked,
+    read_current,
     record,
     refuse_read_only,
     write_version,
@@ -217,6 +219,15 @@ def secret_delete(*, actor: Actor, organization: Organization, secret_id: str) -
     values_module.require(actor, "secret.delete", row)
     refuse_read_only(row.tags)
     hooks.before_delete(organization=organization, secret_id=secret_id)
+    hold_if_asked(
+        actor,
+        row=row,
+        action="secret.delete",
+        audit_as="secret.delete",
+        base=lambda: read_current(row),
+        document=None,
+        detail={},
+    )
     vault.delete_all(vault_path(organization.pk, secret_id))
     # What the apps above queue (the removal of installed copies) commits with the delete.
     with transaction.atomic():

@@ -7,6 +7,8 @@ Invariants:
 - a create is a check-and-set 0 write: an existing name is a 409, never an overwrite; any
   other write is a check-and-set write of the version read: a concurrent writer gets a 409;
 - a read-only secret (tag ``banzai:readonly``) is never changed (409);
+- a change the policy holds for approval (``policy.hold``: a protected secret) is handed,
+  once composed and checked, to ``hooks.hold`` instead of being written;
 - Vault accepts the document first; then, in one transaction, the index row and tags, the
   renewal time and rotation schedule, the audit event and the work of the apps that keep
   copies (``hooks.after_write``) commit together, or none of them does;
@@ -222,12 +224,69 @@ def write_version(
         "tags": draft.tags,
         "updatedBy": actor_name(actor),
     }
+    if current is not None:
+        _hold_draft(actor, current, allow, audit_as, document, draft)
     previous = current.version if current is not None else 0
     written = _write_to_vault(vault_path(organization.pk, secret_id), document, previous, new)
     commit = _Commit(actor, organization, secret_id, document, written, draft, audit_as)
     done = commit.run(created=new is not None)
     done.previous_version = previous
     return done
+
+
+def _hold_draft(
+    actor: Actor,
+    current: Current,
+    allow: str,
+    audit_as: str,
+    document: dict[str, Any],
+    draft: Draft,
+) -> None:
+    detail = {**draft.detail, **draft.rotation.audit()}
+    hold_if_asked(
+        actor,
+        row=current.row,
+        action=allow,
+        audit_as=audit_as,
+        base=lambda: current.document,
+        document=document,
+        detail=detail,
+    )
+
+
+def hold_if_asked(
+    actor: Actor,
+    *,
+    row: SecretIndex,
+    action: str,
+    audit_as: str,
+    base: Callable[[], vault.VaultDocument],
+    document: dict[str, Any] | None,
+    detail: dict[str, Any],
+) -> None:
+    """Hand the change to ``hooks.hold`` (which raises) when the policy holds it; ``base``
+    gives the version it would replace (read only then)."""
+    organization = row.organization
+    standing = policy.standing_of(actor, organization)
+    held = policy.hold(standing, action, row)
+    if held is None:
+        return
+    document_now = base()
+    hooks.hold(
+        hooks.HeldChange(
+            organization=organization,
+            secret_id=row.secret_id,
+            secret_name=row.name,
+            actor=actor,
+            action=action,
+            audit_as=audit_as,
+            base_version=document_now.version,
+            current=document_now.data,
+            document=document,
+            reason=held.reason,
+            detail=detail,
+        )
+    )
 
 
 def _write_to_vault(

@@ -54,10 +54,18 @@ def _wipe_orgs(client: hvac.Client) -> None:
     except hvac.exceptions.InvalidPath:
         return
     for org in orgs:
-        keys = kv.list_secrets(path=f"orgs/{org}", mount_point=settings.VAULT_MOUNT)
-        for key in keys["data"]["keys"]:
+        _wipe_folder(kv, f"orgs/{org}")
+
+
+def _wipe_folder(kv: Any, folder: str) -> None:
+    """Delete every document under ``folder`` (ending in ``/``), sub-folders too."""
+    keys = kv.list_secrets(path=folder, mount_point=settings.VAULT_MOUNT)["data"]["keys"]
+    for key in keys:
+        if key.endswith("/"):
+            _wipe_folder(kv, f"{folder}{key}")
+        else:
             kv.delete_metadata_and_all_versions(
-                path=f"orgs/{org}{key}", mount_point=settings.VAULT_MOUNT
+                path=f"{folder}{key}", mount_point=settings.VAULT_MOUNT
             )
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -369,3 +370,17 @@ def test_a_page_reads_the_grants_once_however_often_the_policy_asks(
     # The tabs, the header and the value rows each ask the policy; one query answers them.
     assert 'href="/orgs/' in html and "Invitations" not in html
     assert sum("governance_accessgrant" in q["sql"] for q in seen.captured_queries) == 1
+
+
+def test_the_members_page_shows_a_live_grant_until_it_ends(
+    personas: Personas, clients: dict[str, APIClient], secrets: dict[str, str], clock: Clock
+) -> None:
+    start = clock.now
+    granted(clients, personas, secretId=secrets["db-pass"])
+    page = Client()
+    page.force_login(personas.admin)
+    members = f"/orgs/{personas.org.pk}/members/"
+    until = (start + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M UTC")
+    assert f"member on db-pass until {until} (temporary)" in page.get(members).content.decode()
+    clock.now = start + timedelta(hours=1, seconds=1)
+    assert "(temporary)" not in page.get(members).content.decode()

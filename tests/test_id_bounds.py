@@ -136,6 +136,7 @@ def fillers(
         "breakglass_id": "1",
         "access_request_id": "1",
         "access_grant_id": "1",
+        "change_id": "1",
         "secret_id": response.json()["id"],
         "tag": "team:core",
         "name": "db-password",

@@ -22,6 +22,7 @@ ALL_TABS = [
     "Members",
     "Clusters",
     "Databases",
+    "Change requests",
     "Invitations",
     "Sign-in",
     "Activity",
@@ -40,7 +41,14 @@ def test_each_role_sees_the_tabs_the_policy_allows_in_the_apps_order(personas: P
     assert tabs(signed_in(personas, "admin").get(members).content.decode()) == ALL_TABS
     for persona in ("member", "viewer"):
         html = signed_in(personas, persona).get(members).content.decode()
-        assert tabs(html) == ["Secrets", "Members", "Clusters", "Databases", "Access"]
+        assert tabs(html) == [
+            "Secrets",
+            "Members",
+            "Clusters",
+            "Databases",
+            "Change requests",
+            "Access",
+        ]
 
 
 def test_the_account_menu_comes_from_the_apps_that_own_its_pages(personas: Personas) -> None:
@@ -74,6 +82,8 @@ def test_the_upper_apps_registered_their_activity_kinds_and_event_kinds() -> Non
         "Notifications",
         "Databases",
         "Temporary access",
+        "Change requests",
+        "Protection",
     ]
     assert list(event_kinds()) == [
         "secret.expiring",
@@ -81,6 +91,8 @@ def test_the_upper_apps_registered_their_activity_kinds_and_event_kinds() -> Non
         "secret.rotation_failed",
         "installation.sync_failed",
         "database.credentials_failed",
+        "change.requested",
+        "change.decided",
         "access.requested",
         "access.granted",
         "access.rejected",

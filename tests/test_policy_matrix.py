@@ -31,7 +31,7 @@ from rest_framework.test import APIClient
 from accounts.models import GroupMapping
 from clusters.models import Cluster
 from databases.models import DatabaseConnection, DatabaseLease, DatabaseRole
-from governance.models import AccessGrant, AccessRequest, BreakGlass, ShareLink
+from governance.models import AccessGrant, AccessRequest, BreakGlass, ChangeRequest, ShareLink
 from notifications.models import NotificationTarget
 from orgs import policy
 from orgs import services as org_services
@@ -266,12 +266,17 @@ def world(personas: Personas, vault: Any) -> World:
         organization=org, user=personas.viewer, role=Role.MEMBER, granted_by=admin.username,
         starts_at=now - timedelta(hours=2), expires_at=now - timedelta(hours=1),
     )  # fmt: skip
+    change = ChangeRequest.objects.create(
+        organization=org, secret_id=kinds["ordinary"], secret_name="db-pass", kind="update",
+        requested_by="mike", requester=personas.member, expires_at=now + timedelta(days=1),
+    )  # fmt: skip
     ids = {
         "link_id": link.public_id,
         "org_id": str(org.pk),
         "breakglass_id": str(broken.pk),
         "access_request_id": str(asked.pk),
         "access_grant_id": str(grant.pk),
+        "change_id": str(change.pk),
         "connection_id": str(connection.pk),
         "role_id": str(role.pk),
         "lease_id": lease.public_id,

@@ -200,7 +200,7 @@ class InstallResultSerializer(serializers.Serializer):
     name = serializers.CharField()
     sourcing = serializers.ChoiceField(choices=["env", "volume"])
     status = serializers.ChoiceField(
-        choices=["installed", "updated", "unchanged", "failed", "pending"],
+        choices=["installed", "updated", "unchanged", "failed", "pending", "held"],
         help_text="pending: an agent cluster's agent has not applied it within the wait the "
         "error states; it will when it next connects.",
     )

@@ -27,6 +27,18 @@ class ConflictError(AppError):
     title = "Conflict"
 
 
+class Accepted(AppError):
+    """Not an error: the request was accepted but not carried out yet (held for an
+    approval, say); ``body`` is what the API answers with status 202."""
+
+    status = 202
+    title = "Accepted"
+
+    def __init__(self, detail: str, body: dict[str, object]) -> None:
+        super().__init__(detail)
+        self.body = body
+
+
 class VaultUnavailableError(AppError):
     """Vault is sealed, unreachable or answering with a server error (after the client's
     retries); ``retry_after`` is the number of seconds a caller should wait."""

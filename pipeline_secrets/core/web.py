@@ -14,7 +14,7 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from pipeline_secrets.core.errors import AppError, ConflictError, VaultUnavailableError
+from pipeline_secrets.core.errors import Accepted, AppError, ConflictError, VaultUnavailableError
 
 # Certificates expiring within this are marked; changes within JUST_NOW read "just now".
 EXPIRY_WARNING = timedelta(days=30)
@@ -70,19 +70,28 @@ def vault_unavailable(request: HttpRequest, exc: VaultUnavailableError) -> HttpR
     return response
 
 
+def _back(request: HttpRequest) -> str:
+    """The page a form was posted from, when it is ours; else the path posted to."""
+    back = request.META.get("HTTP_REFERER", "")
+    safe = url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return back if safe else request.path
+
+
 def app_error(request: HttpRequest, exc: AppError) -> HttpResponse:
     """An application error on a page, mapped as the API maps it: a conflict (409) is a
     message on the page and changes nothing; an upstream or Vault failure (502/503) is an
     alert; htmx requests get the alert in the page's alert region."""
     if isinstance(exc, VaultUnavailableError):
         return vault_unavailable(request, exc)
+    if isinstance(exc, Accepted):
+        # Held (for an approval, say): the page the request came from says so.
+        messages.success(request, exc.detail)
+        return redirect_to(request, _back(request))
     if isinstance(exc, ConflictError) and not is_htmx(request):
         messages.error(request, exc.detail)
-        back = request.META.get("HTTP_REFERER", "")
-        safe = url_has_allowed_host_and_scheme(
-            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-        return redirect(back if safe else request.path)
+        return redirect(_back(request))
     context = {"title": exc.title, "detail": exc.detail, "status": exc.status}
     if is_htmx(request):
         response = render(request, "partials/_error_alert.html", context)

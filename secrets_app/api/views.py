@@ -18,6 +18,7 @@ from orgs import policy
 from orgs.scoping import OrgScopedAPIView
 from pipeline_secrets.core.api.params import aware_time, flag, positive_int, texts
 from pipeline_secrets.core.api.schema import (
+    HELD,
     ORG_ID,
     VALIDATE,
     errors,
@@ -228,7 +229,7 @@ class SecretDetailView(OrgScopedAPIView):
         tags=["secrets"],
         parameters=[ORG_ID, SECRET_ID, VALIDATE],
         request=SecretUpdateSerializer,
-        responses={200: SecretCreatedSerializer, **errors(400, 403, 404, 409, 413, 503)},
+        responses={**HELD, 200: SecretCreatedSerializer, **errors(400, 403, 404, 409, 413, 503)},
         description="Replaces values and tags. Name and type are immutable.",
     )
     def put(self, request: Request, org_id: int, secret_id: str) -> Response:
@@ -254,7 +255,7 @@ class SecretDetailView(OrgScopedAPIView):
         operation_id="deleteSecret",
         tags=["secrets"],
         parameters=[ORG_ID, SECRET_ID],
-        responses={204: None, **errors(403, 404, 409, 503)},
+        responses={**HELD, 204: None, **errors(403, 404, 409, 503)},
     )
     def delete(self, request: Request, org_id: int, secret_id: str) -> Response:
         services.secret_delete(
@@ -305,7 +306,7 @@ class SecretTagView(OrgScopedAPIView):
         tags=["secrets"],
         parameters=[ORG_ID, SECRET_ID, TAG],
         request=None,
-        responses={200: TAG_LIST, **errors(400, 403, 404, 409, 503)},
+        responses={**HELD, 200: TAG_LIST, **errors(400, 403, 404, 409, 503)},
         description="Adds the tag (idempotent); answers the secret's tags.",
     )
     def put(self, request: Request, org_id: int, secret_id: str, tag: str) -> Response:
@@ -318,7 +319,7 @@ class SecretTagView(OrgScopedAPIView):
         operation_id="removeSecretTag",
         tags=["secrets"],
         parameters=[ORG_ID, SECRET_ID, TAG],
-        responses={204: None, **errors(400, 403, 404, 409, 503)},
+        responses={**HELD, 204: None, **errors(400, 403, 404, 409, 503)},
     )
     def delete(self, request: Request, org_id: int, secret_id: str, tag: str) -> Response:
         services.tag_remove(
@@ -358,7 +359,7 @@ class SecretRollbackView(OrgScopedAPIView):
         tags=["secrets"],
         parameters=[ORG_ID, SECRET_ID],
         request=RollbackSerializer,
-        responses={200: SecretCreatedSerializer, **errors(400, 403, 404, 409, 503)},
+        responses={**HELD, 200: SecretCreatedSerializer, **errors(400, 403, 404, 409, 503)},
         description=(
             "Writes an earlier version's values and tags as a new version (check-and-set; "
             "`expectedVersion` guards against a concurrent writer) and refreshes the installed "
@@ -390,7 +391,7 @@ class SecretRotateView(OrgScopedAPIView):
         tags=["secrets"],
         parameters=[ORG_ID, SECRET_ID],
         request=None,
-        responses={200: SecretCreatedSerializer, **errors(400, 403, 404, 409, 503)},
+        responses={**HELD, 200: SecretCreatedSerializer, **errors(400, 403, 404, 409, 503)},
         description=(
             "Rotates now: fresh values made with the same parameters (types with `rotatable` "
             "true; others are a 400), written as a new version and pushed to the installed "

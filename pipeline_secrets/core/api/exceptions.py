@@ -17,7 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from pipeline_secrets.core.errors import AppError, VaultUnavailableError
+from pipeline_secrets.core.errors import Accepted, AppError, VaultUnavailableError
 from pipeline_secrets.core.middleware import request_id
 from pipeline_secrets.core.problems import PROBLEM_CONTENT_TYPE, problem_body
 
@@ -60,6 +60,8 @@ DATABASE_RETRY_AFTER = 5
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every error as a problem document carrying the request's id (``requestId``, also in
     the ``X-Request-ID`` header), so a caller can quote it."""
+    if isinstance(exc, Accepted):
+        return Response(exc.body, status=exc.status)
     answer = _problem_for(exc, context)
     request = context.get("request")
     if answer is not None and isinstance(answer.data, dict) and request is not None:

@@ -69,3 +69,28 @@ VALIDATE = OpenApiParameter(
     OpenApiTypes.BOOL,
     description="Also verify credentials with their provider (default true).",
 )
+
+
+# A change held for approval (a protected secret): the change request made instead.
+HELD = {
+    202: OpenApiResponse(
+        inline_serializer(
+            name="ChangeHeld",
+            fields={
+                "changeRequest": inline_serializer(
+                    name="HeldChangeRequest",
+                    fields={
+                        "id": serializers.IntegerField(),
+                        "status": serializers.CharField(),
+                        "kind": serializers.CharField(),
+                        "secretId": serializers.CharField(),
+                        "secretName": serializers.CharField(),
+                        "requestedBy": serializers.CharField(),
+                        "expiresAt": serializers.DateTimeField(),
+                    },
+                )
+            },
+        ),
+        description="Held for approval: the secret is protected, a change request was made.",
+    )
+}
