@@ -1,5 +1,6 @@
-"""Driving the command-line client as a process (``python -m pipeline_secrets_cli``, what
-the ``pipeline-secrets`` script runs) against a live server, with its own config home."""
+"""Driving the installed command-line client as a process (the ``pipeline-secrets`` console
+script that ``make test`` installs into the virtualenv) against a live server, with its own
+config home."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+# The console script pyproject.toml declares, beside the interpreter running the tests.
+SCRIPT = Path(sys.executable).parent / "pipeline-secrets"
 USER_CODE = re.compile(r"\b([B-Z]{4}-[B-Z]{4})\b")
 
 
@@ -24,14 +27,14 @@ class Cli:
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_SECRETS_")}
         env.update({"XDG_CONFIG_HOME": str(self.home), "PIPELINE_SECRETS_URL": self.url})
-        env["PYTHONPATH"] = str(REPO)  # this checkout, installed or not
         if self.token:
             env["PIPELINE_SECRETS_TOKEN"] = self.token
         env.update(extra)
         return env
 
     def args(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "pipeline_secrets_cli", *args]
+        assert SCRIPT.exists(), f"{SCRIPT} is missing: install the package (make venv)"
+        return [str(SCRIPT), *args]
 
     def run(
         self, *args: str, input: str | None = None, timeout: float = 60, **env: str
