@@ -8,6 +8,8 @@ before (or without) Django settings.
 from __future__ import annotations
 
 import os
+import subprocess
+from pathlib import Path
 
 import requests
 
@@ -29,3 +31,35 @@ def local_session() -> requests.Session:
 def scrubbed_env(prefixes: tuple[str, ...]) -> dict[str, str]:
     """The current environment without variables starting with any of ``prefixes``."""
     return {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
+
+
+def run_step(
+    command: list[str],
+    *,
+    cwd: Path,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+) -> None:
+    """Run one set-up step of a local server (``initdb``, ``mariadb-install-db``, a client
+    sending SQL): StackError with its output and the end of the server's log on failure."""
+    from tools.devstack.proc import tail
+
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=DEFAULT_TIMEOUT * 2,
+        start_new_session=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(
+            f"{Path(command[0]).name} failed with exit code {result.returncode}:\n"
+            f"{result.stdout[-3000:]}\nend of {log_path}:\n{tail(log_path)}"
+        )

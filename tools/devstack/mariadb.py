@@ -12,7 +12,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from tools.devstack.base import DEFAULT_TIMEOUT, StackError
+from tools.devstack.base import DEFAULT_TIMEOUT, StackError, run_step
 from tools.devstack.proc import free_port, tail, terminate, wait_for
 
 MARIADB_DATABASE = "app"
@@ -172,20 +172,4 @@ class MariaDB:
             return sock.connect_ex((self.host, self.port)) == 0
 
     def _run(self, command: list[str], stdin: str = "") -> None:
-        result = subprocess.run(
-            command,
-            cwd=self.base_dir,
-            input=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=DEFAULT_TIMEOUT * 2,
-            start_new_session=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            name = Path(command[0]).name
-            raise StackError(
-                f"{name} failed with exit code {result.returncode}:\n{result.stdout[-3000:]}\n"
-                f"end of {self.log_path}:\n{tail(self.log_path)}"
-            )
+        run_step(command, cwd=self.base_dir, log_path=self.log_path, stdin=stdin)

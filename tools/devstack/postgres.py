@@ -12,8 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tools.devstack.base import DEFAULT_TIMEOUT, StackError, scrubbed_env
-from tools.devstack.proc import free_port, tail
+from tools.devstack.base import DEFAULT_TIMEOUT, StackError, run_step, scrubbed_env
+from tools.devstack.proc import free_port
 
 POSTGRES_DATABASE = "pipeline_secrets"
 POSTGRES_USER = "postgres"
@@ -190,20 +190,4 @@ class Postgres:
         command = [str(self.bin_dir / program), *args]
         if self.as_root:
             command = runuser_postgres(command)
-        result = subprocess.run(
-            command,
-            cwd=self.base_dir,
-            env=scrubbed_env(("PG",)),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=DEFAULT_TIMEOUT * 2,
-            start_new_session=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise StackError(
-                f"{program} failed with exit code {result.returncode}:\n"
-                f"{result.stdout[-3000:]}\nend of {self.log_path}:\n{tail(self.log_path)}"
-            )
+        run_step(command, cwd=self.base_dir, log_path=self.log_path, env=scrubbed_env(("PG",)))
