@@ -10,6 +10,7 @@ rotations and renewals (the product acting as ``System``) are allowed or held by
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from audit import services as audit
 from governance.models import Protection
 from orgs import policy
 from orgs.models import Membership, Organization
+from secrets_app.validation import validate_tags
 
 # The policy actions whose changes a protection holds.
 HELD_ACTIONS = frozenset(
@@ -78,9 +80,21 @@ def as_json(protection: Protection) -> dict[str, Any]:
     }
 
 
+# At most this many tags, and secrets, in one rule.
+MAX_ITEMS = 200
+SECRET_ID = re.compile(r"^[0-9a-f]{64}$")
+
+
 def _texts(value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ValidationError({name: "Must be a list of non-empty strings."})
+    if len(value) > MAX_ITEMS:
+        raise ValidationError({name: f"At most {MAX_ITEMS}."})
+    if name == "tags":
+        return validate_tags(value)
+    wrong = [v for v in value if not SECRET_ID.match(v)]
+    if wrong:
+        raise ValidationError({name: "Secret ids are 64 lowercase hex characters (the API's id)."})
     return sorted(set(value))
 
 

@@ -91,6 +91,13 @@ def test_protection_defaults_and_its_field_errors(vault, personas, clients):
         format="json",
     )
     assert_problem(bad, 400)
+    for body, field in (
+        ({"secrets": ["not\u0000an id"]}, "secrets"),
+        ({"tags": ["env prod"]}, "tags"),
+        ({"tags": [f"t{i}" for i in range(201)]}, "tags"),
+    ):
+        refused = clients["admin"].put(f"/api/v1/orgs/{org}/protection", body, format="json")
+        assert_problem(refused, 400, field=field)
     assert not Protection.objects.exists()
     assert clients["member"].get(f"/api/v1/orgs/{org}/protection").status_code == 403
     saved = protect(clients["admin"], org, tags=["env:prod"], requiredApprovals=2)
