@@ -135,18 +135,6 @@ def create(
     return item
 
 
-def install_get(*, organization: Any, install_id: int) -> DatabaseInstall:
-    found = (
-        DatabaseInstall.objects.for_org(organization)
-        .select_related("role__connection", "cluster")
-        .filter(pk=install_id)
-        .first()
-    )
-    if found is None:
-        raise NotFoundError("No such database install.")
-    return found
-
-
 # --------------------------------------------------------------------------- the worker's
 
 

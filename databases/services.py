@@ -23,9 +23,6 @@ from orgs.models import Organization
 from pipeline_secrets.core.errors import ConflictError
 from secrets_app.vault import database as vault_db
 
-MAX_TTL = 30 * 24 * 3600
-MAX_STATEMENTS = 20
-
 
 @dataclass
 class ConnectionInput:

@@ -40,15 +40,6 @@ class Credential:
         return f"Credential(lease_id={self.lease_id!r}, username={self.username!r})"
 
 
-@dataclass(frozen=True)
-class Lease:
-    """A lease as Vault keeps it: seconds left (0: gone) and when it was issued."""
-
-    lease_id: str
-    seconds_left: int
-    expire_time: str | None
-
-
 def mount() -> str:
     return str(getattr(settings, "VAULT_DATABASE_MOUNT", "database"))
 
@@ -95,15 +86,6 @@ def configure(
     }
     body = {key: value for key, value in body.items() if value is not None}
     _write("configure database", f"{mount()}/config/{name}", body, password or "", username)
-
-
-def allow_roles(name: str, roles: list[str]) -> None:
-    """Change which roles may use the connection ``name`` (the credential stays)."""
-    _write(
-        "configure database",
-        f"{mount()}/config/{name}",
-        {"allowed_roles": roles, "verify_connection": False},
-    )
 
 
 def rotate_root(name: str) -> None:
@@ -173,21 +155,3 @@ def revoke(lease_id: str) -> None:
             return vault_client.sys.revoke_lease(lease_id=lease_id)
 
     call("revoke lease", "sys/leases/revoke", work)
-
-
-def lookup(lease_id: str) -> Lease | None:
-    """The lease as Vault has it, None when it expired or was revoked."""
-
-    def work(vault_client: hvac.Client) -> Any:
-        try:
-            return vault_client.sys.read_lease(lease_id=lease_id)
-        except hvac.exceptions.InvalidRequest:
-            return None
-
-    answer = call("look up lease", "sys/leases/lookup", work)
-    if answer is None:
-        return None
-    data = answer["data"]
-    return Lease(
-        lease_id=lease_id, seconds_left=int(data["ttl"]), expire_time=data.get("expire_time")
-    )
