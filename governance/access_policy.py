@@ -4,7 +4,6 @@ are compared with ``governance.access.clock()`` at each use: no job ends a grant
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,16 +53,15 @@ class Held:
         return self.starts_at <= now < self.expires_at
 
 
-# The grants of each membership object, read once per object (a request's membership is
-# asked for every tab, row and value) and compared with the clock at each use, so a grant
-# still ends at its expiry. Keyed by the object's identity, dropped when it is collected.
-_HELD: dict[int, list[Held]] = {}
+# The grants of a membership object, read once per object (a request's membership is asked
+# for every tab, row and value) and kept on it, so they go with it; each use still compares
+# them with the clock, so a grant ends at its expiry.
+CACHE = "governance_held_grants"
 
 
 def held(membership: Membership) -> list[Held]:
     """The grants ``membership`` holds, unrevoked and not yet expired when first asked."""
-    key = id(membership)
-    found = _HELD.get(key)
+    found: list[Held] | None = getattr(membership, CACHE, None)
     if found is None:
         rows = AccessGrant.objects.filter(
             organization_id=membership.organization_id,
@@ -71,8 +69,8 @@ def held(membership: Membership) -> list[Held]:
             revoked_at__isnull=True,
             expires_at__gt=access.clock(),
         ).values_list("role", "secret_id", "tag", "starts_at", "expires_at")
-        found = _HELD[key] = [Held(*row) for row in rows]
-        weakref.finalize(membership, _HELD.pop, key, None)
+        found = [Held(*row) for row in rows]
+        setattr(membership, CACHE, found)
     return found
 
 
