@@ -1,5 +1,6 @@
-"""The organization's Invitations page (admins): invitations with their state, sent and
-revoked here."""
+"""The organization's Invitations page (admins): invitations with their state, sent, resent
+and revoked here, and the page that shows a new invitation's link once
+(``orgs.invitation_links``)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,18 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 
 from orgs import invitations
 from orgs.forms import InvitationForm
+from orgs.invitation_links import forget_link, read_link, show_link_once
 from orgs.models import Invitation
 from orgs.views import OrgView
 from pipeline_secrets.core.errors import ConflictError
-from pipeline_secrets.core.web import render_page
-
-# --------------------------------------------------------------------------- invitations
+from pipeline_secrets.core.web import redirect_to, render_page
 
 
 class InvitationsView(OrgView):
-    """Invitations of the organization with their state; admins send and revoke them."""
+    """Invitations of the organization with their state; admins send, resend and revoke."""
 
     section = "invites"
     policy_actions = {"GET": "invitation.manage", "POST": "invitation.manage"}
@@ -41,9 +40,10 @@ class InvitationsView(OrgView):
 
     def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
         form = InvitationForm(request.POST)
+        duplicate = None
         if form.is_valid():
             try:
-                invitation, _ = invitations.invitation_create(
+                invitation, raw = invitations.invitation_create(
                     actor=self.user,
                     organization=self.organization,
                     base_url=request.build_absolute_uri("/"),
@@ -51,12 +51,54 @@ class InvitationsView(OrgView):
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
-            except ConflictError as exc:
+            except invitations.DuplicateInvitation as exc:
                 form.add_error("email", exc.detail)
+                duplicate = exc.invitation
             else:
                 messages.success(request, f"Sent an invitation to {invitation.email}.")
-                return redirect(self.org_url("dashboard:invites"))
-        return self.invites_response(status=400, form=form)
+                return show_link_once(request, self.user, invitation, raw)
+        return self.invites_response(status=400, form=form, duplicate=duplicate)
+
+
+class InvitationLinkView(InvitationsView):
+    """A new invitation's link, shown once to the admin who made it (copy it, or let the
+    mail carry it); a second look says it was shown and offers a resend."""
+
+    policy_actions = {"GET": "invitation.manage"}
+    http_method_names = ["get"]
+
+    def get(self, request: HttpRequest, org_id: int, invitation_id: int) -> HttpResponse:  # type: ignore[override]
+        invitation = invitations.invitation_get(
+            organization=self.organization, invitation_id=invitation_id
+        )
+        link = read_link(request, self.user, invitation)
+        context = self.get_context_data(invitation=invitation, link=link)
+        response = render_page(request, "orgs/invite_link.html", context, private=True)
+        forget_link(response, invitation)
+        return response
+
+
+class InvitationResendView(InvitationsView):
+    """A new link for a pending or expired invitation; the old link stops working."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, org_id: int, invitation_id: int) -> HttpResponse:  # type: ignore[override]
+        try:
+            invitation, raw = invitations.invitation_resend(
+                actor=self.user,
+                organization=self.organization,
+                invitation_id=invitation_id,
+                base_url=request.build_absolute_uri("/"),
+            )
+        except ConflictError as exc:
+            return self.invites_response(status=409, error=exc.detail)
+        messages.success(
+            request,
+            f"Sent a new invitation link to {invitations.shown_email(invitation)}; "
+            "the earlier link no longer works.",
+        )
+        return show_link_once(request, self.user, invitation, raw)
 
 
 class InvitationRevokeView(InvitationsView):
@@ -70,4 +112,4 @@ class InvitationRevokeView(InvitationsView):
         except ConflictError as exc:
             return self.invites_response(status=409, error=exc.detail)
         messages.success(request, "Revoked the invitation; its link no longer works.")
-        return redirect(self.org_url("dashboard:invites"))
+        return redirect_to(request, self.org_url("dashboard:invites"))

@@ -36,7 +36,20 @@ def invitation_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _pending(organization: Organization, email: str) -> bool:
+class DuplicateInvitation(ConflictError):
+    """The address already has a pending invitation here: resend that one (a new link)
+    rather than make a second."""
+
+    def __init__(self, invitation: Invitation) -> None:
+        super().__init__(
+            f"{shown_email(invitation)} already has a pending invitation (sent "
+            f"{invitation.created_at:%Y-%m-%d}); resend it to get a new link."
+        )
+        self.invitation = invitation
+
+
+def pending_for(organization: Organization, email: str) -> Invitation | None:
+    """The pending invitation of ``email`` (any case) in ``organization``, if there is one."""
     return (
         Invitation.objects.for_org(organization)
         .filter(
@@ -45,8 +58,13 @@ def _pending(organization: Organization, email: str) -> bool:
             revoked_at__isnull=True,
             expires_at__gt=timezone.now(),
         )
-        .exists()
+        .first()
     )
+
+
+def invitation_link(invitation: Invitation, raw: str, base_url: str) -> str:
+    """The address of ``invitation``'s link for the raw token ``raw``."""
+    return f"{settings.PUBLIC_URL or base_url.rstrip('/')}/invites/{raw}/"
 
 
 def invitation_create(
@@ -67,8 +85,9 @@ def invitation_create(
         validate_email(email)
     except ValidationError:
         raise ValidationError({"email": "Enter a valid email address."}) from None
-    if _pending(organization, email):
-        raise ConflictError(f"{email} already has a pending invitation; revoke it first.")
+    duplicate = pending_for(organization, email)
+    if duplicate is not None:
+        raise DuplicateInvitation(duplicate)
     raw = secrets.token_urlsafe(32)
     with transaction.atomic():
         invitation = Invitation.objects.create(
@@ -89,7 +108,44 @@ def invitation_create(
             target_name=invitee.username if invitee is not None else email,
             role=role,
         )
-        _send(invitation, actor, f"{settings.PUBLIC_URL or base_url.rstrip('/')}/invites/{raw}/")
+        _send(invitation, actor, invitation_link(invitation, raw, base_url))
+    return invitation, raw
+
+
+def invitation_resend(
+    *, actor: User, organization: Organization, invitation_id: int, base_url: str
+) -> tuple[Invitation, str]:
+    """A new link for a pending or expired invitation, mailed again with a fresh expiry; the
+    old link stops working (only the new token's hash is kept). Returns the invitation and
+    the raw new token."""
+    raw = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.for_org(organization)
+            .select_for_update()
+            .filter(pk=invitation_id)
+            .first()
+        )
+        if invitation is None:
+            raise NotFoundError("Invitation not found.")
+        if invitation.state not in (Invitation.State.PENDING, Invitation.State.EXPIRED):
+            raise ConflictError(f"This invitation is {invitation.state}; it cannot be resent.")
+        other = pending_for(organization, invitation.email)
+        if other is not None and other.pk != invitation.pk:
+            raise DuplicateInvitation(other)
+        invitation.token_hash = invitation_hash(raw)
+        invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_DAYS)
+        invitation.save(update_fields=["token_hash", "expires_at"])
+        reporting.audit(
+            actor=actor.username,
+            action="invitation.resend",
+            organization=organization,
+            target_type="invitation",
+            target_id=invitation.pk,
+            target_name=invitation.invitee.username if invitation.invitee else invitation.email,
+            role=invitation.role,
+        )
+        _send(invitation, actor, invitation_link(invitation, raw, base_url))
     return invitation, raw
 
 
@@ -126,9 +182,10 @@ def address_of(user: User) -> str:
 
 def member_invite(
     *, actor: User, organization: Organization, username: str, role: str, base_url: str
-) -> Invitation:
+) -> tuple[Invitation, str]:
     """Invite the existing account ``username`` with ``role``: it becomes a member only when
-    it accepts. The account's address receives the link; only that account may use it."""
+    it accepts. The account's address receives the link; only that account may use it.
+    Returns the invitation and the raw link token, as ``invitation_create``."""
     validate_role(role)
     user = User.objects.filter(username=username).first()
     if user is None:
@@ -143,7 +200,7 @@ def member_invite(
                 "invite them by address instead."
             }
         )
-    invitation, _ = invitation_create(
+    return invitation_create(
         actor=actor,
         organization=organization,
         email=email,
@@ -151,6 +208,18 @@ def member_invite(
         base_url=base_url,
         invitee=user,
     )
+
+
+def invitation_get(*, organization: Organization, invitation_id: int) -> Invitation:
+    """The invitation ``invitation_id`` of ``organization`` (NotFoundError otherwise)."""
+    invitation = (
+        Invitation.objects.for_org(organization)
+        .select_related("organization", "invitee")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None:
+        raise NotFoundError("Invitation not found.")
     return invitation
 
 

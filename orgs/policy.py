@@ -137,7 +137,7 @@ ACTION_HELP: dict[str, str] = {
     "org.manage": "rename or delete the organization",
     "member.view": "list members and their roles",
     "member.manage": "invite, change roles, remove members",
-    "invitation.manage": "create and revoke invitations",
+    "invitation.manage": "create, resend and revoke invitations",
     "signin.manage": "link GitHub organizations and directory groups",
     "activity.view": "read and export the organization's activity",
     "notification.manage": "manage notification targets and read deliveries",

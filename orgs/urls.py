@@ -24,6 +24,16 @@ urlpatterns = [
     ),
     path("orgs/<id:org_id>/invites/", invitation_views.InvitationsView.as_view(), name="invites"),
     path(
+        "orgs/<id:org_id>/invites/<id:invitation_id>/link/",
+        invitation_views.InvitationLinkView.as_view(),
+        name="invite-link",
+    ),
+    path(
+        "orgs/<id:org_id>/invites/<id:invitation_id>/resend/",
+        invitation_views.InvitationResendView.as_view(),
+        name="invite-resend",
+    ),
+    path(
         "orgs/<id:org_id>/invites/<id:invitation_id>/revoke/",
         invitation_views.InvitationRevokeView.as_view(),
         name="invite-revoke",

@@ -18,7 +18,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
-from orgs import consent, invitations, navigation, policy, selectors, services
+from orgs import consent, invitation_links, invitations, navigation, policy, selectors, services
 from orgs.forms import (
     MemberAddForm,
     MemberRoleForm,
@@ -180,16 +180,18 @@ class MembersView(OrgView):
 
 class MemberAddView(MembersView):
     """Invites an existing account by username: it becomes a member when it accepts.
-    Accounts are never created here, and nobody joins without accepting."""
+    Accounts are never created here, and nobody joins without accepting. The new link is
+    shown once on the invitation's link page, as for an invitation by address."""
 
     policy_actions = {"GET": "member.manage", "POST": "member.manage"}
 
     def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
         form = MemberAddForm(request.POST, organization=self.organization)
+        duplicate = None
         if form.is_valid():
             username = form.cleaned_data["username"].strip()
             try:
-                invitation = invitations.member_invite(
+                invitation, raw = invitations.member_invite(
                     actor=self.user,
                     organization=self.organization,
                     username=username,
@@ -198,14 +200,19 @@ class MemberAddView(MembersView):
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
+            except invitations.DuplicateInvitation as exc:
+                form.add_error("username", exc.detail)
+                duplicate = exc.invitation
             except ConflictError as exc:
                 form.add_error("username", exc.detail)
             else:
-                return self.done(
+                messages.success(
+                    request,
                     f"Invited {username} as {invitation.role}: they join when they accept "
-                    "the invitation mailed to them."
+                    "the invitation mailed to them (or the link below, if you give it to them).",
                 )
-        return self.members_response(add_form=form)
+                return invitation_links.show_link_once(request, self.user, invitation, raw)
+        return self.members_response(add_form=form, duplicate=duplicate)
 
 
 class MemberRoleView(MembersView):

@@ -124,7 +124,7 @@ class MemberListView(OrgScopedAPIView):
     def post(self, request: Request, org_id: int) -> Response:
         body = MemberAddSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        invitation = invitations.member_invite(
+        invitation, _ = invitations.member_invite(
             actor=actor(request),
             organization=self.organization,
             base_url=request.build_absolute_uri("/"),
