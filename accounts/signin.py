@@ -17,13 +17,19 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.sites.shortcuts import get_current_site
-from django.core.exceptions import ObjectDoesNotExist, SuspiciousOperation, ValidationError
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    PermissionDenied,
+    SuspiciousOperation,
+    ValidationError,
+)
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from accounts import github
 from orgs import consent, invitations, reporting
 from orgs.models import Invitation, Membership, Organization, Source, User
+from pipeline_secrets.core.errors import AppError
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +113,21 @@ def pending_invitation(request: HttpRequest) -> Invitation | None:
     if invitation is None or invitation.state != Invitation.State.PENDING:
         return None
     return invitation
+
+
+def join_from_invitation(request: HttpRequest, user: User) -> Membership | None:
+    """Accept the pending invitation whose link this browser opened, for ``user`` who has
+    just signed up from it: signing up from the link is the consent the page asked for, so
+    no second press is needed. None when there is none, or it is not ``user``'s to accept
+    (then it stays pending, as it was)."""
+    invitation = pending_invitation(request)
+    if invitation is None or invitations.acceptance_refusal(user, invitation) is not None:
+        return None
+    raw = request.session.pop(INVITATION_SESSION_KEY, "")
+    try:
+        return invitations.invitation_accept(user=user, raw=raw)
+    except (AppError, PermissionDenied):
+        return None
 
 
 # --------------------------------------------------------------------------- allauth

@@ -10,6 +10,7 @@ from accounts import device_views, views
 urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("setup/", views.FirstAdminView.as_view(), name="setup"),
+    path("signed-in/", views.SignedInView.as_view(), name="signed-in"),
     path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/logout/", account_views.LogoutView.as_view(), name="logout"),
     # Before allauth's own: no local password for GitHub- or LDAP-only accounts.
@@ -19,6 +20,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.PasswordResetFromKeyView.as_view(),
         name="account_reset_password_from_key",
     ),
+    # Before allauth's own: signing up from an invitation's link joins at once.
+    path("accounts/signup/", views.SignupView.as_view(), name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("oidc/authenticate/", views.OidcStartView.as_view(), name="oidc_authentication_init"),
     path("oidc/", include("mozilla_django_oidc.urls")),

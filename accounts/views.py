@@ -11,6 +11,7 @@ from allauth.account.adapter import get_adapter
 from allauth.account.forms import ChangePasswordForm
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -54,6 +55,44 @@ class LoginView(account_views.LoginView):
         context.update(sign_in_options(self.request))
         context["signup_open"] = get_adapter(self.request).is_open_for_signup(self.request)
         return context
+
+
+class SignupView(account_views.SignupView):
+    """allauth's sign-up; from an invitation's link, the new account joins the invited
+    organization at once (the invitation page says that signing up accepts it)."""
+
+    policy_audience = {"GET": policy.PUBLIC, "POST": policy.PUBLIC, "PUT": policy.PUBLIC}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)
+        context["invitation"] = signin.pending_invitation(self.request)
+        return context
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response: HttpResponse = super().form_valid(form)
+        user = self.request.user
+        if not isinstance(user, User):
+            return response  # not signed in yet (an address still to verify)
+        membership = signin.join_from_invitation(self.request, user)
+        if membership is None:
+            return response
+        messages.success(
+            self.request, f"You joined {membership.organization.name} as {membership.role}."
+        )
+        return redirect(navigation.landing_url(membership.organization_id))
+
+
+class SignedInView(LoginRequiredMixin, View):
+    """Where a sign-in lands (``LOGIN_REDIRECT_URL``): the person's organization, the only
+    one or the one last used in this browser; the list of them otherwise."""
+
+    policy_audience = {"GET": policy.SIGNED_IN}
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        assert isinstance(user, User)
+        last = request.COOKIES.get(navigation.LAST_ORG_COOKIE, "")
+        return redirect(navigation.landing_after_sign_in(user.pk, last))
 
 
 class FirstAdminView(View):
@@ -184,6 +223,11 @@ class InvitationView(View):
     def invitation(self, token: str) -> Invitation | None:
         return invitations.invitation_for_token(token)
 
+    def accepted_by_caller(self, request: HttpRequest, invitation: Invitation) -> bool:
+        """The caller already joined through this link (they signed up from it)."""
+        user = request.user
+        return isinstance(user, User) and invitation.accepted_by_id == user.pk
+
     def refused(self, request: HttpRequest, invitation: Invitation | None) -> HttpResponse:
         state = invitation.state if invitation is not None else "invalid"
         request.session.pop(signin.INVITATION_SESSION_KEY, None)
@@ -200,6 +244,8 @@ class InvitationView(View):
 
     def get(self, request: HttpRequest, token: str) -> HttpResponse:
         invitation = self.invitation(token)
+        if invitation is not None and self.accepted_by_caller(request, invitation):
+            return redirect(navigation.landing_url(invitation.organization_id))
         if invitation is None or invitation.state != Invitation.State.PENDING:
             return self.refused(request, invitation)
         request.session[signin.INVITATION_SESSION_KEY] = token

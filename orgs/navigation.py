@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from django.conf import settings
+from django.http import HttpResponseBase
 from django.urls import reverse
 
 from orgs import policy
@@ -85,6 +87,38 @@ def _counted(link: Link, membership: Membership) -> Link:
 def landing_url(organization_id: int) -> str:
     """Where a person lands in the organization ``organization_id``."""
     return reverse(_LANDING[0] if _LANDING else DEFAULT_LANDING, args=[organization_id])
+
+
+# The organization a browser last opened a page of, as "<user id>:<organization id>": where
+# the next sign-in lands when the person belongs to several. Not a secret (membership is
+# checked as ever), and it outlives the session, which signing out ends.
+LAST_ORG_COOKIE = "last_org"
+LAST_ORG_SECONDS = 365 * 24 * 3600
+
+
+def remember_organization(response: HttpResponseBase, user_id: int, organization_id: int) -> None:
+    response.set_cookie(
+        LAST_ORG_COOKIE,
+        f"{user_id}:{organization_id}",
+        max_age=LAST_ORG_SECONDS,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.SECURE_COOKIES,
+    )
+
+
+def landing_after_sign_in(user_id: int, last: str) -> str:
+    """Where a sign-in lands: the person's only organization, else the one this browser
+    last opened (``last``, the cookie) if they still belong to it, else the list of them."""
+    org_ids = list(
+        Membership.objects.filter(user_id=user_id).values_list("organization_id", flat=True)
+    )
+    if len(org_ids) == 1:
+        return landing_url(org_ids[0])
+    owner, _, org = last.partition(":")
+    if owner == str(user_id) and org.isdigit() and int(org) in org_ids:
+        return landing_url(int(org))
+    return reverse("dashboard:home")
 
 
 def register_account_link(section: str, label: str, url_name: str, *, weight: int) -> None:

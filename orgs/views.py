@@ -75,7 +75,14 @@ class AccountView(LoginRequiredMixin, DashboardView):
 
 
 class OrgView(OrgScopedViewMixin, DashboardView):
-    """A page inside the organization named by the URL; outsiders get the 404 page."""
+    """A page inside the organization named by the URL; outsiders get the 404 page. A page
+    shown is remembered as the organization the next sign-in lands in."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = super().dispatch(request, *args, **kwargs)
+        if request.method == "GET" and response.status_code == 200 and hasattr(self, "membership"):
+            navigation.remember_organization(response, self.user.pk, self.organization.pk)
+        return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

@@ -126,7 +126,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard:home"
+LOGIN_REDIRECT_URL = "signed-in"  # the organization of the person (accounts.views)
 LOGOUT_REDIRECT_URL = "login"
 
 # Sign-in (local accounts, GitHub, LDAP) and who may act on whom: their own module.
