@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.password_validation import validate_password
@@ -47,6 +48,16 @@ def first_admin_create(*, username: str, password: str, organization_name: str) 
     user.save()
     organization_create(actor=user, name=organization_name, operator=True)
     return user
+
+
+def verified_address(user: object) -> str:
+    """Where a password reset link for ``user`` would go: a verified address, or ''."""
+    address = (
+        EmailAddress.objects.filter(user_id=getattr(user, "pk", None), verified=True)
+        .order_by("-primary", "pk")
+        .first()
+    )
+    return address.email if address is not None else ""
 
 
 def end_other_sessions(*, user: User, keep: str | None) -> int:

@@ -144,6 +144,11 @@ class PasswordChangeView(account_views.PasswordChangeView):
 
     policy_audience = {"GET": policy.SESSION, "POST": policy.SESSION, "PUT": policy.SESSION}
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)
+        context["reset_address"] = services.verified_address(self.request.user)
+        return context
+
     def form_valid(self, form: ChangePasswordForm) -> HttpResponse:
         response = super().form_valid(form)  # saves, keeps this session signed in
         services.end_other_sessions(user=form.user, keep=self.request.session.session_key)

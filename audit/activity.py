@@ -54,6 +54,18 @@ DETAIL_LABELS = {
 }
 
 
+# A detail key that means something else in some events: sign-in events say which way the
+# person signed in ("source"), where a rollback says which version it came from.
+ACTION_DETAIL_LABELS = {"signin": {"source": "through"}, "identity": {"purpose": "through"}}
+SIGN_IN_WAYS = {"local": "password", "ldap": "LDAP", "github": "GitHub"}
+
+
+def detail_label(action: str, key: str) -> str:
+    """How the page labels the detail ``key`` of an event of ``action``."""
+    family = action.partition(".")[0]
+    return ACTION_DETAIL_LABELS.get(family, {}).get(key) or DETAIL_LABELS.get(key, key)
+
+
 FIRST_DAY = date.min + timedelta(days=1)
 LAST_DAY = date.max - timedelta(days=1)
 
@@ -167,7 +179,10 @@ def details(event: AuditEvent) -> list[tuple[str, str]]:
             )
         else:
             text = readable(value)
-        shown.append((DETAIL_LABELS.get(key, key), text))
+        label = detail_label(event.action, key)
+        if label == "through":
+            text = SIGN_IN_WAYS.get(text, text)
+        shown.append((label, text))
     return shown
 
 
