@@ -16,7 +16,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## The product on 127.0.0.1:$(PORT) with SQLite and a local OpenBao it starts itself.
+## The product on 127.0.0.1:$(PORT) with SQLite and a local OpenBao it starts itself;
+## gunicorn's control socket is its own, DATA_DIR/gunicorn.ctl (GUNICORN_CONTROL_SOCKET;
+## empty for none), never the per-user path every instance on the machine would share.
 run: $(STAMP)
 	$(PY) -m tools.devstack.run
 

@@ -106,9 +106,11 @@ def _unique_username(wanted: str) -> str:
     return candidate
 
 
-def user_for_claims(claims: dict[str, Any], *, link_to: User | None = None) -> User:
+def user_for_claims(claims: dict[str, Any], *, link_to: User | None = None) -> tuple[User, str]:
     """The user of the identity (issuer, sub) in ``claims``, created on first sight, or linked
-    to ``link_to`` (the signed-in user completing the flow) when it is new."""
+    to ``link_to`` (the signed-in user completing the flow) when it is new; and, when the
+    account was just made under another name because the directory's name was taken here,
+    that name ('' otherwise)."""
     subject = str(claims.get("sub") or "")
     if not subject:
         raise SuspiciousOperation("the provider's claims have no subject")
@@ -117,8 +119,9 @@ def user_for_claims(claims: dict[str, Any], *, link_to: User | None = None) -> U
         OidcIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
     )
     if identity is not None:
-        return identity.user
+        return identity.user, ""
     with transaction.atomic():
+        wanted = ""
         if link_to is not None and link_to.is_authenticated:
             user = link_to
         else:
@@ -130,7 +133,8 @@ def user_for_claims(claims: dict[str, Any], *, link_to: User | None = None) -> U
             with transaction.atomic():
                 OidcIdentity.objects.create(user=user, issuer=issuer, subject=subject)
         except IntegrityError:  # the same identity signed in twice at once
-            return OidcIdentity.objects.get(issuer=issuer, subject=subject).user
+            return OidcIdentity.objects.get(issuer=issuer, subject=subject).user, ""
+    renamed = bool(wanted) and user.username.lower() != wanted.lower()
     reporting.audit(
         actor=user.username,
         action="identity.link",
@@ -138,8 +142,10 @@ def user_for_claims(claims: dict[str, Any], *, link_to: User | None = None) -> U
         target_id=user.pk,
         target_name=user.username,
         purpose=Source.LDAP,
+        # The directory's name was taken here by another account: say which it was.
+        **({"username": wanted, "reason": "username taken"} if renamed else {}),
     )
-    return user
+    return user, wanted if renamed else ""
 
 
 def groups_of(claims: dict[str, Any]) -> list[str]:
@@ -162,8 +168,9 @@ class DexBackend(OIDCAuthenticationBackend):
         if payload:  # the verified ID token holds the groups even if userinfo does not
             claims = {**claims, **{k: v for k, v in payload.items() if k not in claims}}
         signed_in = getattr(self.request, "user", None)
-        user = user_for_claims(claims, link_to=signed_in if signed_in else None)
+        user, taken = user_for_claims(claims, link_to=signed_in if signed_in else None)
         sync.apply_groups(user=user, groups=groups_of(claims))
+        signin.tell_new_directory_account(self.request, user, taken)
         return user
 
     def get_userinfo(

@@ -10,11 +10,27 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from accounts import services
+from accounts import github, services
 from accounts.forms import GitHubLinkForm, GroupMappingForm
 from accounts.models import GitHubLink, GroupMapping
 from orgs.views import OrgView
 from pipeline_secrets.core.web import render_page
+
+
+def mapping_saved(mapping: GroupMapping, before: str | None) -> str:
+    """What saving ``mapping`` did, its earlier role (``before``) included: re-mapping a
+    group changes the role of everyone who came in through it."""
+    if before is None:
+        return (
+            f"Mapped {mapping.group} to {mapping.role}: its people join with that role at "
+            "their next LDAP sign-in."
+        )
+    if before == mapping.role:
+        return f"{mapping.group} was already mapped to {mapping.role}; nothing changed."
+    return (
+        f"{mapping.group} now maps to {mapping.role} instead of {before}: members who came in "
+        f"through it become {mapping.role} at their next LDAP sign-in."
+    )
 
 
 class SignInSettingsView(OrgView):
@@ -41,6 +57,7 @@ class SignInSettingsView(OrgView):
         context.setdefault("github_form", GitHubLinkForm(initial=initial))
         context.setdefault("group_form", GroupMappingForm())
         context["github_link"] = link
+        context["github_enabled"] = github.enabled()
         context["mappings"] = GroupMapping.objects.for_org(self.organization)
         response = render_page(self.request, "accounts/signin_settings.html", context)
         response.status_code = status
@@ -71,14 +88,21 @@ class GroupMappingView(SignInSettingsView):
     def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
         form = GroupMappingForm(request.POST)
         if form.is_valid():
+            group = form.cleaned_data["group"].strip()
+            before = (
+                GroupMapping.objects.for_org(self.organization)
+                .filter(group=group)
+                .values_list("role", flat=True)
+                .first()
+            )
             try:
-                services.group_mapping_set(
+                mapping = services.group_mapping_set(
                     actor=self.user, organization=self.organization, **form.cleaned_data
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
             else:
-                messages.success(request, "Saved the group mapping.")
+                messages.success(request, mapping_saved(mapping, before))
                 return redirect(self.org_url("accounts:signin-settings"))
         return self.settings_response(status=400, group_form=form)
 

@@ -15,6 +15,7 @@ from allauth.account.utils import filter_users_by_email
 from allauth.core import context as allauth_context
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import (
@@ -193,6 +194,18 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
         verified = [a.email for a in sociallogin.email_addresses if a.verified]
         return consent.provider_signup_allowed(verified)
+
+
+def tell_new_directory_account(request: HttpRequest, user: User, taken: str) -> None:
+    """Say so when a first directory sign-in made the account under another name because
+    the directory's (``taken``) belongs to another account here (the audit's
+    ``identity.link`` event records it too)."""
+    if taken:
+        messages.warning(
+            request,
+            f"The name {taken} belongs to another account here, so your new account is "
+            f"{user.username}. Admins invite you by that name.",
+        )
 
 
 class SignUpClosed(SuspiciousOperation):

@@ -5,6 +5,8 @@ Environment (all optional):
 * DATA_DIR (default ``var`` in the repository): all local state. Passed on to the app as an
   absolute path; without DATABASE_URL the app keeps its SQLite database there.
 * PORT (default 9090): the web port. GUNICORN_WORKERS (default 2): gunicorn worker count.
+  GUNICORN_CONTROL_SOCKET (default DATA_DIR/gunicorn.ctl): gunicorn's control socket, one
+  per instance (empty: none).
 * VAULT_ADDR: an external Vault/OpenBao; then no OpenBao is started and its token
   (VAULT_TOKEN or VAULT_TOKEN_FILE) is the app's business. Without it an OpenBao server
   with persistent storage in DATA_DIR/vault runs on VAULT_PORT (default 8200), its KV v2
@@ -119,6 +121,8 @@ class Runner:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.env = {**os.environ, "DATA_DIR": str(config.data_dir)}
+        # This instance's own gunicorn control socket (pipeline_secrets/gunicorn_conf.py).
+        self.env.setdefault("GUNICORN_CONTROL_SOCKET", str(config.data_dir / "gunicorn.ctl"))
         self.bao: OpenBao | None = None
         self.gunicorn: subprocess.Popen[bytes] | None = None
         self.sync: subprocess.Popen[bytes] | None = None
@@ -224,9 +228,10 @@ class Runner:
         prefix = "".join(f"{name}={shlex.quote(value)} " for name, value in self.shell_env())
         lines = [
             f"Pipeline Secrets is running at {url}/",
-            f"  Open {url}/ : the first visit creates the first admin account and organization,",
-            "  later ones sign in. API tokens are made on the API tokens page, or here, with a",
-            "  user and an org created where missing:",
+            f"  Open {url}/ and sign in (while there is no account yet, the page asks for the",
+            "  setup code printed above and creates the first admin and organization).",
+            "  API tokens are made on the API tokens page, or here, with a user and an org",
+            "  created where missing:",
             f"    {prefix}.venv/bin/python manage.py bootstrap --username admin "
             "--org my-org --password 'choose-one'",
             "  Send the printed token as the header  Authorization: Bearer $TOKEN",
