@@ -66,8 +66,9 @@ def test_ldap_sign_in_through_dex_lands_in_the_mapped_org(
     assert not Membership.objects.filter(organization=personas.org, source="ldap").exists()
 
     ldap_form_sign_in(dash, "bob", "bob-password")
-    expect(page.locator("h1")).to_have_text("Your organizations")
-    expect(page.locator("main")).to_contain_text("org-a")
+    # Item 11: the sign-in lands in bob's only organization, not on the list of them.
+    expect(page).to_have_url(re.compile(rf"/orgs/{personas.org.pk}/secrets/$"))
+    expect(page.locator(".org-name")).to_contain_text("org-a")
     bob = User.objects.get(oidc_identities__subject__isnull=False)
     membership = Membership.objects.get(user=bob, organization=personas.org)
     assert membership.role == Role.MEMBER and membership.source == "ldap"
@@ -107,8 +108,8 @@ def test_github_sign_in_through_the_stand_in(
     github.signed_in = "octo"
     page = dash.goto("/accounts/login/")
     page.click("#sign-in-github")
-    expect(page.locator("h1")).to_have_text("Your organizations")
-    expect(page.locator("main")).to_contain_text("org-a")
+    expect(page).to_have_url(re.compile(rf"/orgs/{personas.org.pk}/secrets/$"))
+    expect(page.locator(".org-name")).to_contain_text("org-a")
     octo = User.objects.get(username="octo")
     assert Membership.objects.get(user=octo, organization=personas.org).role == Role.MEMBER
     sign_out(dash)
