@@ -1,0 +1,72 @@
+"""Where a sign-in lands (item 11 of the third dashboard pass): the person's organization,
+the only one or the one this browser used last, rather than the list of organizations."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from orgs import navigation
+from orgs.models import Membership, Role
+from tests.conftest import Personas
+
+PASSWORD = "correct horse battery"  # tests.conftest.make_user's
+
+
+def sign_in(client: Client, username: str) -> str:
+    """Sign in through the form; returns where the sign-in's redirects end."""
+    response = client.post("/accounts/login/", {"login": username, "password": PASSWORD})
+    assert response.status_code == 302, response.content[:500]
+    assert response["Location"] == "/signed-in/"
+    landing = client.get(response["Location"])
+    assert landing.status_code == 302
+    return str(landing["Location"])
+
+
+@pytest.mark.django_db
+def test_a_person_with_one_organization_lands_in_it(personas: Personas) -> None:
+    assert sign_in(Client(), "vera") == f"/orgs/{personas.org.pk}/secrets/"
+
+
+@pytest.mark.django_db
+def test_a_person_in_several_lands_in_the_one_used_last(personas: Personas) -> None:
+    Membership.objects.create(user=personas.admin, organization=personas.other_org, role="viewer")
+    client = Client()
+    assert sign_in(client, "alice") == "/"  # never used one here: the list of them
+    page = client.get(f"/orgs/{personas.other_org.pk}/members/")
+    assert page.status_code == 200
+    assert page.cookies[navigation.LAST_ORG_COOKIE].value == (
+        f"{personas.admin.pk}:{personas.other_org.pk}"
+    )
+    client.post("/accounts/logout/")
+    assert sign_in(client, "alice") == f"/orgs/{personas.other_org.pk}/secrets/"
+    # Left that organization since: never a page she may not open.
+    Membership.objects.filter(user=personas.admin, organization=personas.other_org).delete()
+    client.post("/accounts/logout/")
+    assert sign_in(client, "alice") == f"/orgs/{personas.org.pk}/secrets/"
+
+
+@pytest.mark.django_db
+def test_another_persons_last_organization_is_not_followed(personas: Personas) -> None:
+    for user in (personas.admin, personas.member):
+        Membership.objects.create(user=user, organization=personas.other_org, role=Role.VIEWER)
+    client = Client()
+    sign_in(client, "alice")
+    client.get(f"/orgs/{personas.other_org.pk}/members/")
+    client.post("/accounts/logout/")
+    # mike signs in in the same browser: alice's cookie names her, not him.
+    assert sign_in(client, "mike") == "/"
+
+
+@pytest.mark.django_db
+def test_an_explicit_next_page_still_wins(personas: Personas) -> None:
+    response = Client().post(
+        "/accounts/login/", {"login": "vera", "password": PASSWORD, "next": "/account/tokens/"}
+    )
+    assert response["Location"] == "/account/tokens/"
+
+
+@pytest.mark.django_db
+def test_the_landing_needs_a_session(personas: Personas) -> None:
+    response = Client().get("/signed-in/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
