@@ -6,9 +6,13 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from accounts import services as account_services
+from audit.models import AuditEvent
 from orgs import navigation
 from orgs.models import Membership, Role
 from tests.conftest import Personas
+from tests.sso_fixtures import dex_sign_in
+from tools.devstack.pytest_plugin import Dex
 
 PASSWORD = "correct horse battery"  # tests.conftest.make_user's
 
@@ -70,3 +74,27 @@ def test_an_explicit_next_page_still_wins(personas: Personas) -> None:
 def test_the_landing_needs_a_session(personas: Personas) -> None:
     response = Client().get("/signed-in/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_directory_name_taken_here_is_said_and_audited(
+    personas: Personas, ldap_signin: Dex, settings
+) -> None:
+    """Item 10: the directory's alice meets the product's alice: the new account is alice2,
+    and the person is told so (and the audit says why), never silently."""
+    settings.LDAP_TRUSTED_GROUPS = ["*"]
+    settings.SOCIAL_SIGNUP = "open"
+    account_services.group_mapping_set(
+        actor=personas.admin, organization=personas.org, group="developers", role=Role.MEMBER
+    )
+    client = dex_sign_in(ldap_signin, "alice")
+    page = client.get("/signed-in/", follow=True)
+    assert page.redirect_chain[-1][0] == f"/orgs/{personas.org.pk}/secrets/"
+    html = page.content.decode()
+    assert "The name alice belongs to another account here, so your new account is alice2" in html
+    event = AuditEvent.objects.get(action="identity.link")
+    assert event.target_name == "alice2"
+    assert event.detail == {"purpose": "ldap", "username": "alice", "reason": "username taken"}
+    # Later sign-ins say nothing more: the account exists.
+    again = dex_sign_in(ldap_signin, "alice").get("/signed-in/", follow=True).content.decode()
+    assert "belongs to another account" not in again

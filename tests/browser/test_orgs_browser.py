@@ -53,7 +53,7 @@ def test_members_and_roles(dash: Dashboard, personas: Personas) -> None:
     page.select_option("#id_role", "viewer")
     page.click("button:has-text('Invite member')")
     # The invitation's link page follows, with the link shown once.
-    expect(page.locator(".flash.success")).to_contain_text("Invited nina as viewer")
+    expect(page.locator("#messages")).to_contain_text("Invited nina as viewer")
     expect(page.locator("#invitation-link")).to_contain_text("/invites/")
     assert not Membership.objects.filter(user=nina_user).exists()
     # nina accepts the invitation (tests/test_security_consent.py follows the link itself).
