@@ -67,9 +67,11 @@ def test_login_needs_the_csrf_token_and_then_redirects_home(personas: Personas) 
 
     token = scan(client.get(LOGIN).content.decode()).inputs["csrfmiddlewaretoken"]["value"]
     response = client.post(LOGIN, {**credentials, "csrfmiddlewaretoken": token})
-    assert response.status_code == 302 and response["Location"] == "/"
-    home = client.get("/")
+    # The landing page sends vera on to her only organization.
+    assert response.status_code == 302 and response["Location"] == "/signed-in/"
+    home = client.get("/signed-in/", follow=True)
     assert home.status_code == 200 and "vera" in home.content.decode()
+    assert home.redirect_chain[-1][0] == f"/orgs/{personas.org.pk}/secrets/"
 
 
 def test_a_wrong_password_shows_an_error_and_signs_nobody_in(personas: Personas) -> None:

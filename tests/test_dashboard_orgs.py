@@ -108,10 +108,13 @@ def test_admins_invite_members_by_username(personas: Personas, mailbox) -> None:
     response = client.post(
         members_url(personas, "add/"), {"username": "nina", "role": "member"}, headers=HTMX
     )
-    html = response.content.decode()
-    assert "Invited nina as member" in html and "<html" not in html
-    assert not Membership.objects.filter(user=nina).exists()  # only accepting makes it
     invitation = Invitation.objects.get(invitee=nina)
+    # The page that shows the new link once follows (a full page load under htmx).
+    link_page = f"/orgs/{personas.org.pk}/invites/{invitation.pk}/link/"
+    assert response["HX-Redirect"] == link_page
+    html = client.get(link_page).content.decode()
+    assert "Invited nina as member" in html and 'id="invitation-link"' in html
+    assert not Membership.objects.filter(user=nina).exists()  # only accepting makes it
     assert (invitation.role, invitation.email) == (Role.MEMBER, "nina@example.org")
     run_worker()  # the request only queued the mail
     assert "/invites/" in mailbox.last_to("nina@example.org").get_content()
