@@ -119,16 +119,18 @@ def pending_invitation(request: HttpRequest) -> Invitation | None:
 def join_from_invitation(request: HttpRequest, user: User) -> Membership | None:
     """Accept the pending invitation whose link this browser opened, for ``user`` who has
     just signed up from it: signing up from the link is the consent the page asked for, so
-    no second press is needed. None when there is none, or it is not ``user``'s to accept
-    (then it stays pending, as it was)."""
+    no second press is needed (the page that follows says so). None when there is none, or
+    it is not ``user``'s to accept (then it stays pending, as it was)."""
     invitation = pending_invitation(request)
     if invitation is None or invitations.acceptance_refusal(user, invitation) is not None:
         return None
     raw = request.session.pop(INVITATION_SESSION_KEY, "")
     try:
-        return invitations.invitation_accept(user=user, raw=raw)
+        membership = invitations.invitation_accept(user=user, raw=raw)
     except (AppError, PermissionDenied):
         return None
+    messages.success(request, f"You joined {membership.organization.name} as {membership.role}.")
+    return membership
 
 
 # --------------------------------------------------------------------------- allauth
@@ -194,6 +196,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
         verified = [a.email for a in sociallogin.email_addresses if a.verified]
         return consent.provider_signup_allowed(verified)
+
+    def save_user(self, request: HttpRequest, sociallogin: Any, form: Any = None) -> User:
+        """A new account through GitHub from an invitation's link joins at once, as a local
+        sign-up from it does (when GitHub verified the invited address)."""
+        user: User = super().save_user(request, sociallogin, form)
+        join_from_invitation(request, user)
+        return user
 
 
 def tell_new_directory_account(request: HttpRequest, user: User, taken: str) -> None:

@@ -76,9 +76,6 @@ class SignupView(account_views.SignupView):
         membership = signin.join_from_invitation(self.request, user)
         if membership is None:
             return response
-        messages.success(
-            self.request, f"You joined {membership.organization.name} as {membership.role}."
-        )
         return redirect(navigation.landing_url(membership.organization_id))
 
 

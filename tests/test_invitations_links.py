@@ -5,8 +5,10 @@ resend, and joining in one step after signing up from the link."""
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 import pytest
+import requests
 from django.test import Client
 
 from audit.models import AuditEvent
@@ -14,6 +16,7 @@ from orgs import invitations
 from orgs.invitation_links import LINK_COOKIE
 from orgs.models import Invitation, Membership, Role, User
 from tests.conftest import Personas, make_user
+from tests.github_standin import GitHubStandIn
 from tests.helpers import assert_problem
 from tests.sso_fixtures import Mailbox
 from tests.test_dashboard import signed_in
@@ -214,3 +217,27 @@ def test_signing_up_from_a_link_meant_for_another_account_joins_nothing(
     assert done.status_code == 302
     assert not Membership.objects.filter(user__username="notnina").exists()
     assert Invitation.objects.get().state == "pending"
+
+
+def test_a_github_sign_up_from_the_link_joins_in_one_step(
+    personas: Personas, github: GitHubStandIn
+) -> None:
+    """The GitHub button of the invitation page: a new account whose address GitHub
+    verified as the invited one joins at once, and the link then leads into the org."""
+    admin = signed_in(personas, "admin")
+    link = shown_link(admin.get(send(admin, personas, "gina@example.org")).content.decode())
+    visitor = Client()
+    assert visitor.get(link).status_code == 200
+    github.add("gina", email="gina@example.org", email_verified=True)
+    github.signed_in = "gina"
+    start = visitor.post(f"/accounts/github/login/?next={link}")
+    assert start.status_code == 302, start.content[:300]
+    session = requests.Session()
+    session.trust_env = False
+    approved = session.get(start["Location"], allow_redirects=False, timeout=10)
+    back = urllib.parse.urlsplit(approved.headers["Location"])
+    answer = visitor.get(f"{back.path}?{back.query}", follow=True)
+    gina = User.objects.get(socialaccount__uid=str(github.users["gina"].id))
+    assert Membership.objects.get(user=gina, organization=personas.org).role == Role.VIEWER
+    assert answer.redirect_chain[-1][0] == f"/orgs/{personas.org.pk}/secrets/"
+    assert "You joined org-a as viewer." in answer.content.decode()
