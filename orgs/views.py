@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -25,7 +26,7 @@ from orgs.forms import (
     OrganizationForm,
     TokenCreateForm,
 )
-from orgs.models import ROLE_RULES, Role, User
+from orgs.models import ROLE_RULES, ApiToken, Role, User
 from orgs.scoping import OrgScopedViewMixin
 from pipeline_secrets.core.errors import (
     AppError,
@@ -244,8 +245,22 @@ class MemberRoleView(MembersView):
 
 
 class MemberRemoveView(MembersView):
-    policy_actions = {"POST": "member.manage"}
-    http_method_names = ["post"]  # inherits a page's GET, which cannot serve this URL
+    """Removing a member: a confirmation page saying what happens (GET), then the removal
+    (POST, answered by a redirect to the Members page)."""
+
+    policy_actions = {"GET": "member.manage", "POST": "member.manage"}
+
+    def get(self, request: HttpRequest, org_id: int, user_id: int) -> HttpResponse:  # type: ignore[override]
+        member = selectors.member_get(organization=self.organization, user_id=user_id)
+        context = self.get_context_data(
+            member=member,
+            is_self=member.user_id == self.user.pk,
+            tokens=ApiToken.objects.for_user(member.user)
+            .usable()
+            .filter(Q(organization=self.organization) | Q(organization__isnull=True))
+            .count(),
+        )
+        return render_page(request, "orgs/member_remove.html", context)
 
     def post(self, request: HttpRequest, org_id: int, user_id: int) -> HttpResponse:
         member = selectors.member_get(organization=self.organization, user_id=user_id)

@@ -13,7 +13,8 @@ from allauth.account.models import EmailAddress
 from django.test import Client
 
 from orgs import reporting
-from orgs.models import User
+from orgs import services as org_services
+from orgs.models import Membership, User
 from tests.conftest import Personas
 from tests.test_dashboard import signed_in
 from tools.devstack.pytest_plugin import free_port, gunicorn_command, terminate, wait_for
@@ -150,3 +151,34 @@ def test_gunicorn_keeps_no_machine_wide_control_socket(tmp_path: Path) -> None:
         assert not (tmp_path / "home" / ".gunicorn").exists()
     finally:
         terminate(process)
+
+
+@pytest.mark.django_db
+def test_removing_a_member_is_confirmed_on_a_page_that_says_what_happens(
+    personas: Personas,
+) -> None:
+    """Removing a member is not one click: a page (no script needed) states the role lost,
+    the API tokens that stop reaching the organization, and how to come back."""
+    org_services.token_create(user=personas.member, name="ci", organization_id=personas.org.pk)
+    org_services.token_create(user=personas.member, name="all")
+    Membership.objects.create(user=personas.member, organization=personas.other_org, role="viewer")
+    org_services.token_create(
+        user=personas.member, name="elsewhere", organization_id=personas.other_org.pk
+    )
+    admin = signed_in(personas, "admin")
+    url = f"/orgs/{personas.org.pk}/members/{personas.member.pk}/remove/"
+    members = admin.get(f"/orgs/{personas.org.pk}/members/").content.decode()
+    assert f'href="{url}"' in members and "hx-confirm" not in members
+    page = admin.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Remove mike from org-a?" in html
+    assert "mike loses the <strong>member</strong> role" in html
+    # The token limited to org-b keeps working and is not counted.
+    assert "2 active API tokens of theirs that reach" in " ".join(html.split())
+    assert Membership.objects.filter(user=personas.member, organization=personas.org).exists()
+    assert signed_in(personas, "member").get(url).status_code == 403
+    assert signed_in(personas, "outsider").get(url).status_code == 404
+    done = admin.post(url)
+    assert done.status_code == 302 and done["Location"] == f"/orgs/{personas.org.pk}/members/"
+    assert not Membership.objects.filter(user=personas.member, organization=personas.org).exists()

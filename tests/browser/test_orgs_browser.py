@@ -69,8 +69,11 @@ def test_members_and_roles(dash: Dashboard, personas: Personas) -> None:
     page.get_by_role("button", name="Save role of alice").click()
     expect(page.locator("#members-panel .flash.error")).to_contain_text("at least one admin")
     dash.shoot("members", doc=True)
-    page.get_by_role("button", name="Remove nina").click()
-    expect(page.locator("#members-panel .flash.success")).to_contain_text("Removed nina")
+    # Removing is confirmed on its own page, which says what happens.
+    page.get_by_role("link", name="Remove nina").click()
+    expect(page.locator("#member-remove")).to_contain_text("nina loses the member role")
+    page.click("#confirm-remove")
+    expect(page.locator("#messages")).to_contain_text("Removed nina")
     expect(page.locator("#members-panel tbody tr")).to_have_count(3)
     assert not Membership.objects.filter(user__username="nina").exists()
 
