@@ -66,6 +66,13 @@ def detail_label(action: str, key: str) -> str:
     return ACTION_DETAIL_LABELS.get(family, {}).get(key) or DETAIL_LABELS.get(key, key)
 
 
+def sign_in_way(event: AuditEvent) -> str:
+    """How the person of a sign-in or identity event signed in, as people name it."""
+    detail = event.detail or {}
+    raw = str(detail.get("source") or detail.get("purpose") or "")
+    return SIGN_IN_WAYS.get(raw, raw)
+
+
 FIRST_DAY = date.min + timedelta(days=1)
 LAST_DAY = date.max - timedelta(days=1)
 

@@ -77,5 +77,7 @@ class SecurityLogView(AccountView):
         page, older = keyset_page(
             selectors.security_events(self.user), before=before_id(request), limit=SECURITY_PAGE
         )
+        for event in page:
+            event.through = activity.sign_in_way(event)  # type: ignore[attr-defined]
         context = self.get_context_data(events=page, older=older)
         return render_page(request, self.template_name, context)

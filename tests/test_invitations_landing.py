@@ -95,6 +95,10 @@ def test_a_directory_name_taken_here_is_said_and_audited(
     event = AuditEvent.objects.get(action="identity.link")
     assert event.target_name == "alice2"
     assert event.detail == {"purpose": "ldap", "username": "alice", "reason": "username taken"}
+    # The person's own security log says it too, and how they signed in.
+    log = " ".join(client.get("/account/security/").content.decode().split())
+    assert "the name alice belongs to another account here, so this one is alice2" in log
+    assert '<td data-label="Through">LDAP</td>' in log
     # Later sign-ins say nothing more: the account exists.
     again = dex_sign_in(ldap_signin, "alice").get("/signed-in/", follow=True).content.decode()
     assert "belongs to another account" not in again
