@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
@@ -44,7 +44,7 @@ def invite(personas: Personas, mailbox: Mailbox, email: str, role: str = Role.ME
     return f"/invites/{match.group(1)}/"
 
 
-def sign_up(client: Client, link: str, email: str, username: str = "newbie") -> HttpResponse:
+def sign_up(client: Client, link: str, email: str, username: str = "newbie") -> Any:
     page = client.get(link)
     assert page.status_code == 200 and email in page.content.decode()
     form = client.get(f"/accounts/signup/?next={link}")
