@@ -241,3 +241,24 @@ def test_a_github_sign_up_from_the_link_joins_in_one_step(
     assert Membership.objects.get(user=gina, organization=personas.org).role == Role.VIEWER
     assert answer.redirect_chain[-1][0] == f"/orgs/{personas.org.pk}/secrets/"
     assert "You joined org-a as viewer." in answer.content.decode()
+
+
+def test_the_api_resends_an_invitation(personas: Personas, clients, mailbox: Mailbox) -> None:
+    """The API twin of the page's resend: a new link by mail, the old one refused."""
+    url = f"/api/v1/orgs/{personas.org.pk}/invites"
+    created = clients["admin"].post(
+        url, {"email": "jo@example.org", "role": "viewer"}, format="json"
+    )
+    assert created.status_code == 201
+    run_worker()
+    old = shown_link(mailbox.last_to("jo@example.org").get_content())
+    resend = f"{url}/{created.json()['id']}/resend"
+    assert_problem(clients["member"].post(resend), 403)
+    assert_problem(clients["outsider"].post(resend), 404)
+    answer = clients["admin"].post(resend)
+    assert answer.status_code == 200 and answer.json()["state"] == "pending"
+    assert "token" not in answer.json()
+    run_worker()
+    new = shown_link(mailbox.last_to("jo@example.org").get_content())
+    assert new != old and Client().get(old).status_code == 404
+    assert Client().get(new).status_code == 200

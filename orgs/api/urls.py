@@ -17,6 +17,11 @@ urlpatterns = [
         views.InvitationDetailView.as_view(),
         name="invite",
     ),
+    path(
+        "orgs/<id:org_id>/invites/<id:invitation_id>/resend",
+        views.InvitationResendView.as_view(),
+        name="invite-resend",
+    ),
     path("tokens", views.TokenListView.as_view(), name="tokens"),
     path("tokens/<id:token_id>", views.TokenDetailView.as_view(), name="token"),
 ]

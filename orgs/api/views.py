@@ -204,7 +204,8 @@ class InvitationListView(OrgScopedAPIView):
         responses={201: InvitationSerializer, **errors(400, 403, 404, 409, 413)},
         description="Mails a single-use link (valid 7 days) to the address; the person with a "
         "verified address equal to it (or who signs up for it from the link) accepts it and "
-        "becomes a member with the role; anyone else is refused. The link is in the mail only.",
+        "becomes a member with the role; anyone else is refused. The link is in the mail only. "
+        "409 when the address already has a pending invitation: resend that one instead.",
     )
     def post(self, request: Request, org_id: int) -> Response:
         body = InvitationCreateSerializer(data=request.data)
@@ -233,6 +234,29 @@ class InvitationDetailView(OrgScopedAPIView):
             actor=actor(request), organization=self.organization, invitation_id=invitation_id
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationResendView(OrgScopedAPIView):
+    policy_actions = {"POST": "invitation.manage"}
+
+    @extend_schema(
+        operation_id="resendInvitation",
+        tags=["members"],
+        parameters=[ORG_ID, INVITATION_ID],
+        request=None,
+        responses={200: InvitationSerializer, **errors(403, 404, 409)},
+        description="Mails a new single-use link for a pending or expired invitation, valid 7 "
+        "days from now; the earlier link stops working. 409 for an accepted or revoked one. "
+        "The link is in the mail only.",
+    )
+    def post(self, request: Request, org_id: int, invitation_id: int) -> Response:
+        invitation, _ = invitations.invitation_resend(
+            actor=actor(request),
+            organization=self.organization,
+            invitation_id=invitation_id,
+            base_url=request.build_absolute_uri("/"),
+        )
+        return Response(InvitationSerializer(invitation).data)
 
 
 class TokenListView(APIView):
