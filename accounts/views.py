@@ -54,6 +54,10 @@ class LoginView(account_views.LoginView):
         context = super().get_context_data(**kwargs)
         context.update(sign_in_options(self.request))
         context["signup_open"] = get_adapter(self.request).is_open_for_signup(self.request)
+        # The page asked for goes with the form; the site's root is no particular page, so
+        # the sign-in then lands in the person's organization (``SignedInView``).
+        wanted = context.get("redirect_field_value") or ""
+        context["next"] = "" if wanted == "/" else wanted
         return context
 
 

@@ -102,3 +102,16 @@ def test_a_directory_name_taken_here_is_said_and_audited(
     # Later sign-ins say nothing more: the account exists.
     again = dex_sign_in(ldap_signin, "alice").get("/signed-in/", follow=True).content.decode()
     assert "belongs to another account" not in again
+
+
+@pytest.mark.django_db
+def test_the_login_form_carries_the_page_asked_for_but_not_the_root(personas: Personas) -> None:
+    """A deep link survives the sign-in form; the site's root is no particular page, so
+    the sign-in from it lands in the person's organization."""
+    deep = Client().get("/accounts/login/?next=/account/tokens/").content.decode()
+    assert '<input type="hidden" name="next" value="/account/tokens/">' in deep
+    root = Client().get("/accounts/login/?next=/").content.decode()
+    assert 'name="next"' not in root
+    client = Client()
+    assert client.get("/").status_code == 302
+    assert sign_in(client, "vera") == f"/orgs/{personas.org.pk}/secrets/"
