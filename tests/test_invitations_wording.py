@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -182,3 +183,40 @@ def test_removing_a_member_is_confirmed_on_a_page_that_says_what_happens(
     done = admin.post(url)
     assert done.status_code == 302 and done["Location"] == f"/orgs/{personas.org.pk}/members/"
     assert not Membership.objects.filter(user=personas.member, organization=personas.org).exists()
+
+
+@pytest.mark.slow
+def test_make_run_gives_gunicorn_its_own_control_socket_and_an_honest_banner(
+    tmp_path: Path,
+) -> None:
+    """Item 11 and item 10 through ``make run`` itself (``tools.devstack.run``): the control
+    socket is DATA_DIR/gunicorn.ctl, nothing under the home directory, and the banner of a
+    (re)start says to sign in, the setup code only while there is no account."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path / "home"),
+        "DATA_DIR": str(tmp_path / "data"),
+        "PORT": str(free_port()),
+        "VAULT_PORT": str(free_port()),
+        "GUNICORN_WORKERS": "1",
+    }
+    output = tmp_path / "run.log"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tools.devstack.run"],
+            cwd=REPO,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for(lambda: "is running at" in output.read_text(), 240, "make run's banner")
+        socket_path = tmp_path / "data" / "gunicorn.ctl"
+        wait_for(socket_path.is_socket, 30, "the control socket")
+        assert not (tmp_path / "home" / ".gunicorn").exists()
+        banner = " ".join(output.read_text().split())
+        assert "and sign in (while there is no account yet" in banner
+        assert "the first visit creates the first admin" not in banner
+    finally:
+        terminate(process)
