@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from orgs import reporting
-from orgs.models import User
+from orgs.models import Membership, User
 from tests.browser.conftest import Dashboard
 from tests.conftest import Personas
 
@@ -123,3 +123,22 @@ def test_the_members_page_says_no_account_is_created(dash: Dashboard, personas: 
     page.click("button:has-text('Invite member')")
     expect(page.locator("#members-panel")).to_contain_text("No user named 'nobody-here'")
     assert not User.objects.filter(username="nobody-here").exists()
+
+
+def test_removing_a_member_is_confirmed_on_a_phone_with_the_keyboard(
+    narrow: Dashboard, personas: Personas
+) -> None:
+    """Item 1 (confirmation pages): removing a member is a link to a page that says what
+    happens, usable at 390 px and from the keyboard; nothing changes before its button."""
+    narrow.sign_in_as(personas.admin)
+    page = narrow.goto(f"/orgs/{personas.org.pk}/members/")
+    page.get_by_role("link", name="Remove mike").click()
+    expect(page.locator("#member-remove h1")).to_have_text("Remove mike from org-a?")
+    expect(page.locator("#remove-tokens")).to_contain_text("0 active API tokens")
+    assert narrow.fits_width()
+    assert Membership.objects.filter(user=personas.member, organization=personas.org).exists()
+    page.focus("#confirm-remove")
+    page.keyboard.press("Enter")
+    expect(page.locator("#messages")).to_contain_text("Removed mike from org-a.")
+    expect(page).to_have_url(f"{narrow.base_url}/orgs/{personas.org.pk}/members/")
+    assert not Membership.objects.filter(user=personas.member, organization=personas.org).exists()
