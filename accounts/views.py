@@ -220,7 +220,9 @@ class InvitationView(View):
     """The link from an invitation mail: shows whose invitation it is; the invited person,
     signed in, accepts it (``orgs.invitations`` says who that is: anyone else is refused);
     a visitor signs in or signs up first (local sign-up is then open for the invited address
-    only, and that address counts as verified: the link reached it)."""
+    only, and that address counts as verified: the link reached it). Signing up from the
+    link is the acceptance (``SignupView``, the page says so); opened again by the person
+    who joined through it, the link leads into the organization."""
 
     policy_audience = {"GET": policy.PUBLIC, "POST": policy.PUBLIC}
 

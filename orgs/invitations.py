@@ -10,6 +10,11 @@ username, at that account's address). It is accepted only by the person it was s
 * sent to an account: by that account only.
 
 Anyone else is refused, nothing changes, and the refusal is in the organization's audit.
+
+The raw link token exists only in the mail and, once, on the admin's link page
+(``orgs.invitation_links``); only its hash is kept. A resend replaces the hash (the old link
+stops working); an address with a pending invitation is offered a resend, never a second
+invitation.
 """
 
 from __future__ import annotations
