@@ -52,8 +52,10 @@ def test_the_link_is_copied_once_and_the_invited_person_joins_in_one_step(
         other = invited.page
         other.goto(link)
         expect(other.locator("main")).to_contain_text("accepts the invitation")
+        invited.shoot("invitation-open")
         other.click("#invitation-signup")
         expect(other.locator("#signup-joins")).to_contain_text("join org-a as member")
+        invited.shoot("invitation-sign-up")
         other.fill("#id_email", "newbie@example.org")
         other.fill("#id_username", "newbie")
         other.fill("#id_password1", "a-long-unusual-passphrase")
