@@ -46,6 +46,22 @@ class ClustersConfig(AppConfig):
         from notifications.events import register_event
 
         register_event(
+            "installation.created",
+            "Secrets were installed into a cluster namespace.",
+            group="Installed copies",
+            audit={
+                "cluster.install": "{actor} installed into {cluster}/{namespace} ({statuses})",
+                "cluster.merge": "{actor} merged {source} into {kubeName} in {cluster}/{namespace}",
+            },
+        )
+        register_event(
+            "installation.removed",
+            "An installed copy was removed from a cluster.",
+            audit={
+                "cluster.uninstall": "{actor} uninstalled {kubeName} from {cluster}/{namespace}"
+            },
+        )
+        register_event(
             "installation.sync_failed", "An installed copy could not be brought up to date."
         )
 
