@@ -16,6 +16,7 @@ from orgs import invitations
 from orgs import services as org_services
 from tests.conftest import make_user
 from tests.listener import Listener, http_answer
+from tests.test_clusters import clusters_url, create_secret, install, new_namespace, register
 from tests.test_notifications import requests_of, verify
 from tests.worker import queued, run_worker
 
@@ -204,3 +205,31 @@ def test_slack_format_is_a_text_and_blocks_message(personas, receiver):
         assert set(plain) == {"id", "event", "subject", "organization", "detail", "createdAt"}
     finally:
         generic.close()
+
+
+def test_installs_and_uninstalls_are_notified(
+    vault, personas, clients, receiver, kube_control_plane
+):
+    """Item 7: installing secrets into a namespace and uninstalling a copy reach the targets
+    that ticked them, naming the cluster, the namespace and the outcome counts."""
+    webhook(personas, receiver.origin, events=["installation.created", "installation.removed"])
+    org = personas.org.pk
+    cluster = register(clients["admin"], org, "dev", kube_control_plane.admin_kubeconfig())
+    create_secret(clients["member"], org, "one", "generic", {"k": VALUE}, ["d"])
+    create_secret(clients["member"], org, "two", "generic", {"k": "2"}, ["d"])
+    namespace = new_namespace("notify")
+    installed = install(
+        clients["member"], org, cluster["id"], {"namespace": namespace, "query": {"tag": "d"}}
+    )
+    assert installed.status_code in (200, 201), installed.content
+    base = f"{clusters_url(org)}/{cluster['id']}/secrets"
+    assert clients["member"].delete(f"{base}/one?namespace={namespace}").status_code == 204
+    run_worker()
+    sent = [(b["event"], b["subject"]) for b in bodies(receiver)]
+    assert sent == [
+        ("installation.created", f"mike installed into dev/{namespace} (installed: 2)"),
+        ("installation.removed", f"mike uninstalled one from dev/{namespace}"),
+    ]
+    detail = bodies(receiver)[0]["detail"]
+    assert detail["cluster"] == "dev" and detail["namespace"] == namespace
+    assert detail["statuses"] == ["installed: 2"] and VALUE.encode() not in receiver.received
