@@ -37,6 +37,7 @@ _BY_ACTION: dict[str, tuple[str, str]] = {}
 
 # Sent by "Send a test" to one target only; no target chooses it.
 TEST_EVENT = "test"
+TEST_HELP = "A test, sent from the Notifications page or the API."
 
 
 def register_event(

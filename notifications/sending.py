@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from notifications import formats
 from notifications import webhooks as http
-from notifications.events import event_kinds
+from notifications.events import TEST_EVENT, TEST_HELP, event_kinds
 from notifications.models import NotificationDelivery, NotificationTarget
 from pipeline_secrets.core import sealing
 
@@ -220,7 +220,8 @@ def _send(item: NotificationDelivery, now: datetime) -> int | None:
 
 
 def _send_email(item: NotificationDelivery) -> None:
-    lines = [item.subject, "", f"Event: {item.event} ({event_kinds().get(item.event, item.event)})"]
+    help = TEST_HELP if item.event == TEST_EVENT else event_kinds().get(item.event, item.event)
+    lines = [item.subject, "", f"Event: {item.event} ({help})"]
     lines += [f"{key}: {value}" for key, value in sorted(item.detail.items())]
     lines += ["", f"Organization: {item.organization.name}", "Sent by Pipeline Secrets."]
     send_mail(

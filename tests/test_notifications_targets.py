@@ -222,3 +222,26 @@ def test_the_api_edits_and_tests_a_target(personas: Personas, clients, loopback)
         assert (log[0]["status"], log[0]["responseCode"]) == ("delivered", 204)
     finally:
         receiver.close()
+
+
+def test_an_email_target_gets_its_test_by_mail(personas: Personas, mailoutbox) -> None:
+    """Item 7: a test of an e-mail target is a mail sent by the worker; the card says it was
+    handed to the mail server."""
+    target, _ = notifications.target_create(
+        actor=personas.admin,
+        organization=personas.org,
+        kind="email",
+        name="ops",
+        emails=["ops@example.com"],
+    )
+    admin = signed_in(personas, "admin")
+    admin.post(page_url(personas, f"{target.pk}/test/"))
+    assert mailoutbox == []
+    run_worker()
+    [message] = mailoutbox
+    assert message.to == ["ops@example.com"]
+    assert message.subject == "[org-a] Test notification for ops"
+    assert "Event: test (A test, sent from the Notifications page or the API.)" in message.body
+    delivery = NotificationDelivery.objects.get()
+    html = admin.get(page_url(personas, f"?test={delivery.pk}")).content.decode()
+    assert "Handed to the mail server." in html
