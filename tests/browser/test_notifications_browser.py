@@ -154,10 +154,18 @@ def test_send_a_test_shows_the_answer_then_edit_to_slack(
 
 
 def test_events_fieldset_is_a_grid_of_grouped_choices_with_help(
-    narrow: Dashboard, personas: Personas
+    narrow: Dashboard, personas: Personas, loopback
 ) -> None:
     """Item 8 (Events fieldset): grouped checkboxes with their help, values read marked
-    opt-in, laid out as a grid that fits a 390 px phone."""
+    opt-in, laid out as a grid that fits a 390 px phone, as do the targets' actions."""
+    notifications.target_create(
+        actor=personas.admin,
+        organization=personas.org,
+        kind="webhook",
+        name="a receiver with a long name",
+        url="http://127.0.0.1:9/a/rather/long/path/for/the/receiver/of/notifications",
+        events=["secret.created", "secret.deleted", "installation.removed"],
+    )
     narrow.sign_in_as(personas.admin)
     page = narrow.goto(f"/orgs/{personas.org.pk}/notifications/")
     fieldset = page.locator("fieldset.events-field")
@@ -171,4 +179,7 @@ def test_events_fieldset_is_a_grid_of_grouped_choices_with_help(
     read.locator("label").click()
     expect(read.locator("input")).to_be_checked()
     assert narrow.fits_width()
+    expect(
+        page.get_by_role("button", name="Send a test to a receiver with a long name")
+    ).to_be_visible()
     narrow.shoot("notifications-events-narrow")
