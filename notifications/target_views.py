@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from notifications import services as notifications
 from notifications.forms import NotificationTargetEditForm
 from notifications.models import NotificationTarget
-from notifications.views import POLL, NotificationsBase
+from notifications.views import POLL, POLLS, NotificationsBase
 from pipeline_secrets.core.web import render_page
 
 
@@ -67,7 +67,7 @@ class NotificationTargetTestView(NotificationsBase):
 
 class NotificationDeliveryView(NotificationsBase):
     """GET: one delivery's state (the result card of a test; htmx asks again while it is on
-    its way)."""
+    its way, ``POLLS`` times at most: then the card asks whether the worker runs)."""
 
     page = "notifications/delivery.html"
     partial = "notifications/partials/_delivery_result.html"
@@ -76,5 +76,7 @@ class NotificationDeliveryView(NotificationsBase):
         delivery = notifications.delivery_get(
             organization=self.organization, delivery_id=delivery_id
         )
-        context = self.get_context_data(d=delivery, poll=POLL)
+        asked = self.request.GET.get("asked", "")
+        count = int(asked) if asked.isdigit() and len(asked) < 6 else 0
+        context = self.get_context_data(d=delivery, poll=POLL, asked=count, given_up=count >= POLLS)
         return render_page(request, self.page, context, partial=self.partial)

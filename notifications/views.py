@@ -26,6 +26,8 @@ from pipeline_secrets.core.web import redirect_to, render_page, time_context
 DELIVERY_PAGE = 50
 # While a test is on its way, its result card asks for its state again this often (htmx).
 POLL = "1s"
+# How often it asks before it says the worker has not taken the test (a minute).
+POLLS = 60
 # The session key of the one-time marker: [organization id, target id].
 SHOW_SECRET = "notifications.show_secret"
 

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.db import transaction
 
 from notifications import services as notifications
 from notifications.models import NotificationDelivery, NotificationTarget
@@ -162,6 +163,24 @@ def test_member_changes_are_notified(personas, receiver):
     ]
     assert sent[1]["detail"]["member"] == "carol" and sent[1]["detail"]["role"] == "member"
     assert "token" not in json.dumps(sent).lower()
+
+
+def test_a_change_rolled_back_takes_its_notification_with_it(personas, receiver):
+    """Item 7: the deliveries and their worker run are written in the transaction of the
+    audit event that raised them: a change rolled back leaves neither."""
+    webhook(personas, receiver.origin, events=["member.role_changed"])
+    with pytest.raises(RuntimeError), transaction.atomic():
+        org_services.member_change_role(
+            actor=personas.admin,
+            organization=personas.org,
+            user_id=personas.viewer.pk,
+            role="member",
+        )
+        assert NotificationDelivery.objects.count() == 1 and queued() == 1
+        raise RuntimeError("the change fails after its audit event")
+    assert not NotificationDelivery.objects.exists() and queued() == 0
+    run_worker()
+    assert receiver.connections == 0
 
 
 def test_a_refused_write_notifies_nothing(vault, personas, clients, receiver):

@@ -61,8 +61,12 @@ def test_send_a_test_shows_the_receivers_status_code(personas: Personas, loopbac
         assert response["Location"] == page_url(personas, f"?test={delivery.pk}#test-result")
         waiting = admin.get(page_url(personas, f"?test={delivery.pk}")).content.decode()
         assert "Test of deploy bot" in waiting and "Waiting for the worker" in waiting
-        assert f'hx-get="{page_url(personas, f"deliveries/{delivery.pk}/")}"' in waiting
+        assert f'hx-get="{page_url(personas, f"deliveries/{delivery.pk}/")}?asked=1"' in waiting
         assert receiver.connections == 0
+        # Polled for a minute and still not sent: the card stops asking and says why.
+        late = admin.get(page_url(personas, f"deliveries/{delivery.pk}/?asked=60"), headers=HTMX)
+        assert "is the task worker" in late.content.decode().lower()
+        assert "hx-get" not in late.content.decode()
 
         run_worker()
         [(_, headers, body)] = requests_of(receiver)
