@@ -19,7 +19,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from notifications import services
+from notifications import formats, services
 from notifications.events import for_audit_action
 
 logger = logging.getLogger(__name__)
@@ -73,15 +73,9 @@ def detail_of(event: Any) -> dict[str, Any]:
 
 
 def subject_of(template: str, event: Any, detail: dict[str, Any]) -> str:
-    words = _Blank({key: _words(value) for key, value in detail.items()})
+    words = _Blank({key: formats.shown(value) for key, value in detail.items()})
     words |= {"actor": event.actor, "name": event.target_name}
     return " ".join(template.format_map(words).split())
-
-
-def _words(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
-    return str(value)
 
 
 def heard(events: Sequence[Any]) -> None:

@@ -37,11 +37,13 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def shown(value: Any) -> str:
+    """A detail's value as people read it (a list as its items, comma-separated)."""
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def _detail_line(detail: dict[str, Any]) -> str:
-    parts = []
-    for key, value in sorted(detail.items()):
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        parts.append(f"*{escape(key)}*: {escape(shown)}")
+    parts = [f"*{escape(key)}*: {escape(shown(value))}" for key, value in sorted(detail.items())]
     return "\n".join(parts)[:SECTION_MAX]
 
 

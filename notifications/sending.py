@@ -222,7 +222,7 @@ def _send(item: NotificationDelivery, now: datetime) -> int | None:
 def _send_email(item: NotificationDelivery) -> None:
     help = TEST_HELP if item.event == TEST_EVENT else event_kinds().get(item.event, item.event)
     lines = [item.subject, "", f"Event: {item.event} ({help})"]
-    lines += [f"{key}: {value}" for key, value in sorted(item.detail.items())]
+    lines += [f"{key}: {formats.shown(value)}" for key, value in sorted(item.detail.items())]
     lines += ["", f"Organization: {item.organization.name}", "Sent by Pipeline Secrets."]
     send_mail(
         subject=f"[{item.organization.name}] {item.subject}",
