@@ -72,7 +72,7 @@ def notification_events() -> None:
     register_event("secret.expiring", "A certificate of a secret is inside its renewal window.")
     register_event(
         "secret.read",
-        "Someone was shown values of a secret (opt-in: only when ticked).",
+        "Someone was shown values of a secret: who, which fields.",
         opt_in=True,
         audit={"secret.read": "{actor} read values of {name}"},
     )

@@ -134,6 +134,7 @@ def test_send_a_test_shows_the_answer_then_edit_to_slack(
         page.select_option("#id_format", "slack")
         page.get_by_label("secret.deleted", exact=False).check()
         page.get_by_label("Replace the signing secret").check()
+        dash.shoot("notifications-edit")
         page.get_by_role("button", name="Save chat").click()
         expect(page.locator("#messages .flash.success")).to_have_text("Saved chat.")
         secret = page.locator("#signing-secret").inner_text()
