@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from audit.models import AuditEvent
+from orgs import reporting
 from orgs.models import Organization
 
 SAFE_DETAIL = frozenset(
@@ -82,6 +83,7 @@ def record(**kwargs: Any) -> AuditEvent:
     transaction of its own around it (a model without parents saves without a savepoint)."""
     recorded = event(**kwargs)
     recorded.save(force_insert=True)
+    reporting.recorded([recorded])
     return recorded
 
 
@@ -101,8 +103,10 @@ def withdraw(recorded: AuditEvent) -> None:
 
 
 def record_many(events: list[AuditEvent]) -> None:
-    """Save events built with ``event`` in one statement."""
+    """Save events built with ``event`` in one statement (the listeners installed in
+    ``orgs.reporting`` hear of them, notifications among them)."""
     AuditEvent.objects.bulk_create(events)
+    reporting.recorded(events)
 
 
 def record_all(events: Iterable[dict[str, Any]]) -> None:

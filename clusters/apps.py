@@ -43,11 +43,7 @@ class ClustersConfig(AppConfig):
         activity.register_kind("cluster.", "Clusters", weight=60)
 
         # What an organization may be notified of about its installed copies.
-        from notifications.events import register_event
-
-        register_event(
-            "installation.sync_failed", "An installed copy could not be brought up to date."
-        )
+        notification_events()
 
         # The organization's Clusters tab.
         from orgs import navigation
@@ -55,3 +51,24 @@ class ClustersConfig(AppConfig):
         navigation.register_link(
             "clusters", "Clusters", "clusters:list", action="cluster.list", weight=30
         )
+
+
+def notification_events() -> None:
+    """The notification event kinds of installed copies (``notifications.events``)."""
+    from notifications.events import register_event
+
+    register_event(
+        "installation.created",
+        "Secrets were installed into a cluster namespace.",
+        group="Installed copies",
+        audit={
+            "cluster.install": "{actor} installed into {cluster}/{namespace} ({statuses})",
+            "cluster.merge": "{actor} merged {source} into {kubeName} in {cluster}/{namespace}",
+        },
+    )
+    register_event(
+        "installation.removed",
+        "An installed copy was removed from a cluster.",
+        audit={"cluster.uninstall": "{actor} uninstalled {kubeName} from {cluster}/{namespace}"},
+    )
+    register_event("installation.sync_failed", "An installed copy could not be brought up to date.")

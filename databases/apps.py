@@ -23,6 +23,7 @@ class DatabasesConfig(AppConfig):
         register_event(
             "database.credentials_failed",
             "Installed database credentials could not be renewed, replaced or revoked.",
+            group="Databases",
         )
 
         from audit import activity

@@ -11,7 +11,7 @@ def ready() -> None:
 
     policy.register_grant_source(access_policy.grant_lifts)
     for name, help_text in access.EVENTS.items():
-        register_event(name, help_text)
+        register_event(name, help_text, group="Temporary access")
     activity.register_kind("access.", "Temporary access", weight=80)
     navigation.register_link(
         "access", "Access", "governance:access", action="access.request", weight=75

@@ -14,7 +14,11 @@ def ready() -> None:
     policy.register_hold_rule(protection.hold_rule)
     hooks.on_hold(changes.keep_held)
     periodic.register("governance.change_expiry", changes_tasks.enqueue_expiry)
-    register_event("change.requested", "A change to a protected secret awaits approval.")
+    register_event(
+        "change.requested",
+        "A change to a protected secret awaits approval.",
+        group="Change requests",
+    )
     register_event(
         "change.decided",
         "A change request was approved and applied, rejected, withdrawn, expired or failed.",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from notifications.events import is_opt_in
 from orgs.models import Organization, OrgScopedQuerySet
 
 
@@ -17,12 +18,17 @@ class NotificationTarget(models.Model):
     """Where an organization's notifications go: e-mail addresses or a webhook URL.
 
     A webhook's signing secret is stored encrypted (``notifications.sending``), never in plain
-    text; it is shown once, when the target is created. ``events`` narrows what is sent
-    (empty: every event)."""
+    text; it is shown once, when the target is created or its secret replaced. ``events``
+    narrows what is sent (empty: every event but the opt-in ones). A webhook's ``format``
+    is the body it receives: the signed generic JSON, or a Slack-compatible message."""
 
     class Kind(models.TextChoices):
         EMAIL = "email", "E-mail"
         WEBHOOK = "webhook", "Webhook"
+
+    class Format(models.TextChoices):
+        GENERIC = "generic", "Generic JSON (signed)"
+        SLACK = "slack", 'Slack-compatible ({"text": …, "blocks": …})'
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="notification_targets"
@@ -32,6 +38,7 @@ class NotificationTarget(models.Model):
     emails = models.JSONField(default=list, blank=True)
     url = models.URLField(max_length=2000, blank=True)
     events = models.JSONField(default=list, blank=True)
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.GENERIC)
     signing_secret_encrypted = models.TextField(blank=True)
     created_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -46,7 +53,9 @@ class NotificationTarget(models.Model):
         return f"{self.name} ({self.kind})"
 
     def wants(self, event: str) -> bool:
-        return not self.events or event in self.events
+        if self.events:
+            return event in self.events
+        return not is_opt_in(event)
 
 
 class NotificationDeliveryQuerySet(OrgScopedQuerySet["NotificationDelivery"]):
@@ -97,3 +106,10 @@ class NotificationDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.target_id} ({self.status})"
+
+    @property
+    def awaited(self) -> bool:
+        """Its first attempt is still to come, or an attempt is under way."""
+        if self.status == self.Status.SENDING:
+            return True
+        return self.status == self.Status.PENDING and self.attempts == 0

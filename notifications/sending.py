@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
-import json
 import logging
 import time
 from collections import defaultdict
@@ -35,8 +34,9 @@ from django.core.mail import send_mail
 from django.db.models import F, Q
 from django.utils import timezone
 
+from notifications import formats
 from notifications import webhooks as http
-from notifications.events import event_kinds
+from notifications.events import TEST_EVENT, TEST_HELP, event_kinds
 from notifications.models import NotificationDelivery, NotificationTarget
 from pipeline_secrets.core import sealing
 
@@ -200,24 +200,12 @@ def attempt(item: NotificationDelivery, now: datetime) -> str:
 # --------------------------------------------------------------------------- what is sent
 
 
-def payload(item: NotificationDelivery) -> dict[str, Any]:
-    """The JSON body of a webhook (and the facts of an e-mail)."""
-    return {
-        "id": item.pk,
-        "event": item.event,
-        "subject": item.subject,
-        "organization": {"id": item.organization_id, "name": item.organization.name},
-        "detail": item.detail,
-        "createdAt": item.created_at.isoformat(),
-    }
-
-
 def _send(item: NotificationDelivery, now: datetime) -> int | None:
     target = item.target
     if target.kind == NotificationTarget.Kind.EMAIL:
         _send_email(item)
         return None
-    body = json.dumps(payload(item), separators=(",", ":"), sort_keys=True).encode()
+    body = formats.body(item)
     secret = decrypt_secret(target.signing_secret_encrypted, organization_id=target.organization_id)
     timestamp = str(int(now.timestamp()))
     headers = {
@@ -232,8 +220,9 @@ def _send(item: NotificationDelivery, now: datetime) -> int | None:
 
 
 def _send_email(item: NotificationDelivery) -> None:
-    lines = [item.subject, "", f"Event: {item.event} ({event_kinds().get(item.event, item.event)})"]
-    lines += [f"{key}: {value}" for key, value in sorted(item.detail.items())]
+    help = TEST_HELP if item.event == TEST_EVENT else event_kinds().get(item.event, item.event)
+    lines = [item.subject, "", f"Event: {item.event} ({help})"]
+    lines += [f"{key}: {formats.shown(value)}" for key, value in sorted(item.detail.items())]
     lines += ["", f"Organization: {item.organization.name}", "Sent by Pipeline Secrets."]
     send_mail(
         subject=f"[{item.organization.name}] {item.subject}",

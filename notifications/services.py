@@ -32,7 +32,7 @@ from django.utils import timezone
 from notifications import sending as send
 from notifications import tasks
 from notifications import webhooks as http
-from notifications.events import event_kinds
+from notifications.events import TEST_EVENT, event_kinds
 from notifications.models import NotificationDelivery, NotificationTarget
 from orgs import reporting
 from orgs.models import Organization, User
@@ -61,6 +61,17 @@ SAFE_DETAIL = frozenset(
         "error",
         "workloads",
         "count",
+        # Raised from audit events (``notifications.audit_events``): what the event names.
+        "action",
+        "fields",
+        "purpose",
+        "role",
+        "member",
+        "userId",
+        "statuses",
+        "source",
+        "ttl",
+        "overwrite",
     }
 )
 MAX_DETAIL_TEXT = 300
@@ -162,6 +173,36 @@ def target_get(*, organization: Organization, target_id: int) -> NotificationTar
     return target
 
 
+def _clean_format(kind: str, format: Any) -> str:
+    if format in (None, ""):
+        return NotificationTarget.Format.GENERIC
+    if format not in NotificationTarget.Format.values:
+        raise ValidationError({"format": "Choose generic or slack."})
+    if kind == NotificationTarget.Kind.EMAIL and format != NotificationTarget.Format.GENERIC:
+        raise ValidationError({"format": "An e-mail target has no payload format."})
+    return str(format)
+
+
+def _clean_address(target: NotificationTarget, emails: Any, url: Any) -> None:
+    """Where ``target`` sends: its e-mail addresses or its webhook URL (checked)."""
+    if target.kind == NotificationTarget.Kind.EMAIL:
+        if url:
+            raise ValidationError({"url": "An e-mail target has no URL."})
+        target.emails = _clean_emails(emails)
+    else:
+        if emails:
+            raise ValidationError({"emails": "A webhook target has no e-mail addresses."})
+        target.url = _clean_url(url)
+
+
+def _new_signing_secret(target: NotificationTarget) -> str:
+    raw = "whsec_" + secrets.token_urlsafe(32)
+    target.signing_secret_encrypted = send.encrypt_secret(
+        raw, organization_id=target.organization_id
+    )
+    return raw
+
+
 def target_create(
     *,
     actor: User,
@@ -171,37 +212,92 @@ def target_create(
     emails: Any = None,
     url: Any = None,
     events: Any = None,
+    format: Any = None,
 ) -> tuple[NotificationTarget, str | None]:
     """A new target and, for a webhook, its signing secret (returned this once). Bad input is
     a ValidationError naming the field; nothing is written then."""
     if kind not in NotificationTarget.Kind.values:
         raise ValidationError({"kind": "Choose email or webhook."})
-    cleaned_name = _clean_name(name)
-    cleaned_events = _clean_events(events)
     target = NotificationTarget(
         organization=organization,
         kind=kind,
-        name=cleaned_name,
-        events=cleaned_events,
+        name=_clean_name(name),
+        events=_clean_events(events),
+        format=_clean_format(kind, format),
         created_by=actor.username,
     )
-    raw: str | None = None
-    if kind == NotificationTarget.Kind.EMAIL:
-        if url:
-            raise ValidationError({"url": "An e-mail target has no URL."})
-        target.emails = _clean_emails(emails)
-    else:
-        if emails:
-            raise ValidationError({"emails": "A webhook target has no e-mail addresses."})
-        target.url = _clean_url(url)
-        raw = "whsec_" + secrets.token_urlsafe(32)
-        target.signing_secret_encrypted = send.encrypt_secret(raw, organization_id=organization.pk)
+    _clean_address(target, emails, url)
+    raw = _new_signing_secret(target) if kind == NotificationTarget.Kind.WEBHOOK else None
     with transaction.atomic():
         if target_list(organization=organization).count() >= MAX_TARGETS:
             raise ValidationError({"kind": f"An organization has at most {MAX_TARGETS} targets."})
         target.save()
-        _audit(actor, "notification.target_add", target, type=kind, count=len(cleaned_events))
+        _audit(actor, "notification.target_add", target, type=kind, count=len(target.events))
     return target, raw
+
+
+EDITABLE = ("name", "emails", "url", "events", "format")
+
+
+def target_update(
+    *,
+    actor: User,
+    organization: Organization,
+    target_id: int,
+    name: Any,
+    emails: Any = None,
+    url: Any = None,
+    events: Any = None,
+    format: Any = None,
+    new_secret: bool = False,
+) -> tuple[NotificationTarget, str | None]:
+    """Change a target's name, addresses or URL, events and format (its kind stays); with
+    ``new_secret`` a webhook gets a new signing secret, returned this once (the old one
+    stops signing at once). Bad input is a ValidationError naming the field; nothing is
+    written then. Audited with the names of the attributes changed."""
+    with transaction.atomic():
+        target = target_get(organization=organization, target_id=target_id)
+        before = {key: getattr(target, key) for key in EDITABLE}
+        target.name = _clean_name(name)
+        target.events = _clean_events(events)
+        target.format = _clean_format(target.kind, format)
+        _clean_address(target, emails, url)
+        if new_secret and target.kind != NotificationTarget.Kind.WEBHOOK:
+            raise ValidationError({"new_secret": "Only a webhook has a signing secret."})
+        raw = _new_signing_secret(target) if new_secret else None
+        changed = [key for key in EDITABLE if getattr(target, key) != before[key]]
+        changed += ["signing secret"] if raw else []
+        target.save()
+        _audit(actor, "notification.target_update", target, type=target.kind, fields=changed)
+    return target, raw
+
+
+def signing_secret(target: NotificationTarget) -> str:
+    """A webhook's signing secret in clear (to show it once after it was made)."""
+    return send.decrypt_secret(
+        target.signing_secret_encrypted, organization_id=target.organization_id
+    )
+
+
+def target_test(*, actor: User, organization: Organization, target_id: int) -> NotificationDelivery:
+    """Record a ``test`` notification for one target and queue a worker run for it: the
+    delivery log then says how sending it went (the receiver's status code, or the error)."""
+    with transaction.atomic():
+        target = target_get(organization=organization, target_id=target_id)
+        now = timezone.now()
+        delivery = NotificationDelivery.objects.create(
+            organization=organization,
+            target=target,
+            event=TEST_EVENT,
+            subject=f"Test notification for {target.name}"[:200],
+            detail=safe_detail({"actor": actor.username}),
+            next_attempt_at=now,
+            lease_until=now + send.QUEUED,
+            created_at=now,
+        )
+        tasks.queue_deliveries()
+        _audit(actor, "notification.target_test", target, type=target.kind)
+    return delivery
 
 
 def target_delete(*, actor: User, organization: Organization, target_id: int) -> None:
@@ -224,6 +320,13 @@ def _audit(actor: User, action: str, target: NotificationTarget, **detail: Any) 
     )
 
 
+def delivery_get(*, organization: Organization, delivery_id: int) -> NotificationDelivery:
+    delivery = delivery_list(organization=organization).filter(pk=delivery_id).first()
+    if delivery is None:
+        raise NotFoundError("Notification delivery not found.")
+    return delivery
+
+
 def delivery_list(
     *, organization: Organization, target_id: int | None = None
 ) -> QuerySet[NotificationDelivery]:
@@ -241,28 +344,38 @@ def notify(*, organization: Organization, event: str, subject: str, detail: dict
     """Record one delivery per target of the org that wants ``event`` and queue a worker run
     for them, both in the caller's transaction (or one of their own). Nothing is sent here.
     ValueError for an unknown event or a detail that is not known to be safe."""
-    if event not in event_kinds():
-        raise ValueError(f"unknown notification event {event!r}")
-    clean = safe_detail(detail)
-    targets = [t for t in target_list(organization=organization) if t.wants(event)]
-    if not targets:
-        return
+    notify_many(organization=organization, items=[(event, subject, detail)])
+
+
+def notify_many(*, organization: Organization, items: list[tuple[str, str, dict[str, Any]]]) -> int:
+    """``notify`` for several ``(event, subject, detail)`` at once: one query for the
+    targets, one INSERT and one queued worker run for them all; how many deliveries."""
+    checked = []
+    for event, subject, detail in items:
+        if event not in event_kinds():
+            raise ValueError(f"unknown notification event {event!r}")
+        checked.append((event, subject[:200], safe_detail(detail)))
+    targets = list(target_list(organization=organization))
     now = timezone.now()
-    with transaction.atomic():
-        NotificationDelivery.objects.bulk_create(
-            [
-                NotificationDelivery(
-                    organization=organization,
-                    target=target,
-                    event=event,
-                    subject=subject[:200],
-                    detail=clean,
-                    next_attempt_at=now,
-                    # The run queued below takes them: the periodic job need not queue one.
-                    lease_until=now + send.QUEUED,
-                    created_at=now,
-                )
-                for target in targets
-            ]
+    deliveries = [
+        NotificationDelivery(
+            organization=organization,
+            target=target,
+            event=event,
+            subject=subject,
+            detail=detail,
+            next_attempt_at=now,
+            # The run queued below takes them: the periodic job need not queue one.
+            lease_until=now + send.QUEUED,
+            created_at=now,
         )
+        for event, subject, detail in checked
+        for target in targets
+        if target.wants(event)
+    ]
+    if not deliveries:
+        return 0
+    with transaction.atomic():
+        NotificationDelivery.objects.bulk_create(deliveries)
         tasks.queue_deliveries()
+    return len(deliveries)

@@ -10,7 +10,7 @@ reported commits with the change it reports, or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.core.mail import EmailMessage
@@ -20,6 +20,10 @@ from django.core.mail import EmailMessage
 AuditWriter = Callable[..., Any]
 AuditBatchWriter = Callable[[Iterable[dict[str, Any]]], None]
 MailQueue = Callable[[EmailMessage], None]
+# ``listener(events)`` hears of audit events just recorded (saved ``audit.models.AuditEvent``
+# rows: ``organization``, ``actor``, ``action``, ``target_type``, ``target_id``,
+# ``target_name``, ``detail``), in the writer's transaction.
+AuditListener = Callable[[Sequence[Any]], None]
 
 
 class NotInstalled(RuntimeError):
@@ -28,6 +32,7 @@ class NotInstalled(RuntimeError):
 
 _audit: list[tuple[AuditWriter, AuditBatchWriter]] = []
 _mail: list[MailQueue] = []
+_listeners: list[AuditListener] = []
 
 
 def install_audit(record: AuditWriter, record_all: AuditBatchWriter) -> None:
@@ -36,6 +41,21 @@ def install_audit(record: AuditWriter, record_all: AuditBatchWriter) -> None:
 
 def install_mail_queue(queue: MailQueue) -> None:
     _mail[:] = [queue]
+
+
+def install_audit_listener(listener: AuditListener) -> None:
+    """Have ``listener`` hear of every audit event the trail records (installing it again
+    changes nothing). It runs in the writer's transaction: what it writes commits with the
+    event, or not at all."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def recorded(events: Sequence[Any]) -> None:
+    """Tell the installed listeners of ``events``, just recorded (the audit trail calls it)."""
+    if events:
+        for listener in _listeners:
+            listener(events)
 
 
 def _audit_writers() -> tuple[AuditWriter, AuditBatchWriter]:

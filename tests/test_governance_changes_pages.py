@@ -106,7 +106,11 @@ def test_the_protection_form_saves_the_rule_and_shows_field_errors(vault, person
 @pytest.mark.django_db
 def test_requests_and_decisions_are_notified(vault, personas, clients):
     NotificationTarget.objects.create(
-        organization=personas.org, name="ops", kind="email", emails=["ops@example.com"]
+        organization=personas.org,
+        name="ops",
+        kind="email",
+        emails=["ops@example.com"],
+        events=["change.requested", "change.decided"],
     )
     _, item = held_update(personas, clients)
     clients["admin"].post(changes_url(personas.org.pk, f"/{item.pk}/approve"))

@@ -112,6 +112,9 @@ def fillers(
     target, _ = notifications.target_create(
         actor=personas.admin, organization=personas.org, kind="email", name="t", emails=["t@x.io"]
     )
+    delivery = notifications.target_test(
+        actor=personas.admin, organization=personas.org, target_id=target.pk
+    )
     invitation, _ = invitations.invitation_create(
         actor=personas.admin,
         organization=personas.org,
@@ -129,6 +132,7 @@ def fillers(
         "user_id": str(personas.viewer.pk),
         "token_id": str(token.pk),
         "target_id": str(target.pk),
+        "delivery_id": str(delivery.pk),
         "cluster_id": "1",
         "connection_id": "1",
         "role_id": "1",

@@ -32,7 +32,7 @@ from accounts.models import GroupMapping
 from clusters.models import Cluster
 from databases.models import DatabaseConnection, DatabaseLease, DatabaseRole
 from governance.models import AccessGrant, AccessRequest, BreakGlass, ChangeRequest, ShareLink
-from notifications.models import NotificationTarget
+from notifications.models import NotificationDelivery, NotificationTarget
 from orgs import policy
 from orgs import services as org_services
 from orgs.models import Invitation, Membership, Role, User
@@ -234,6 +234,9 @@ def world(personas: Personas, vault: Any) -> World:
     target = NotificationTarget.objects.create(
         organization=org, name="t", kind=NotificationTarget.Kind.EMAIL, emails=["a@example.com"]
     )
+    delivery = NotificationDelivery.objects.create(
+        organization=org, target=target, event="test", subject="matrix"
+    )
     connection = DatabaseConnection.objects.create(
         organization=org, name="db", engine="postgresql", host="db.invalid", port=5432,
         database="app", username="root",
@@ -286,6 +289,7 @@ def world(personas: Personas, vault: Any) -> World:
         "invitation_id": str(invitation.pk),
         "mapping_id": str(mapping.pk),
         "target_id": str(target.pk),
+        "delivery_id": str(delivery.pk),
         "version": "1",
     }
     api = {

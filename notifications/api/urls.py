@@ -14,6 +14,11 @@ urlpatterns = [
         name="notification-target",
     ),
     path(
+        "orgs/<id:org_id>/notification-targets/<id:target_id>/test",
+        views.NotificationTargetTestView.as_view(),
+        name="notification-target-test",
+    ),
+    path(
         "orgs/<id:org_id>/notification-deliveries",
         views.NotificationDeliveryListView.as_view(),
         name="notification-deliveries",

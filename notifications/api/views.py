@@ -43,7 +43,11 @@ class NotificationTargetSerializer(serializers.Serializer):
     url = serializers.CharField(help_text="Webhook targets; empty for e-mail.")
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=[]),
-        help_text="The events sent to it; empty: every event.",
+        help_text="The events sent to it; empty: every event but the opt-in ones (secret.read).",
+    )
+    format = serializers.ChoiceField(
+        choices=NotificationTarget.Format.values,
+        help_text="Webhooks: `generic` (the signed JSON) or `slack` ({text, blocks}).",
     )
     createdBy = serializers.CharField(source="created_by")
     createdAt = UtcDateTimeField(source="created_at")
@@ -64,6 +68,9 @@ class NotificationTargetCreatedSerializer(NotificationTargetSerializer):
     )
 
 
+FORMAT_HELP = "For kind webhook: `generic` (default, the signed JSON) or `slack` ({text, blocks})."
+
+
 class NotificationTargetCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=NotificationTarget.Kind.values)
     name = _Text(max_length=100)
@@ -72,7 +79,25 @@ class NotificationTargetCreateSerializer(serializers.Serializer):
     )
     url = _Text(required=False, max_length=2000, help_text="For kind webhook: http(s) URL.")
     events = serializers.ListField(
-        child=_Text(), required=False, help_text="Event kinds to send; empty or absent: all."
+        child=_Text(),
+        required=False,
+        help_text="Event kinds to send; empty or absent: all but the opt-in ones (secret.read).",
+    )
+    format = _Text(required=False, help_text=FORMAT_HELP)
+
+
+class NotificationTargetUpdateSerializer(serializers.Serializer):
+    name = _Text(required=False, max_length=100)
+    emails = serializers.ListField(
+        child=_Text(max_length=254), required=False, help_text="For kind email: 1 to 10."
+    )
+    url = _Text(required=False, max_length=2000, help_text="For kind webhook: http(s) URL.")
+    events = serializers.ListField(
+        child=_Text(), required=False, help_text="Event kinds to send; empty: all but opt-in."
+    )
+    format = _Text(required=False, help_text=FORMAT_HELP)
+    newSigningSecret = serializers.BooleanField(
+        required=False, help_text="Webhooks: replace the signing secret (the answer has it)."
     )
 
 
@@ -134,6 +159,7 @@ class NotificationTargetListView(OrgScopedAPIView):
             emails=data.get("emails"),
             url=data.get("url"),
             events=data.get("events"),
+            format=data.get("format"),
         )
         context = {"signingSecret": raw} if raw else {}
         created = NotificationTargetCreatedSerializer(target, context=context)
@@ -141,7 +167,38 @@ class NotificationTargetListView(OrgScopedAPIView):
 
 
 class NotificationTargetDetailView(OrgScopedAPIView):
-    policy_actions = {"DELETE": "notification.manage"}
+    policy_actions = {"PATCH": "notification.manage", "DELETE": "notification.manage"}
+
+    @extend_schema(
+        operation_id="updateNotificationTarget",
+        tags=["notifications"],
+        parameters=[ORG_ID, TARGET_ID],
+        request=NotificationTargetUpdateSerializer,
+        responses={200: NotificationTargetCreatedSerializer, **errors(400, 403, 404, 413)},
+        description=(
+            "Changes a target's name, addresses or URL, events and format (absent fields "
+            "stay; its kind cannot change). With `newSigningSecret` a webhook gets a new "
+            "signing secret, in this answer only. Admin."
+        ),
+    )
+    def patch(self, request: Request, org_id: int, target_id: int) -> Response:
+        body = NotificationTargetUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        target = notifications.target_get(organization=self.organization, target_id=target_id)
+        target, raw = notifications.target_update(
+            actor=actor(request),
+            organization=self.organization,
+            target_id=target.pk,
+            name=data.get("name", target.name),
+            emails=data.get("emails", target.emails or None),
+            url=data.get("url", target.url or None),
+            events=data.get("events", target.events),
+            format=data.get("format", target.format),
+            new_secret=data.get("newSigningSecret", False),
+        )
+        context = {"signingSecret": raw} if raw else {}
+        return Response(NotificationTargetCreatedSerializer(target, context=context).data)
 
     @extend_schema(
         operation_id="deleteNotificationTarget",
@@ -155,6 +212,30 @@ class NotificationTargetDetailView(OrgScopedAPIView):
             actor=actor(request), organization=self.organization, target_id=target_id
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NotificationTargetTestView(OrgScopedAPIView):
+    policy_actions = {"POST": "notification.manage"}
+
+    @extend_schema(
+        operation_id="testNotificationTarget",
+        tags=["notifications"],
+        parameters=[ORG_ID, TARGET_ID],
+        request=None,
+        responses={202: NotificationDeliverySerializer, **errors(403, 404)},
+        description=(
+            "Queues a `test` notification for this target; the worker sends it now. The "
+            "delivery answered (and the delivery log) says how sending went: `status`, "
+            "`responseCode`, `lastError`. Admin."
+        ),
+    )
+    def post(self, request: Request, org_id: int, target_id: int) -> Response:
+        delivery = notifications.target_test(
+            actor=actor(request), organization=self.organization, target_id=target_id
+        )
+        return Response(
+            NotificationDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class NotificationDeliveryListView(OrgScopedAPIView):
