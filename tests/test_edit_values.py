@@ -49,9 +49,9 @@ class FormData(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self.textarea:
-            self.data[self.textarea] += data.removeprefix("\n") if not self.data[
-                self.textarea
-            ] else data
+            self.data[self.textarea] += (
+                data.removeprefix("\n") if not self.data[self.textarea] else data
+            )
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "textarea":
