@@ -83,6 +83,7 @@ class EditRevealView(SecretView):
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str, field: str) -> HttpResponse:
         row = self.get_row(secret_id)
+        secret_values.require(self.membership, "secret.values.read", row)
         stype = get_type(row.type)
         if stype.strict and field not in stype.field_names():
             raise NotFoundError(f"A {row.type} secret has no field {field}.")
