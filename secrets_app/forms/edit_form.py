@@ -74,7 +74,8 @@ class SecretEditForm(ValueControlsMixin):
         self.organization = organization
         self.secret_type = secret_type
         self.current = {k: str(v) for k, v in current.items()}
-        self.shown = self._shown(set(revealed))
+        self.revealed = set(revealed) & set(self.current)
+        self.shown = self._shown(self.revealed)
         if secret_type.strict:
             self._add_typed_fields()
         else:
@@ -109,7 +110,8 @@ class SecretEditForm(ValueControlsMixin):
         field = ValueField(
             spec, shown=visible, multiline=visible and "\n" in (stored or ""), **kwargs
         )
-        if visible:
+        if spec.in_clear or spec.name in self.revealed:
+            # Only what is no secret or revealed now (an audited read) starts filled in.
             field.initial = stored or ""
         elif stored is not None:
             field.widget.attrs["placeholder"] = "stored; unchanged unless you type a new value"
