@@ -218,6 +218,22 @@ def test_the_password_has_one_control_started_from_the_stored_password(
     assert "/edit/reveal/password/" in form and STORED not in form
 
 
+@pytest.mark.parametrize(
+    ("stored", "shape", "length"),
+    [("hunter22", "8 letters and digits", 8), ("12345678", "8 digits", 8), ("ab1", "", 24)],
+)
+def test_the_generator_reads_the_stored_passwords_shape(
+    vault: VaultServer, personas: Personas, stored: str, shape: str, length: int
+) -> None:
+    row = password_secret(personas, stored)
+    form = signed_in(personas, "member").get(detail(personas, row, "edit/")).content.decode()
+    assert f'name="gen_length" value="{length}"' in form
+    if shape:
+        assert f"The stored password is {shape};" in form
+    else:
+        assert "The stored password is" not in form
+
+
 def test_generate_keep_and_set_do_what_they_say(vault: VaultServer, personas: Personas) -> None:
     row = password_secret(personas)
     client = signed_in(personas, "member")

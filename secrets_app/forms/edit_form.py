@@ -25,7 +25,7 @@ from secrets_app.forms.secret_forms import VERIFY_LABEL
 from secrets_app.forms.value_fields import MAX_PAIRS, ValueField, choice_list, pair_indices
 from secrets_app.types import Field, SecretType
 from secrets_app.types.base import KEY_RE
-from secrets_app.types.password import describe_spec, spec_of
+from secrets_app.types.password import MAX_LENGTH, MIN_LENGTH, describe_spec, spec_of
 
 SHOWN = "shown_"
 PASSWORD_MODES = [
@@ -163,7 +163,8 @@ class SecretEditForm(ValueControlsMixin):
             method, length = spec_of(stored)
             self.fields["gen_length"].initial = length
             self.fields["gen_alphabet"].initial = method
-            self.stored_shape = describe_spec(method, length)
+            if MIN_LENGTH <= len(stored) <= MAX_LENGTH:
+                self.stored_shape = describe_spec(method, length)
         field = self.fields["v_password"]
         field.label = "New password"
         field.help_text = "Stored exactly as typed."
