@@ -167,3 +167,21 @@ def test_opening_pages_records_no_read_and_help_is_in_words(
     assert reads(row) == []
     events = AuditEvent.objects.filter(target_id=row.secret_id).order_by("pk")
     assert [e.action for e in events] == ["secret.create", "secret.update"]
+
+
+def test_a_reveal_by_keyboard_fits_a_phone(
+    narrow: Dashboard, vault: VaultServer, personas: Personas
+) -> None:
+    """Item 3 at 390 px: Reveal is reached with Tab, pressed with Enter, and the form with the
+    value in its input still fits the screen."""
+    row = make(personas, "payments-api", "generic", {"API_KEY": "k-9931"})
+    narrow.sign_in_as(personas.member)
+    page = narrow.goto(edit_path(personas, row))
+    page.focus("#id_v_API_KEY")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Reveal API_KEY")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#id_v_API_KEY")).to_have_value("k-9931")
+    expect(page.locator("#id_v_API_KEY")).to_be_focused()
+    assert narrow.fits_width()
+    assert reads(row) == [["API_KEY"]]
