@@ -1,9 +1,8 @@
-"""The pages that write a secret's values: the new-secret form (with its type fields and
-key/value rows) and the edit form. The other secret pages live in ``secrets_app.views``."""
+"""The pages that write a new secret: the new-secret form (with its type fields and key/value
+rows). The edit form lives in ``secrets_app.edit_secret_views``, the other secret pages in
+``secrets_app.views``."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -20,12 +19,10 @@ from secrets_app import services
 from secrets_app import values as secret_values
 from secrets_app.forms import (
     SecretCreateForm,
-    SecretEditForm,
     ServiceErrorsMixin,
     ValueControlsMixin,
 )
-from secrets_app.models import SecretIndex
-from secrets_app.types import REGISTRY, Context, get_type
+from secrets_app.types import REGISTRY, Context
 from secrets_app.views import SecretView, requested_type, written
 
 
@@ -121,62 +118,3 @@ class PairRowView(SecretView):
         form.add_pairs([index])
         context = self.get_context_data(row=form.pair_rows()[0], next_index=index + 1)
         return render_page(request, "secrets_app/partials/_pair_row.html", context)
-
-
-# --------------------------------------------------------------------------- one secret
-
-
-class SecretEditView(SecretView):
-    """New values: empty secret fields keep theirs; the same validation as creating."""
-
-    policy_actions = {"GET": "secret.values.write", "POST": "secret.values.write"}
-    page = "secrets_app/edit.html"
-
-    def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
-        row = self.get_row(secret_id)
-        form = self.make_form(row, initial={"version": row.version, "verify": True})
-        return render_page(request, self.page, self.secret_context(row, form=form), private=True)
-
-    def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
-        row = self.get_row(secret_id)
-        form = self.make_form(row, data=request.POST, files=request.FILES)
-        form.is_valid()
-        values = form.values()
-        if not form.errors:
-            try:
-                return self.update(row, form, values)
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            except ConflictError as exc:
-                form.add_error(None, exc.detail)
-        check_values(form, values)
-        return form_errors(request, self.page, self.secret_context(row, form=form))
-
-    def make_form(self, row: SecretIndex, **kwargs: Any) -> SecretEditForm:
-        # The form starts from the stored values: an audited read, like revealing them.
-        current = secret_values.read_values(
-            standing=self.membership, row=row, purpose="edit", audit_read=True
-        )
-        return SecretEditForm(
-            organization=self.organization,
-            secret_type=get_type(row.type),
-            current=current,
-            **kwargs,
-        )
-
-    def update(
-        self, row: SecretIndex, form: SecretEditForm, values: dict[str, str]
-    ) -> HttpResponse:
-        result = services.secret_update(
-            actor=self.membership,
-            organization=self.organization,
-            secret_id=row.secret_id,
-            values=values,
-            tags=list(row.tags),
-            expected_version=form.cleaned_data["version"],
-            ctx=Context(
-                verify_remote=form.cleaned_data["verify"],
-                password_specs=form.generates_password,
-            ),
-        )
-        return written(self, result.row, result.generated, "Updated")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from secrets_app import edit_views, lifecycle_views, list_views, views
+from secrets_app import edit_secret_views, edit_views, lifecycle_views, list_views, views
 
 app_name = "secrets"
 
@@ -21,7 +21,12 @@ urlpatterns = [
     path(f"{SECRET}values/<str:field>/", views.SecretValueView.as_view(), name="value"),
     path(f"{SECRET}tags/add/", views.TagView.as_view(), {"action": "add"}, name="tag-add"),
     path(f"{SECRET}tags/remove/", views.TagView.as_view(), {"action": "remove"}, name="tag-remove"),
-    path(f"{SECRET}edit/", edit_views.SecretEditView.as_view(), name="edit"),
+    path(f"{SECRET}edit/", edit_secret_views.SecretEditView.as_view(), name="edit"),
+    path(
+        f"{SECRET}edit/reveal/<str:field>/",
+        edit_secret_views.EditRevealView.as_view(),
+        name="edit-reveal",
+    ),
     path(f"{SECRET}delete/", views.SecretDeleteView.as_view(), name="delete"),
     path(f"{SECRET}download/env/", views.SecretEnvDownloadView.as_view(), name="download-env"),
     path(f"{SECRET}versions/", lifecycle_views.SecretVersionsView.as_view(), name="versions"),

@@ -11,6 +11,9 @@ Invariants:
 - the policy is asked before Vault is: a refused caller causes no Vault read and no audit row;
 - a read shown to a person (``audit_read=True``) is audited before any value is returned,
   naming the version Vault answered; a read that fails or finds nothing leaves no audit row;
+- showing the fields a type marks as no secret (``Field.in_clear``: names, hosts,
+  certificates) is not a read of secret values (``shown_in_clear``): opening a secret's
+  page or its edit form records no ``secret.read``, a reveal records one naming its fields;
   copies (installs, re-syncs) are audited by the operation that makes them;
 - the product itself (``policy.System``: re-syncs, connecting to a cluster, the periodic
   jobs) passes the policy; it never shows values to a person.
@@ -19,6 +22,7 @@ Invariants:
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from audit import services as audit
@@ -146,6 +150,31 @@ def value_keys(*, row: SecretIndex) -> list[str]:
     if document is None:
         raise NotFoundError(SECRET_NOT_FOUND)
     return sorted(values_of(document))
+
+
+@dataclass(frozen=True)
+class InClear:
+    """What a page shows of a secret without a reveal: the names of its stored fields, and
+    the values of those its type marks as no secret (for roles that read values)."""
+
+    keys: list[str]
+    shown: dict[str, str]
+
+
+def shown_in_clear(*, standing: policy.Standing, row: SecretIndex) -> InClear:
+    """The stored keys and, when ``standing`` may read values, the values of the fields
+    the type shows in clear. Nothing secret leaves this function, so no ``secret.read`` is
+    recorded. NotFound if gone."""
+    document = vault.read(vault_path(row.organization_id, row.secret_id))
+    if document is None:
+        raise NotFoundError(SECRET_NOT_FOUND)
+    stored = values_of(document)
+    stype = REGISTRY.get(row.type)
+    clear = {f.name for f in stype.fields if f.in_clear} if stype else set()
+    if not clear or not may_read(standing, row):
+        return InClear(keys=sorted(stored), shown={})
+    shown = {k: str(v) for k, v in stored.items() if k in clear}
+    return InClear(keys=sorted(stored), shown=shown)
 
 
 def _audit_read(who: policy.Standing, row: SecretIndex, detail: dict[str, Any]) -> Any:

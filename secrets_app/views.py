@@ -1,8 +1,9 @@
 """Dashboard pages for secrets: thin views over ``secrets_app.services`` and ``selectors``.
 
-Values are read from Vault only when a member asks: revealing a field (a POST) or opening
-the edit form. Generated values are shown once, in the answer to the write that made them,
-and are never stored anywhere else.
+Secret values are read from Vault for a person only when a member asks: revealing a field
+(a POST, recorded as a ``secret.read``); fields that are no secret are shown in clear.
+Generated values are shown once, in the answer to the write that made them, and are never
+stored anywhere else.
 """
 
 from __future__ import annotations
@@ -65,9 +66,9 @@ def value_row(
     display = display or Display()
     row: dict[str, Any] = {
         "name": name,
-        "description": spec.description if spec else "",
+        "description": spec.page_help if spec else "",
         "revealed": revealed is not None,
-        "safe": bool(spec and spec.safe_to_display),
+        "safe": bool(spec and spec.in_clear),
         "shown": name in display.shown,
         "unset": display.keys is not None and bool(name) and name not in display.keys,
     }
@@ -133,29 +134,17 @@ class SecretView(OrgView):
         return context
 
     def display(self, row: SecretIndex) -> Display:
-        """The keys of the stored values and, for roles that read values, those safe to
-        display: one read of Vault, audited as a read of those fields when any is shown.
-        Vault being away leaves the page with its metadata only."""
+        """The keys of the stored values and, for roles that read values, those shown in
+        clear (no secrets: not a recorded read). Vault being away leaves the page with its
+        metadata only."""
         stype = REGISTRY.get(row.type)
-        safe = [f.name for f in stype.fields if f.safe_to_display] if stype else []
-        if stype is not None and stype.strict and not safe:
+        if stype is not None and stype.strict and not any(f.in_clear for f in stype.fields):
             return Display()
         try:
-            if safe and secret_values.may_read(self.membership, row):
-                values = secret_values.read_values(
-                    standing=self.membership,
-                    row=row,
-                    purpose="display",
-                    audit_read=True,
-                    fields=safe,
-                )
-                shown = {k: values[k] for k in safe if k in values}
-                return Display(keys=sorted(values), shown=shown)
-            keys = secret_values.value_keys(row=row)
+            found = secret_values.shown_in_clear(standing=self.membership, row=row)
         except VaultUnavailableError:
             return Display()
-        # Key names only: no value reaches the page, so nothing is read on anyone's behalf.
-        return Display(keys=keys)
+        return Display(keys=found.keys, shown=found.shown)
 
 
 # --------------------------------------------------------------------------- create

@@ -258,9 +258,8 @@ def test_edit_can_regenerate_and_shows_the_new_values_once(
     vault: VaultServer, personas: Personas
 ) -> None:
     row = make_secret(personas, type="password", values={"username": "root", "password": VALUE})
-    response = edit(
-        signed_in(personas, "member"), personas, row, {"v_username": "root", "regenerate": "on"}
-    )
+    data = {"v_username": "root", "password_mode": "generate", "gen_length": "24"}
+    response = edit(signed_in(personas, "member"), personas, row, data)
     html = response.content.decode()
     assert "Updated payments-db" in html and VALUE not in html
     assert re.search(r'aria-label="Generated password">[A-Za-z0-9]{24}<', html)

@@ -1,5 +1,5 @@
-"""The forms that write a secret: create, edit (new values for a stored one), delete
-(confirmed by name) and add a tag."""
+"""The forms that write a secret: create, delete (confirmed by name) and add a tag; the edit
+form lives in ``secrets_app.forms.edit_form``."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from django import forms
 from orgs.models import Organization
 from pipeline_secrets.core.forms import ServiceErrorsForm
 from secrets_app.forms.controls import JSON_IMPORTS, ValueControlsMixin
-from secrets_app.forms.inputs import BAD_KEY, INPUT_ATTRS, split_tags, type_choices
-from secrets_app.forms.value_fields import MAX_PAIRS, ValueField, choice_list, pair_indices
-from secrets_app.types import Field, SecretType
-from secrets_app.types.base import KEY_RE
+from secrets_app.forms.inputs import INPUT_ATTRS, split_tags, type_choices
+from secrets_app.forms.value_fields import ValueField, pair_indices
+from secrets_app.types import SecretType
 
 VERIFY_LABEL = "Check the credentials with their provider before saving, where the type can"
 
@@ -75,122 +74,6 @@ class SecretCreateForm(ValueControlsMixin):
 
     def tag_list(self) -> list[str]:
         return split_tags(self.cleaned_data.get("tags", ""))
-
-
-class SecretEditForm(ValueControlsMixin):
-    """New values for a secret: an empty secret field keeps its current value.
-
-    Fields that are safe to display start with their current value; "regenerate" drops
-    every generatable value so the type makes new ones.
-    """
-
-    version = forms.IntegerField(widget=forms.HiddenInput)
-    verify = forms.BooleanField(
-        required=False,
-        initial=True,
-        label=VERIFY_LABEL,
-    )
-    editing = True
-
-    def __init__(
-        self,
-        *args: Any,
-        organization: Organization,
-        secret_type: SecretType,
-        current: dict[str, str],
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.organization = organization
-        self.secret_type = secret_type
-        self.current = current
-        if secret_type.strict:
-            self._add_typed_fields()
-        else:
-            self._add_generic_fields()
-        self.add_controls()
-        self.describe_fields()
-
-    def _add_typed_fields(self) -> None:
-        for spec in self.secret_type.fields:
-            field = ValueField(spec)
-            if spec.safe_to_display:
-                field.initial = self.current.get(spec.name, "")
-                if spec.choices:
-                    field.widget.choices = choice_list(spec, field.initial)
-            else:
-                field.widget.attrs["placeholder"] = "unchanged"
-            self.fields[f"v_{spec.name}"] = field
-        if any(spec.generatable for spec in self.secret_type.fields):
-            names = ", ".join(s.name for s in self.secret_type.fields if s.generatable)
-            self.fields["regenerate"] = forms.BooleanField(
-                required=False,
-                label="Generate new values",
-                help_text=f"Replaces {names}; the new values are shown once.",
-            )
-
-    def _add_generic_fields(self) -> None:
-        for key in sorted(self.current):
-            self.fields[f"name_{key}"] = forms.CharField(
-                required=False,
-                max_length=253,
-                initial=key,
-                label=f"Key {key}",
-                widget=forms.TextInput(attrs={**INPUT_ATTRS, "class": "mono"}),
-            )
-            spec = Field(key, description="Leave empty to keep the current value.")
-            field = ValueField(spec, label=f"Value of {key}")
-            field.widget.attrs["placeholder"] = "unchanged"
-            self.fields[f"v_{key}"] = field
-            self.fields[f"rm_{key}"] = forms.BooleanField(required=False, label=f"Remove {key}")
-        self.add_pairs(pair_indices(self.data if self.is_bound else None)[:MAX_PAIRS] or [0])
-
-    def edit_rows(self) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField]]:
-        """Each key of a schemaless secret: its name (to rename it), value and "remove" box."""
-        return [(self[f"name_{k}"], self[f"v_{k}"], self[f"rm_{k}"]) for k in sorted(self.current)]
-
-    def values(self) -> dict[str, str]:
-        """The current values with this form's changes applied."""
-        if not self.secret_type.strict:
-            return self._generic_values()
-        merged = dict(self.current)
-        merged.update(self.imported())
-        for spec in self.secret_type.fields:
-            if spec.name == "password" and self.password_field() is not None:
-                continue
-            new = self.cleaned_data.get(f"v_{spec.name}", "")
-            if new:
-                merged[spec.name] = new
-            elif spec.safe_to_display:
-                merged.pop(spec.name, None)
-        if self.cleaned_data.get("regenerate"):
-            for spec in self.secret_type.fields:
-                if spec.generatable:
-                    merged.pop(spec.name, None)
-        else:
-            self.apply_password(merged)
-        return merged
-
-    def _generic_values(self) -> dict[str, str]:
-        """The kept keys (renamed, with new values where given), the new rows and the pasted
-        block; a key that would appear twice is an error on the input that repeats it."""
-        merged: dict[str, str] = {}
-        for key in sorted(self.current):
-            if self.cleaned_data.get(f"rm_{key}"):
-                continue
-            name = (self.cleaned_data.get(f"name_{key}") or "").strip() or key
-            if not KEY_RE.fullmatch(name):
-                self.add_error(f"name_{key}", BAD_KEY)
-            elif name in merged:
-                self.add_error(f"name_{key}", f"The key {name!r} is given twice.")
-            merged[name] = self.cleaned_data.get(f"v_{key}") or self.current[key]
-        for key, value in self.pairs().items():
-            if key in merged:
-                self.add_error(None, f"The key {key!r} exists already; change it above.")
-            merged[key] = value
-        merged.update(self.pasted_pairs(set(merged)))
-        self.refuse_empty(merged)
-        return merged
 
 
 class DeleteConfirmForm(ServiceErrorsForm):

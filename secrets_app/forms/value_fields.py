@@ -26,15 +26,19 @@ def is_multiline(field: Field) -> bool:
 
 
 class ValueField(forms.CharField):
-    """One value of a secret; carries the type's flags for the template."""
+    """One value of a secret; carries the type's flags for the template. A ``shown`` field
+    (no secret, or revealed on the edit form) renders its value; the others never do."""
 
-    def __init__(self, spec: Field, **kwargs: Any) -> None:
+    def __init__(
+        self, spec: Field, *, shown: bool = False, multiline: bool = False, **kwargs: Any
+    ) -> None:
         self.spec = spec
-        self.multiline = is_multiline(spec)
+        self.shown = shown
+        self.multiline = multiline or is_multiline(spec)
         kwargs.setdefault("required", False)
         kwargs.setdefault("strip", False)
         kwargs.setdefault("label", spec.name)
-        kwargs.setdefault("help_text", spec.description)
+        kwargs.setdefault("help_text", spec.page_help)
         super().__init__(widget=self._widget(spec), **kwargs)
 
     def _widget(self, spec: Field) -> forms.Widget:
@@ -42,9 +46,12 @@ class ValueField(forms.CharField):
         if spec.choices:
             return forms.Select(choices=choice_list(spec))
         if self.multiline:
-            return SecretTextarea(attrs={**attrs, "rows": 4, "class": "mono"})
+            area = forms.Textarea if self.shown else SecretTextarea
+            return area(attrs={**attrs, "rows": 4, "class": "mono"})
         if spec.safe_to_display:
             return forms.TextInput(attrs=attrs)
+        if self.shown:
+            return forms.TextInput(attrs={**attrs, "class": "mono"})
         return forms.PasswordInput(attrs={**attrs, "class": "mono"}, render_value=False)
 
 

@@ -38,7 +38,10 @@ class Field:
     ``required``: every stored secret of the type has it (a ``generatable`` one is made when
     it is left out, so clients need not send it: see ``client_required``). ``opaque``: an
     internal value that is not installed into clusters. ``safe_to_display``:
-    not a secret (a username, a host list), shown without a reveal.
+    not a secret (a username, a host list), shown without a reveal. ``public``: a public
+    value (a certificate, a public key) that the original's API does not flag safe to display
+    but that is no secret either: the pages show it in clear too. ``help``: what the pages
+    say about the field, in words, when the API's ``description`` is written for clients.
     """
 
     name: str
@@ -49,6 +52,17 @@ class Field:
     description: str = ""
     # The values a form offers for this field (key types, validities); empty for free text.
     choices: tuple[str, ...] = ()
+    public: bool = False
+    help: str = ""
+
+    @property
+    def in_clear(self) -> bool:
+        """Whether the pages show this field's value without a reveal (not a secret)."""
+        return self.safe_to_display or self.public
+
+    @property
+    def page_help(self) -> str:
+        return self.help or self.description
 
     @property
     def client_required(self) -> bool:

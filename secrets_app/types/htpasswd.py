@@ -13,7 +13,12 @@ import bcrypt
 from django.core.exceptions import ValidationError
 
 from secrets_app.types.base import Context, Field, Prepared, SecretType
-from secrets_app.types.password import PASSWORD_HELP, resolve_password, rotate_password
+from secrets_app.types.password import (
+    PASSWORD_HELP,
+    PASSWORD_WORDS,
+    resolve_password,
+    rotate_password,
+)
 
 BCRYPT_COST = 10
 USERNAME_RE = re.compile(r"^[^:\s]{1,255}$")
@@ -53,6 +58,7 @@ class HtpasswdType(SecretType):
             generatable=True,
             opaque=True,
             description=PASSWORD_HELP + " Kept so it can be read back; never installed.",
+            help=PASSWORD_WORDS + " Kept so it can be read back; never installed.",
         ),
         Field(
             "htpasswd",

@@ -92,6 +92,22 @@ PASSWORD_HELP = (
     + ", ".join(ALPHABETS)
     + f" (default {DEFAULT_METHOD},{DEFAULT_LENGTH})."
 )
+# The same in words, for the pages (the spec is the API's notation).
+ALPHABET_WORDS = {
+    "randAlphaNum": "letters and digits",
+    "randAlpha": "letters",
+    "randNumeric": "digits",
+    "randAscii": "letters, digits and symbols",
+}
+PASSWORD_WORDS = (
+    f"Generated when left empty: {DEFAULT_LENGTH} random {ALPHABET_WORDS[DEFAULT_METHOD]}, "
+    "or the length and characters you choose."
+)
+
+
+def describe_spec(method: str, length: int) -> str:
+    """A generation spec in words: "32 letters, digits and symbols"."""
+    return f"{length} {ALPHABET_WORDS.get(method, method)}"
 
 
 class PasswordType(SecretType):
@@ -101,7 +117,13 @@ class PasswordType(SecretType):
     kubernetes_type = "kubernetes.io/basic-auth"
     fields = (
         Field("username", required=True, safe_to_display=True, description="The user name."),
-        Field("password", required=True, generatable=True, description=PASSWORD_HELP),
+        Field(
+            "password",
+            required=True,
+            generatable=True,
+            description=PASSWORD_HELP,
+            help=PASSWORD_WORDS,
+        ),
     )
 
     def prepare(self, values: dict[str, str], ctx: Context) -> Prepared:

@@ -43,6 +43,7 @@ def _ca_fields() -> tuple[Field, ...]:
                 cert_name,
                 required=True,
                 generatable=True,
+                public=True,
                 description=f"{purpose}: its certificate (PEM), {made}.",
             )
         )
@@ -118,6 +119,7 @@ class PkeCertType(SecretType):
             SA_PUB,
             required=True,
             generatable=True,
+            public=True,
             description="Service-account token verification key (PEM public key), derived "
             "from saKey when left empty.",
         ),

@@ -256,7 +256,7 @@ class TlsType(SecretType):
             description=f"Generated key type: {', '.join(KEY_TYPES)} (default {DEFAULT_KEY_TYPE}).",
             choices=KEY_TYPES,
         ),
-        Field("caCert", generatable=True, description="The CA certificate (PEM)."),
+        Field("caCert", generatable=True, public=True, description="The CA certificate (PEM)."),
         # Opaque: the CA's key signs renewals here and is never written into a cluster, where
         # anyone reading the Secret could mint certificates the CA vouches for.
         Field(
@@ -265,11 +265,23 @@ class TlsType(SecretType):
             opaque=True,
             description="The CA private key (PEM); kept here, not installed into clusters.",
         ),
-        Field("serverCert", generatable=True, description="Server certificate (serverAuth)."),
+        Field(
+            "serverCert",
+            generatable=True,
+            public=True,
+            description="Server certificate (serverAuth).",
+        ),
         Field("serverKey", generatable=True, description="The server private key (PEM)."),
-        Field("clientCert", generatable=True, description="Client certificate (clientAuth)."),
+        Field(
+            "clientCert",
+            generatable=True,
+            public=True,
+            description="Client certificate (clientAuth).",
+        ),
         Field("clientKey", generatable=True, description="The client private key (PEM)."),
-        Field("peerCert", generatable=True, description="Peer certificate (both usages)."),
+        Field(
+            "peerCert", generatable=True, public=True, description="Peer certificate (both usages)."
+        ),
         Field("peerKey", generatable=True, description="The peer private key (PEM)."),
     )
 
