@@ -13,6 +13,7 @@ urlpatterns = [
     path("", list_views.SecretListView.as_view(), name="list"),
     path("bulk/tag/", list_views.BulkTagView.as_view(), name="bulk-tag"),
     path("bulk/delete/", list_views.BulkDeleteView.as_view(), name="bulk-delete"),
+    path("bulk/done/", list_views.BulkDoneView.as_view(), name="bulk-done"),
     path("new/", edit_views.SecretCreateView.as_view(), name="create"),
     path("expiring/", lifecycle_views.ExpiringView.as_view(), name="expiring"),
     path("new/fields/", edit_views.SecretTypeFieldsView.as_view(), name="type-fields"),
