@@ -204,6 +204,12 @@ class Effect:
 
 def effect_of(*, organization: Organization, secret_id: str, event: str) -> Effect:
     installed = hooks.installations(organization=organization, secret_id=secret_id)
+    return effect_of_copies(organization=organization, installed=installed, event=event)
+
+
+def effect_of_copies(*, organization: Organization, installed: list[Any], event: str) -> Effect:
+    """The effect of an action that reaches the ``installed`` copies and fires ``event``."""
     clusters = sorted({item.cluster.name for item in installed})
-    targets = [t for t in notifications.target_list(organization=organization) if t.wants(event)]
-    return Effect(copies=len(installed), clusters=clusters, targets=len(targets), event=event)
+    targets = notifications.target_list(organization=organization)
+    wanting = sum(1 for t in targets if t.wants(event))
+    return Effect(copies=len(installed), clusters=clusters, targets=wanting, event=event)

@@ -47,6 +47,7 @@ class VersionPageView(SecretView):
         if against is None:
             against = history.previous_kept(entries, version)
         diff = history.diff(row=row, version=version, against=against)
+        extra.setdefault("old_value", None)
         return self.secret_context(row, entry=entry, diff=diff, **extra)
 
 
@@ -83,8 +84,9 @@ class VersionValueView(VersionPageView):
         stored = secret_values.values_of(document)
         if field not in stored:
             raise NotFoundError(f"Version {version} has no field {field}.")
-        revealed = {"name": field, "value": stored[field]}
-        context = self.version_context(row, version, revealed=revealed)
+        # Not ``revealed``/``field``: those name the current version's values in the context.
+        old_value = {"name": field, "value": stored[field]}
+        context = self.version_context(row, version, old_value=old_value, vfield=field)
         return render_page(
             request,
             "secrets_app/version.html",

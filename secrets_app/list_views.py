@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 
 from pipeline_secrets.core.errors import AppError
 from pipeline_secrets.core.web import redirect_to, render_page, time_context, wants_partial
-from secrets_app import hooks, selectors, services
+from secrets_app import history, hooks, selectors, services
 from secrets_app.bulk_forms import MAX_BULK, BulkDeleteForm, BulkTagForm
 from secrets_app.forms import LIST_PAGE_SIZES, LIST_SORTS, SecretFilters
 from secrets_app.models import SecretIndex
@@ -139,8 +139,9 @@ class BulkView(SecretView):
             problem=problem,
             back=self.org_url("secrets:list") + filters.query(),
             filter_pairs=filters.pairs(),
-            installed=self.installed_copies(rows) if self.action == "delete" else {},
+            installed=self.installed_copies(rows),
         )
+        context["effect"] = self.effect(context["installed"])
         if problem or not confirming or not form.is_valid():
             status = 400 if problem or confirming else 200
             return render_page(request, "secrets_app/bulk.html", context, status=status)
@@ -213,6 +214,17 @@ class BulkView(SecretView):
         for item in found:
             copies.setdefault(item.secret_id, []).append(item)
         return copies
+
+    def effect(self, installed: dict[str, list[Any]]) -> history.Effect:
+        """What the action reaches: the selection's installed copies (a tag change writes a
+        version that re-syncs them, a delete removes them) and the notification targets."""
+        event = {"delete": "secret.deleted", "install": "cluster.installed"}.get(
+            self.action, "secret.updated"
+        )
+        copies = [item for items in installed.values() for item in items]
+        return history.effect_of_copies(
+            organization=self.organization, installed=copies, event=event
+        )
 
     def do_tag(self, rows: list[SecretIndex], form: BulkTagForm) -> list[BulkItem]:
         tag, adding = form.cleaned_data["tag"], form.cleaned_data["mode"] == "add"

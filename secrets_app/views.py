@@ -199,6 +199,7 @@ class WrittenView(SecretView):
 
     def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         row = self.get_row(secret_id)
+        secret_values.require(self.membership, "secret.values.read", row)
         marker = request.session.get(SHOWN_ONCE) or {}
         if marker.get("org") != self.organization.pk or marker.get("secret") != secret_id:
             messages.info(
