@@ -56,6 +56,7 @@ class VersionEntry:
     kind: str = "unknown"
     source: int | None = None  # a rollback's source version
     change_request: int | None = None  # the approved change request it applied
+    requested_by: str = ""  # who asked for that change
 
     @property
     def label(self) -> str:
@@ -96,6 +97,7 @@ def history(*, row: SecretIndex) -> list[VersionEntry]:
             entry.source = source if isinstance(source, int) else None
             request = event.detail.get("changeRequest")
             entry.change_request = request if isinstance(request, int) else None
+            entry.requested_by = str(event.detail.get("requestedBy") or "")
         entries.append(entry)
     return entries
 

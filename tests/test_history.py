@@ -6,6 +6,7 @@ and the confirmation pages of the irreversible and production actions (item 1)."
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from tests.conftest import Personas, VaultServer
 from tests.helpers import secret_values
 from tests.test_clusters import new_namespace
 from tests.test_dashboard import signed_in
+from tests.test_governance_changes import changes_url, held  # noqa: F401 (a fixture)
 from tools.devstack.pytest_plugin import ControlPlane
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +94,23 @@ def test_history_of_rotation_rollback_and_approval_kinds(
     assert (entries[1].kind, entries[1].author) == ("create", "alice")
     assert (entries[2].kind, entries[2].author) == ("rotate", "mike")
     assert (entries[3].kind, entries[3].source, entries[3].label) == ("rollback", 1, "rollback")
+
+
+def test_an_approved_change_is_named_an_approval_with_its_requester(
+    held: tuple[str, dict[str, Any]],  # noqa: F811 (the fixture)
+    personas: Personas,
+    clients: dict[str, Any],
+) -> None:
+    """Item 2: a version written by applying an approved change request says so."""
+    secret_id, request = held
+    approved = clients["admin"].post(changes_url(personas.org.pk, f"/{request['id']}/approve"))
+    assert approved.status_code == 200, approved.content
+    row = SecretIndex.objects.get(secret_id=secret_id)
+    entry = history.entry_of(row=row, version=2)
+    assert entry.change_request == request["id"] and entry.requested_by == "mike"
+    assert entry.kind == "update" and entry.label == "approval (update)"
+    html = signed_in(personas, "viewer").get(page(personas, row, "versions/")).content.decode()
+    assert "approval (update)" in html and f"request #{request['id']} by mike" in html
 
 
 def test_a_version_page_diffs_keys_and_tags_without_showing_values(
