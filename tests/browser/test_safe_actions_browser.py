@@ -259,3 +259,27 @@ def test_cluster_page_lists_installed_first_and_shows_the_install_outcome_on_top
     assert Installation.objects.count() == 1
     reload_changes_nothing(page)
     assert dash.fits_width()
+
+
+def test_confirmation_pages_work_by_keyboard_at_a_phones_width(
+    narrow: Dashboard, vault: object, personas: Personas
+) -> None:
+    """Item 1: the confirmation pages fit 390 px and are driven by the keyboard alone."""
+    row = password(personas)
+    narrow.sign_in_as(personas.member)
+    page = narrow.goto(f"/orgs/{personas.org.pk}/secrets/{row.secret_id}/rotate/")
+    expect(page.locator("h1")).to_have_text("Rotate payments-db now?")
+    assert narrow.fits_width()
+    button = page.get_by_role("button", name="Rotate payments-db")
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if button.evaluate("b => b === document.activeElement"):
+            break
+    expect(button).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Copy the generated values")).to_be_visible()
+    assert narrow.fits_width()
+    assert SecretIndex.objects.get(pk=row.pk).version == 2
+    page = narrow.goto(f"/orgs/{personas.org.pk}/secrets/{row.secret_id}/versions/1/rollback/")
+    expect(page.locator("h1")).to_have_text("Roll payments-db back to version 1?")
+    assert narrow.fits_width()
