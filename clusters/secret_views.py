@@ -6,19 +6,19 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 from clusters import selectors, services
 from clusters.forms import (
     BulkInstallForm,
 )
-
-# The install picker's preview lists at most this many secrets; more asks to narrow down.
 from clusters.views import ClusterView, add_refusal, install_error
 from orgs.models import Role
 from pipeline_secrets.core.errors import NotFoundError, UpstreamError
-from pipeline_secrets.core.web import render_page
+from pipeline_secrets.core.web import is_htmx, render_page
 from secrets_app import selectors as secret_selectors
 from secrets_app.models import SecretIndex
 
@@ -48,12 +48,27 @@ class SecretInstallationsView(ClusterView):
         found = selectors.installations_of_secrets(
             organization=self.organization, secret_ids=[row.secret_id]
         ).order_by("cluster__name", "namespace", "kube_name")
+        if not is_htmx(self.request) and self.request.method == "POST":
+            return self.to_secret_page(row, form, **extra)
         if form is None and Role.allows(self.membership.role, Role.MEMBER):
             form = self.install_form()
         context = self.get_context_data(
             secret=row, installations=list(found), install_form=form, **extra
         )
         return render_page(self.request, self.template, context, status=status)
+
+    def to_secret_page(
+        self, row: SecretIndex, form: BulkInstallForm | None, **extra: Any
+    ) -> HttpResponse:
+        """A plain form's answer: the secret's page, with the outcome as a message."""
+        if extra.get("notice"):
+            messages.success(self.request, extra["notice"])
+        problems = [str(extra["error"])] if extra.get("error") else []
+        if form is not None and form.errors:
+            problems += [str(e) for errors in form.errors.values() for e in errors]
+        for problem in problems:
+            messages.error(self.request, problem)
+        return redirect(self.org_url("secrets:detail", row.secret_id))
 
     def install_form(self, data: Any = None) -> BulkInstallForm:
         return BulkInstallForm(
@@ -99,7 +114,8 @@ class SecretInstallView(SecretInstallationsView):
 
 
 class SecretUninstallView(SecretInstallationsView):
-    """Remove one installed copy of this secret, from the secret's page."""
+    """Remove one installed copy of this secret (the panel's buttons link to the cluster's
+    uninstall confirmation instead; this answers htmx callers the panel)."""
 
     policy_actions = {"POST": "cluster.uninstall"}
     http_method_names = ["post"]

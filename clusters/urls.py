@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from clusters import agent_views, bulk, fleet_views, rule_views, secret_views, views
+from clusters import (
+    agent_views,
+    bulk,
+    fleet_views,
+    rule_views,
+    secret_views,
+    uninstall_views,
+    views,
+)
 
 app_name = "clusters"
 
@@ -18,7 +26,7 @@ urlpatterns = [
     path(f"{CLUSTER}install/preview/", views.InstallPreviewView.as_view(), name="install-preview"),
     path(f"{CLUSTER}namespaces/", views.NamespacesView.as_view(), name="namespaces"),
     path(f"{CLUSTER}install-one/", views.InstallOneView.as_view(), name="install-one"),
-    path(f"{CLUSTER}uninstall/", views.UninstallView.as_view(), name="uninstall"),
+    path(f"{CLUSTER}uninstall/", uninstall_views.UninstallView.as_view(), name="uninstall"),
     path(
         f"{CLUSTER}namespace-rule/", rule_views.NamespaceRuleView.as_view(), name="namespace-rule"
     ),

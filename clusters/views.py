@@ -8,13 +8,14 @@ it, never an error page.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.defaultfilters import pluralize
 
 from clusters import deletion, fleet, namespaces, selectors, services, single
 from clusters.agent_forms import ScopeForm
@@ -63,6 +64,31 @@ def add_refusal(form: Any, exc: PermissionDenied) -> None:
         form.add_error(None, message)
 
 
+# The per-secret results of the last install (names, statuses and errors, never a value),
+# kept for the cluster page an install redirects to; that page shows them once.
+INSTALL_RESULT = "clusters.install_result"
+
+
+def keep_install_result(
+    request: HttpRequest, cluster: Cluster, results: list[ItemResult], retry_ids: list[str]
+) -> None:
+    """Keep ``results`` for the cluster page, and say in a message how the install went."""
+    request.session[INSTALL_RESULT] = {
+        "cluster": cluster.pk,
+        "results": [asdict(r) for r in results],
+        "retry": retry_ids,
+    }
+    failed = sum(1 for r in results if r.status == "failed")
+    where = f" into {results[0].namespace}" if results else ""
+    summary = f"Installed {len(results)} secret{pluralize(len(results))}{where} on {cluster.name}"
+    if failed:
+        messages.error(request, f"{summary}: {failed} failed, see the results below.")
+    elif results:
+        messages.success(request, f"{summary}.")
+    else:
+        messages.info(request, f"Nothing matched: nothing was installed on {cluster.name}.")
+
+
 def kubernetes_type(row: SecretIndex) -> str:
     stype = REGISTRY.get(row.type)
     return (stype.kubernetes_type if stype else None) or "Opaque"
@@ -107,7 +133,8 @@ class ClusterCheckView(ClusterView):
 
 
 class ClusterDetailView(ClusterView):
-    """Status, the install form and what is installed."""
+    """Status, what is installed, the install forms below it, and the result of the install
+    that redirected here (shown once, at the top)."""
 
     policy_actions = {"GET": "cluster.view"}
 
@@ -117,6 +144,11 @@ class ClusterDetailView(ClusterView):
         return self.detail_response(self.get_cluster(cluster_id))
 
     def detail_response(self, cluster: Cluster, *, status: int = 200, **extra: Any) -> HttpResponse:
+        kept = self.request.session.get(INSTALL_RESULT) or {}
+        if self.request.method == "GET" and kept.get("cluster") == cluster.pk:
+            del self.request.session[INSTALL_RESULT]
+            extra.setdefault("results", [ItemResult(**item) for item in kept["results"]])
+            extra.setdefault("retry_ids", list(kept.get("retry") or []))
         context = self.cluster_context(cluster, **extra)
         context.setdefault("form", InstallForm(organization=self.organization))
         context.setdefault("one_form", InstallOneForm(organization=self.organization))
@@ -197,7 +229,11 @@ class InstallView(ClusterDetailView):
         self, cluster: Cluster, form: InstallForm, *, status: int = 200, **extra: Any
     ) -> HttpResponse:
         if not is_htmx(self.request):
-            return self.detail_response(cluster, form=form, status=status, **extra)
+            if "upstream_error" in extra:  # nothing was installed: the form stays filled
+                return self.detail_response(cluster, form=form, status=status, **extra)
+            results = extra.get("results") or []
+            keep_install_result(self.request, cluster, results, extra.get("retry_ids") or [])
+            return redirect(self.org_url("clusters:detail", cluster.pk))
         # htmx swaps only 2xx answers; the alert is in the body either way.
         context = self.cluster_context(cluster, form=form, oob=True, **extra)
         return render_page(self.request, "clusters/partials/_install_result.html", context)
@@ -303,34 +339,8 @@ class InstallOneView(ClusterDetailView):
                 cluster, one_form=form, upstream_error=exc.detail, status=502
             )
         result = ItemResult(item.kube_name, item.sourcing, status, item.namespace)
-        return self.detail_response(cluster, one_form=form, results=[result])
-
-
-class UninstallView(ClusterDetailView):
-    """Delete one installed Secret from the cluster (POST, after a confirmation)."""
-
-    policy_actions = {"GET": "cluster.uninstall", "POST": "cluster.uninstall"}
-
-    def post(self, request: HttpRequest, org_id: int, cluster_id: int) -> HttpResponse:
-        cluster = self.get_cluster(cluster_id)
-        namespace, name = request.POST.get("namespace", ""), request.POST.get("name", "")
-        try:
-            services.uninstall(
-                cluster=cluster, namespace=namespace, name=name, actor=self.membership
-            )
-        except (UpstreamError, NotFoundError) as exc:
-            return self.done(cluster, error=exc.detail)
-        return self.done(cluster, notice=f"Removed {name} from {namespace} on {cluster.name}.")
-
-    def done(self, cluster: Cluster, **extra: str) -> HttpResponse:
-        if is_htmx(self.request):
-            context = self.cluster_context(cluster, **extra)
-            return render_page(self.request, "clusters/partials/_installations.html", context)
-        if "error" in extra:
-            messages.error(self.request, extra["error"])
-        else:
-            messages.success(self.request, extra["notice"])
-        return redirect(self.org_url("clusters:detail", cluster.pk))
+        keep_install_result(request, cluster, [result], [])
+        return redirect_to(request, self.org_url("clusters:detail", cluster.pk))
 
 
 class ClusterDeleteView(ClusterView):

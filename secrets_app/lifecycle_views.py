@@ -1,94 +1,25 @@
-"""Dashboard pages of a secret's lifecycle: its versions with rollback (and destroy, for
-admins), its rotation schedule and "rotate now", and the org's expiring secrets. Thin views
-over ``secrets_app.lifecycle``, ``schedule`` and ``selectors``."""
+"""Dashboard pages of a secret's lifecycle: its rotation schedule, "rotate now" (confirmed on
+its own page first) and the org's expiring secrets. Thin views over
+``secrets_app.lifecycle``, ``schedule`` and ``selectors``; the versions live in
+``secrets_app.history_views``."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from pipeline_secrets.core.errors import ConflictError, NotFoundError
+from pipeline_secrets.core.errors import ConflictError
 from pipeline_secrets.core.web import is_htmx, redirect_to, render_page, time_context
-from secrets_app import lifecycle, schedule, selectors
+from secrets_app import history, lifecycle, schedule, selectors
 from secrets_app import values as secret_values
-from secrets_app.views import SecretView, rotation_context, written
-
-
-def _problem(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(m for ms in exc.message_dict.values() for m in ms)
-    return str(getattr(exc, "detail", "")) or "The change was refused."
-
-
-class SecretVersionsView(SecretView):
-    """The versions Vault keeps, newest first; members roll back, admins destroy."""
-
-    policy_actions = {"GET": "secret.versions"}
-
-    def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
-        row = self.get_row(secret_id)
-        context = self.secret_context(row, versions=secret_values.versions(row=row))
-        context["max_versions"] = settings.VAULT_MAX_VERSIONS
-        return render_page(request, "secrets_app/versions.html", context)
-
-
-class VersionActionView(SecretView):
-    """POST: roll back to a version (member), or destroy it (admin)."""
-
-    policy_actions = {"POST": "secret.values.write"}
-    http_method_names = ["post"]
-
-    def post(
-        self, request: HttpRequest, org_id: int, secret_id: str, version: int, action: str
-    ) -> HttpResponse:
-        row = self.get_row(secret_id)
-        if version not in {v.version for v in secret_values.versions(row=row)}:
-            raise NotFoundError(f"The secret has no version {version}.")
-        versions_url = self.org_url("secrets:versions", secret_id)
-        try:
-            if action == "rollback":
-                result = lifecycle.secret_rollback(
-                    actor=self.membership,
-                    organization=self.organization,
-                    secret_id=secret_id,
-                    version=version,
-                    expected_version=_int(request.POST.get("current")),
-                )
-                messages.success(
-                    request,
-                    f"Rolled {row.name} back to version {version}: "
-                    f"it is now version {result.row.version}.",
-                )
-            else:
-                lifecycle.secret_destroy_version(
-                    actor=self.membership,
-                    organization=self.organization,
-                    secret_id=secret_id,
-                    version=version,
-                )
-                messages.success(request, f"Destroyed version {version} of {row.name}.")
-        except (ValidationError, ConflictError, NotFoundError) as exc:
-            messages.error(request, _problem(exc))
-        return redirect_to(request, versions_url)
-
-
-class RollbackView(VersionActionView):
-    policy_actions = {"POST": "secret.values.write"}
-
-
-class DestroyVersionView(VersionActionView):
-    policy_actions = {"POST": "secret.version.destroy"}
-
-
-def _int(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
+from secrets_app.views import SecretView, problem_text, rotation_context, written
 
 
 class RotationView(SecretView):
-    """POST ``every`` (empty: no schedule) to set the rotation schedule; answers the card."""
+    """POST ``every`` (empty: no schedule) to set the rotation schedule; htmx gets the card,
+    a plain form the secret's page (a redirect) with the outcome as a message."""
 
     policy_actions = {"POST": "secret.rotate"}
     http_method_names = ["post"]
@@ -105,7 +36,10 @@ class RotationView(SecretView):
                 every=every,
             )
         except ValidationError as exc:
-            error = _problem(exc)
+            error = problem_text(exc)
+        if not is_htmx(request) and not error:
+            messages.success(request, f"Saved the rotation schedule of {row.name}.")
+            return redirect_to(request, self.org_url("secrets:detail", secret_id))
         row = self.get_row(secret_id)
         context = self.secret_context(row, **rotation_context(row, every if error else None, error))
         return render_page(
@@ -119,10 +53,20 @@ class RotationView(SecretView):
 
 
 class RotateNowView(SecretView):
-    """POST: rotate now; the new values are shown once, as after a create."""
+    """GET: what rotating now does (the fields made anew, the copies it reaches, the
+    notifications it sends); POST: rotate, then the new values are shown once by the page
+    the answer redirects to."""
 
-    policy_actions = {"POST": "secret.rotate"}
-    http_method_names = ["post"]
+    policy_actions = {"GET": "secret.rotate", "POST": "secret.rotate"}
+
+    def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
+        row = self.get_row(secret_id)
+        secret_values.require(self.membership, "secret.rotate", row)
+        effect = history.effect_of(
+            organization=self.organization, secret_id=secret_id, event="secret.rotated"
+        )
+        context = self.secret_context(row, effect=effect, next_version=row.version + 1)
+        return render_page(request, "secrets_app/rotate.html", context)
 
     def post(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
         self.get_row(secret_id)
@@ -131,7 +75,7 @@ class RotateNowView(SecretView):
                 actor=self.membership, organization=self.organization, secret_id=secret_id
             )
         except (ValidationError, ConflictError) as exc:
-            messages.error(request, _problem(exc))
+            messages.error(request, problem_text(exc))
             return redirect_to(request, self.org_url("secrets:detail", secret_id))
         return written(self, result.row, result.generated, "Rotated")
 

@@ -2,14 +2,14 @@
 
 The list runs a constant number of queries whatever the org holds: the page of rows (with
 their lifecycle rows), its total count and the org's tags. A bulk action is two steps: the
-selection is shown with the action's form to confirm it, then every item goes through the
-same service as its one-secret twin (so each is validated and audited as it would be
-alone) and the page lists what happened to each.
+selection is shown with the action's form to confirm it (what it reaches, in numbers), then
+every item goes through the same service as its one-secret twin (so each is validated and
+audited as it would be alone) and the page the POST redirects to lists what happened to each.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,14 +17,16 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 
 from pipeline_secrets.core.errors import AppError
-from pipeline_secrets.core.web import render_page, time_context, wants_partial
-from secrets_app import hooks, selectors, services
+from pipeline_secrets.core.web import redirect_to, render_page, time_context, wants_partial
+from secrets_app import history, hooks, selectors, services
 from secrets_app.bulk_forms import MAX_BULK, BulkDeleteForm, BulkTagForm
 from secrets_app.forms import LIST_PAGE_SIZES, LIST_SORTS, SecretFilters
 from secrets_app.models import SecretIndex
 from secrets_app.types import REGISTRY
 from secrets_app.views import SecretView
 
+# The results of the last bulk action, for the page its POST redirects to.
+BULK_RESULT = "secrets.bulk_result"
 # Column headings that sort, and the order a first click on each asks for.
 SORTABLE = {"name": "name", "type": "type", "updated": "-updated", "expiry": "expiry"}
 
@@ -137,17 +139,27 @@ class BulkView(SecretView):
             problem=problem,
             back=self.org_url("secrets:list") + filters.query(),
             filter_pairs=filters.pairs(),
-            installed=self.installed_copies(rows) if self.action == "delete" else {},
+            installed=self.installed_copies(rows),
         )
+        context["effect"] = self.effect(context["installed"])
         if problem or not confirming or not form.is_valid():
             status = 400 if problem or confirming else 200
             return render_page(request, "secrets_app/bulk.html", context, status=status)
         results = getattr(self, f"do_{self.action}")(rows, form)
         if results is None:  # the form got an error for the whole batch
             return render_page(request, "secrets_app/bulk.html", context, status=400)
-        context["results"] = results
-        context["failed"] = sum(1 for r in results if r.status == "failed")
-        return render_page(request, "secrets_app/bulk_done.html", context)
+        return self.done(results, form, context["back"])
+
+    def done(self, results: list[BulkItem], form: Any, back: str) -> HttpResponse:
+        """Post/redirect/get: what happened to each secret (names and statuses, never a
+        value) is kept in the session for the results page, which a reload only re-reads."""
+        self.request.session[BULK_RESULT] = {
+            "org": self.organization.pk,
+            "action": self.action,
+            "back": back,
+            "results": [asdict(r) for r in results],
+        }
+        return redirect_to(self.request, self.org_url("secrets:bulk-done"))
 
     @staticmethod
     def list_filters(data: QueryDict, confirming: bool) -> SecretFilters:
@@ -203,6 +215,17 @@ class BulkView(SecretView):
             copies.setdefault(item.secret_id, []).append(item)
         return copies
 
+    def effect(self, installed: dict[str, list[Any]]) -> history.Effect:
+        """What the action reaches: the selection's installed copies (a tag change writes a
+        version that re-syncs them, a delete removes them) and the notification targets."""
+        event = {"delete": "secret.deleted", "install": "installation.created"}.get(
+            self.action, "secret.updated"
+        )
+        copies = [item for items in installed.values() for item in items]
+        return history.effect_of_copies(
+            organization=self.organization, installed=copies, event=event
+        )
+
     def do_tag(self, rows: list[SecretIndex], form: BulkTagForm) -> list[BulkItem]:
         tag, adding = form.cleaned_data["tag"], form.cleaned_data["mode"] == "add"
         change = services.tag_add if adding else services.tag_remove
@@ -237,6 +260,28 @@ class BulkView(SecretView):
             else:
                 results.append(BulkItem(row.name, None, "deleted"))
         return results
+
+
+class BulkDoneView(SecretView):
+    """GET: the results of the last bulk action (a reload changes nothing); none kept: the
+    list."""
+
+    policy_actions = {"GET": "secret.list"}
+
+    def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
+        kept = request.session.get(BULK_RESULT) or {}
+        if kept.get("org") != self.organization.pk or kept.get("action") not in BulkView.verbs:
+            return redirect_to(request, self.org_url("secrets:list"))
+        results = [BulkItem(**item) for item in kept["results"]]
+        back = str(kept.get("back") or "")
+        context = self.get_context_data(
+            action=kept["action"],
+            verb=BulkView.verbs[kept["action"]],
+            results=results,
+            failed=sum(1 for r in results if r.status == "failed"),
+            back=back if back.startswith("/") else self.org_url("secrets:list"),
+        )
+        return render_page(request, "secrets_app/bulk_done.html", context)
 
 
 class BulkTagView(BulkView):

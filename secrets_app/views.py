@@ -2,8 +2,8 @@
 
 Secret values are read from Vault for a person only when a member asks: revealing a field
 (a POST, recorded as a ``secret.read``); fields that are no secret are shown in clear.
-Generated values are shown once, in the answer to the write that made them, and are never
-stored anywhere else.
+Generated values are shown once, by the page the write redirects to, which reads them from
+Vault (they are never stored anywhere else).
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
-from django.urls import reverse
-from django_htmx.http import push_url
 
 from orgs.views import OrgView
 from pipeline_secrets.core.errors import ConflictError, VaultUnavailableError
@@ -28,7 +26,7 @@ from pipeline_secrets.core.web import (
     render_page,
     time_context,
 )
-from secrets_app import hooks, schedule, selectors, services
+from secrets_app import history, hooks, schedule, selectors, services
 from secrets_app import values as secret_values
 from secrets_app.forms import (
     DeleteConfirmForm,
@@ -150,23 +148,72 @@ class SecretView(OrgView):
 # --------------------------------------------------------------------------- create
 
 
+# A one-time marker in the session (ids, a version and field names, never a value): the
+# page a write redirects to shows the values it generated, read from Vault, once.
+SHOWN_ONCE = "secrets.shown_once"
+
+
+def problem_text(exc: Exception) -> str:
+    """A refusal as one sentence for a message: the field errors, or the error's detail."""
+    if isinstance(exc, ValidationError):
+        return " ".join(m for ms in exc.message_dict.values() for m in ms)
+    return str(getattr(exc, "detail", "")) or "The change was refused."
+
+
 def written(
     view: SecretView, row: SecretIndex, generated: dict[str, str], verb: str
 ) -> HttpResponse:
-    """After a write: the generated values once, or straight to the secret."""
-    detail = reverse("secrets:detail", args=[view.organization.pk, row.secret_id])
+    """After a write: a redirect to the secret, or (values were generated) to the page that
+    shows them once. The values themselves are not kept: that page reads them from Vault."""
+    request = view.request
     if not generated:
-        messages.success(view.request, f"{verb} {row.name}.")
-        return redirect_to(view.request, detail)
-    context = view.secret_context(row, generated=generated, verb=verb)
-    response = render_page(
-        view.request,
-        "secrets_app/created.html",
-        context,
-        partial="secrets_app/partials/_created.html",
-        private=True,
-    )
-    return push_url(response, detail) if is_htmx(view.request) else response
+        messages.success(request, f"{verb} {row.name}.")
+        return redirect_to(request, view.org_url("secrets:detail", row.secret_id))
+    request.session[SHOWN_ONCE] = {
+        "org": view.organization.pk,
+        "secret": row.secret_id,
+        "version": row.version,
+        "fields": sorted(generated),
+        "verb": verb,
+    }
+    return redirect_to(request, view.org_url("secrets:written", row.secret_id))
+
+
+class WrittenView(SecretView):
+    """GET after a write that generated values: those values, read from Vault at the version
+    the write made (an audited read), shown once. The marker is consumed here, so a reload
+    shows the secret's page with a note instead, and never writes again."""
+
+    policy_actions = {"GET": "secret.values.read"}
+
+    def get(self, request: HttpRequest, org_id: int, secret_id: str) -> HttpResponse:
+        row = self.get_row(secret_id)
+        secret_values.require(self.membership, "secret.values.read", row)
+        marker = request.session.get(SHOWN_ONCE) or {}
+        if marker.get("org") != self.organization.pk or marker.get("secret") != secret_id:
+            messages.info(
+                request,
+                f"The generated values of {row.name} were shown once, after the write that "
+                "made them. Reveal them below if you need them again (each reveal is recorded "
+                "in the activity log).",
+            )
+            return redirect_to(request, self.org_url("secrets:detail", secret_id))
+        del request.session[SHOWN_ONCE]
+        fields = [str(f) for f in marker.get("fields", [])]
+        document = secret_values.reveal(
+            standing=self.membership,
+            row=row,
+            purpose="generated",
+            version=int(marker["version"]),
+            fields=fields,
+        )
+        stored = secret_values.values_of(document)
+        generated = {f: str(stored[f]) for f in fields if f in stored}
+        context = self.secret_context(
+            row, generated=generated, verb=str(marker.get("verb", "Wrote"))
+        )
+        context["shown_version"] = document.version
+        return render_page(request, "secrets_app/created.html", context, private=True)
 
 
 class SecretDetailView(SecretView):
@@ -293,7 +340,12 @@ class SecretDeleteView(SecretView):
         self, row: SecretIndex, installed: list[Any], form: DeleteConfirmForm
     ) -> dict[str, Any]:
         clusters = sorted({item.cluster.name for item in installed})
-        return self.secret_context(row, installations=installed, clusters=clusters, form=form)
+        effect = history.effect_of(
+            organization=self.organization, secret_id=row.secret_id, event="secret.deleted"
+        )
+        return self.secret_context(
+            row, installations=installed, clusters=clusters, form=form, effect=effect
+        )
 
 
 class SecretEnvDownloadView(SecretView):

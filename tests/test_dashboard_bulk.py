@@ -91,8 +91,10 @@ def test_bulk_tag_confirms_then_tags_each_with_per_item_results(
     done = client.post(
         url(personas, "tag"), {"id": ids, "confirm": "1", "tag": "env:prod", "mode": "add"}
     )
-    html = done.content.decode()
-    assert done.status_code == 200
+    # Post/redirect/get: the results page only reads what the POST kept.
+    assert done.status_code == 302 and done["Location"] == url(personas, "done")
+    html = client.get(done["Location"]).content.decode()
+    assert html.count(">tagged<") == client.get(done["Location"]).content.decode().count(">tagged<")
     assert ">tagged<" in html and ">unchanged<" in html and "0 failed" in html
     assert SecretIndex.objects.get(name="api-a").tags == ["env:prod", "repo:pipeline"]
     assert "env:prod" not in SecretIndex.objects.get(name="api-c").tags
@@ -101,7 +103,9 @@ def test_bulk_tag_confirms_then_tags_each_with_per_item_results(
     assert "value-of-" not in html
 
     removed = client.post(
-        url(personas, "tag"), {"id": ids, "confirm": "1", "tag": "env:prod", "mode": "remove"}
+        url(personas, "tag"),
+        {"id": ids, "confirm": "1", "tag": "env:prod", "mode": "remove"},
+        follow=True,
     ).content.decode()
     assert removed.count(">untagged<") == 2
     assert all("env:prod" not in r.tags for r in SecretIndex.objects.all())
@@ -148,7 +152,9 @@ def test_bulk_delete_needs_the_count_typed_and_lists_installed_copies(
         wrong.content.decode()
     )
     assert SecretIndex.objects.filter(name__in=["old-a", "old-b"]).count() == 2
-    done = client.post(url(personas, "delete"), {"id": ids, "confirm": "1", "count": "2"})
+    done = client.post(
+        url(personas, "delete"), {"id": ids, "confirm": "1", "count": "2"}, follow=True
+    )
     html = done.content.decode()
     assert html.count(">deleted<") == 2 and "0 failed" in html
     assert set(SecretIndex.objects.values_list("name", flat=True)) == {"dev-kubeconfig", "keep"}
@@ -179,7 +185,7 @@ def test_bulk_delete_reports_items_the_role_cannot_delete(
     )
     ids = [plain.secret_id, kube.secret_id]
     done = signed_in(personas, "member").post(
-        url(personas, "delete"), {"id": ids, "confirm": "1", "count": "2"}
+        url(personas, "delete"), {"id": ids, "confirm": "1", "count": "2"}, follow=True
     )
     html = done.content.decode()
     assert "1 failed" in html and ">failed<" in html and "the admin role" in html
@@ -225,10 +231,15 @@ def test_bulk_install_lands_in_the_cluster_with_per_item_results(
     confirm = client.post(url(personas, "install"), {"id": ids}).content.decode()
     assert f'<option value="{cluster.pk}">dev</option>' in confirm
     assert "Replace Secrets" not in confirm  # members cannot overwrite
-    done = client.post(
+    posted = client.post(
         url(personas, "install"),
         {"id": ids, "confirm": "1", "cluster": str(cluster.pk), "namespace": namespace},
-    ).content.decode()
+        follow=True,
+    )
+    # The outcome is shown at the top of the cluster's page, after the redirect.
+    assert posted.redirect_chain == [(f"/orgs/{personas.org.pk}/clusters/{cluster.pk}/", 302)]
+    done = posted.content.decode()
+    assert done.index("1 failed") < done.index('id="installations-panel"')
     assert ">installed<" in done and ">failed<" in done and "1 failed" in done
     assert "overwrite=true" not in done and "Replace Secrets of the same name" in done
     assert decoded(read_secret(kube_control_plane, namespace, "svc-a")) == {

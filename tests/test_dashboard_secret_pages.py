@@ -225,8 +225,9 @@ def test_generate_control_makes_a_password_of_the_chosen_shape(
     form = client.get(base(personas) + "new/?type=password").content.decode()
     assert 'name="password_mode"' in form and 'name="gen_length"' in form
     data = {"name": "gen", "type": "password", "v_username": "u", "password_mode": "generate"}
-    response = create(client, personas, {**data, "gen_length": "40", "gen_alphabet": "randNumeric"})
-    assert response.status_code == 200
+    posted = create(client, personas, {**data, "gen_length": "40", "gen_alphabet": "randNumeric"})
+    assert posted.status_code == 302
+    response = client.get(posted["Location"])
     password = secret_values(row=SecretIndex.objects.get(name="gen"))["password"]
     assert len(password) == 40 and password.isdigit() and password in response.content.decode()
 

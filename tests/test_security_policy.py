@@ -174,7 +174,9 @@ def test_dashboard_install_paths_refuse_a_member_the_kubeconfig(
     preview = dash.get(page + "install/preview/", {"type": "kubernetes"}).content.decode()
     assert "dev-kubeconfig" in preview and f'value="{row.secret_id}"' not in preview
     # The install form, with the id typed in anyway.
-    picked = dash.post(page + "install/", {"namespace": namespace, "ids": [row.secret_id]})
+    picked = dash.post(
+        page + "install/", {"namespace": namespace, "ids": [row.secret_id]}, follow=True
+    )
     assert ">failed<" in picked.content.decode() and "needs the admin role" in (
         picked.content.decode()
     )
@@ -188,6 +190,7 @@ def test_dashboard_install_paths_refuse_a_member_the_kubeconfig(
     bulk = dash.post(
         f"/orgs/{org}/clusters/bulk-install/",
         {"id": [row.secret_id], "confirm": "1", "cluster": str(cid), "namespace": namespace},
+        follow=True,
     )
     assert ">failed<" in bulk.content.decode()
     assert namespace_secrets(kube_control_plane, namespace) == []

@@ -259,7 +259,9 @@ def test_dashboard_installs_with_workloads_and_shows_the_restart(
     assert missing(cp, namespace, "web-cfg")
     assert (
         ">installed<"
-        in browser.post(url, {**form, "one-restart": "Deployment/web"}).content.decode()
+        in browser.post(
+            url, {**form, "one-restart": "Deployment/web"}, follow=True
+        ).content.decode()
     )
     written = update(clients["member"], org, created["id"], {"A": "2"})
     html = browser.get(f"/orgs/{org}/clusters/{cluster['id']}/").content.decode()

@@ -92,10 +92,11 @@ def test_register_install_and_uninstall(
     db = read_secret(kube_control_plane, namespace, "db-password")
     assert db["type"] == "kubernetes.io/basic-auth"
 
-    page.get_by_role("button", name=f"Uninstall db-password from {namespace}").click()
-    expect(page.locator("#installations-panel .flash.success")).to_contain_text(
-        "Removed db-password"
-    )
+    # Uninstalling asks first, on its own page, then comes back with a message.
+    page.get_by_role("link", name=f"Uninstall… db-password from {namespace}").click()
+    expect(page.locator("h1")).to_have_text(f"Uninstall db-password from {namespace}?")
+    page.get_by_role("button", name="Uninstall db-password").click()
+    expect(page.get_by_text(f"Removed db-password from {namespace}")).to_be_visible()
     expect(installed).to_have_count(1)
     expect(installed).to_contain_text("web-tls")
     with pytest.raises(KubeAPIError) as gone:

@@ -40,7 +40,9 @@ def test_rotation_settings_rotate_now_and_rollback(
     expect(page.locator("section.rotation")).to_contain_text("Next")
     dash.shoot("secret-rotation", doc=True)
 
-    page.get_by_role("button", name="Rotate now").click()
+    page.get_by_role("link", name="Rotate now…").click()
+    expect(page.locator("h1")).to_have_text("Rotate payments-db now?")
+    page.get_by_role("button", name="Rotate payments-db").click()
     expect(page.get_by_text("Copy the generated values")).to_be_visible()
     row = SecretIndex.objects.get(pk=row.pk)
     second = secret_values(row=row)["password"]
@@ -51,7 +53,9 @@ def test_rotation_settings_rotate_now_and_rollback(
     expect(page.locator("h1")).to_have_text("Versions of payments-db")
     expect(page.locator("#version-2")).to_contain_text("current")
     dash.shoot("secret-versions", doc=True)
-    page.locator("#version-1").get_by_role("button", name="Roll back to this version").click()
+    page.locator("#version-1").get_by_role("link", name="Roll back… to v1").click()
+    expect(page.locator("h1")).to_have_text("Roll payments-db back to version 1?")
+    page.get_by_role("button", name="Roll back to v1").click()
     expect(page.get_by_text("it is now version 3")).to_be_visible()
     expect(page.locator("#version-3")).to_contain_text("current")
     row = SecretIndex.objects.get(pk=row.pk)

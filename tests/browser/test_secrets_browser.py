@@ -75,14 +75,14 @@ def test_create_a_generated_secret_of_each_type(
         dash.shoot("create-form", doc=True)
     page.click("button:has-text('Create secret')")
     expect(page.locator("#created-h")).to_have_text(f"Created gen-{stype.name}")
-    expect(page.locator(".reveal-once .flash.warn")).to_contain_text("won't see them again")
+    expect(page.locator(".reveal-once .flash.warn")).to_contain_text("This page shows them once")
     row = SecretIndex.objects.get(name=f"gen-{stype.name}")
     shown = page.locator(".generated .secret-text").all_inner_texts()
     assert shown and all(shown)
     stored = secret_values(row=row)
     for key, text in zip(page.locator(".generated dt").all_inner_texts(), shown, strict=True):
         assert stored.get(key, text).strip() == text.strip(), key
-    expect(page).to_have_url(re.compile(f"{row.secret_id}/$"))
+    expect(page).to_have_url(re.compile(f"{row.secret_id}/written/$"))
     page.click("text=Done, go to")
     expect(page.locator("h1")).to_have_text(f"gen-{stype.name}")
     # Only what the type marks as no secret (an SSH public key, a certificate) shows
