@@ -38,6 +38,7 @@ ANSWERS_IN_PLACE = {
     "secrets:values": "reveals a value (no state changes)",
     "secrets:value": "reveals a value (no state changes)",
     "secrets:version-value": "reveals a value of an old version (no state changes)",
+    "secrets:edit-reveal": "reveals a value into the edit form (no state changes)",
     "secrets:download-env": "answers a file of the values (no state changes)",
     "governance:breakglass-reveal": "reveals a value after a justification, once",
     "governance:share-open": "opens a one-time link: its value exists only in that answer",
@@ -77,6 +78,7 @@ DRIVEN_ELSEWHERE = {
     "dashboard:member-add": "adds or invites (tests/test_invitations*.py)",
     "dashboard:invites": "invites by e-mail (tests/test_invitations*.py)",
     "notifications:add": "adds a target (tests/test_notifications_*.py)",
+    "notifications:edit": "edits a target (tests/test_notifications_targets.py)",
     "accounts:groups": "maps a directory group (tests/test_signin_settings.py)",
     "accounts:github-link": "links a GitHub organization (tests/test_signin_github.py)",
     "accounts:group-delete": "needs a trusted directory group (tests/test_signin_settings.py)",
@@ -223,7 +225,7 @@ def _token_revoke(w: World) -> tuple[str, dict[str, Any]]:
     return f"/account/tokens/{token.pk}/revoke/", {}
 
 
-def _invite_revoke(w: World) -> tuple[str, dict[str, Any]]:
+def _invitation(w: World, action: str) -> tuple[str, dict[str, Any]]:
     invitation, _ = invitations.invitation_create(
         actor=w.personas.admin,
         organization=w.personas.org,
@@ -231,10 +233,10 @@ def _invite_revoke(w: World) -> tuple[str, dict[str, Any]]:
         role="viewer",
         base_url="http://testserver/",
     )
-    return w.org(f"invites/{invitation.pk}/revoke/"), {}
+    return w.org(f"invites/{invitation.pk}/{action}/"), {}
 
 
-def _target_remove(w: World) -> tuple[str, dict[str, Any]]:
+def _target(w: World, action: str) -> tuple[str, dict[str, Any]]:
     target, _ = notifications.target_create(
         actor=w.personas.admin,
         organization=w.personas.org,
@@ -242,7 +244,7 @@ def _target_remove(w: World) -> tuple[str, dict[str, Any]]:
         name="ops",
         emails=["ops@example.org"],
     )
-    return w.org(f"notifications/{target.pk}/remove/"), {}
+    return w.org(f"notifications/{target.pk}/{action}/"), {}
 
 
 CASES.update(
@@ -250,8 +252,10 @@ CASES.update(
         "dashboard:member-role": lambda w: (_member(w, "role"), {"role": "member"}),
         "dashboard:member-remove": lambda w: (_member(w, "remove"), {}),
         "dashboard:token-revoke": _token_revoke,
-        "dashboard:invite-revoke": _invite_revoke,
-        "notifications:remove": _target_remove,
+        "dashboard:invite-revoke": lambda w: _invitation(w, "revoke"),
+        "dashboard:invite-resend": lambda w: _invitation(w, "resend"),
+        "notifications:remove": lambda w: _target(w, "remove"),
+        "notifications:test": lambda w: _target(w, "test"),
     }
 )
 # Routes of an agent-mode cluster (the world's cluster is a kubeconfig one).
