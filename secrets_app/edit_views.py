@@ -81,8 +81,10 @@ class SecretCreateView(SecretView):
 
 def check_values(form: ValueControlsMixin, values: dict[str, str]) -> None:
     """Add the type's verdict on ``values`` to a form that has other errors, so that one
-    submit names every problem. Nothing is written and no provider is asked."""
-    if any(key.startswith(("v_", "pair_")) for key in form.errors):
+    submit names every problem. Nothing is written and no provider is asked. Values already
+    marked, or a refused key file (whose fields would all read "required"), are not checked
+    again."""
+    if form.key_file_failed() or any(key.startswith(("v_", "pair_")) for key in form.errors):
         return
     ctx = Context(verify_remote=False, password_specs=form.generates_password)
     try:

@@ -6,14 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from orgs.models import Organization
 from pipeline_secrets.core.forms import ServiceErrorsForm
 from secrets_app.forms.controls import JSON_IMPORTS, ValueControlsMixin
-from secrets_app.forms.inputs import BAD_KEY, INPUT_ATTRS, split_tags, type_choices
+from secrets_app.forms.inputs import BAD_KEY, INPUT_ATTRS, split_tags, tag_problems, type_choices
 from secrets_app.forms.value_fields import MAX_PAIRS, ValueField, choice_list, pair_indices
+from secrets_app.selectors import existing_ids
 from secrets_app.types import Field, SecretType
 from secrets_app.types.base import KEY_RE
+from secrets_app.validation import secret_id_for, validate_name
 
 VERIFY_LABEL = "Check the credentials with their provider before saving, where the type can"
 
@@ -71,7 +74,30 @@ class SecretCreateForm(ValueControlsMixin):
             }
         )
         self.apply_password(values)
+        self.require_values(values)
         return values
+
+    def clean_name(self) -> str:
+        """The name's rule and whether it is taken, in the same pass as every other field."""
+        name = str(self.cleaned_data.get("name") or "")
+        try:
+            validate_name(name)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["name"]) from None
+        if existing_ids(self.organization, {secret_id_for(name)}):
+            raise forms.ValidationError(
+                f"A secret named {name!r} already exists in this organization."
+            )
+        return name
+
+    def clean_tags(self) -> str:
+        """Every offending tag named at once: invalid ones, an empty one between two commas
+        and ``banzai:`` tags the product does not know."""
+        text = str(self.cleaned_data.get("tags") or "")
+        problems = tag_problems(text)
+        if problems:
+            raise forms.ValidationError(problems)
+        return text
 
     def tag_list(self) -> list[str]:
         return split_tags(self.cleaned_data.get("tags", ""))
