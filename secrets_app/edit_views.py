@@ -25,7 +25,7 @@ from secrets_app.forms import (
     ValueControlsMixin,
 )
 from secrets_app.models import SecretIndex
-from secrets_app.types import REGISTRY, Context, get_type
+from secrets_app.types import Context, get_type
 from secrets_app.views import SecretView, requested_type, written
 
 
@@ -38,7 +38,7 @@ class SecretCreateView(SecretView):
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         stype = requested_type(request.GET)
         form = SecretCreateForm(organization=self.organization, secret_type=stype)
-        return render_page(request, self.page, self.get_context_data(form=form, types=REGISTRY))
+        return render_page(request, self.page, self.get_context_data(form=form))
 
     def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
         stype = requested_type(request.POST)
@@ -51,7 +51,7 @@ class SecretCreateView(SecretView):
         if not form.errors:
             return self.create(form, values)
         check_values(form, values)
-        return form_errors(request, self.page, self.get_context_data(form=form, types=REGISTRY))
+        return form_errors(request, self.page, self.get_context_data(form=form))
 
     def create(self, form: SecretCreateForm, values: dict[str, str]) -> HttpResponse:
         try:
@@ -74,7 +74,7 @@ class SecretCreateView(SecretView):
             form.add_error("name", exc.detail)
             check_values(form, values)
         if form.errors:
-            context = self.get_context_data(form=form, types=REGISTRY)
+            context = self.get_context_data(form=form)
             return form_errors(self.request, self.page, context)
         return written(self, result.row, result.generated, "Created")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from pipeline_secrets.core import safejson
@@ -96,6 +97,17 @@ class ValueControlsMixin(ServiceErrorsMixin):
             label=f"Or upload the {what}",
             widget=forms.ClearableFileInput(attrs={"accept": "application/json,.json"}),
         )
+
+    @property
+    def max_bytes(self) -> int:
+        """The most a form's fields may carry together (over it the request is refused)."""
+        return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+    @property
+    def size_limit(self) -> str:
+        """``max_bytes`` in words, as the form states it before anything is sent."""
+        mib = self.max_bytes / (1024 * 1024)
+        return f"{mib:g} MiB" if mib >= 1 else f"{self.max_bytes // 1024} KiB"
 
     @property
     def type_label(self) -> str:

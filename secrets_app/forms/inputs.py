@@ -30,6 +30,8 @@ TYPE_LABELS = {
     "fn": "Fn",
     "digitalocean": "DigitalOcean",
     "pagerduty": "PagerDuty",
+    "vsphere": "vSphere",
+    "amazon": "AWS",
 }
 
 

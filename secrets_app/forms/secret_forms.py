@@ -12,6 +12,7 @@ from orgs.models import Organization
 from pipeline_secrets.core.forms import ServiceErrorsForm
 from secrets_app.forms.controls import JSON_IMPORTS, ValueControlsMixin
 from secrets_app.forms.inputs import BAD_KEY, INPUT_ATTRS, split_tags, tag_problems, type_choices
+from secrets_app.forms.picker import TypeChoice, type_groups
 from secrets_app.forms.value_fields import MAX_PAIRS, ValueField, choice_list, pair_indices
 from secrets_app.selectors import existing_ids
 from secrets_app.types import Field, SecretType
@@ -57,6 +58,13 @@ class SecretCreateForm(ValueControlsMixin):
             self.add_pairs(pair_indices(self.data if self.is_bound else None))
         self.add_controls()
         self.describe_fields()
+        if not self.is_bound:
+            # The page opens ready to type the name (a full page load, not a swap).
+            self.fields["name"].widget.attrs["autofocus"] = True
+
+    @property
+    def type_groups(self) -> list[tuple[str, list[TypeChoice]]]:
+        return type_groups()
 
     def values(self) -> dict[str, str]:
         """The values to store, from every input; problems found here become field errors."""
