@@ -39,15 +39,15 @@ def create(personas: Personas, data: dict[str, str], headers: dict[str, str] | N
     return client.post(url, data, headers=headers)
 
 
-def stored_generic(personas: Personas, name: str) -> None:
+def stored_generic(personas: Personas, name: str) -> SecretIndex:
     """A generic secret named ``name`` in the personas' org."""
-    services.secret_create(
+    return services.secret_create(
         actor=personas.admin,
         organization=personas.org,
         name=name,
         type="generic",
         values={"K": "v"},
-    )
+    ).row
 
 
 def errors_of(response: Any) -> dict[str, list[str]]:

@@ -17,6 +17,7 @@ from secrets_app import services
 from secrets_app.models import SecretIndex
 from tests.browser.conftest import Dashboard
 from tests.conftest import Personas, VaultServer
+from tests.test_one_pass_secret_form import stored_generic
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -90,13 +91,7 @@ def test_a_404_is_shown_beside_the_control_that_was_used(
     dash: Dashboard, vault: VaultServer, personas: Personas
 ) -> None:
     """Item 4: a tag added to a secret deleted meanwhile says so in the tag form."""
-    row = services.secret_create(
-        actor=personas.admin,
-        organization=personas.org,
-        name="gone-soon",
-        type="generic",
-        values={"K": "v"},
-    ).row
+    row = stored_generic(personas, "gone-soon")
     dash.sign_in_as(personas.member)
     path = f"/orgs/{personas.org.pk}/secrets/{row.secret_id}/"
     page = dash.goto(path)
@@ -141,7 +136,7 @@ def test_swapping_the_secrets_list_breaks_no_content_security_policy(
     expect(page.locator("th[aria-sort=descending]")).to_have_count(1)
     page.fill("#filter-q", "beta")
     expect(page.locator("a.secret-link")).to_have_text(["beta-api"])
-    assert page.evaluate("document.querySelectorAll('[style]').length") == 0
+    assert page.evaluate("document.querySelectorAll('[style], style').length") == 0
 
 
 def test_the_new_secret_form_flags_name_tags_and_key_together(
