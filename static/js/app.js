@@ -140,9 +140,13 @@
     return "Something went wrong (" + status + "). Reload the page and try again.";
   }
 
+  // A form holds its own failures, except a one-button form inside a line of text or a
+  // table cell: then that line or cell does.
   function failureHolder(elt) {
-    var form = elt && (elt.closest("form") || elt.form);
-    return form || (elt && elt.closest("fieldset, section, .card, li, td"));
+    if (!elt) return null;
+    var form = elt.closest("form") || elt.form;
+    if (form && !form.classList.contains("inline-form")) return form;
+    return elt.closest("td, li, dd, .value-cell, fieldset, section, .card") || form;
   }
 
   function failureRegion(elt) {
@@ -179,6 +183,20 @@
 
   document.addEventListener("htmx:sendError", function (event) {
     showFailure(event.detail.elt, "The server could not be reached. Check your connection and try again.");
+  });
+
+  // An application error (a conflict, the secret store unavailable) is answered as an alert
+  // for the page's alert region; it is shown where the user acted instead, when there is
+  // such a place.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (!detail.shouldSwap || !detail.target || detail.target.id !== "alerts") return;
+    if (!failureHolder(detail.elt)) return;
+    var answer = new DOMParser().parseFromString(detail.serverResponse, "text/html");
+    var alert = answer.querySelector(".flash.error");
+    if (!alert) return;
+    detail.shouldSwap = false;
+    showFailure(detail.elt, alert.textContent.replace(/\s+/g, " ").trim());
   });
 
   // Forms that state a size limit (data-max-bytes) are measured before they are sent: the

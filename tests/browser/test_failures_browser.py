@@ -105,6 +105,30 @@ def test_a_404_is_shown_beside_the_control_that_was_used(
     allow_status(dash, 404, path + "tags/add/")
 
 
+@pytest.mark.vault
+def test_an_application_error_is_shown_beside_the_control_not_only_on_top(
+    dash: Dashboard, vault: VaultServer, personas: Personas, settings: Any
+) -> None:
+    """Item 4: the secret store going away while a value is revealed is said beside the
+    Reveal button, not in the page's alert region far above it."""
+    row = services.secret_create(
+        actor=personas.admin,
+        organization=personas.org,
+        name="db-login",
+        type="password",
+        values={"username": "app"},
+    ).row
+    dash.sign_in_as(personas.member)
+    page = dash.goto(f"/orgs/{personas.org.pk}/secrets/{row.secret_id}/")
+    page.wait_for_load_state("networkidle")
+    settings.VAULT_ADDR = "http://127.0.0.1:1"
+    page.click("button:has-text('Reveal password')")
+    note = page.locator(".value-cell .request-error")
+    expect(note).to_contain_text("The secret store is unavailable right now")
+    expect(note).to_be_focused()
+    expect(page.locator("#alerts")).to_be_empty()
+
+
 def test_an_unreachable_server_is_shown_in_the_form(dash: Dashboard, personas: Personas) -> None:
     """Item 4: a request that never reaches the server is reported in the form."""
     page = new_secret(dash, personas)
