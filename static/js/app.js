@@ -133,7 +133,10 @@
       return "Too large to send. " + size + "a form may carry at most " + limit +
         ". Shorten the longest value (a file can go through the API instead).";
     }
-    if (status === 403) return "Your role does not allow this.";
+    if (status === 403 && /CSRF/.test(xhr.responseText || "")) {
+      return "This page is out of date (its form token expired). Reload it and try again.";
+    }
+    if (status === 403) return problem.detail || "Your role does not allow this.";
     if (status === 404) return "Not found: it may have been deleted, or you are no longer a member.";
     if (status === 429) return problem.detail || "Too many requests: wait a moment and try again.";
     if (status >= 400 && status < 500 && problem.detail) return problem.detail;

@@ -106,6 +106,23 @@ def test_a_404_is_shown_beside_the_control_that_was_used(
 
 
 @pytest.mark.vault
+def test_an_expired_form_token_says_to_reload(
+    dash: Dashboard, vault: VaultServer, personas: Personas
+) -> None:
+    """Item 4: a refused CSRF token is not reported as a missing role."""
+    row = stored_generic(personas, "tagged-later")
+    dash.sign_in_as(personas.member)
+    path = f"/orgs/{personas.org.pk}/secrets/{row.secret_id}/"
+    page = dash.goto(path)
+    page.wait_for_load_state("networkidle")
+    page.context.clear_cookies(name="csrftoken")
+    page.fill("form.tag-add input[name=tag]", "team:web")
+    page.click("form.tag-add button[type=submit]")
+    expect(page.locator("form.tag-add .request-error")).to_contain_text("Reload it")
+    allow_status(dash, 403, path + "tags/add/")
+
+
+@pytest.mark.vault
 def test_an_application_error_is_shown_beside_the_control_not_only_on_top(
     dash: Dashboard, vault: VaultServer, personas: Personas, settings: Any
 ) -> None:
