@@ -178,3 +178,27 @@ def test_the_api_names_every_bad_tag_in_its_problem_document(
     message = " ".join(problem["errors"]["tags"])
     assert "'-a'" in message and "'b c'" in message and "'ok'" not in message
     assert not SecretIndex.objects.exists()
+
+
+def test_the_api_names_name_tags_and_values_problems_together(
+    vault: VaultServer, personas: Personas, clients: Any
+) -> None:
+    """Item 5: the API's create answers every problem in one problem document, in its
+    usual shape, and asks no provider."""
+    body = {
+        "name": "Bad Name",
+        "type": "amazon",
+        "tags": ["-x"],
+        "values": {"AWS_ACCESS_KEY_ID": "nope", "AWS_SECRET_ACCESS_KEY": "short"},
+    }
+    response = clients["member"].post(
+        f"/api/v1/orgs/{personas.org.pk}/secrets", body, format="json"
+    )
+    problem = assert_problem(response, 400)
+    assert set(problem["errors"]) == {
+        "name",
+        "tags",
+        "values.AWS_ACCESS_KEY_ID",
+        "values.AWS_SECRET_ACCESS_KEY",
+    }
+    assert not SecretIndex.objects.exists()
