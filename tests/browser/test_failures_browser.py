@@ -167,16 +167,31 @@ def test_swapping_the_secrets_list_breaks_no_content_security_policy(
     for name, kind in (("alpha-db", "generic"), ("beta-api", "password"), ("gamma", "generic")):
         values = {"username": "app"} if kind == "password" else {"K": "v"}
         services.secret_create(
-            actor=personas.admin, organization=personas.org, name=name, type=kind, values=values
+            actor=personas.admin,
+            organization=personas.org,
+            name=name,
+            type=kind,
+            values=values,
+            tags=["env:prod"] if name != "gamma" else [],
         )
     dash.sign_in_as(personas.member)
     page = dash.goto(f"/orgs/{personas.org.pk}/secrets/")
+    results = page.locator("a.secret-link")
     page.fill("#filter-q", "a")
     expect(page).to_have_url(re.compile(r"q=a"))
     page.click("a.sort:has-text('Name')")
     expect(page.locator("th[aria-sort=descending]")).to_have_count(1)
+    page.fill("#filter-q", "")
+    page.select_option("#filter-type", "generic")
+    expect(results).to_have_text(["gamma", "alpha-db"])
+    page.click("a.clear")
+    expect(results).to_have_count(3)
+    page.locator("a.chip:has-text('env:prod')").first.click()
+    expect(results).to_have_count(2)
+    page.click("a.select-page")
+    expect(page.locator("input[name=id]:checked")).to_have_count(2)
     page.fill("#filter-q", "beta")
-    expect(page.locator("a.secret-link")).to_have_text(["beta-api"])
+    expect(results).to_have_text(["beta-api"])
     assert page.evaluate("document.querySelectorAll('[style], style').length") == 0
 
 
