@@ -31,7 +31,6 @@ TYPE_LABELS = {
     "digitalocean": "DigitalOcean",
     "pagerduty": "PagerDuty",
     "vsphere": "vSphere",
-    "amazon": "AWS",
 }
 
 

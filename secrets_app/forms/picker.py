@@ -22,7 +22,7 @@ TYPE_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
         ("pkecert", "the CAs and service-account keys of a PKE Kubernetes cluster"),
     ),
     "Cloud providers": (
-        ("amazon", "an AWS access key"),
+        ("amazon", "an AWS (Amazon Web Services) access key"),
         ("google", "a Google Cloud service-account key file"),
         ("azure", "an Azure service principal's client secret"),
         ("digitalocean", "a DigitalOcean API token"),
