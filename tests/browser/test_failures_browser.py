@@ -15,6 +15,7 @@ from accounts import first_run
 from orgs.models import User
 from secrets_app import services
 from secrets_app.models import SecretIndex
+from secrets_app.types import REGISTRY
 from tests.browser.conftest import Dashboard
 from tests.conftest import Personas, VaultServer
 from tests.test_one_pass_secret_form import stored_generic
@@ -275,3 +276,18 @@ def test_the_type_picker_is_grouped_explained_and_name_has_focus(
     page.select_option("#id_type", "pkecert")
     expect(page.locator("fieldset.type-fields legend")).to_contain_text("pkecert")
     narrow.shoot("type-picker-narrow")
+
+
+def test_every_type_swaps_in_without_a_console_error(dash: Dashboard, personas: Personas) -> None:
+    """Items 4 and 8: picking each type swaps its fields in with no CSP violation or htmx
+    error (the fixture fails on either), the limit and the type's description shown."""
+    dash.sign_in_as(personas.admin)  # pkecert and kubernetes are written by admins
+    page = dash.goto(f"/orgs/{personas.org.pk}/secrets/new/")
+    names = page.locator("#id_type option").evaluate_all("options => options.map(o => o.value)")
+    assert len(names) == len(REGISTRY)
+    for name in names:
+        page.select_option("#id_type", name)
+        expect(page.locator("fieldset.type-fields legend code")).to_have_text(name)
+        expect(page.locator("#values-limit")).to_be_visible()
+        expect(page.locator(".type-desc")).to_have_text(REGISTRY[name].description)
+    assert page.evaluate("document.querySelectorAll('[style], style').length") == 0
