@@ -68,6 +68,7 @@ def test_name_tags_and_a_bad_key_are_flagged_together(personas: Personas) -> Non
     assert set(errors) == {"name", "tags", "pair_key_0"}
     assert "capitals (M S)" in errors["name"][0] and "'my-secret'" in errors["name"][0]
     assert "after 'env prod'" in errors["tags"][0]
+    assert errors["pair_key_0"][0].endswith("This one has ' ' '!'.")
     assert not SecretIndex.objects.exists()
 
 

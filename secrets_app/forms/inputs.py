@@ -34,6 +34,14 @@ TYPE_LABELS = {
 }
 
 
+def bad_key(key: str) -> str:
+    """``BAD_KEY`` naming what is wrong with ``key``: its characters, or its length."""
+    chars = sorted({c for c in key if not (c.isascii() and (c.isalnum() or c in "-_."))})
+    if chars:
+        return f"{BAD_KEY} This one has " + " ".join(quoted(c) for c in chars[:10]) + "."
+    return f"{BAD_KEY} This one has {len(key)} characters." if key else BAD_KEY
+
+
 def type_label(name: str) -> str:
     return TYPE_LABELS.get(name, name.capitalize())
 
