@@ -1,14 +1,22 @@
-"""Sign-in's forms: the first admin, and an organization's GitHub link and group mappings.
-Services do the validating."""
+"""Sign-in's forms: the first admin (checked whole, every field in one pass, before the
+service makes the account), and an organization's GitHub link and group mappings, which
+the services validate."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
+from django.contrib.auth.password_validation import validate_password
 
-from orgs.models import Role
+from accounts import first_run
+from orgs.models import Role, User
 from pipeline_secrets.core.forms import ServiceErrorsForm
+
+# Usernames as Django's own validator has them: letters, digits and @ . + - _, no spaces.
+USERNAME_RE = re.compile(r"^[\w.@+-]+\Z")
+USERNAME_RULE = "Letters, digits and @ . + - _ only, without spaces."
 
 
 class FirstAdminForm(ServiceErrorsForm):
@@ -23,7 +31,9 @@ class FirstAdminForm(ServiceErrorsForm):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     username = forms.CharField(
-        max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+        max_length=150,
+        help_text=USERNAME_RULE,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "spellcheck": "false"}),
     )
     password1 = forms.CharField(
         label="Password",
@@ -42,9 +52,40 @@ class FirstAdminForm(ServiceErrorsForm):
         help_text="Your team or company; you become its admin.",
     )
 
+    def clean_setup_code(self) -> str:
+        code = str(self.cleaned_data.get("setup_code") or "")
+        if not first_run.setup_code_matches(code):
+            raise forms.ValidationError("This is not the setup code printed by make run.")
+        return code
+
+    def clean_username(self) -> str:
+        username = str(self.cleaned_data.get("username") or "").strip()
+        if not username:
+            raise forms.ValidationError("This field is required.")
+        if not USERNAME_RE.fullmatch(username):
+            bad = sorted({c for c in username if not USERNAME_RE.fullmatch(c)})
+            named = " ".join(repr(c) for c in bad[:10])
+            raise forms.ValidationError(f"{USERNAME_RULE} This one has {named}.")
+        return username
+
+    def clean_organization(self) -> str:
+        name = str(self.cleaned_data.get("organization") or "").strip()
+        if not name.isprintable():
+            raise forms.ValidationError("Must not contain control characters.")
+        return name
+
     def clean(self) -> dict[str, Any]:
+        """Every field's problem in one pass: the password is judged with the username typed
+        beside it, whatever else is wrong."""
         data = super().clean() or {}
-        if data.get("password1") and data.get("password1") != data.get("password2"):
+        password = data.get("password1")
+        if password:
+            user = User(username=data.get("username") or self.data.get("username", ""))
+            try:
+                validate_password(password, user)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc.messages)
+        if password and password != data.get("password2"):
             self.add_error("password2", "The two passwords differ.")
         return data
 

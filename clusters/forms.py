@@ -12,9 +12,11 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from clusters import kube
 from clusters import selectors as cluster_selectors
 from clusters.agent_forms import ScopeForm
 from clusters.models import Cluster
+from clusters.namespaces import validate_label
 from clusters.services import InstallQuery
 from orgs.models import Organization, Role
 from pipeline_secrets.core import safejson
@@ -22,6 +24,8 @@ from pipeline_secrets.core.forms import ServiceErrorsForm
 from secrets_app import selectors as secret_selectors
 from secrets_app.forms import INPUT_ATTRS, SecretTextarea, split_tags, type_choices
 from secrets_app.types.kubernetes import FIELD as KUBECONFIG_FIELD
+from secrets_app.types.kubernetes import kubeconfig_text
+from secrets_app.validation import secret_id_for
 
 LABEL_HELP = "Lowercase letters, digits and '-', up to 63 characters."
 PASTE_INSTEAD = "None: I paste a kubeconfig below"
@@ -95,6 +99,19 @@ class ClusterCreateForm(ScopeForm, ChoicesForm):
     def is_agent(self) -> bool:
         return self.cleaned_data.get("mode") == Cluster.Mode.AGENT
 
+    def clean_name(self) -> str:
+        """The name's rule and whether it is taken, in the same pass as the kubeconfig."""
+        name = str(self.cleaned_data.get("name") or "")
+        try:
+            validate_label(name, "name")
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["name"]) from None
+        if Cluster.objects.for_org(self.organization).filter(name=name).exists():
+            raise forms.ValidationError(
+                f"A cluster named {name!r} already exists in this organization."
+            )
+        return name
+
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean() or {}
         chosen, pasted = cleaned.get("secret"), cleaned.get("kubeconfig", "").strip()
@@ -106,7 +123,26 @@ class ClusterCreateForm(ScopeForm, ChoicesForm):
             self.add_error("secret", "Choose a kubeconfig secret or paste a kubeconfig, not both.")
         elif not chosen and not pasted and "secret" in cleaned:
             self.add_error("kubeconfig", "Paste a kubeconfig, or choose a kubeconfig secret.")
+        elif pasted:
+            self.check_pasted(pasted, cleaned.get("name"))
         return cleaned
+
+    def check_pasted(self, pasted: str, name: str | None) -> None:
+        """What registering would refuse in a pasted kubeconfig, found without asking the
+        cluster, and a name whose kubeconfig secret is taken: both beside the other errors."""
+        try:
+            kube.check_kubeconfig(kubeconfig_text(pasted))
+        except ValidationError as exc:
+            self.add_error("kubeconfig", exc.messages)
+        except kube.KubeRefusedError as exc:
+            self.add_error("kubeconfig", exc.message)
+        stored = f"{name}-kubeconfig"
+        if name and secret_selectors.existing_ids(self.organization, {secret_id_for(stored)}):
+            self.add_error(
+                "name",
+                f"The pasted kubeconfig is kept as the secret {stored!r}, which exists "
+                "already: choose it above instead of pasting, or another name.",
+            )
 
     def source(self) -> dict[str, str | None]:
         """``secret_id`` or ``kubeconfig`` for ``cluster_create``: the one that was given."""

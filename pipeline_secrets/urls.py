@@ -48,5 +48,6 @@ urlpatterns = [
     path("", include("accounts.settings_urls")),
 ]
 
+handler400 = "pipeline_secrets.views.bad_request"
 handler404 = "pipeline_secrets.views.not_found"
 handler500 = "pipeline_secrets.views.internal_error"

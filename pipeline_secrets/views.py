@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.views.defaults import bad_request as default_bad_request
 from django.views.defaults import page_not_found, server_error
 
-from pipeline_secrets.core.middleware import request_id
+from pipeline_secrets.core.middleware import request_id, too_large
 from pipeline_secrets.core.problems import problem_response
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A form's fields over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (the body itself is within its
+    route's limit) are too large, as the body limit says it: a 413 problem the page shows."""
+    if isinstance(exception, RequestDataTooBig):
+        return too_large(request.path_info, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    return default_bad_request(request, exception)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

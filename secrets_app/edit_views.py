@@ -22,7 +22,7 @@ from secrets_app.forms import (
     ServiceErrorsMixin,
     ValueControlsMixin,
 )
-from secrets_app.types import REGISTRY, Context
+from secrets_app.types import Context
 from secrets_app.views import SecretView, requested_type, written
 
 
@@ -35,7 +35,7 @@ class SecretCreateView(SecretView):
     def get(self, request: HttpRequest, org_id: int) -> HttpResponse:
         stype = requested_type(request.GET)
         form = SecretCreateForm(organization=self.organization, secret_type=stype)
-        return render_page(request, self.page, self.get_context_data(form=form, types=REGISTRY))
+        return render_page(request, self.page, self.get_context_data(form=form))
 
     def post(self, request: HttpRequest, org_id: int) -> HttpResponse:
         stype = requested_type(request.POST)
@@ -48,7 +48,7 @@ class SecretCreateView(SecretView):
         if not form.errors:
             return self.create(form, values)
         check_values(form, values)
-        return form_errors(request, self.page, self.get_context_data(form=form, types=REGISTRY))
+        return form_errors(request, self.page, self.get_context_data(form=form))
 
     def create(self, form: SecretCreateForm, values: dict[str, str]) -> HttpResponse:
         try:
@@ -71,15 +71,17 @@ class SecretCreateView(SecretView):
             form.add_error("name", exc.detail)
             check_values(form, values)
         if form.errors:
-            context = self.get_context_data(form=form, types=REGISTRY)
+            context = self.get_context_data(form=form)
             return form_errors(self.request, self.page, context)
         return written(self, result.row, result.generated, "Created")
 
 
 def check_values(form: ValueControlsMixin, values: dict[str, str]) -> None:
     """Add the type's verdict on ``values`` to a form that has other errors, so that one
-    submit names every problem. Nothing is written and no provider is asked."""
-    if any(key.startswith(("v_", "pair_")) for key in form.errors):
+    submit names every problem. Nothing is written and no provider is asked. Values already
+    marked, or a refused key file (whose fields would all read "required"), are not checked
+    again."""
+    if form.key_file_failed() or any(key.startswith(("v_", "pair_")) for key in form.errors):
         return
     ctx = Context(verify_remote=False, password_specs=form.generates_password)
     try:

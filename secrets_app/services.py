@@ -5,6 +5,7 @@ invariants); this module says what each write makes of the secret.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -73,7 +74,9 @@ def secret_create(
     """Store a new secret; values are generated and validated by its type first, and a
     ``rotation`` schedule (``{"every": "30d"}``) is checked before anything is written."""
     context = ctx or Context()
-    new = NewSecret(name=validate_name(name), stype=get_type(type))
+    stype = get_type(type)
+    check_together(name=name, tags=tags, stype=stype, values=values, ctx=context)
+    new = NewSecret(name=name, stype=stype)
 
     def compose(current: Current | None) -> Draft:
         stype = new.stype
@@ -100,6 +103,25 @@ def secret_create(
         compose=compose,
         new=new,
     )
+
+
+def check_together(*, name: Any, tags: Any, stype: SecretType, values: Any, ctx: Context) -> None:
+    """A new secret's name and tags, and (when either is wrong) its values, checked in one
+    pass: one ValidationError naming every problem, nothing generated for keeps and no
+    provider asked."""
+    found: dict[str, list[ValidationError]] = {}
+    for check in (lambda: validate_name(name), lambda: validate_tags(tags)):
+        try:
+            check()
+        except ValidationError as exc:
+            found = exc.update_error_dict(found)
+    if not found:
+        return
+    try:
+        stype.clean(values, replace(ctx, verify_remote=False))
+    except ValidationError as exc:
+        found = exc.update_error_dict(found)
+    raise ValidationError(found)
 
 
 def _keep_system_tags(current: list[str], given: list[str]) -> list[str]:

@@ -34,9 +34,17 @@ def body_limit(path: str) -> int:
     return int(settings.PAGE_MAX_BODY_BYTES)
 
 
-def _too_large(limit: int, length: int | None = None) -> HttpResponse:
+def too_large(path: str, limit: int, length: int | None = None) -> HttpResponse:
+    """The 413 problem for a body over ``limit``. A page's also carries ``limit`` and
+    ``size`` (when known), so the page can say how much is too much; the API's keeps the
+    problem shape its OpenAPI document gives."""
     size = f"{length} bytes" if length is not None else f"over {limit} bytes"
-    return problem_response(413, f"The request body is {size}; the limit is {limit}.")
+    detail = f"The request body is {size}; the limit is {limit}."
+    if path.startswith("/api/"):
+        return problem_response(413, detail)
+    if length is None:
+        return problem_response(413, detail, limit=limit)
+    return problem_response(413, detail, limit=limit, size=length)
 
 
 class BodyLimitMiddleware:
@@ -58,7 +66,7 @@ class BodyLimitMiddleware:
             except ValueError:
                 length = 0  # as Django reads it: no body
             if length > limit:
-                return _too_large(limit, length)
+                return too_large(request.path_info, limit, length)
         elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             refused = self._take_chunked(request, limit)
             if refused is not None:
@@ -73,7 +81,7 @@ class BodyLimitMiddleware:
             return None
         body = stream.read(limit + 1)
         if len(body) > limit:
-            return _too_large(limit)
+            return too_large(request.path_info, limit)
         # What HttpRequest.read() and the form parsers read, as for a declared length.
         request._stream = io.BytesIO(body)  # type: ignore[attr-defined]
         request.META["CONTENT_LENGTH"] = str(len(body))

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from pipeline_secrets.core import safejson
 from secrets_app.forms.envfile import parse_env
@@ -97,6 +99,17 @@ class ValueControlsMixin(ServiceErrorsMixin):
         )
 
     @property
+    def max_bytes(self) -> int:
+        """The most a form's fields may carry together (over it the request is refused)."""
+        return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+    @property
+    def size_limit(self) -> str:
+        """``max_bytes`` in words, as the form states it before anything is sent."""
+        mib = self.max_bytes / (1024 * 1024)
+        return f"{mib:g} MiB" if mib >= 1 else f"{self.max_bytes // 1024} KiB"
+
+    @property
     def type_label(self) -> str:
         return type_label(self.secret_type.name)
 
@@ -183,7 +196,40 @@ class ValueControlsMixin(ServiceErrorsMixin):
         )
         if missing:
             self.add_error(source, f"The key file lacks {', '.join(missing)}.")
+        self.key_file = (source, {key for key in found if not self.cleaned_data.get(f"v_{key}")})
         return found
+
+    def require_values(self, values: dict[str, str]) -> None:
+        """A type whose values come as a key file, given nothing at all: one error on the key
+        file rather than "required" on each of its fields."""
+        if self.secret_type.name in JSON_IMPORTS and not values and not self.errors:
+            self.add_error(
+                "json_text",
+                f"Paste or upload the {JSON_IMPORTS[self.secret_type.name]}, "
+                "or fill in its fields below.",
+            )
+
+    def key_file_failed(self) -> bool:
+        """Whether the pasted or uploaded key file was refused (its error says why)."""
+        return any(name in self.errors for name in ("json_text", "json_file"))
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """Errors on values that came from the key file go on the key file, naming the
+        field: the user pasted the file, not the field."""
+        source, keys = getattr(self, "key_file", ("", set()))
+        if not keys or not hasattr(exc, "error_dict"):
+            super().add_service_errors(exc)
+            return
+        rest: dict[str, list[str]] = {}
+        for key, messages in exc.message_dict.items():
+            name = key.removeprefix("values.")
+            if key.startswith("values.") and name in keys:
+                for message in messages:
+                    self.add_error(source, f"{name}: {message}")
+            else:
+                rest[key] = messages
+        if rest:
+            super().add_service_errors(ValidationError(rest))
 
     def pasted_pairs(self, taken: set[str]) -> dict[str, str]:
         """The pairs of a pasted ``.env`` block; a key given elsewhere too is an error."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from secrets_app.forms.inputs import BAD_KEY
+from secrets_app.forms.inputs import bad_key
 from secrets_app.types.base import KEY_RE
 
 ENV_LINE = re.compile(r"^(?:export\s+)?([^=\s]+)\s*=\s*(.*)$")
@@ -26,7 +26,7 @@ def parse_env(text: str) -> tuple[dict[str, str], list[str]]:
             continue
         key, value = match.group(1), match.group(2)
         if not KEY_RE.fullmatch(key):
-            errors.append(f"Line {number}: {BAD_KEY}")
+            errors.append(f"Line {number}: {bad_key(key)}")
         elif key in pairs:
             errors.append(f"Line {number}: the key {key!r} is given twice.")
         else:

@@ -6,13 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from orgs.models import Organization
 from pipeline_secrets.core.forms import ServiceErrorsForm
 from secrets_app.forms.controls import JSON_IMPORTS, ValueControlsMixin
-from secrets_app.forms.inputs import INPUT_ATTRS, split_tags, type_choices
+from secrets_app.forms.inputs import INPUT_ATTRS, split_tags, tag_problems, type_choices
+from secrets_app.forms.picker import TypeChoice, type_groups
 from secrets_app.forms.value_fields import ValueField, pair_indices
+from secrets_app.selectors import existing_ids
 from secrets_app.types import SecretType
+from secrets_app.validation import secret_id_for, validate_name
 
 VERIFY_LABEL = "Check the credentials with their provider before saving, where the type can"
 
@@ -53,6 +57,13 @@ class SecretCreateForm(ValueControlsMixin):
             self.add_pairs(pair_indices(self.data if self.is_bound else None))
         self.add_controls()
         self.describe_fields()
+        if not self.is_bound:
+            # The page opens ready to type the name (a full page load, not a swap).
+            self.fields["name"].widget.attrs["autofocus"] = True
+
+    @property
+    def type_groups(self) -> list[tuple[str, list[TypeChoice]]]:
+        return type_groups()
 
     def values(self) -> dict[str, str]:
         """The values to store, from every input; problems found here become field errors."""
@@ -70,7 +81,30 @@ class SecretCreateForm(ValueControlsMixin):
             }
         )
         self.apply_password(values)
+        self.require_values(values)
         return values
+
+    def clean_name(self) -> str:
+        """The name's rule and whether it is taken, in the same pass as every other field."""
+        name = str(self.cleaned_data.get("name") or "")
+        try:
+            validate_name(name)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["name"]) from None
+        if existing_ids(self.organization, {secret_id_for(name)}):
+            raise forms.ValidationError(
+                f"A secret named {name!r} already exists in this organization."
+            )
+        return name
+
+    def clean_tags(self) -> str:
+        """Every offending tag named at once: invalid ones, an empty one between two commas
+        and ``banzai:`` tags the product does not know."""
+        text = str(self.cleaned_data.get("tags") or "")
+        problems = tag_problems(text)
+        if problems:
+            raise forms.ValidationError(problems)
+        return text
 
     def tag_list(self) -> list[str]:
         return split_tags(self.cleaned_data.get("tags", ""))

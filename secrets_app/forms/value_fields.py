@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 
 from pipeline_secrets.core.forms import ServiceErrorsForm
-from secrets_app.forms.inputs import BAD_KEY, INPUT_ATTRS, SecretTextarea
+from secrets_app.forms.inputs import INPUT_ATTRS, SecretTextarea, bad_key
 from secrets_app.types import Field
 from secrets_app.types.base import KEY_RE
 
@@ -144,7 +144,7 @@ class ServiceErrorsMixin(ServiceErrorsForm):
             if not key and value:
                 self.add_error(f"pair_key_{i}", "Give this value a key.")
             elif key and not KEY_RE.fullmatch(key):
-                self.add_error(f"pair_key_{i}", BAD_KEY)
+                self.add_error(f"pair_key_{i}", bad_key(key))
             elif key in result:
                 self.add_error(f"pair_key_{i}", f"The key {key!r} is given twice.")
             elif key:
