@@ -125,14 +125,7 @@ def invitation_resend(
     the raw new token."""
     raw = secrets.token_urlsafe(32)
     with transaction.atomic():
-        invitation = (
-            Invitation.objects.for_org(organization)
-            .select_for_update()
-            .filter(pk=invitation_id)
-            .first()
-        )
-        if invitation is None:
-            raise NotFoundError("Invitation not found.")
+        invitation = _locked(organization, invitation_id)
         if invitation.state not in (Invitation.State.PENDING, Invitation.State.EXPIRED):
             raise ConflictError(f"This invitation is {invitation.state}; it cannot be resent.")
         other = pending_for(organization, invitation.email)
@@ -228,16 +221,22 @@ def invitation_get(*, organization: Organization, invitation_id: int) -> Invitat
     return invitation
 
 
+def _locked(organization: Organization, invitation_id: int) -> Invitation:
+    """The organization's invitation ``invitation_id``, locked until the transaction ends."""
+    invitation = (
+        Invitation.objects.for_org(organization)
+        .select_for_update()
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None:
+        raise NotFoundError("Invitation not found.")
+    return invitation
+
+
 def invitation_revoke(*, actor: User, organization: Organization, invitation_id: int) -> None:
     with transaction.atomic():
-        invitation = (
-            Invitation.objects.for_org(organization)
-            .select_for_update()
-            .filter(pk=invitation_id)
-            .first()
-        )
-        if invitation is None:
-            raise NotFoundError("Invitation not found.")
+        invitation = _locked(organization, invitation_id)
         if invitation.state != Invitation.State.PENDING:
             raise ConflictError(f"This invitation is {invitation.state}; it cannot be revoked.")
         invitation.revoked_at = timezone.now()
