@@ -103,9 +103,12 @@ def test_password_lets_the_user_sign_in_to_the_dashboard() -> None:
     bootstrap("--username", "ops", "--org", "acme", "--password", "s3cret-Passphrase")
     client = Client()
     response = client.post("/accounts/login/", {"login": "ops", "password": "s3cret-Passphrase"})
-    assert response.status_code == 302 and response["Location"] == "/"
-    home = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/signed-in/"
+    # Signing in lands in the user's only organization.
+    home = client.get("/signed-in/", follow=True)
     assert home.status_code == 200 and "acme" in home.content.decode()
+    org = Organization.objects.get(name="acme")
+    assert home.redirect_chain[-1][0].startswith(f"/orgs/{org.pk}/")
 
     # Running again with another password resets it.
     bootstrap("--username", "ops", "--org", "acme", "--password", "an0ther-Passphrase")
