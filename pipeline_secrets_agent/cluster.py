@@ -150,6 +150,9 @@ class Cluster:
         self.custom = client.CustomObjectsApi(api)
         self.streams: set[Any] = set()
         self.closed = False
+        # The resourceVersion of the last list of ("secrets" | "syncs", namespace): where a
+        # watch started after it picks up, missing nothing since.
+        self.listed: dict[tuple[str, str | None], str] = {}
 
     def scopes(self) -> list[str | None]:
         """What the agent lists and watches: its namespaces, or None for all of them."""
@@ -162,7 +165,9 @@ class Cluster:
         one list call per namespace (one in all when unrestricted)."""
         found: dict[Key, Actual] = {}
         for namespace in self.scopes():
-            for obj in self.list_secrets(namespace)["items"]:
+            answer = self.list_secrets(namespace)
+            self.listed[("secrets", namespace)] = str(answer["metadata"]["resourceVersion"])
+            for obj in answer["items"]:
                 item = actual(obj)
                 if cluster_id is None or item.labels.get(CLUSTER_LABEL) == cluster_id:
                     found[item.key] = item
@@ -257,12 +262,15 @@ class Cluster:
         items: list[dict[str, Any]] = []
         for namespace in self.scopes():
             try:
-                items.extend(self.list_syncs(namespace)["items"])
+                answer = self.list_syncs(namespace)
             except ClusterError as exc:
                 if exc.status != 404:
                     raise
                 # No SecretSync CRD in this cluster: installations still work.
                 log.warning("SecretSyncs cannot be listed (is the CRD applied?): %s", exc)
+                continue
+            self.listed[("syncs", namespace)] = str(answer["metadata"]["resourceVersion"])
+            items.extend(answer["items"])
         return items
 
     def read_sync(self, namespace: str, name: str) -> dict[str, Any] | None:
