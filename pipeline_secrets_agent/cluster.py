@@ -37,10 +37,16 @@ log = logging.getLogger(__name__)
 GROUP, VERSION, PLURAL = "secrets.pipeline.io", "v1alpha1", "secretsyncs"
 RESTART_ANNOTATION = "secrets.pipeline.io/restartedFor"
 WORKLOAD_KINDS = {
-    "Deployment": "deployment",
-    "StatefulSet": "stateful_set",
-    "DaemonSet": "daemon_set",
+    "Deployment": "deployments",
+    "StatefulSet": "statefulsets",
+    "DaemonSet": "daemonsets",
 }
+SECRETS = "/api/v1/namespaces/{namespace}/secrets"
+SECRET = SECRETS + "/{name}"
+SYNCS = f"/apis/{GROUP}/{VERSION}/namespaces/{{namespace}}/{PLURAL}"
+SYNC = SYNCS + "/{name}"
+ALL = {"secrets": "/api/v1/secrets", "syncs": f"/apis/{GROUP}/{VERSION}/{PLURAL}"}
+IN_NAMESPACE = {"secrets": SECRETS, "syncs": SYNCS}
 # (connect, read) seconds for every call but watches.
 TIMEOUT = (5, 30)
 MERGE_PATCH = "application/merge-patch+json"
@@ -145,11 +151,56 @@ class Cluster:
     def __init__(self, api: client.ApiClient, namespaces: list[str] | None = None) -> None:
         self.api = api
         self.namespaces = namespaces
-        self.core = client.CoreV1Api(api)
-        self.apps = client.AppsV1Api(api)
-        self.custom = client.CustomObjectsApi(api)
         self.streams: set[Any] = set()
         self.closed = False
+        # The resourceVersion of the last list of ("secrets" | "syncs", namespace): where a
+        # watch started after it picks up, missing nothing since.
+        self.listed: dict[tuple[str, str | None], str] = {}
+
+    def call(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        where: dict[str, str],
+        *,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        timeout: Any = TIMEOUT,
+    ) -> Any:
+        """One call of the API at ``path`` (its ``{namespace}`` and ``{name}`` from
+        ``where``), made by the client's ApiClient: its answer, not read yet. The typed
+        API classes are not used: they validate every call and take long to import (the
+        core group most), and the agent knows the few paths it needs. ``what`` names the
+        call in the ClusterError that a refusal or failure raises."""
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        request = self.api.param_serialize(
+            method=method,
+            resource_path=path,
+            path_params=where,
+            query_params=list((query or {}).items()),
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        with calling(what):
+            response = self.api.call_api(*request, _request_timeout=timeout)
+            if not 200 <= response.status <= 299:
+                response.read()
+                raise ApiException.from_response(http_resp=response, body=None, data=None)
+        return response.response
+
+    def get(self, what: str, path: str, namespace: str, name: str) -> Any:
+        """The object at ``path`` (decoded JSON), or None when there is none."""
+        try:
+            return _json(self.call(what, "GET", path, {"namespace": namespace, "name": name}))
+        except ClusterError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def scopes(self) -> list[str | None]:
         """What the agent lists and watches: its namespaces, or None for all of them."""
@@ -162,7 +213,9 @@ class Cluster:
         one list call per namespace (one in all when unrestricted)."""
         found: dict[Key, Actual] = {}
         for namespace in self.scopes():
-            for obj in self.list_secrets(namespace)["items"]:
+            answer = self.list_secrets(namespace)
+            self.listed[("secrets", namespace)] = str(answer["metadata"]["resourceVersion"])
+            for obj in answer["items"]:
                 item = actual(obj)
                 if cluster_id is None or item.labels.get(CLUSTER_LABEL) == cluster_id:
                     found[item.key] = item
@@ -173,56 +226,45 @@ class Cluster:
         return _json(self.open_list("secrets", namespace))
 
     def read(self, namespace: str, name: str) -> Actual | None:
-        with calling(f"Reading Secret {namespace}/{name}"):
-            try:
-                response = self.core.read_namespaced_secret(
-                    name, namespace, _request_timeout=TIMEOUT, _preload_content=False
-                )
-            except ApiException as exc:
-                if exc.status == 404:
-                    return None
-                raise
-        return actual(_json(response))
+        found = self.get(f"Reading Secret {namespace}/{name}", SECRET, namespace, name)
+        return actual(found) if found is not None else None
 
     def create(self, body: SecretBody) -> str:
         """Create the Secret; its resourceVersion. Conflict if one of that name exists."""
-        with calling(f"Creating Secret {body.namespace}/{body.name}"):
-            response = self.core.create_namespaced_secret(
-                body.namespace,
-                body.manifest(),  # type: ignore[arg-type]
-                _request_timeout=TIMEOUT,
-                _preload_content=False,
-            )
+        response = self.call(
+            f"Creating Secret {body.namespace}/{body.name}",
+            "POST",
+            SECRETS,
+            {"namespace": body.namespace},
+            body=body.manifest(),
+        )
         return str(_json(response)["metadata"]["resourceVersion"])
 
     def replace(self, body: SecretBody, resource_version: str) -> str:
         """Replace the Secret read at ``resource_version`` (Conflict if it changed since)."""
-        with calling(f"Updating Secret {body.namespace}/{body.name}"):
-            response = self.core.replace_namespaced_secret(
-                body.name,
-                body.namespace,
-                body.manifest(resource_version),  # type: ignore[arg-type]
-                _request_timeout=TIMEOUT,
-                _preload_content=False,
-            )
+        response = self.call(
+            f"Updating Secret {body.namespace}/{body.name}",
+            "PUT",
+            SECRET,
+            {"namespace": body.namespace, "name": body.name},
+            body=body.manifest(resource_version),
+        )
         return str(_json(response)["metadata"]["resourceVersion"])
 
     def delete(self, namespace: str, name: str, resource_version: str | None = None) -> bool:
         """Delete the Secret (only at ``resource_version`` when given); False if gone."""
-        options: dict[str, Any] = {}
-        if resource_version:
-            options["body"] = {"preconditions": {"resourceVersion": resource_version}}
-        with calling(f"Deleting Secret {namespace}/{name}"):
-            try:
-                _json(
-                    self.core.delete_namespaced_secret(
-                        name, namespace, _request_timeout=TIMEOUT, _preload_content=False, **options
-                    )
-                )
-            except ApiException as exc:
-                if exc.status == 404:
-                    return False
-                raise
+        body = (
+            {"preconditions": {"resourceVersion": resource_version}} if resource_version else None
+        )
+        what = f"Deleting Secret {namespace}/{name}"
+        try:
+            _json(
+                self.call(what, "DELETE", SECRET, {"namespace": namespace, "name": name}, body=body)
+            )
+        except ClusterError as exc:
+            if exc.status == 404:
+                return False
+            raise
         return True
 
     def restart(self, namespace: str, kind: str, name: str, restart_for: str) -> None:
@@ -230,21 +272,13 @@ class Cluster:
         installs do), so Kubernetes rolls its pods."""
         if kind not in WORKLOAD_KINDS:
             raise ClusterError(f"Restarting {kind} {namespace}/{name}: unknown kind")
-        patch = getattr(self.apps, f"patch_namespaced_{WORKLOAD_KINDS[kind]}")
         body = {
             "spec": {"template": {"metadata": {"annotations": {RESTART_ANNOTATION: restart_for}}}}
         }
-        with calling(f"Restarting {kind} {namespace}/{name}"):
-            _json(
-                patch(
-                    name,
-                    namespace,
-                    body,
-                    _request_timeout=TIMEOUT,
-                    _content_type=MERGE_PATCH,
-                    _preload_content=False,
-                )
-            )
+        path = f"/apis/apps/v1/namespaces/{{namespace}}/{WORKLOAD_KINDS[kind]}/{{name}}"
+        where = {"namespace": namespace, "name": name}
+        what = f"Restarting {kind} {namespace}/{name}"
+        _json(self.call(what, "PATCH", path, where, body=body, content_type=MERGE_PATCH))
 
     # -- SecretSyncs -----------------------------------------------------------------------
 
@@ -257,77 +291,62 @@ class Cluster:
         items: list[dict[str, Any]] = []
         for namespace in self.scopes():
             try:
-                items.extend(self.list_syncs(namespace)["items"])
+                answer = self.list_syncs(namespace)
             except ClusterError as exc:
                 if exc.status != 404:
                     raise
                 # No SecretSync CRD in this cluster: installations still work.
                 log.warning("SecretSyncs cannot be listed (is the CRD applied?): %s", exc)
+                continue
+            self.listed[("syncs", namespace)] = str(answer["metadata"]["resourceVersion"])
+            items.extend(answer["items"])
         return items
 
     def read_sync(self, namespace: str, name: str) -> dict[str, Any] | None:
-        with calling(f"Reading SecretSync {namespace}/{name}"):
-            try:
-                response = self.custom.get_namespaced_custom_object(
-                    GROUP,
-                    VERSION,
-                    namespace,
-                    PLURAL,
-                    name,
-                    _request_timeout=TIMEOUT,
-                    _preload_content=False,
-                )
-            except ApiException as exc:
-                if exc.status == 404:
-                    return None
-                raise
-        found: dict[str, Any] = _json(response)
+        found: dict[str, Any] | None = self.get(
+            f"Reading SecretSync {namespace}/{name}", SYNC, namespace, name
+        )
         return found
 
     def write_sync_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         """Merge ``status`` into the SecretSync's status subresource."""
-        with calling(f"Writing the status of SecretSync {namespace}/{name}"):
-            try:
-                _json(
-                    self.custom.patch_namespaced_custom_object_status(
-                        GROUP,
-                        VERSION,
-                        namespace,
-                        PLURAL,
-                        name,
-                        {"status": status},
-                        _request_timeout=TIMEOUT,
-                        _content_type=MERGE_PATCH,
-                        _preload_content=False,
-                    )
+        what = f"Writing the status of SecretSync {namespace}/{name}"
+        where = {"namespace": namespace, "name": name}
+        try:
+            body = {"status": status}
+            _json(
+                self.call(
+                    what, "PATCH", SYNC + "/status", where, body=body, content_type=MERGE_PATCH
                 )
-            except ApiException as exc:
-                if exc.status != 404:  # deleted meanwhile: nothing to tell
-                    raise
+            )
+        except ClusterError as exc:
+            if exc.status != 404:  # deleted meanwhile: nothing to tell
+                raise
 
     # -- lists and watches -----------------------------------------------------------------
 
-    def open_list(self, what: str, namespace: str | None, **options: Any) -> Any:
-        """The raw answer (not read yet) of the list or watch (``watch=True``) call of the
-        managed Secrets (``what="secrets"``) or the SecretSyncs (``"syncs"``) of one
-        namespace, or of all when None; ``options`` go to the call."""
-        options = {"_preload_content": False, "_request_timeout": TIMEOUT, **options}
+    def open_list(
+        self,
+        what: str,
+        namespace: str | None,
+        query: dict[str, Any] | None = None,
+        timeout: Any = TIMEOUT,
+    ) -> Any:
+        """The raw answer (not read yet) of the list or watch (``query`` ``watch``) call of
+        the managed Secrets (``what="secrets"``) or the SecretSyncs (``"syncs"``) of one
+        namespace, or of all when None; ``query`` is the call's query."""
+        query = dict(query or {})
+        if what == "secrets":
+            query["labelSelector"] = MANAGED_SELECTOR
         label = "Secrets" if what == "secrets" else "SecretSyncs"
-        with calling(f"Listing {label} in {namespace or 'all namespaces'}"):
-            if what == "secrets":
-                options["label_selector"] = MANAGED_SELECTOR
-                if namespace is None:
-                    return self.core.list_secret_for_all_namespaces(**options)
-                return self.core.list_namespaced_secret(namespace, **options)
-            if namespace is None:
-                return self.custom.list_cluster_custom_object(GROUP, VERSION, PLURAL, **options)
-            return self.custom.list_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURAL, **options
-            )
+        path = ALL[what] if namespace is None else IN_NAMESPACE[what]
+        where = {} if namespace is None else {"namespace": namespace}
+        listing = f"Listing {label} in {namespace or 'all namespaces'}"
+        return self.call(listing, "GET", path, where, query=query, timeout=timeout)
 
     def latest_version(self, what: str, namespace: str | None) -> str:
         """The resourceVersion a watch of ``what`` starts from (a list of one item)."""
-        listed = _json(self.open_list(what, namespace, limit=1))
+        listed = _json(self.open_list(what, namespace, {"limit": 1}))
         return str(listed["metadata"]["resourceVersion"])
 
     def events(
@@ -336,15 +355,13 @@ class Cluster:
         """The watch events (decoded JSON: ``type``, ``object``) of ``what`` after
         ``resource_version``, for up to ``timeout`` seconds. ``self.streams`` holds the open
         answer so ``close_streams`` can end the wait from another thread."""
-        response = self.open_list(
-            what,
-            namespace,
-            watch=True,
-            resource_version=resource_version,
-            allow_watch_bookmarks=True,
-            timeout_seconds=timeout,
-            _request_timeout=(TIMEOUT[0], timeout + 30),
-        )
+        query = {
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": timeout,
+        }
+        response = self.open_list(what, namespace, query, (TIMEOUT[0], timeout + 30))
         self.streams.add(response)
         try:
             with calling(f"Watching {what}"):

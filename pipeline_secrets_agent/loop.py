@@ -57,16 +57,28 @@ class Agent:
     # -- life --------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the watches and the worker (which reconciles first); ``poll`` follows."""
+        """Start the worker (which reconciles first, then starts the watches); ``poll``
+        follows."""
+        self.queue.put(Item("full"))
+        self.worker.start()
+
+    def watch(self) -> None:
+        """Follow the managed Secrets and the SecretSyncs from the first full reconcile's
+        lists on: what changed since (the agent's own writes too) comes as events, so
+        the writes of that reconcile do not compete with the watches' reading."""
         for what in ("secrets", "syncs"):
             for namespace in self.cluster.scopes():
                 watcher = Watcher(
-                    self.cluster, what, namespace, self.queue.put, self.stopping, self.watch_timeout
+                    self.cluster,
+                    what,
+                    namespace,
+                    self.queue.put,
+                    self.stopping,
+                    self.watch_timeout,
+                    version=self.cluster.listed.get((what, namespace)),
                 )
                 self.watchers.append(watcher)
                 watcher.start()
-        self.queue.put(Item("full"))
-        self.worker.start()
 
     def run(self) -> int:
         """Start, follow the server's changes until stopped; 0, or 1 after a fatal error
@@ -202,3 +214,4 @@ class Agent:
         if self.cursor is None:
             self.cursor = cursor
             self.cursor_ready.set()
+            self.watch()

@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 
 # How many of its own writes per object the agent remembers (a watch lags by a few).
 WRITES_KEPT = 8
-# Installations per page of a full reconcile's render.
+# Installations per page of a full reconcile's render; the first page is smaller, so that
+# the first writes start sooner.
+FIRST_PAGE = 100
 PAGE = 250
 
 
@@ -73,7 +75,7 @@ def render_pages(server: Server, syncs: list[dict[str, Any]]) -> Iterator[Render
     next page is asked for while the caller handles this one."""
     with ThreadPoolExecutor(max_workers=1) as ahead:
         ask = functools.partial(server.render, installations="all")
-        coming = ahead.submit(ask, syncs=syncs, all_syncs=True, page=(0, PAGE))
+        coming = ahead.submit(ask, syncs=syncs, all_syncs=True, page=(0, FIRST_PAGE))
         while True:
             page = coming.result()
             if page.more:
@@ -110,16 +112,12 @@ class Reconciler:
         for obj in listed:
             record = self.state.syncs[sync_key(obj)] = SyncRecord(spec=obj.get("spec"))
             record.status = obj.get("status") or {}
-        outcomes: list[Outcome] = []
-        for page in itertools.chain([rendered], pages):
-            wanted, _ = self.take(page)
-            items = [(d, existing.get(d.body.key)) for d in wanted]
-            outcomes += self.applier.apply(items, look=False)
+        outcomes, last = self.apply_pages(itertools.chain([rendered], pages), existing)
         self.remember(outcomes)
         stale = [item for key, item in existing.items() if key not in self.state.objects]
         if self.state.cluster_id:  # not known: nothing was ever rendered, nothing is ours
             self.applier.delete(stale)
-        self.finish(rendered, outcomes)
+        self.finish(rendered, outcomes, unreported=last)
         log.info(
             "Full reconcile: %d desired, %d written, %d failed, %d deleted",
             len(outcomes),
@@ -128,6 +126,27 @@ class Reconciler:
             len(stale) if self.state.cluster_id else 0,
         )
         return rendered.cursor
+
+    def apply_pages(
+        self, pages: Iterator[Rendered], existing: dict[Key, Actual]
+    ) -> tuple[list[Outcome], list[Outcome]]:
+        """Apply each page; every page but the last is reported while the next one is
+        applied. All the outcomes, and the last page's (not reported yet)."""
+        outcomes: list[Outcome] = []
+        done: list[Outcome] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report") as reporter:
+            sent = []
+            for page in pages:
+                wanted, _ = self.take(page)
+                done = self.applier.apply(
+                    [(d, existing.get(d.body.key)) for d in wanted], look=False
+                )
+                outcomes += done
+                if page.more:
+                    sent.append(reporter.submit(self.report_installations, done))
+            for report in sent:
+                report.result()
+        return outcomes, done
 
     def learn(self, rendered: Rendered) -> None:
         if rendered.cluster_id:
@@ -174,8 +193,18 @@ class Reconciler:
                 kept = self.state.written.setdefault(key, deque(maxlen=WRITES_KEPT))
                 kept.append(outcome.written)
 
-    def finish(self, rendered: Rendered, outcomes: list[Outcome]) -> None:
-        """Write the SecretSyncs' status (where it changes) and report the outcomes."""
+    def report_installations(self, outcomes: list[Outcome]) -> None:
+        self.server.report(
+            installations=[
+                reports.installation(o) for o in outcomes if o.desired.origin == "installation"
+            ]
+        )
+
+    def finish(
+        self, rendered: Rendered, outcomes: list[Outcome], unreported: list[Outcome] | None = None
+    ) -> None:
+        """Write the SecretSyncs' status (where it changes) and report the outcomes (of
+        installations, those of ``unreported`` when given)."""
         of_sync = {o.desired.ref: o for o in outcomes if o.desired.origin == "sync"}
         synced = [(v, of_sync.get((v.namespace, v.name))) for v in rendered.syncs]
         changed: list[tuple[SyncRecord, Key, dict[str, Any]]] = []
@@ -189,9 +218,10 @@ class Reconciler:
         for (record, _, status), done in zip(changed, written, strict=True):
             if done:
                 record.status = status
+        installed = outcomes if unreported is None else unreported
         self.server.report(
             installations=[
-                reports.installation(o) for o in outcomes if o.desired.origin == "installation"
+                reports.installation(o) for o in installed if o.desired.origin == "installation"
             ],
             syncs=[reports.sync(verdict, outcome) for verdict, outcome in synced],
         )

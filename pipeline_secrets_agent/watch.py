@@ -58,6 +58,7 @@ class Watcher(threading.Thread):
         put: Callable[[Item], None],
         stopping: threading.Event,
         timeout: int = 300,
+        version: str | None = None,
     ) -> None:
         super().__init__(name=f"watch-{what}-{namespace or 'all'}", daemon=True)
         self.cluster = cluster
@@ -66,12 +67,14 @@ class Watcher(threading.Thread):
         self.put = put
         self.stopping = stopping
         self.timeout = timeout
-        self.version: str | None = None
+        self.version = version
         self.started_once = threading.Event()
 
     def run(self) -> None:
         backoff = Backoff()
-        relist = False
+        # Starting from a version given (a list's), a later restart from now may have
+        # missed events: those ask for a relist; the very first start from now does not.
+        relist = self.version is not None
         while not self.stopping.is_set():
             try:
                 if self.version is None:

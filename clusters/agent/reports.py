@@ -9,6 +9,7 @@ propagation metric.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -65,11 +66,17 @@ def _installations(cluster: Cluster, reported: list[dict[str, Any]]) -> None:
         .filter(secret_id__in={item.secret_id for item in items})
         .values_list("secret_id", "version", "updated_at")
     }
+    alike: dict[tuple[str, str, int, datetime | None], list[int]] = defaultdict(list)
     for item in items:
         version, written = current.get(item.secret_id, (None, None))
         if _installation(item, by_id[item.pk], version, written):
-            # One UPDATE each: on the databases served, faster than one bulk CASE statement.
-            item.save(update_fields=["status", "last_error", "version", "applied_at"])
+            alike[(item.status, item.last_error, item.version, item.applied_at)].append(item.pk)
+    # Copies reported alike (the same outcome and version, applied in the same second, as
+    # most of a page are) are written by one UPDATE.
+    for (status, last_error, version, applied_at), ids in alike.items():
+        Installation.objects.filter(pk__in=ids).update(
+            status=status, last_error=last_error, version=version, applied_at=applied_at
+        )
 
 
 def _installation(
